@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every Debian package Aisle needs to build, test and (with --bench) benchmark.
+# Idempotent and non-interactive; runs `apt-get update` once, only when something is missing.
+# Usage: packaging/install-deps.sh [--bench]
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake pkg-config git ccache
+  libboost-dev            # Asio + Beast (header-only, compiled once in aisle_asio_beast)
+  libcurl4-openssl-dev    # common/net HTTP client
+  libarchive-dev          # shards
+  nlohmann-json3-dev      # JSON + msgpack
+  libxxhash-dev           # checksums, HRW
+  libspdlog-dev libfmt-dev
+  libcli11-dev
+  libssl-dev
+  libfuse3-dev fuse3      # aisle-fs
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+TEST_PKGS=(
+  curl python3 python3-msgpack python3-requests python3-pil
+)
+BENCH_PKGS=(
+  nginx-light wrk fio
+)
+
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+if [[ "${1:-}" == "--bench" ]]; then want+=("${BENCH_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+# policy-rc.d keeps package scripts from starting services (nginx) we start ourselves.
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,53 @@
+#include "server/api/errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace aisle::api {
+
+int HttpStatusFor(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kRangeNotSatisfiable: return 416;
+    case StatusCode::kTooLarge: return 413;
+    case StatusCode::kNoSpace: return 507;
+    case StatusCode::kUnsupported: return 501;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kTimeout: return 408;  // the client stalled while sending
+    case StatusCode::kDataCorruption: return 400;  // a client's body failed its checksum
+    case StatusCode::kIOError: return 500;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void WriteError(const Request& req, Response& resp, int http_status, const std::string& message,
+                const NodeContext& node) {
+  nlohmann::json j = {{"message", message},  {"method", req.method},
+                      {"url_path", req.path}, {"remote_addr", req.remote_addr},
+                      {"caller", ""},         {"node", node.Name()},
+                      {"status", http_status}};
+  // Headers must stay ASCII, so HEAD's copy escapes non-ASCII characters.
+  bool head = req.method == "HEAD";
+  std::string text = j.dump(-1, ' ', head, nlohmann::json::error_handler_t::replace);
+  resp.status = http_status;
+  resp.file.reset();
+  resp.head_length.reset();
+  if (head) {
+    resp.headers.Set("Hdr-Error", std::move(text));
+    resp.body.clear();
+  } else {
+    resp.headers.Set("Content-Type", "application/json");
+    resp.headers.Set("X-Content-Type-Options", "nosniff");
+    resp.body = std::move(text);
+  }
+}
+
+void WriteError(const Request& req, Response& resp, const Status& st, const NodeContext& node) {
+  WriteError(req, resp, HttpStatusFor(st), st.message(), node);
+}
+
+}  // namespace aisle::api

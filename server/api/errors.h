@@ -1,0 +1,16 @@
+// The one Status -> HTTP translation: status code and AIStore-shaped JSON error body
+// (in the Hdr-Error header for HEAD).
+#pragma once
+
+#include "common/status.h"
+#include "server/api/http_types.h"
+#include "server/api/node_context.h"
+
+namespace aisle::api {
+
+int HttpStatusFor(const Status& st);
+void WriteError(const Request& req, Response& resp, const Status& st, const NodeContext& node);
+void WriteError(const Request& req, Response& resp, int http_status, const std::string& message,
+                const NodeContext& node);
+
+}  // namespace aisle::api

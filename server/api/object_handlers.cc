@@ -1,0 +1,263 @@
+// /v1/objects/B/O: GET (Range), HEAD, PUT (incl. APPEND), DELETE, POST rename, PATCH custom.
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "common/checksum.h"
+#include "common/names.h"
+#include "server/api/action_msg.h"
+#include "server/api/errors.h"
+#include "server/api/target_api.h"
+
+namespace aisle::api {
+namespace {
+
+constexpr size_t kMaxControlBody = 1 << 20;
+
+struct ByteRange {
+  uint64_t start = 0;
+  uint64_t length = 0;
+};
+
+// Parses a Range header against `size`. Returns nullopt for "serve everything" (no header or
+// a malformed one, which RFC 9110 says to ignore); kRangeNotSatisfiable for ranges past the
+// end and for multiple ranges (AIStore serves one range).
+Result<std::optional<ByteRange>> ParseRange(const std::string& header, uint64_t size) {
+  using R = std::optional<ByteRange>;
+  std::string_view h = header;
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  if (h.empty()) return R();
+  if (h.substr(0, 6) != "bytes=") return R();
+  h.remove_prefix(6);
+  if (h.find(',') != std::string_view::npos)
+    return Status::RangeNotSatisfiable("multi-range requests are not supported");
+  size_t dash = h.find('-');
+  if (dash == std::string_view::npos) return R();
+  auto parse = [](std::string_view s, uint64_t* out) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    if (s.empty() || s.size() > 19) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    *out = v;
+    return true;
+  };
+  std::string_view a = h.substr(0, dash), b = h.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  bool has_first = !a.empty(), has_last = !b.empty();
+  if (has_first && !parse(a, &first)) return R();
+  if (has_last && !parse(b, &last)) return R();
+  if (!has_first && !has_last) return R();
+  if (!has_first) {  // suffix: the last `last` bytes
+    if (last == 0 || size == 0) return Status::RangeNotSatisfiable("range not satisfiable");
+    uint64_t n = std::min(last, size);
+    return R(ByteRange{size - n, n});
+  }
+  if (has_last && last < first) return R();  // invalid: ignore
+  if (first >= size) return Status::RangeNotSatisfiable("range not satisfiable");
+  uint64_t end = has_last ? std::min(last, size - 1) : size - 1;
+  return R(ByteRange{first, end - first + 1});
+}
+
+void SetObjectHeaders(const storage::ObjectMeta& m, Response& resp) {
+  resp.headers.Add("Ais-Checksum-Type", "xxhash");
+  resp.headers.Add("Ais-Checksum-Value", Hex64(m.xxhash));
+  resp.headers.Add("Ais-Atime", std::to_string(m.atime_ns));
+  resp.headers.Add("Ais-Version", std::to_string(m.version));
+  for (const auto& [k, v] : m.custom) resp.headers.Add("Ais-Custom-Md", k + "=" + v);
+}
+
+// Ais-Custom-Md: k=v[,k2=v2]; the header may repeat.
+Result<std::vector<std::pair<std::string, std::string>>> ParseCustom(const Request& req) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : req.headers.items()) {
+    if (name.size() != 13 || strncasecmp(name.c_str(), "Ais-Custom-Md", 13) != 0) continue;
+    size_t start = 0;
+    while (start < value.size()) {
+      size_t end = value.find(',', start);
+      if (end == std::string::npos) end = value.size();
+      std::string kv = value.substr(start, end - start);
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return Status::InvalidArgument("invalid Ais-Custom-Md entry \"" + kv + "\" (expecting k=v)");
+      out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      start = end + 1;
+    }
+  }
+  return out;
+}
+
+// Ais-Checksum-Type/Value on a write: xxhash is verified, none/empty ignored.
+Result<std::optional<uint64_t>> ParseExpectedChecksum(const Request& req) {
+  std::string type = req.headers.Get("Ais-Checksum-Type");
+  std::string value = req.headers.Get("Ais-Checksum-Value");
+  std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+  if (value.empty() || type == "none") return std::optional<uint64_t>();
+  if (type != "xxhash" && type != "xxhash2" && !type.empty())
+    return Status::InvalidArgument("checksum type \"" + type +
+                                   "\" is not supported by this node (use xxhash)");
+  uint64_t v;
+  if (!ParseHex64(value, &v))
+    return Status::InvalidArgument("invalid xxhash checksum value \"" + value + "\"");
+  return std::optional<uint64_t>(v);
+}
+
+void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+         std::string_view object) {
+  auto r = ctx.store->Get(bucket, object);
+  if (!r.ok()) {
+    Status st = r.status();
+    if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
+      st = Status::NotFound(ctx.node.Name() + ": " + st.message());
+    return WriteError(req, resp, st, ctx.node);
+  }
+  const storage::ObjectMeta& m = r->meta;
+  SetObjectHeaders(m, resp);
+  resp.headers.Add("Accept-Ranges", "bytes");
+  resp.headers.Add("Last-Modified", HttpDate(m.mtime_ns));
+  resp.headers.Add("ETag", "\"" + Hex64(m.xxhash) + "\"");
+  if (req.method == "HEAD") {
+    resp.headers.Add("Ais-Name", std::string(object));
+    resp.headers.Add("Ais-Bucket-Name", std::string(bucket));
+    resp.headers.Add("Ais-Bucket-Provider", "ais");
+    resp.headers.Add("Ais-Present", "true");
+    resp.headers.Add("Ais-Mirror-Copies", "1");
+    resp.headers.Add("Ais-Location", ctx.node.Name() + ":" + r->mountpath);
+    resp.headers.Add("Content-Type", "application/octet-stream");
+    resp.head_length = m.size;
+    return;
+  }
+  uint64_t start = 0, length = m.size;
+  std::string range = req.headers.Get("Range");
+  if (!range.empty()) {
+    auto parsed = ParseRange(range, m.size);
+    if (!parsed.ok()) {
+      WriteError(req, resp, parsed.status(), ctx.node);
+      resp.headers.Set("Content-Range", "bytes */" + std::to_string(m.size));
+      return;
+    }
+    if (*parsed) {
+      start = (*parsed)->start;
+      length = (*parsed)->length;
+      resp.status = 206;
+      resp.headers.Add("Content-Range", "bytes " + std::to_string(start) + "-" +
+                                            std::to_string(start + length - 1) + "/" +
+                                            std::to_string(m.size));
+    }
+  }
+  resp.headers.Add("Content-Type", "application/octet-stream");
+  FileBody fb;
+  fb.owner = r->file;
+  fb.fd = r->file->get();
+  fb.offset = r->data_offset + start;
+  fb.length = length;
+  resp.file = fb;
+}
+
+void Put(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+         std::string_view object) {
+  auto expected = ParseExpectedChecksum(req);
+  if (!expected.ok()) return WriteError(req, resp, expected.status(), ctx.node);
+  auto append_type = req.Query("append_type");
+  if (append_type && !append_type->empty()) {
+    std::string handle = req.Query("append_handle").value_or("");
+    std::string session;
+    if (!handle.empty()) {  // NODE|SESSION|xxhash|state
+      size_t a = handle.find('|');
+      size_t b = a == std::string::npos ? a : handle.find('|', a + 1);
+      if (b == std::string::npos)
+        return WriteError(req, resp, 400, "invalid append handle \"" + handle + "\"", ctx.node);
+      session = handle.substr(a + 1, b - a - 1);
+    }
+    if (*append_type == "append") {
+      auto id = ctx.store->Append(bucket, object, session, *req.body);
+      if (!id.ok()) return WriteError(req, resp, id.status(), ctx.node);
+      resp.headers.Add("Ais-Append-Handle", ctx.node.id + "|" + *id + "|xxhash|");
+      return;
+    }
+    if (*append_type == "flush") {
+      auto m = ctx.store->AppendFlush(bucket, object, session, *expected);
+      if (!m.ok()) return WriteError(req, resp, m.status(), ctx.node);
+      SetObjectHeaders(*m, resp);
+      return;
+    }
+    return WriteError(req, resp, 400,
+                      "invalid append_type \"" + *append_type + "\" (expecting append or flush)",
+                      ctx.node);
+  }
+  auto custom = ParseCustom(req);
+  if (!custom.ok()) return WriteError(req, resp, custom.status(), ctx.node);
+  storage::PutOptions opts;
+  opts.expected_xxhash = *expected;
+  opts.custom = std::move(custom).value();
+  auto m = ctx.store->Put(bucket, object, *req.body, opts);
+  if (!m.ok()) return WriteError(req, resp, m.status(), ctx.node);
+  SetObjectHeaders(*m, resp);
+}
+
+void Post(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+          std::string_view object) {
+  auto body = req.ReadBody(kMaxControlBody);
+  if (!body.ok()) return WriteError(req, resp, body.status(), ctx.node);
+  auto msg = ParseActionMsg(*body);
+  if (!msg.ok()) return WriteError(req, resp, msg.status(), ctx.node);
+  if (msg->action != "rename-obj") {
+    return WriteError(req, resp, 400,
+                      "invalid action \"" + msg->action + "\" (expecting rename-obj)", ctx.node);
+  }
+  if (Status st = ValidateObjectName(msg->name); !st.ok())
+    return WriteError(req, resp, st, ctx.node);
+  Status st = ctx.store->Rename(bucket, object, msg->name);
+  if (!st.ok()) return WriteError(req, resp, st, ctx.node);
+}
+
+void Patch(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+           std::string_view object) {
+  auto body = req.ReadBody(kMaxControlBody);
+  if (!body.ok()) return WriteError(req, resp, body.status(), ctx.node);
+  auto msg = ParseActionMsg(*body);
+  if (!msg.ok()) return WriteError(req, resp, msg.status(), ctx.node);
+  if (!msg->value->is_object())
+    return WriteError(req, resp, 400, "expecting {\"value\": {\"key\": \"value\", ...}}", ctx.node);
+  std::vector<std::pair<std::string, std::string>> custom;
+  for (auto it = msg->value->begin(); it != msg->value->end(); ++it) {
+    if (!it.value().is_string())
+      return WriteError(req, resp, 400, "custom metadata values must be strings", ctx.node);
+    custom.emplace_back(it.key(), it.value().get<std::string>());
+  }
+  bool replace = req.Query("set-new-custom").value_or("") == "true";
+  Status st = ctx.store->SetCustom(bucket, object, custom, replace);
+  if (!st.ok()) return WriteError(req, resp, st, ctx.node);
+}
+
+}  // namespace
+
+void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+                  std::string_view object) {
+  if (Status st = ValidateBucketName(bucket); !st.ok()) return WriteError(req, resp, st, ctx.node);
+  if (Status st = ValidateObjectName(object); !st.ok()) return WriteError(req, resp, st, ctx.node);
+  for (const char* p : {"archpath", "archregx", "etl_name", "etl_pipeline"}) {
+    auto v = req.Query(p);
+    if (v && !v->empty()) {
+      return WriteError(req, resp, 501, std::string(p) + " is not supported by this node yet",
+                        ctx.node);
+    }
+  }
+  if (req.method == "GET" || req.method == "HEAD") return Get(ctx, req, resp, bucket, object);
+  if (req.method == "PUT") return Put(ctx, req, resp, bucket, object);
+  if (req.method == "POST") return Post(ctx, req, resp, bucket, object);
+  if (req.method == "PATCH") return Patch(ctx, req, resp, bucket, object);
+  if (req.method == "DELETE") {
+    Status st = ctx.store->Delete(bucket, object);
+    if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
+      st = Status::NotFound(ctx.node.Name() + ": " + st.message());
+    if (!st.ok()) return WriteError(req, resp, st, ctx.node);
+    return;
+  }
+  WriteError(req, resp, 405, "method " + req.method + " not allowed on objects", ctx.node);
+}
+
+}  // namespace aisle::api

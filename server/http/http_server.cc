@@ -1,0 +1,549 @@
+// The only translation unit of the node that includes Boost.Asio/Beast.
+#include "server/http/http_server.h"
+
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/logging.h"
+
+namespace aisle::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// ---- worker pool ----------------------------------------------------------------------------
+
+class WorkerPool {
+ public:
+  void Start(int n) {
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  void Post(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> threads_;
+  bool stop_ = false;
+};
+
+// ---- blocking socket I/O with stall timeouts ------------------------------------------------
+
+// Waits until fd is ready for `events`; false on timeout or error.
+bool WaitFd(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+// A synchronous stream over a non-blocking socket fd, for Beast's sync parser.
+class TimedStream {
+ public:
+  TimedStream(int fd, int timeout_ms) : fd_(fd), timeout_ms_(timeout_ms) {}
+
+  size_t ReadRaw(void* p, size_t n, error_code& ec) {
+    for (;;) {
+      ssize_t r = ::recv(fd_, p, n, 0);
+      if (r > 0) return static_cast<size_t>(r);
+      if (r == 0) {
+        ec = asio::error::eof;
+        return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = error_code(errno, boost::system::system_category());
+        return 0;
+      }
+      if (!WaitFd(fd_, POLLIN, timeout_ms_)) {
+        ec = beast::error::timeout;
+        return 0;
+      }
+    }
+  }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
+    ec = {};
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+      asio::mutable_buffer b = *it;
+      if (b.size() > 0) return ReadRaw(b.data(), b.size(), ec);
+    }
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+  // Writes all of iov (modified in place); false on error or stall.
+  bool WriteAll(iovec* iov, int iovcnt) {
+    while (iovcnt > 0) {
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(iovcnt);
+      ssize_t w = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && WaitFd(fd_, POLLOUT, timeout_ms_))
+          continue;
+        return false;
+      }
+      size_t left = static_cast<size_t>(w);
+      while (iovcnt > 0 && left >= iov->iov_len) {
+        left -= iov->iov_len;
+        ++iov;
+        --iovcnt;
+      }
+      if (iovcnt > 0) {
+        iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+        iov->iov_len -= left;
+      }
+    }
+    return true;
+  }
+
+  bool SendFile(int in_fd, uint64_t offset, uint64_t length) {
+    off_t off = static_cast<off_t>(offset);
+    while (length > 0) {
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, 1 << 30));
+      ssize_t w = ::sendfile(fd_, in_fd, &off, chunk);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && WaitFd(fd_, POLLOUT, timeout_ms_))
+          continue;
+        return false;
+      }
+      if (w == 0) return false;  // file shrank under us
+      length -= static_cast<uint64_t>(w);
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+  int timeout_ms_;
+};
+
+Status StatusFromEc(const error_code& ec, const char* what) {
+  if (ec == beast::error::timeout)
+    return Status::Timeout(std::string(what) + ": client stalled");
+  if (ec == bhttp::error::body_limit)
+    return Status::TooLarge(std::string(what) + ": body exceeds the limit");
+  if (ec == asio::error::eof || ec == bhttp::error::partial_message)
+    return Status::InvalidArgument(std::string(what) + ": connection closed before the body ended");
+  return Status::InvalidArgument(std::string(what) + ": " + ec.message());
+}
+
+using Parser = bhttp::request_parser<bhttp::buffer_body>;
+
+// Streams the request body to the handler: Content-Length bodies straight from the socket
+// (no copy), chunked bodies through Beast's parser.
+class RequestBody : public BodyReader {
+ public:
+  RequestBody(TimedStream& stream, beast::flat_buffer& buf, Parser& parser, bool expect_continue)
+      : stream_(stream), buf_(buf), parser_(parser), expect_continue_(expect_continue) {
+    chunked_ = parser_.chunked();
+    if (!chunked_) remaining_ = parser_.content_length().value_or(0);
+  }
+
+  Result<size_t> Read(char* out, size_t n) override {
+    if (n == 0 || done()) return size_t{0};
+    if (expect_continue_) {
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      iovec iov{const_cast<char*>(kContinue), sizeof kContinue - 1};
+      if (!stream_.WriteAll(&iov, 1)) return Status::InvalidArgument("connection closed");
+      expect_continue_ = false;
+    }
+    error_code ec;
+    if (!chunked_) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
+      size_t got;
+      if (buf_.size() > 0) {  // bytes that arrived with the header
+        got = asio::buffer_copy(asio::buffer(out, want), buf_.data());
+        buf_.consume(got);
+      } else {
+        got = stream_.ReadRaw(out, want, ec);
+        if (ec) return StatusFromEc(ec, "reading request body");
+      }
+      remaining_ -= got;
+      return got;
+    }
+    while (!parser_.is_done()) {
+      parser_.get().body().data = out;
+      parser_.get().body().size = n;
+      bhttp::read_some(stream_, buf_, parser_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return StatusFromEc(ec, "reading chunked request body");
+      size_t got = n - parser_.get().body().size;
+      if (got > 0) return got;
+    }
+    return size_t{0};
+  }
+
+  std::optional<uint64_t> DeclaredLength() const override {
+    if (chunked_) return std::nullopt;
+    return parser_.content_length().value_or(0);
+  }
+
+  bool done() const { return chunked_ ? parser_.is_done() : remaining_ == 0; }
+  uint64_t remaining() const { return chunked_ ? UINT64_MAX : remaining_; }
+  bool continue_pending() const { return expect_continue_; }
+
+ private:
+  TimedStream& stream_;
+  beast::flat_buffer& buf_;
+  Parser& parser_;
+  bool expect_continue_;
+  bool chunked_ = false;
+  uint64_t remaining_ = 0;
+};
+
+const char* Reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+  }
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ");
+  for (char c : value) out += (c == '\r' || c == '\n') ? ' ' : c;  // no header injection
+  out.append("\r\n");
+}
+
+}  // namespace
+
+// ---- server ---------------------------------------------------------------------------------
+
+struct Connection {
+  explicit Connection(tcp::socket s)
+      : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  beast::flat_buffer buffer{64 * 1024};
+  std::string remote;
+};
+
+struct HttpServer::Impl {
+  ServerOptions opts;
+  api::Handler* handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> io_threads;
+  WorkerPool pool;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  uint16_t bound_port = 0;
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        spdlog::warn("accept: {}", ec.message());
+        // EMFILE and friends: back off briefly instead of spinning.
+        if (ec == asio::error::no_descriptors) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return Accept();
+      }
+      auto conn = std::make_shared<Connection>(std::move(socket));
+      error_code ignored;
+      conn->socket.set_option(tcp::no_delay(true), ignored);
+      conn->socket.non_blocking(true, ignored);
+      auto ep = conn->socket.remote_endpoint(ignored);
+      conn->remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+      WaitForRequest(conn);
+      Accept();
+    });
+  }
+
+  // Parks an idle connection on the event loop until it is readable or times out.
+  void WaitForRequest(const std::shared_ptr<Connection>& conn) {
+    if (stopping) return Close(*conn);
+    conn->timer.expires_after(std::chrono::milliseconds(opts.idle_timeout_ms));
+    conn->timer.async_wait([conn](error_code ec) {
+      if (!ec) {
+        error_code ignored;
+        conn->socket.cancel(ignored);
+      }
+    });
+    conn->socket.async_wait(tcp::socket::wait_read, [this, conn](error_code ec) {
+      conn->timer.cancel();
+      if (ec || stopping) return Close(*conn);
+      in_flight++;
+      pool.Post([this, conn] {
+        Serve(conn);
+        in_flight--;
+      });
+    });
+  }
+
+  static void Close(Connection& conn) {
+    error_code ignored;
+    conn.socket.shutdown(tcp::socket::shutdown_both, ignored);
+    conn.socket.close(ignored);
+  }
+
+  // Worker thread: serve requests on this connection while they keep coming.
+  void Serve(const std::shared_ptr<Connection>& conn) {
+    int fd = conn->socket.native_handle();
+    TimedStream stream(fd, opts.io_timeout_ms);
+    for (;;) {
+      bool keep = ServeOne(*conn, stream);
+      if (!keep || stopping) return Close(*conn);
+      if (conn->buffer.size() == 0 && !WaitFd(fd, POLLIN, opts.linger_ms)) {
+        asio::post(conn->socket.get_executor(), [this, conn] { WaitForRequest(conn); });
+        return;
+      }
+    }
+  }
+
+  // Serves one request; returns whether the connection stays open.
+  bool ServeOne(Connection& conn, TimedStream& stream) {
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+    parser.body_limit(opts.body_limit ? opts.body_limit : std::numeric_limits<std::uint64_t>::max());
+    error_code ec;
+    bhttp::read_header(stream, conn.buffer, parser, ec);
+    api::Request req;
+    req.remote_addr = conn.remote;
+    api::Response resp;
+    if (ec) {
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::error::connection_reset)
+        return false;
+      req.method = "GET";
+      resp.status = ec == bhttp::error::header_limit ? 431 : 400;
+      resp.headers.Set("Content-Type", "application/json");
+      resp.body = std::string("{\"message\":\"malformed request: ") + ec.message() +
+                  "\",\"status\":" + std::to_string(resp.status) + "}";
+      WriteResponse(stream, req, resp, false);
+      return false;
+    }
+    auto& msg = parser.get();
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    std::string_view target = req.target;
+    size_t q = target.find('?');
+    req.path = api::PercentDecode(target.substr(0, q), false);
+    if (q != std::string_view::npos) req.query = api::ParseQuery(target.substr(q + 1));
+    for (const auto& f : msg) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    bool expect_continue = false;
+    auto expect = msg.find(bhttp::field::expect);
+    if (expect != msg.end() && beast::iequals(expect->value(), "100-continue")) expect_continue = true;
+    RequestBody body(stream, conn.buffer, parser, expect_continue);
+    req.body = &body;
+    req.has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+    bool keep = msg.keep_alive();
+
+    if (opts.body_limit && parser.content_length() && *parser.content_length() > opts.body_limit) {
+      resp.status = 413;
+      resp.headers.Set("Content-Type", "application/json");
+      resp.body = "{\"message\":\"request body larger than " + std::to_string(opts.body_limit) +
+                  " bytes\",\"status\":413}";
+      keep = false;
+    } else {
+      try {
+        handler->Handle(req, resp);
+      } catch (const std::exception& e) {
+        spdlog::error("{} {}: handler threw: {}", req.method, req.target, e.what());
+        resp = api::Response();
+        resp.status = 500;
+        resp.body = "{\"message\":\"internal error\",\"status\":500}";
+      } catch (...) {
+        resp = api::Response();
+        resp.status = 500;
+        resp.body = "{\"message\":\"internal error\",\"status\":500}";
+      }
+    }
+    // An unread body must be drained (small) or the connection closed, so the next request
+    // does not start inside it. If the client waits for 100-continue, it sent nothing yet.
+    if (!body.done()) {
+      if (body.continue_pending() || body.remaining() > (1u << 20)) {
+        keep = false;
+      } else {
+        char sink[16384];
+        for (;;) {
+          auto n = body.Read(sink, sizeof sink);
+          if (!n.ok()) {
+            keep = false;
+            break;
+          }
+          if (*n == 0) break;
+        }
+      }
+    }
+    if (resp.close || stopping) keep = false;
+    if (!WriteResponse(stream, req, resp, keep)) return false;
+    return keep;
+  }
+
+  bool WriteResponse(TimedStream& stream, const api::Request& req, const api::Response& resp,
+                     bool keep) {
+    std::string head;
+    head.reserve(512);
+    head.append("HTTP/1.1 ").append(std::to_string(resp.status)).append(" ");
+    head.append(Reason(resp.status)).append("\r\n");
+    for (const auto& [k, v] : resp.headers.items()) AppendHeader(head, k, v);
+    bool is_head = req.method == "HEAD";
+    uint64_t length = resp.file ? resp.file->length : resp.body.size();
+    if (is_head && resp.head_length) length = *resp.head_length;
+    if (resp.status >= 200 && resp.status != 204 && resp.status != 304)
+      AppendHeader(head, "Content-Length", std::to_string(length));
+    if (!keep) AppendHeader(head, "Connection", "close");
+    head.append("\r\n");
+    if (is_head) {
+      iovec iov{head.data(), head.size()};
+      return stream.WriteAll(&iov, 1);
+    }
+    if (resp.file) {
+      // MSG_MORE is implied by writing the head then sendfile on a TCP_NODELAY socket;
+      // small objects go out in two segments, which loopback handles fine.
+      iovec iov{head.data(), head.size()};
+      if (!stream.WriteAll(&iov, 1)) return false;
+      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length);
+    }
+    iovec iov[2] = {{head.data(), head.size()},
+                    {const_cast<char*>(resp.body.data()), resp.body.size()}};
+    return stream.WriteAll(iov, resp.body.empty() ? 1 : 2);
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, api::Handler* handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->opts = std::move(options);
+  impl_->handler = handler;
+}
+
+HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+Status HttpServer::Listen() {
+  Impl& s = *impl_;
+  error_code ec;
+  auto addr = asio::ip::make_address(s.opts.host, ec);
+  if (ec) return Status::InvalidArgument("invalid listen address \"" + s.opts.host + "\"");
+  tcp::endpoint ep(addr, s.opts.port);
+  s.acceptor.open(ep.protocol(), ec);
+  if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(ep, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("listen on " + s.opts.host + ":" + std::to_string(s.opts.port) +
+                               ": " + ec.message());
+  }
+  s.bound_port = s.acceptor.local_endpoint().port();
+  return Status::OK();
+}
+
+void HttpServer::Start() {
+  Impl& s = *impl_;
+  int io = s.opts.io_threads > 0 ? s.opts.io_threads
+                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s.pool.Start(std::max(1, s.opts.workers));
+  s.work.emplace(s.ioc.get_executor());
+  s.Accept();
+  for (int i = 0; i < io; ++i) s.io_threads.emplace_back([&s] { s.ioc.run(); });
+}
+
+void HttpServer::SetHandler(api::Handler* handler) { impl_->handler = handler; }
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::Shutdown(std::chrono::milliseconds grace) {
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  asio::post(s.ioc, [&s] {
+    error_code ignored;
+    s.acceptor.close(ignored);
+  });
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (s.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  s.work.reset();
+  s.ioc.stop();
+  for (auto& t : s.io_threads) t.join();
+  s.io_threads.clear();
+  s.pool.Stop();
+}
+
+}  // namespace aisle::http

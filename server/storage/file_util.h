@@ -1,0 +1,52 @@
+// Thin POSIX helpers for the storage engine: an owning fd, whole-buffer I/O that retries
+// EINTR and short writes, directory fsync, and errno -> Status with the path in the message.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace aisle::storage {
+
+// Owns a file descriptor; closes it on destruction.
+class FileHandle {
+ public:
+  FileHandle() = default;
+  explicit FileHandle(int fd) : fd_(fd) {}
+  ~FileHandle();
+  FileHandle(FileHandle&& o) noexcept : fd_(o.release()) {}
+  FileHandle& operator=(FileHandle&& o) noexcept;
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<FileHandle> OpenFile(const std::string& path, int flags, int mode = 0644);
+Status WriteAll(int fd, const char* data, size_t n, const std::string& what);
+Status PwriteAll(int fd, const char* data, size_t n, uint64_t off, const std::string& what);
+// Reads up to n bytes at off; returns the count (short only at EOF).
+Result<size_t> PreadUpTo(int fd, char* data, size_t n, uint64_t off, const std::string& what);
+Status FsyncFile(int fd, const std::string& what);
+Status FsyncDir(const std::string& dir);
+// mkdir -p; each directory created is fsynced into its parent.
+Status MakeDirs(const std::string& dir);
+Status RenameFile(const std::string& from, const std::string& to);
+// Removes a tree (best effort for trash); returns the first error.
+Status RemoveTree(const std::string& path);
+bool PathExists(const std::string& path);
+// 16 random hex chars from /dev/urandom-backed std::random_device.
+std::string RandomHex(size_t n = 16);
+
+}  // namespace aisle::storage

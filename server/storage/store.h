@@ -1,0 +1,124 @@
+// Store: the storage engine of a target. Buckets and objects on one or more mountpaths.
+//
+// Layout per mountpath MP (docs/formats/object.md):
+//   MP/.aisle/node-id             node identity (first mountpath only)
+//   MP/.aisle/tmp/                work files; removed at start (crash leftovers)
+//   MP/.aisle/trash/              destroyed buckets being removed
+//   MP/ais/<bucket>/.props        bucket marker; a bucket dir is built aside and renamed in
+//   MP/ais/<bucket>/<hh>/<hash>   one file per object: header + data; <hash> = XXH3-128 of
+//                                 the name, so names never become paths ("a" and "a/b" coexist,
+//                                 nothing escapes the mountpath)
+// Objects are placed on mountpaths by AIStore's HRW over the object uname.
+// Writes: temp file -> write -> fsync -> rename -> fsync dir, then acknowledge.
+// An in-memory sorted index per bucket (rebuilt from headers at start) serves listings.
+//
+// Thread-safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/body.h"
+#include "common/result.h"
+#include "server/storage/file_util.h"
+#include "server/storage/object_meta.h"
+
+namespace aisle::storage {
+
+struct StoreOptions {
+  std::vector<std::string> mountpaths;  // at least one; created if missing
+  uint64_t max_object_size = 0;         // 0 = unlimited; larger PUTs fail with kTooLarge
+};
+
+struct BucketInfo {
+  std::string name;
+  int64_t created_ns = 0;
+};
+
+struct PutOptions {
+  std::optional<uint64_t> expected_xxhash;  // verified; mismatch stores nothing
+  std::vector<std::pair<std::string, std::string>> custom;
+};
+
+// An open object: the fd stays valid even if the object is overwritten or deleted meanwhile.
+struct ObjectReader {
+  std::shared_ptr<FileHandle> file;
+  ObjectMeta meta;
+  uint64_t data_offset = 0;
+  std::string mountpath;
+};
+
+struct ListOptions {
+  std::string prefix;
+  std::string start_after;  // exclusive; the continuation token is the last name of a page
+  size_t page_size = 1000;
+};
+
+struct ListEntry {
+  std::string name;
+  uint64_t size = 0;
+  uint64_t xxhash = 0;
+  uint64_t version = 0;
+  int64_t mtime_ns = 0;
+  int64_t atime_ns = 0;
+};
+
+struct ListPage {
+  std::vector<ListEntry> entries;
+  std::string next_token;  // empty when this is the last page
+};
+
+// Test hook: called at named steps of a write ("put.write", "put.fsync", "put.rename",
+// "put.dirsync"); a non-OK return fails the write there, as a crash or I/O error would.
+// kInternal with message "crash" leaves the temp file behind, as a real crash does.
+using FaultHook = std::function<Status(std::string_view step)>;
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  Status CreateBucket(std::string_view bucket);
+  Status DestroyBucket(std::string_view bucket);
+  std::vector<BucketInfo> ListBuckets() const;
+  Result<BucketInfo> HeadBucket(std::string_view bucket) const;
+
+  Result<ObjectMeta> Put(std::string_view bucket, std::string_view name, BodyReader& body,
+                         const PutOptions& opts);
+  Result<ObjectReader> Get(std::string_view bucket, std::string_view name) const;
+  Status Delete(std::string_view bucket, std::string_view name);
+  Status Rename(std::string_view bucket, std::string_view from, std::string_view to);
+  // Merges (or with replace, sets) custom metadata; rewrites the object.
+  Status SetCustom(std::string_view bucket, std::string_view name,
+                   const std::vector<std::pair<std::string, std::string>>& custom, bool replace);
+  Result<ListPage> List(std::string_view bucket, const ListOptions& opts) const;
+
+  // APPEND sessions (AIStore's append_type=append|flush): the first call (empty handle)
+  // starts a work file holding the current object data, each call appends, flush commits.
+  // Returns the session id to pass back.
+  Result<std::string> Append(std::string_view bucket, std::string_view name,
+                             std::string_view session, BodyReader& body);
+  Result<ObjectMeta> AppendFlush(std::string_view bucket, std::string_view name,
+                                 std::string_view session, std::optional<uint64_t> expected);
+
+  const std::vector<std::string>& mountpaths() const;
+  size_t ObjectCount() const;
+  void SetFaultHook(FaultHook hook);
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Canonical display names used in messages: ais://b and ais://b/o.
+std::string BucketCname(std::string_view bucket);
+std::string ObjectCname(std::string_view bucket, std::string_view name);
+
+}  // namespace aisle::storage
