@@ -1,0 +1,134 @@
+// TargetApi handlers driven with in-memory requests: no sockets.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "server/api/target_api.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aisle::api {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::StoreOptions o;
+    o.mountpaths = {dir_.Sub("mp")};
+    store_ = std::move(storage::Store::Open(o)).value();
+    ApiContext ctx;
+    ctx.store = store_.get();
+    ctx.node = {"tTestNode", "target", "127.0.0.1", 1, 0};
+    api_ = std::make_unique<TargetApi>(ctx);
+  }
+
+  Response Do(const std::string& method, const std::string& target, const std::string& body = "",
+              std::vector<std::pair<std::string, std::string>> headers = {}) {
+    Request req;
+    req.method = method;
+    req.target = target;
+    size_t q = target.find('?');
+    req.path = PercentDecode(target.substr(0, q), false);
+    if (q != std::string::npos) req.query = ParseQuery(target.substr(q + 1));
+    for (auto& [k, v] : headers) req.headers.Add(k, v);
+    StringBodyReader reader(body);
+    req.body = &reader;
+    req.has_body = !body.empty();
+    Response resp;
+    api_->Handle(req, resp);
+    return resp;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<TargetApi> api_;
+};
+
+TEST_F(ApiTest, ErrorBodiesHaveAistoreShape) {
+  Response r = Do("GET", "/v1/objects/nob/obj");
+  EXPECT_EQ(r.status, 404);
+  auto j = nlohmann::json::parse(r.body);
+  for (auto k : {"message", "method", "url_path", "remote_addr", "caller", "node", "status"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["message"], "bucket \"ais://nob\" does not exist");
+  EXPECT_EQ(j["node"], "t[tTestNode]");
+  EXPECT_EQ(j["status"], 404);
+  EXPECT_EQ(r.body.back(), '}');  // no trailing newline
+}
+
+TEST_F(ApiTest, HeadErrorsGoInHdrError) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
+  Response r = Do("HEAD", "/v1/objects/b/missing");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(r.body.empty());
+  auto j = nlohmann::json::parse(r.headers.Get("Hdr-Error"));
+  EXPECT_EQ(j["message"], "t[tTestNode]: ais://b/missing does not exist");
+}
+
+TEST_F(ApiTest, InvalidInputIs4xxNever5xx) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
+  EXPECT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 409);
+  EXPECT_EQ(Do("POST", "/v1/buckets/b", "{not json").status, 400);
+  EXPECT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"frobnicate"})").status, 400);
+  EXPECT_EQ(Do("PUT", "/v1/objects/b/a/../../etc/passwd", "x").status, 400);
+  EXPECT_EQ(Do("PUT", "/v1/objects/b/a%00b", "x").status, 400);
+  EXPECT_EQ(Do("PUT", "/v1/objects/b/" + std::string(1025, 'x'), "x").status, 400);
+  EXPECT_EQ(Do("PUT", "/v1/objects/b/x", "x", {{"Ais-Checksum-Type", "xxhash"}, {"Ais-Checksum-Value", "zz"}}).status, 400);
+  EXPECT_EQ(Do("GET", "/v1/objects/b").status, 400);
+  EXPECT_EQ(Do("GET", "/v1/nothing").status, 404);
+  EXPECT_EQ(Do("GET", "/v1/buckets/b?provider=gcp").status, 501);
+}
+
+TEST_F(ApiTest, RangeRequests) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
+  ASSERT_EQ(Do("PUT", "/v1/objects/b/o", "0123456789").status, 200);
+  Response r = Do("GET", "/v1/objects/b/o", "", {{"Range", "bytes=2-4"}});
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 2-4/10");
+  ASSERT_TRUE(r.file);
+  EXPECT_EQ(r.file->length, 3u);
+  r = Do("GET", "/v1/objects/b/o", "", {{"Range", "bytes=-3"}});
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 7-9/10");
+  r = Do("GET", "/v1/objects/b/o", "", {{"Range", "bytes=8-100"}});
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 8-9/10");
+  r = Do("GET", "/v1/objects/b/o", "", {{"Range", "bytes=10-"}});
+  EXPECT_EQ(r.status, 416);
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes */10");
+  r = Do("GET", "/v1/objects/b/o", "", {{"Range", "bytes=0-1,3-4"}});
+  EXPECT_EQ(r.status, 416);
+  r = Do("GET", "/v1/objects/b/o", "", {{"Range", "items=0-1"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.file->length, 10u);
+}
+
+TEST_F(ApiTest, ListObjectsMsgpackHasExactlyFourKeys) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Do("PUT", "/v1/objects/b/o" + std::to_string(i), "abc").status, 200);
+  Response r = Do("GET", "/v1/buckets/b?provider=ais",
+                  R"({"action":"list","name":"","value":{"prefix":"","pagesize":2,"uuid":"","props":"","continuation_token":"","flags":"0","target":""}})",
+                  {{"Accept", "application/msgpack"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.Get("Content-Type"), "application/msgpack");
+  auto j = nlohmann::json::from_msgpack(r.body);
+  EXPECT_EQ(j.size(), 4u);
+  EXPECT_EQ(j["Entries"].size(), 2u);
+  EXPECT_EQ(j["Entries"][0]["n"], "o0");
+  EXPECT_EQ(j["Entries"][0]["s"], 3);
+  EXPECT_EQ(j["ContinuationToken"], "o1");
+  EXPECT_FALSE(j["UUID"].get<std::string>().empty());
+}
+
+TEST_F(ApiTest, ListBucketsWithNullValue) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b1", R"({"action":"create-bck"})").status, 200);
+  ASSERT_EQ(Do("POST", "/v1/buckets/b2", R"({"action":"create-bck"})").status, 200);
+  Response r = Do("GET", "/v1/buckets?provider=ais", R"({"action":"list","name":"","value":null})");
+  auto j = nlohmann::json::parse(r.body);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["name"], "b1");
+  EXPECT_EQ(j[0]["provider"], "ais");
+  Response h = Do("HEAD", "/v1/buckets/b1");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_FALSE(nlohmann::json::parse(h.headers.Get("Ais-Bucket-Props")).empty());
+}
+
+}  // namespace
+}  // namespace aisle::api
