@@ -11,7 +11,7 @@ namespace aisle {
 struct NodeConfig {
   std::string role = "target";             // target | proxy
   std::string host = "127.0.0.1";          // listen address
-  int port = 51080;                         // 0 = ephemeral
+  int port = 8080;                          // 0 = ephemeral (AIStore's default port)
   std::vector<std::string> mountpaths;      // required for targets
   std::string id;                           // generated and persisted when empty
   int io_threads = 0;                       // 0 = one per core

@@ -1,0 +1,53 @@
+// Command registration and the helpers the command files share.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace aisle {
+class HttpClient;
+}
+
+namespace aisle::cli {
+
+class AisClient;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // the operation failed (server error, I/O, ...)
+constexpr int kExitUsage = 2;   // bad command line
+
+struct CliContext {
+  std::string endpoint = "http://localhost:8080";
+  bool json = false;
+  // Created after parsing, before the chosen command runs.
+  HttpClient* http = nullptr;
+  AisClient* client = nullptr;
+};
+
+// Subcommand callbacks store the command to run here; main runs it after parsing.
+using Action = std::function<int()>;
+
+void RegisterBucketCommands(CLI::App* app, CliContext* ctx, Action* action);
+void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action);
+
+// "aisle: MESSAGE" on stderr; returns kExitFailed.
+int Fail(const Status& status);
+int Fail(std::string_view message);
+// "aisle: MESSAGE" plus a --help hint on stderr; returns kExitUsage.
+int UsageError(std::string_view message);
+// Compact JSON + newline on stdout; invalid UTF-8 is replaced rather than thrown on.
+void PrintJson(const nlohmann::json& j);
+// Left-aligned columns with two spaces between them; the first row is the header.
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace aisle::cli

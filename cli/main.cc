@@ -1,0 +1,57 @@
+// aisle: command-line client for Aisle (and AIStore) clusters.
+// Exit codes: 0 success, 1 operation failed, 2 usage error.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli/ais_client.h"
+#include "cli/commands.h"
+#include "common/net/http_client.h"
+
+namespace {
+
+int Run(int argc, char** argv) {
+  using namespace aisle::cli;
+  CliContext ctx;
+  Action action;
+
+  CLI::App app{"aisle: command-line client for Aisle / AIStore clusters", "aisle"};
+  app.fallthrough();  // global flags work after the subcommand too: `aisle bucket ls --json`
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "aisle 0.1.0");
+  app.add_option("--endpoint", ctx.endpoint, "Cluster URL")
+      ->envname("AIS_ENDPOINT")
+      ->capture_default_str();
+  app.add_flag("--json", ctx.json, "Machine-readable JSON output");
+  RegisterBucketCommands(&app, &ctx, &action);
+  RegisterObjectCommands(&app, &ctx, &action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help, version or the error
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!action) return UsageError("no command given");
+  if (ctx.endpoint.find("://") == std::string::npos) ctx.endpoint = "http://" + ctx.endpoint;
+
+  aisle::HttpClient http;
+  AisClient client(&http, ctx.endpoint);
+  ctx.http = &http;
+  ctx.client = &client;
+  return action();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The edge of the program: nothing escapes as an abort or a stack trace.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "aisle: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "aisle: internal error\n");
+  }
+  return aisle::cli::kExitFailed;
+}
