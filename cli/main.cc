@@ -25,6 +25,9 @@ int Run(int argc, char** argv) {
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
   RegisterBucketCommands(&app, &ctx, &action);
   RegisterObjectCommands(&app, &ctx, &action);
+  RegisterArchiveCommands(&app, &ctx, &action);
+  RegisterJobCommands(&app, &ctx, &action);
+  RegisterClusterCommands(&app, &ctx, &action);
 
   try {
     app.parse(argc, argv);

@@ -2,7 +2,6 @@
 
 #include <xxhash.h>
 
-
 namespace aisle {
 
 uint64_t HrwDigest(std::string_view data) { return XXH64(data.data(), data.size(), kHrwSeed); }

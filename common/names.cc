@@ -10,11 +10,16 @@ bool ValidUtf8(std::string_view s) {
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     size_t extra;
-    if (c < 0x80) extra = 0;
-    else if ((c & 0xE0) == 0xC0 && c >= 0xC2) extra = 1;
-    else if ((c & 0xF0) == 0xE0) extra = 2;
-    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) extra = 3;
-    else return false;
+    if (c < 0x80)
+      extra = 0;
+    else if ((c & 0xE0) == 0xC0 && c >= 0xC2)
+      extra = 1;
+    else if ((c & 0xF0) == 0xE0)
+      extra = 2;
+    else if ((c & 0xF8) == 0xF0 && c <= 0xF4)
+      extra = 3;
+    else
+      return false;
     if (i + extra >= s.size()) return false;
     for (size_t k = 1; k <= extra; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -27,8 +32,10 @@ bool ValidUtf8(std::string_view s) {
 std::string Quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '\0') out += "\\0";
-    else out += c;
+    if (c == '\0')
+      out += "\\0";
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -58,8 +65,7 @@ Status ValidateObjectName(std::string_view name) {
     return Status::InvalidArgument("object name is longer than 1024 bytes");
   if (name.find('\0') != std::string_view::npos)
     return Status::InvalidArgument("object name " + Quote(name) + " contains NUL");
-  if (!ValidUtf8(name))
-    return Status::InvalidArgument("object name is not valid UTF-8");
+  if (!ValidUtf8(name)) return Status::InvalidArgument("object name is not valid UTF-8");
   if (name.front() == '/')
     return Status::InvalidArgument("object name " + Quote(name) + " starts with '/'");
   size_t start = 0;

@@ -37,8 +37,7 @@ class [[nodiscard]] Result {
 #define AISLE_CONCAT_INNER(a, b) a##b
 #define AISLE_CONCAT(a, b) AISLE_CONCAT_INNER(a, b)
 // AISLE_ASSIGN_OR_RETURN(auto x, Foo()); returns Foo()'s Status on error.
-#define AISLE_ASSIGN_OR_RETURN(lhs, expr)                          \
-  auto AISLE_CONCAT(_res_, __LINE__) = (expr);                     \
-  if (!AISLE_CONCAT(_res_, __LINE__).ok())                         \
-    return AISLE_CONCAT(_res_, __LINE__).status();                 \
+#define AISLE_ASSIGN_OR_RETURN(lhs, expr)                                                 \
+  auto AISLE_CONCAT(_res_, __LINE__) = (expr);                                            \
+  if (!AISLE_CONCAT(_res_, __LINE__).ok()) return AISLE_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(AISLE_CONCAT(_res_, __LINE__)).value()

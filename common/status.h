@@ -11,19 +11,19 @@ namespace aisle {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument,    // bad name, malformed JSON, bad range syntax -> HTTP 400
-  kNotFound,           // missing bucket/object -> 404
-  kAlreadyExists,      // bucket exists -> 409
-  kConflict,           // busy, not empty, concurrent update -> 409
-  kRangeNotSatisfiable,// -> 416
-  kTooLarge,           // body or metadata over a limit -> 413
-  kNoSpace,            // disk full -> 507
-  kUnsupported,        // -> 501
-  kUnavailable,        // starting up, shutting down, peer unreachable -> 503
-  kTimeout,            // -> 504 (server side) / EIO (fs)
-  kDataCorruption,     // checksum mismatch -> 400 for client data, 500 for stored data
-  kIOError,            // -> 500
-  kInternal,           // -> 500
+  kInvalidArgument,      // bad name, malformed JSON, bad range syntax -> HTTP 400
+  kNotFound,             // missing bucket/object -> 404
+  kAlreadyExists,        // bucket exists -> 409
+  kConflict,             // busy, not empty, concurrent update -> 409
+  kRangeNotSatisfiable,  // -> 416
+  kTooLarge,             // body or metadata over a limit -> 413
+  kNoSpace,              // disk full -> 507
+  kUnsupported,          // -> 501
+  kUnavailable,          // starting up, shutting down, peer unreachable -> 503
+  kTimeout,              // -> 504 (server side) / EIO (fs)
+  kDataCorruption,       // checksum mismatch -> 400 for client data, 500 for stored data
+  kIOError,              // -> 500
+  kInternal,             // -> 500
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -34,7 +34,9 @@ class Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
@@ -46,7 +48,9 @@ class Status {
   static Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
-  static Status DataCorruption(std::string m) { return {StatusCode::kDataCorruption, std::move(m)}; }
+  static Status DataCorruption(std::string m) {
+    return {StatusCode::kDataCorruption, std::move(m)};
+  }
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   // From errno: ENOSPC/EDQUOT -> kNoSpace, ENOENT -> kNotFound, others -> kIOError.
@@ -68,8 +72,8 @@ class Status {
 
 }  // namespace aisle
 
-#define AISLE_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::aisle::Status _st = (expr);            \
-    if (!_st.ok()) return _st;               \
+#define AISLE_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::aisle::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)

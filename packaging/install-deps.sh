@@ -9,6 +9,7 @@ BUILD_PKGS=(
   libboost-dev            # Asio + Beast (header-only, compiled once in aisle_asio_beast)
   libcurl4-openssl-dev    # common/net HTTP client
   libarchive-dev          # shards
+  zlib1g-dev liblz4-dev libzstd-dev  # shard seek points (gzip checkpoints, lz4/zstd frames)
   nlohmann-json3-dev      # JSON + msgpack
   libxxhash-dev           # checksums, HRW
   libspdlog-dev libfmt-dev
@@ -19,9 +20,12 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   curl python3 python3-msgpack python3-requests python3-pil
+  lz4 zstd                # test_archive.py compresses tars with the CLIs
+  awscli s3cmd python3-boto3 rclone s3fs   # S3 API clients (tests/integration/test_s3.py)
 )
 BENCH_PKGS=(
   nginx-light wrk fio
+  archivemount fuse-zip   # bench-shards.sh baselines
 )
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")

@@ -1,24 +1,16 @@
 #!/usr/bin/env bash
-# The README's demo command: install dependencies, build, start a node on a default data
-# directory and a free port, put sample objects, list and read them back.
-#   scripts/demo.sh          run the demo (the node keeps running afterwards)
-#   scripts/demo.sh stop     stop the demo node
+# The README's demo command: install dependencies, build, start a local cluster (1 proxy +
+# 3 targets) on a default data directory, put sample objects, list and read them back.
+#   scripts/demo.sh          run the demo (the cluster keeps running afterwards)
+#   scripts/demo.sh stop     stop the demo cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-DATA=${AISLE_DEMO_DIR:-$HOME/.local/share/aisle/demo}
+DATA=${AISLE_DEMO_DIR:-$HOME/.local/share/aisle/cluster}
 BIN=$ROOT/${AISLE_BUILD_DIR:-build}
-PIDFILE=$DATA/node.pid
+AISLE="$BIN/cli/aisle"
 
-stop_node() {
-  if [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-    kill "$(cat "$PIDFILE")"
-    for _ in $(seq 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.1; done
-    echo "demo node stopped"
-  fi
-  rm -f "$PIDFILE"
-}
-if [[ "${1:-}" == "stop" ]]; then stop_node; exit 0; fi
+if [[ "${1:-}" == "stop" ]]; then exec "$AISLE" down --dir "$DATA"; fi
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -27,18 +19,11 @@ bash packaging/install-deps.sh
 step "Building"
 bash scripts/build.sh
 
-step "Starting aisle-node (data in $DATA)"
-stop_node
-mkdir -p "$DATA"
-rm -f "$DATA/ready"
-"$BIN/server/aisle-node" --role target --port 0 --mountpath "$DATA/mp1" \
-  --ready-file "$DATA/ready" >"$DATA/node.log" 2>&1 &
-echo $! >"$PIDFILE"
-for _ in $(seq 100); do [[ -s $DATA/ready ]] && break; sleep 0.1; done
-if [[ ! -s $DATA/ready ]]; then echo "node did not start; see $DATA/node.log"; cat "$DATA/node.log"; exit 1; fi
-export AIS_ENDPOINT=$(cat "$DATA/ready")
-echo "endpoint: $AIS_ENDPOINT"
-AISLE="$BIN/cli/aisle"
+step "aisle up: a local cluster of 1 proxy + 3 targets (data in $DATA)"
+"$AISLE" up --dir "$DATA" --targets 3
+export AIS_ENDPOINT=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['endpoint'])" "$DATA/cluster.json")
+step "aisle cluster show"
+"$AISLE" cluster show
 
 step "Making sample files"
 SAMPLES=$(mktemp -d)
@@ -65,16 +50,17 @@ step "aisle object get ais://demo/samples/ $SAMPLES/out --recursive  (and compar
 "$AISLE" object get ais://demo/samples/ "$SAMPLES/out" --recursive
 diff -r "$SAMPLES/in" "$SAMPLES/out" && echo "read back: all $(find "$SAMPLES/out" -type f | wc -l) files identical"
 step "The same through AIStore's REST API with curl"
-echo "\$ curl -s '$AIS_ENDPOINT/v1/objects/demo/samples/hello.txt'"
-curl -s "$AIS_ENDPOINT/v1/objects/demo/samples/hello.txt"
+echo "\$ curl -sL '$AIS_ENDPOINT/v1/objects/demo/samples/hello.txt'   # -L: the proxy redirects to the owning target"
+curl -sL "$AIS_ENDPOINT/v1/objects/demo/samples/hello.txt"
 
 cat <<EOT
 
-The node keeps running (pid $(cat "$PIDFILE"), log $DATA/node.log). Try:
+The cluster keeps running (logs in $DATA/*.log). Try:
   export AIS_ENDPOINT=$AIS_ENDPOINT
   $AISLE bucket ls
   $AISLE object ls ais://demo
   $AISLE object put ./some-file ais://demo/some-file
   curl -s -X GET "\$AIS_ENDPOINT/v1/buckets/demo" | python3 -m json.tool
-Stop it with: bash scripts/demo.sh stop
+  $AISLE cluster show
+Stop it with: bash scripts/demo.sh stop   (or: $AISLE down --dir $DATA)
 EOT

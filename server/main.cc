@@ -8,8 +8,14 @@
 #include <fstream>
 #include <random>
 
+#include "common/hrw.h"
 #include "common/logging.h"
+#include "server/api/proxy_api.h"
+#include "server/api/s3/s3_api.h"
+#include "server/api/s3/s3_proxy.h"
 #include "server/api/target_api.h"
+#include "server/cluster/proxy_cluster.h"
+#include "server/cluster/target_cluster.h"
 #include "server/http/http_server.h"
 #include "server/node_config.h"
 #include "server/storage/file_util.h"
@@ -29,9 +35,9 @@ std::string GenerateNodeId() {
   return id;
 }
 
-// The node ID lives in the first mountpath so a restarted target keeps its identity.
-Result<std::string> LoadOrCreateNodeId(const std::string& mountpath, const std::string& wanted) {
-  std::string path = mountpath + "/.aisle/node-id";
+// The node ID lives beside the node's data so a restarted node keeps its identity.
+Result<std::string> LoadOrCreateNodeId(const std::string& dir, const std::string& wanted) {
+  std::string path = dir + "/node-id";
   std::ifstream in(path);
   std::string id;
   if (in) std::getline(in, id);
@@ -85,48 +91,112 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   aisle::InitLogging(cfg->log_level, "aisle-node");
-  auto start = std::chrono::steady_clock::now();
-  aisle::storage::StoreOptions sopts;
-  sopts.mountpaths = cfg->mountpaths;
-  sopts.max_object_size = cfg->max_object_size;
-  auto store = aisle::storage::Store::Open(sopts);
-  if (!store.ok()) return Fail(store.status());
-  auto id = LoadOrCreateNodeId((*store)->mountpaths()[0], cfg->id);
-  if (!id.ok()) return Fail(id.status());
-  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("target {}: {} mountpath(s), {} object(s) indexed in {:.3f}s", *id,
-               (*store)->mountpaths().size(), (*store)->ObjectCount(), load_s);
-
-  aisle::api::ApiContext ctx;
-  ctx.store = store->get();
-  ctx.node.id = *id;
-  ctx.node.role = cfg->role;
-  ctx.node.host = cfg->host;
-  ctx.node.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  aisle::api::NodeContext node;
+  node.role = cfg->role;
+  node.host = cfg->host;
+  node.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
   aisle::http::ServerOptions hopts;
   hopts.host = cfg->host;
   hopts.port = static_cast<uint16_t>(cfg->port);
   hopts.io_threads = cfg->io_threads;
   hopts.workers = cfg->workers;
+  hopts.rate_limit_bps = cfg->rate_limit_bps;
   aisle::http::HttpServer server(hopts, nullptr);
+  // Listen first: the node's URL (with an ephemeral port) is part of its identity in the map.
   if (Status st = server.Listen(); !st.ok()) return Fail(st);
-  ctx.node.port = server.port();
-  aisle::api::TargetApi api(ctx);
-  server.SetHandler(&api);
-  server.Start();
+  node.port = server.port();
   std::string url = "http://" + cfg->host + ":" + std::to_string(server.port());
+
+  std::unique_ptr<aisle::storage::Store> store;
+  std::unique_ptr<aisle::cluster::TargetCluster> target_cluster;
+  std::unique_ptr<aisle::cluster::ProxyCluster> proxy_cluster;
+  std::unique_ptr<aisle::api::Handler> api;
+  std::unique_ptr<aisle::api::s3::S3Api> s3_api;
+  std::unique_ptr<aisle::api::s3::S3ProxyApi> s3_proxy;  // S3 at a proxy (relayed)
+  auto self_node = [&] {
+    aisle::cluster::Node n;
+    n.id = node.id;
+    n.role = node.role;
+    n.host = node.host;
+    n.port = node.port;
+    n.id_digest = aisle::HrwDigest(n.id);
+    return n;
+  };
+  if (cfg->role == "target") {
+    auto start = std::chrono::steady_clock::now();
+    aisle::storage::StoreOptions sopts;
+    sopts.mountpaths = cfg->mountpaths;
+    sopts.max_object_size = cfg->max_object_size;
+    auto opened = aisle::storage::Store::Open(sopts);
+    if (!opened.ok()) return Fail(opened.status());
+    store = std::move(opened).value();
+    auto id = LoadOrCreateNodeId(store->mountpaths()[0] + "/.aisle", cfg->id);
+    if (!id.ok()) return Fail(id.status());
+    node.id = *id;
+    double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spdlog::info("target {}: {} mountpath(s), {} object(s) indexed in {:.3f}s", node.id,
+                 store->mountpaths().size(), store->ObjectCount(), load_s);
+    aisle::api::ApiContext ctx;
+    ctx.store = store.get();
+    ctx.node = node;
+    ctx.request_shutdown = [] { ::kill(::getpid(), SIGTERM); };
+    if (!cfg->primary_url.empty()) {
+      target_cluster = std::make_unique<aisle::cluster::TargetCluster>(
+          aisle::cluster::TargetCluster::Options{self_node(), cfg->primary_url, cfg->keepalive_ms},
+          store.get());
+      ctx.cluster = target_cluster.get();
+    }
+    aisle::api::s3::S3Options s3opts;
+    s3opts.keys = cfg->s3_keys;
+    s3opts.region = cfg->s3_region;
+    s3opts.vhost_domain = cfg->s3_vhost_domain;
+    s3_api = std::make_unique<aisle::api::s3::S3Api>(store.get(), std::move(s3opts), node);
+    ctx.s3 = s3_api.get();
+    api = std::make_unique<aisle::api::TargetApi>(ctx);
+  } else {
+    if (Status st = aisle::storage::MakeDirs(cfg->data_dir); !st.ok()) return Fail(st);
+    auto id = LoadOrCreateNodeId(cfg->data_dir, cfg->id);
+    if (!id.ok()) return Fail(id.status());
+    node.id = *id;
+    proxy_cluster =
+        std::make_unique<aisle::cluster::ProxyCluster>(aisle::cluster::ProxyCluster::Options{
+            self_node(), cfg->data_dir, cfg->primary_url, cfg->keepalive_ms, cfg->down_after_ms});
+    auto proxy_api = std::make_unique<aisle::api::ProxyApi>(node, proxy_cluster.get());
+    aisle::api::s3::S3Options s3opts;
+    s3opts.keys = cfg->s3_keys;
+    s3opts.region = cfg->s3_region;
+    s3opts.vhost_domain = cfg->s3_vhost_domain;
+    s3_proxy =
+        std::make_unique<aisle::api::s3::S3ProxyApi>(proxy_cluster.get(), std::move(s3opts), node);
+    proxy_api->SetS3(s3_proxy.get(),
+                     [p = s3_proxy.get()](const aisle::api::Request& r) { return p->Matches(r); });
+    api = std::move(proxy_api);
+  }
+  server.SetHandler(api.get());
+  server.Start();
+  // Join after serving: the primary pushes the new map to this node right away.
+  if (target_cluster) {
+    if (Status st = target_cluster->Start(std::chrono::seconds(60)); !st.ok()) return Fail(st);
+  }
+  if (proxy_cluster) {
+    if (Status st = proxy_cluster->Start(std::chrono::seconds(60)); !st.ok()) return Fail(st);
+  }
   if (!cfg->ready_file.empty()) {
     if (Status st = WriteReadyFile(cfg->ready_file, url); !st.ok()) return Fail(st);
   }
   std::printf("aisle-node: listening on %s\n", url.c_str());
   std::fflush(stdout);
-  spdlog::info("serving on {} (target {})", url, *id);
+  spdlog::info("serving on {} ({} {}{})", url, node.role, node.id,
+               cfg->primary_url.empty() ? (node.role == "proxy" ? ", primary" : "")
+                                        : ", joined " + cfg->primary_url);
 
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
+  if (target_cluster) target_cluster->Stop();
+  if (proxy_cluster) proxy_cluster->Stop();
   server.Shutdown(std::chrono::seconds(10));
   spdlog::info("stopped");
   return 0;

@@ -28,6 +28,17 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("workers")) c->workers = j["workers"].get<int>();
     if (j.contains("log_level")) c->log_level = j["log_level"].get<std::string>();
     if (j.contains("max_object_size")) c->max_object_size = j["max_object_size"].get<uint64_t>();
+    if (j.contains("s3_keys")) {
+      for (const auto& k : j["s3_keys"])
+        c->s3_keys.emplace_back(k.at("access_key").get<std::string>(),
+                                k.at("secret_key").get<std::string>());
+    }
+    if (j.contains("s3_region")) c->s3_region = j["s3_region"].get<std::string>();
+    if (j.contains("s3_vhost_domain")) c->s3_vhost_domain = j["s3_vhost_domain"].get<std::string>();
+    if (j.contains("primary_url")) c->primary_url = j["primary_url"].get<std::string>();
+    if (j.contains("data_dir")) c->data_dir = j["data_dir"].get<std::string>();
+    if (j.contains("keepalive_ms")) c->keepalive_ms = j["keepalive_ms"].get<int>();
+    if (j.contains("down_after_ms")) c->down_after_ms = j["down_after_ms"].get<int>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument("config file " + path + ": " + e.what());
   }
@@ -68,12 +79,35 @@ Result<NodeConfig> ParseNodeConfig(int argc, char** argv, int* exit_code) {
   app2.add_option("--log-level", c.log_level, "trace|debug|info|warn|error");
   app2.add_option("--ready-file", c.ready_file, "write the URL here once serving");
   app2.add_option("--max-object-size", c.max_object_size, "largest object in bytes (0 = no limit)");
+  std::string s3_access, s3_secret;
+  app2.add_option("--s3-access-key", s3_access, "S3 SigV4 access key (none: anonymous S3)");
+  app2.add_option("--s3-secret-key", s3_secret, "S3 SigV4 secret key for --s3-access-key");
+  app2.add_option("--s3-region", c.s3_region, "S3 region reported to clients");
+  app2.add_option("--s3-vhost-domain", c.s3_vhost_domain,
+                  "S3 virtual-host style: Host BUCKET.<domain> addresses BUCKET");
+  app2.add_option("--rate-limit", c.rate_limit_bps, "cap on served object bytes/s (0 = none)");
+  app2.add_option("--primary", c.primary_url, "primary proxy URL to join (omit on the primary)");
+  app2.add_option("--data-dir", c.data_dir, "proxy metadata directory");
+  app2.add_option("--keepalive-ms", c.keepalive_ms, "keepalive interval")
+      ->check(CLI::Range(50, 600000));
+  app2.add_option("--down-after-ms", c.down_after_ms, "mark a silent node down after this")
+      ->check(CLI::Range(100, 3600000));
   try {
     app2.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     *exit_code = app2.exit(e);
     return Status::InvalidArgument("bad command line");
   }
+  if (const char* ak = std::getenv("AISLE_S3_ACCESS_KEY"); ak && *ak && s3_access.empty()) {
+    const char* sk = std::getenv("AISLE_S3_SECRET_KEY");
+    s3_access = ak;
+    s3_secret = sk ? sk : "";
+  }
+  if (s3_access.empty() != s3_secret.empty()) {
+    *exit_code = 2;
+    return Status::InvalidArgument("--s3-access-key and --s3-secret-key go together");
+  }
+  if (!s3_access.empty()) c.s3_keys.emplace_back(s3_access, s3_secret);
   for (const char* env : {"AISLE_NODE_ID", "AIS_DAEMON_ID"}) {
     if (const char* v = std::getenv(env); v && *v) c.id = v;
   }
@@ -81,10 +115,11 @@ Result<NodeConfig> ParseNodeConfig(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return Status::InvalidArgument("a target needs at least one --mountpath DIR");
   }
-  if (c.role == "proxy") {
+  if (c.role == "proxy" && c.data_dir.empty()) {
     *exit_code = 2;
-    return Status::Unsupported("--role proxy is not available yet (single-node targets only)");
+    return Status::InvalidArgument("a proxy needs --data-dir DIR (cluster metadata)");
   }
+  while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
   return c;
 }
 

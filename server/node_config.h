@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -9,16 +10,29 @@
 namespace aisle {
 
 struct NodeConfig {
-  std::string role = "target";             // target | proxy
-  std::string host = "127.0.0.1";          // listen address
-  int port = 8080;                          // 0 = ephemeral (AIStore's default port)
-  std::vector<std::string> mountpaths;      // required for targets
-  std::string id;                           // generated and persisted when empty
-  int io_threads = 0;                       // 0 = one per core
-  int workers = 64;                         // concurrent requests
+  std::string role = "target";          // target | proxy
+  std::string host = "127.0.0.1";       // listen address
+  int port = 8080;                      // 0 = ephemeral (AIStore's default port)
+  std::vector<std::string> mountpaths;  // required for targets
+  std::string id;                       // generated and persisted when empty
+  int io_threads = 0;                   // 0 = one per core
+  int workers = 64;                     // concurrent requests
   std::string log_level = "info";
-  std::string ready_file;                   // written with the URL once serving
-  uint64_t max_object_size = 0;             // 0 = unlimited
+  std::string ready_file;        // written with the URL once serving
+  uint64_t max_object_size = 0;  // 0 = unlimited
+  // S3 API: SigV4 access/secret key pairs; none = anonymous (any credentials accepted).
+  // Flags --s3-access-key/--s3-secret-key add one pair; JSON "s3_keys":
+  // [{"access_key":..., "secret_key":...}] any number; env AISLE_S3_ACCESS_KEY/SECRET_KEY.
+  std::vector<std::pair<std::string, std::string>> s3_keys;
+  std::string s3_region = "us-east-1";  // reported by GetBucketLocation
+  std::string s3_vhost_domain;          // BUCKET.<domain> Host = virtual-host style
+  // Cluster: nodes other than the primary proxy join the primary at this URL. A proxy
+  // without it is the primary. A target without it runs standalone.
+  std::string primary_url;
+  std::string data_dir;         // proxy metadata (smap.json, bmd.json)
+  int keepalive_ms = 1000;      // keepalive interval
+  int down_after_ms = 5000;     // a node silent this long is marked down
+  uint64_t rate_limit_bps = 0;  // cap on served object bytes/s (benchmarks)
 };
 
 // Parses argv; exit_code is set (and the result is an error) for --help or bad flags.

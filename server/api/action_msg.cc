@@ -29,8 +29,10 @@ Result<ActionMsg> ParseActionMsg(const std::string& body) {
     msg.action = a->get<std::string>();
   }
   if (const auto* n = FindKey(j, "name")) {
-    if (n->is_string()) msg.name = n->get<std::string>();
-    else if (!n->is_null()) return Status::InvalidArgument("\"name\" must be a string");
+    if (n->is_string())
+      msg.name = n->get<std::string>();
+    else if (!n->is_null())
+      return Status::InvalidArgument("\"name\" must be a string");
   }
   if (const auto* v = FindKey(j, "value")) *msg.value = *v;
   return msg;

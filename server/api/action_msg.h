@@ -2,8 +2,8 @@
 // case-insensitively as Go's encoding/json does.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "common/result.h"

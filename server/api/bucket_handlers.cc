@@ -4,7 +4,9 @@
 #include "common/checksum.h"
 #include "common/names.h"
 #include "server/api/action_msg.h"
+#include "server/api/archive_handlers.h"
 #include "server/api/errors.h"
+#include "server/api/job_handlers.h"
 #include "server/api/target_api.h"
 #include "server/storage/file_util.h"
 
@@ -16,28 +18,28 @@ constexpr size_t kMaxPageSize = 10000;
 constexpr uint32_t kEntryIsCached = 64;
 
 nlohmann::json BucketJson(const std::string& name) {
-  return {{"name", name},
-          {"provider", "ais"},
-          {"namespace", {{"uuid", ""}, {"name", ""}}}};
+  return {{"name", name}, {"provider", "ais"}, {"namespace", {{"uuid", ""}, {"name", ""}}}};
 }
 
 nlohmann::json BucketProps(const storage::BucketInfo& b) {
-  return {{"provider", "ais"},
-          {"backend_bck", {{"name", ""}, {"provider", ""}, {"namespace", {{"uuid", ""}, {"name", ""}}}}},
-          {"write_policy", {{"data", "immediate"}, {"md", "immediate"}}},
-          {"checksum",
-           {{"type", "xxhash"},
-            {"validate_cold_get", false},
-            {"validate_warm_get", false},
-            {"validate_obj_move", false},
-            {"enable_read_range", false}}},
-          {"mirror", {{"copies", 1}, {"burst_buffer", 0}, {"enabled", false}}},
-          {"ec", {{"enabled", false}, {"data_slices", 0}, {"parity_slices", 0}, {"objsize_limit", 0}}},
-          {"versioning", {{"enabled", true}, {"validate_warm_get", false}, {"synchronize", false}}},
-          {"access", "18446744073709551615"},
-          {"features", "0"},
-          {"bid", "0"},
-          {"created", std::to_string(b.created_ns)}};
+  return {
+      {"provider", "ais"},
+      {"backend_bck",
+       {{"name", ""}, {"provider", ""}, {"namespace", {{"uuid", ""}, {"name", ""}}}}},
+      {"write_policy", {{"data", "immediate"}, {"md", "immediate"}}},
+      {"checksum",
+       {{"type", "xxhash"},
+        {"validate_cold_get", false},
+        {"validate_warm_get", false},
+        {"validate_obj_move", false},
+        {"enable_read_range", false}}},
+      {"mirror", {{"copies", 1}, {"burst_buffer", 0}, {"enabled", false}}},
+      {"ec", {{"enabled", false}, {"data_slices", 0}, {"parity_slices", 0}, {"objsize_limit", 0}}},
+      {"versioning", {{"enabled", true}, {"validate_warm_get", false}, {"synchronize", false}}},
+      {"access", "18446744073709551615"},
+      {"features", "0"},
+      {"bid", "0"},
+      {"created", std::to_string(b.created_ns)}};
 }
 
 // Reads an integer that may come as a JSON number or a string ("flags":"8").
@@ -97,7 +99,18 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
 
   bool msgpack = req.headers.Get("Accept").find("application/msgpack") != std::string::npos;
   nlohmann::json entries = nlohmann::json::array();
+  const bool arch_dir = JsonUint(FindKey(lso, "flags")) & kLsArchDir;
   for (const auto& e : pg.entries) {
+    // LsArchDir: a shard is flagged and followed by its members (shard/member).
+    std::vector<ArchListEntry> members;
+    uint32_t entry_flags = kEntryIsCached;
+    if (arch_dir && LooksLikeShard(e.name)) {
+      auto r = ListShardMembers(ctx, bucket, e.name);
+      if (r.ok()) {
+        members = std::move(r).value();
+        entry_flags |= kEntryIsArchive;
+      }
+    }
     nlohmann::json j;
     if (msgpack) {
       j["n"] = e.name;
@@ -105,16 +118,28 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
       if (want_cksum) j["cs"] = Hex64(e.xxhash);
       if (want_atime) j["a"] = Rfc822(e.atime_ns);
       if (want_version) j["v"] = std::to_string(e.version);
-      j["f"] = kEntryIsCached;
+      j["f"] = entry_flags;
     } else {
       j["name"] = e.name;
       if (want_size && e.size) j["size"] = std::to_string(e.size);
       if (want_cksum) j["checksum"] = Hex64(e.xxhash);
       if (want_atime) j["atime"] = Rfc822(e.atime_ns);
       if (want_version) j["version"] = std::to_string(e.version);
-      j["flags"] = kEntryIsCached;
+      j["flags"] = entry_flags;
     }
     entries.push_back(std::move(j));
+    for (const auto& m : members) {
+      nlohmann::json mj;
+      mj[msgpack ? "n" : "name"] = m.name;
+      if (want_size && m.size) {
+        if (msgpack)
+          mj["s"] = m.size;
+        else
+          mj["size"] = std::to_string(m.size);
+      }
+      mj[msgpack ? "f" : "flags"] = kEntryIsCached | kEntryInArch;
+      entries.push_back(std::move(mj));
+    }
   }
   if (msgpack) {
     nlohmann::json out = {{"UUID", uuid},
@@ -148,7 +173,7 @@ void ListBuckets(ApiContext& ctx, Response& resp, std::string_view only) {
 void HandleBuckets(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket) {
   const NodeContext& node = ctx.node;
   if (!bucket.empty()) {
-    if (Status st = ValidateBucketName(bucket); !st.ok()) return WriteError(req, resp, st, node);
+    if (Status st = CheckBucketName(bucket); !st.ok()) return WriteError(req, resp, st, node);
   }
   if (req.method == "HEAD") {
     if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node);
@@ -190,6 +215,8 @@ void HandleBuckets(ApiContext& ctx, Request& req, Response& resp, std::string_vi
     if (!st.ok()) return WriteError(req, resp, st, node);
     return;
   }
+  if (req.method == "PUT" && msg->action == "archive")
+    return StartArchiveJob(ctx, req, resp, bucket, msg->value->dump());
   WriteError(req, resp, 405, "method " + req.method + " not allowed on buckets", node);
 }
 

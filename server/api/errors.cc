@@ -2,31 +2,57 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/names.h"
+
 namespace aisle::api {
 
 int HttpStatusFor(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kRangeNotSatisfiable: return 416;
-    case StatusCode::kTooLarge: return 413;
-    case StatusCode::kNoSpace: return 507;
-    case StatusCode::kUnsupported: return 501;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kTimeout: return 408;  // the client stalled while sending
-    case StatusCode::kDataCorruption: return 400;  // a client's body failed its checksum
-    case StatusCode::kIOError: return 500;
-    case StatusCode::kInternal: return 500;
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kConflict:
+      return 409;
+    case StatusCode::kRangeNotSatisfiable:
+      return 416;
+    case StatusCode::kTooLarge:
+      return 413;
+    case StatusCode::kNoSpace:
+      return 507;
+    case StatusCode::kUnsupported:
+      return 501;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kTimeout:
+      return 408;  // the client stalled while sending
+    case StatusCode::kDataCorruption:
+      return 400;  // a client's body failed its checksum
+    case StatusCode::kIOError:
+      return 500;
+    case StatusCode::kInternal:
+      return 500;
   }
   return 500;
 }
 
+Status CheckBucketName(std::string_view bucket) {
+  Status st = ValidateBucketName(bucket);
+  return st.ok() ? st : st.WithContext("ais://" + std::string(bucket));
+}
+
+Status CheckObjectName(std::string_view bucket, std::string_view object) {
+  Status st = ValidateObjectName(object);
+  return st.ok() ? st : st.WithContext("ais://" + std::string(bucket) + "/" + std::string(object));
+}
+
 void WriteError(const Request& req, Response& resp, int http_status, const std::string& message,
                 const NodeContext& node) {
-  nlohmann::json j = {{"message", message},  {"method", req.method},
+  nlohmann::json j = {{"message", message},   {"method", req.method},
                       {"url_path", req.path}, {"remote_addr", req.remote_addr},
                       {"caller", ""},         {"node", node.Name()},
                       {"status", http_status}};
@@ -35,6 +61,7 @@ void WriteError(const Request& req, Response& resp, int http_status, const std::
   std::string text = j.dump(-1, ' ', head, nlohmann::json::error_handler_t::replace);
   resp.status = http_status;
   resp.file.reset();
+  resp.stream.reset();
   resp.head_length.reset();
   if (head) {
     resp.headers.Set("Hdr-Error", std::move(text));

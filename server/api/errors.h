@@ -9,6 +9,9 @@
 namespace aisle::api {
 
 int HttpStatusFor(const Status& st);
+// Name checks whose messages name the bucket/object the way clients parse them (ais://b/o).
+Status CheckBucketName(std::string_view bucket);
+Status CheckObjectName(std::string_view bucket, std::string_view object);
 void WriteError(const Request& req, Response& resp, const Status& st, const NodeContext& node);
 void WriteError(const Request& req, Response& resp, int http_status, const std::string& message,
                 const NodeContext& node);

@@ -35,7 +35,7 @@ struct Request {
   std::string path;    // percent-decoded path, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   Headers headers;
-  std::string remote_addr;  // "ip:port"
+  std::string remote_addr;     // "ip:port"
   BodyReader* body = nullptr;  // never null while a handler runs
   bool has_body = false;       // Content-Length > 0 or chunked
 
@@ -56,8 +56,11 @@ struct FileBody {
 struct Response {
   int status = 200;
   Headers headers;
-  std::string body;               // used when file is empty
-  std::optional<FileBody> file;   // body from a file
+  std::string body;              // used when file is empty
+  std::optional<FileBody> file;  // body from a file
+  // Body pulled from a reader (e.g. relayed from another node). Sent with Content-Length
+  // when DeclaredLength() is known, else chunked. A read error mid-body closes the connection.
+  std::shared_ptr<BodyReader> stream;
   // For HEAD: the Content-Length to advertise (the body is not sent).
   std::optional<uint64_t> head_length;
   bool close = false;  // close the connection after this response

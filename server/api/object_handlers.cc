@@ -6,6 +6,7 @@
 #include "common/checksum.h"
 #include "common/names.h"
 #include "server/api/action_msg.h"
+#include "server/api/archive_handlers.h"
 #include "server/api/errors.h"
 #include "server/api/target_api.h"
 
@@ -82,7 +83,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseCustom(const Reque
       std::string kv = value.substr(start, end - start);
       size_t eq = kv.find('=');
       if (eq == std::string::npos || eq == 0)
-        return Status::InvalidArgument("invalid Ais-Custom-Md entry \"" + kv + "\" (expecting k=v)");
+        return Status::InvalidArgument("invalid Ais-Custom-Md entry \"" + kv +
+                                       "\" (expecting k=v)");
       out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
       start = end + 1;
     }
@@ -108,6 +110,10 @@ Result<std::optional<uint64_t>> ParseExpectedChecksum(const Request& req) {
 void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
          std::string_view object) {
   auto r = ctx.store->Get(bucket, object);
+  if (!r.ok() && r.status().IsNotFound() && ctx.cluster) {
+    if (RedirectToHolder(ctx, req, resp, bucket, object)) return;
+    r = ctx.store->Get(bucket, object);  // a rebalance may have delivered it meanwhile
+  }
   if (!r.ok()) {
     Status st = r.status();
     if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
@@ -149,6 +155,10 @@ void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
     }
   }
   resp.headers.Add("Content-Type", "application/octet-stream");
+  if (!r->small_data.empty() || m.size == 0) {  // already in memory: one writev, no sendfile
+    resp.body = r->small_data.substr(start, length);
+    return;
+  }
   FileBody fb;
   fb.owner = r->file;
   fb.fd = r->file->get();
@@ -193,8 +203,19 @@ void Put(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
   storage::PutOptions opts;
   opts.expected_xxhash = *expected;
   opts.custom = std::move(custom).value();
+  if (IsIntra(req)) {  // a copy from another target keeps the source's version and mtime
+    uint64_t v = 0;
+    if (std::string h = req.headers.Get("Ais-Version");
+        !h.empty() && (v = std::strtoull(h.c_str(), nullptr, 10)))
+      opts.version = v;
+    if (std::string h = req.headers.Get("Aisle-Mtime"); !h.empty())
+      opts.mtime_ns = std::strtoll(h.c_str(), nullptr, 10);
+  }
   auto m = ctx.store->Put(bucket, object, *req.body, opts);
   if (!m.ok()) return WriteError(req, resp, m.status(), ctx.node);
+  if (Status st = AfterLocalPut(ctx, req, bucket, object); !st.ok())
+    return WriteError(req, resp, st.WithContext("put " + storage::ObjectCname(bucket, object)),
+                      ctx.node);
   SetObjectHeaders(*m, resp);
 }
 
@@ -208,9 +229,9 @@ void Post(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket
     return WriteError(req, resp, 400,
                       "invalid action \"" + msg->action + "\" (expecting rename-obj)", ctx.node);
   }
-  if (Status st = ValidateObjectName(msg->name); !st.ok())
+  if (Status st = CheckObjectName(bucket, msg->name); !st.ok())
     return WriteError(req, resp, st, ctx.node);
-  Status st = ctx.store->Rename(bucket, object, msg->name);
+  Status st = ClusterRename(ctx, req, bucket, object, msg->name);
   if (!st.ok()) return WriteError(req, resp, st, ctx.node);
 }
 
@@ -237,9 +258,15 @@ void Patch(ApiContext& ctx, Request& req, Response& resp, std::string_view bucke
 
 void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                   std::string_view object) {
-  if (Status st = ValidateBucketName(bucket); !st.ok()) return WriteError(req, resp, st, ctx.node);
-  if (Status st = ValidateObjectName(object); !st.ok()) return WriteError(req, resp, st, ctx.node);
-  for (const char* p : {"archpath", "archregx", "etl_name", "etl_pipeline"}) {
+  if (Status st = CheckBucketName(bucket); !st.ok()) return WriteError(req, resp, st, ctx.node);
+  if (Status st = CheckObjectName(bucket, object); !st.ok())
+    return WriteError(req, resp, st, ctx.node);
+  if (ctx.cluster && !ctx.store->HeadBucket(bucket).ok()) {
+    (void)ctx.cluster->SyncMaps();  // a bucket created a moment ago: its push may be late
+  }
+  if (RedirectToOwner(ctx, req, resp, bucket, object)) return;
+  if (IsArchiveRequest(req)) return HandleArchive(ctx, req, resp, bucket, object);
+  for (const char* p : {"etl_name", "etl_pipeline"}) {
     auto v = req.Query(p);
     if (v && !v->empty()) {
       return WriteError(req, resp, 501, std::string(p) + " is not supported by this node yet",
@@ -255,6 +282,7 @@ void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_vie
     if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
       st = Status::NotFound(ctx.node.Name() + ": " + st.message());
     if (!st.ok()) return WriteError(req, resp, st, ctx.node);
+    AfterLocalDelete(ctx, req, bucket, object);
     return;
   }
   WriteError(req, resp, 405, "method " + req.method + " not allowed on objects", ctx.node);

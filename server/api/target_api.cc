@@ -1,11 +1,14 @@
 #include "server/api/target_api.h"
 
+#include <sys/statvfs.h>
+
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
 #include "server/api/errors.h"
+#include "server/api/job_handlers.h"
 
 namespace aisle::api {
 namespace {
@@ -40,6 +43,8 @@ std::string Rfc822(int64_t unix_ns) { return FormatTime(unix_ns, "%d %b %y %H:%M
 void TargetApi::Handle(Request& req, Response& resp) {
   std::string_view path = req.path;
   constexpr std::string_view kV1 = "/v1/";
+  // S3: path style under /s3, virtual-host style at the root (S3Api checks the Host).
+  if (ctx_.s3 && path.substr(0, kV1.size()) != kV1) return ctx_.s3->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1) {
     WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", ctx_.node);
     return;
@@ -51,13 +56,25 @@ void TargetApi::Handle(Request& req, Response& resp) {
 
   if (group == "health") return HandleHealth(ctx_, req, resp);
   if (group == "daemon") return HandleDaemon(ctx_, req, resp);
+  if (group == "metasync") {
+    if (!ctx_.cluster)
+      return WriteError(req, resp, 400, "this node is not in a cluster", ctx_.node);
+    auto body = req.ReadBody(16 << 20);
+    if (!body.ok()) return WriteError(req, resp, body.status(), ctx_.node);
+    Status st = ctx_.cluster->ApplyMetasync(*body);
+    if (!st.ok()) WriteError(req, resp, st, ctx_.node);
+    return;
+  }
+  if (group == "cluster" && IsJobRequest(req, tail)) return HandleJobs(ctx_, req, resp);
   if (group == "buckets" || group == "objects") {
     if (Status st = CheckProvider(req); !st.ok()) return WriteError(req, resp, st, ctx_.node);
   }
   if (group == "buckets") {
+    if (RedirectBucketToPrimary(ctx_, req, resp)) return;
     while (!tail.empty() && tail.back() == '/') tail.remove_suffix(1);
     if (tail.find('/') != std::string_view::npos) {
-      return WriteError(req, resp, 400, "invalid bucket name \"" + std::string(tail) + "\"",
+      return WriteError(req, resp, 400,
+                        "ais://" + std::string(tail) + ": invalid bucket name (no '/' allowed)",
                         ctx_.node);
     }
     return HandleBuckets(ctx_, req, resp, tail);
@@ -65,9 +82,9 @@ void TargetApi::Handle(Request& req, Response& resp) {
   if (group == "objects") {
     size_t s = tail.find('/');
     if (s == std::string_view::npos || s == 0 || s + 1 == tail.size()) {
-      return WriteError(req, resp, 400,
-                        "invalid URL path \"" + req.path + "\": expecting /v1/objects/BUCKET/OBJECT",
-                        ctx_.node);
+      return WriteError(
+          req, resp, 400,
+          "invalid URL path \"" + req.path + "\": expecting /v1/objects/BUCKET/OBJECT", ctx_.node);
     }
     return HandleObject(ctx_, req, resp, tail.substr(0, s), tail.substr(s + 1));
   }
@@ -84,42 +101,90 @@ void HandleHealth(ApiContext& ctx, Request& req, Response& resp) {
 
 namespace {
 
+// This node as a cluster-map entry (AIStore's Snode JSON comes from cluster_map.cc).
+cluster::Node SelfNode(const NodeContext& n) {
+  cluster::Node node;
+  node.id = n.id;
+  node.role = n.role;
+  node.host = n.host;
+  node.port = n.port;
+  return node;
+}
+
 nlohmann::json SnodeJson(const NodeContext& n) {
-  nlohmann::json net = {{"node_ip_addr", n.host},
-                        {"daemon_port", std::to_string(n.port)},
-                        {"direct_url", n.Url()}};
-  return {{"public_net", net},
-          {"intra_control_net", net},
-          {"intra_data_net", net},
-          {"daemon_type", n.role},
-          {"daemon_id", n.id},
-          {"flags", 0}};
+  return nlohmann::json::parse(cluster::NodeToJson(SelfNode(n)));
 }
 
 }  // namespace
 
 void HandleDaemon(ApiContext& ctx, Request& req, Response& resp) {
+  if (req.method == "PUT") {
+    auto body = req.ReadBody(1 << 20);
+    nlohmann::json j = nlohmann::json::parse(body.ok() ? *body : "", nullptr, false);
+    if (j.is_object() && j.value("action", "") == "shutdown" && ctx.request_shutdown) {
+      ctx.request_shutdown();
+      return;
+    }
+    return WriteError(req, resp, 400, "invalid daemon action (expecting shutdown)", ctx.node);
+  }
   if (req.method != "GET")
     return WriteError(req, resp, 405, "method " + req.method + " not allowed", ctx.node);
   std::string what = req.Query("what").value_or("");
   nlohmann::json out;
-  if (what == "snode") {
+  if (what == "smap" && ctx.cluster) {
+    resp.headers.Set("Content-Type", "application/json");
+    resp.body = cluster::SmapToJson(*ctx.cluster->smap());
+    return;
+  }
+  if (what == "rebalance") {
+    cluster::RebalanceStats s;
+    if (ctx.cluster) s = ctx.cluster->rebalance_stats();
+    out = {{"id", s.id},
+           {"smap_version", s.smap_version},
+           {"running", s.running},
+           {"aborted", s.aborted},
+           {"start_ns", s.start_ns},
+           {"end_ns", s.end_ns},
+           {"objects_scanned", s.objects_scanned},
+           {"objects_moved", s.objects_moved},
+           {"bytes_moved", s.bytes_moved},
+           {"objects_copied", s.objects_copied},
+           {"bytes_copied", s.bytes_copied},
+           {"errors", s.errors},
+           {"last_error", s.last_error}};
+  } else if (what == "stats") {
+    out = {{"objects", ctx.store->ObjectCount()}, {"mountpaths", nlohmann::json::array()}};
+    for (const auto& mp : ctx.store->mountpaths()) {
+      struct statvfs vfs;
+      if (::statvfs(mp.c_str(), &vfs) == 0) {
+        uint64_t total = uint64_t{vfs.f_blocks} * vfs.f_frsize;
+        uint64_t avail = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+        out["mountpaths"].push_back({{"path", mp},
+                                     {"total", total},
+                                     {"used", total - uint64_t{vfs.f_bfree} * vfs.f_frsize},
+                                     {"avail", avail}});
+      }
+    }
+  } else if (what == "snode") {
     out = SnodeJson(ctx.node);
   } else if (what == "smap") {
     // A single node: the cluster map holds just this target (the cluster work adds proxies).
-    out = {{"tmap", {{ctx.node.id, SnodeJson(ctx.node)}}},
-           {"pmap", nlohmann::json::object()},
-           {"proxy_si", nullptr},
-           {"uuid", ctx.node.id},
-           {"creation_time", HttpDate(ctx.node.start_ns)},
-           {"version", "1"}};
+    // A standalone target: the map holds just this node.
+    cluster::Smap smap;
+    smap.version = 1;
+    smap.uuid = ctx.node.id;
+    smap.created_ns = ctx.node.start_ns;
+    smap.targets[ctx.node.id] = SelfNode(ctx.node);
+    out = nlohmann::json::parse(cluster::SmapToJson(smap));
   } else if (what == "mountpaths") {
     out = {{"available", ctx.store->mountpaths()},
            {"waiting_dd", nlohmann::json::array()},
            {"disabled", nlohmann::json::array()}};
   } else {
-    return WriteError(req, resp, 400, "invalid what=\"" + what + "\" (expecting snode, smap or mountpaths)",
-                      ctx.node);
+    return WriteError(
+        req, resp, 400,
+        "invalid what=\"" + what + "\" (expecting snode, smap, mountpaths, stats or rebalance)",
+        ctx.node);
   }
   resp.headers.Set("Content-Type", "application/json");
   resp.body = out.dump();

@@ -3,8 +3,11 @@
 // sockets. The cluster work will put a proxy API in front of the same handlers.
 #pragma once
 
+#include <functional>
+
 #include "server/api/http_types.h"
 #include "server/api/node_context.h"
+#include "server/cluster/target_cluster.h"
 #include "server/storage/store.h"
 
 namespace aisle::api {
@@ -12,6 +15,9 @@ namespace aisle::api {
 struct ApiContext {
   storage::Store* store = nullptr;
   NodeContext node;
+  cluster::TargetCluster* cluster = nullptr;  // null: a standalone node
+  std::function<void()> request_shutdown;     // PUT /v1/daemon {"action":"shutdown"}
+  Handler* s3 = nullptr;  // S3 API (server/api/s3): every path outside /v1/ when set
 };
 
 class TargetApi : public Handler {
@@ -29,6 +35,25 @@ void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_vie
                   std::string_view object);
 void HandleDaemon(ApiContext& ctx, Request& req, Response& resp);
 void HandleHealth(ApiContext& ctx, Request& req, Response& resp);
+
+// Cluster routing of a target (target_routing.cc). Each returns true when it answered.
+// Not the owner (and not a node-to-node request): redirect to the owner.
+bool RedirectToOwner(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+                     std::string_view object);
+// A local miss: redirect to a target that still holds the object (e.g. during rebalance).
+bool RedirectToHolder(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+                      std::string_view object);
+// Bucket requests on a clustered target go to the primary proxy.
+bool RedirectBucketToPrimary(ApiContext& ctx, Request& req, Response& resp);
+// After a local write at the owner: the other copies. After a local delete: theirs too.
+Status AfterLocalPut(ApiContext& ctx, const Request& req, std::string_view bucket,
+                     std::string_view object);
+void AfterLocalDelete(ApiContext& ctx, const Request& req, std::string_view bucket,
+                      std::string_view object);
+// A rename whose new name may belong to another target.
+Status ClusterRename(ApiContext& ctx, const Request& req, std::string_view bucket,
+                     std::string_view from, std::string_view to);
+bool IsIntra(const Request& req);
 
 // RFC 1123 date for Last-Modified; RFC 822 ("02 Jan 06 15:04 UTC") for list entries.
 std::string HttpDate(int64_t unix_ns);

@@ -88,6 +88,31 @@ bool WaitFd(int fd, short events, int timeout_ms) {
   }
 }
 
+// A token bucket shared by all connections: caps the node's outgoing body bandwidth (used to
+// emulate per-node network links in benchmarks). Thread-safe.
+class RateLimiter {
+ public:
+  explicit RateLimiter(uint64_t bps) : bps_(bps), last_(std::chrono::steady_clock::now()) {}
+  bool enabled() const { return bps_ > 0; }
+  // Blocks until n bytes may be sent.
+  void Acquire(uint64_t n) {
+    std::chrono::steady_clock::time_point ready;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto now = std::chrono::steady_clock::now();
+      if (last_ < now) last_ = now;  // idle time does not bank credit beyond "now"
+      ready = last_;
+      last_ += std::chrono::nanoseconds(n * 1000000000ULL / bps_);
+    }
+    std::this_thread::sleep_until(ready);
+  }
+
+ private:
+  uint64_t bps_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 // A synchronous stream over a non-blocking socket fd, for Beast's sync parser.
 class TimedStream {
  public:
@@ -158,10 +183,14 @@ class TimedStream {
     return true;
   }
 
-  bool SendFile(int in_fd, uint64_t offset, uint64_t length) {
+  bool SendFile(int in_fd, uint64_t offset, uint64_t length, RateLimiter* limiter) {
     off_t off = static_cast<off_t>(offset);
     while (length > 0) {
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, 1 << 30));
+      if (limiter) {
+        chunk = std::min<size_t>(chunk, 256 * 1024);
+        limiter->Acquire(chunk);
+      }
       ssize_t w = ::sendfile(fd_, in_fd, &off, chunk);
       if (w < 0) {
         if (errno == EINTR) continue;
@@ -181,8 +210,7 @@ class TimedStream {
 };
 
 Status StatusFromEc(const error_code& ec, const char* what) {
-  if (ec == beast::error::timeout)
-    return Status::Timeout(std::string(what) + ": client stalled");
+  if (ec == beast::error::timeout) return Status::Timeout(std::string(what) + ": client stalled");
   if (ec == bhttp::error::body_limit)
     return Status::TooLarge(std::string(what) + ": body exceeds the limit");
   if (ec == asio::error::eof || ec == bhttp::error::partial_message)
@@ -256,33 +284,60 @@ class RequestBody : public BodyReader {
 
 const char* Reason(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 416:
+      return "Range Not Satisfiable";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 507:
+      return "Insufficient Storage";
+    default:
+      return "Unknown";
   }
 }
 
@@ -297,8 +352,7 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
 // ---- server ---------------------------------------------------------------------------------
 
 struct Connection {
-  explicit Connection(tcp::socket s)
-      : socket(std::move(s)), timer(socket.get_executor()) {}
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
   tcp::socket socket;
   asio::steady_timer timer;
   beast::flat_buffer buffer{64 * 1024};
@@ -316,6 +370,7 @@ struct HttpServer::Impl {
   std::atomic<int> in_flight{0};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   uint16_t bound_port = 0;
+  std::unique_ptr<RateLimiter> limiter;
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
@@ -323,7 +378,8 @@ struct HttpServer::Impl {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         spdlog::warn("accept: {}", ec.message());
         // EMFILE and friends: back off briefly instead of spinning.
-        if (ec == asio::error::no_descriptors) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (ec == asio::error::no_descriptors)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
         return Accept();
       }
       auto conn = std::make_shared<Connection>(std::move(socket));
@@ -382,7 +438,8 @@ struct HttpServer::Impl {
   bool ServeOne(Connection& conn, TimedStream& stream) {
     Parser parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
-    parser.body_limit(opts.body_limit ? opts.body_limit : std::numeric_limits<std::uint64_t>::max());
+    parser.body_limit(opts.body_limit ? opts.body_limit
+                                      : std::numeric_limits<std::uint64_t>::max());
     error_code ec;
     bhttp::read_header(stream, conn.buffer, parser, ec);
     api::Request req;
@@ -410,7 +467,8 @@ struct HttpServer::Impl {
     for (const auto& f : msg) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
     bool expect_continue = false;
     auto expect = msg.find(bhttp::field::expect);
-    if (expect != msg.end() && beast::iequals(expect->value(), "100-continue")) expect_continue = true;
+    if (expect != msg.end() && beast::iequals(expect->value(), "100-continue"))
+      expect_continue = true;
     RequestBody body(stream, conn.buffer, parser, expect_continue);
     req.body = &body;
     req.has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
@@ -458,6 +516,29 @@ struct HttpServer::Impl {
     return keep;
   }
 
+  // Copies a pulled body to the socket; false on any error (the caller closes).
+  static bool WriteStream(TimedStream& stream, BodyReader& body, bool chunked) {
+    std::unique_ptr<char[]> buf(new char[256 * 1024]);
+    uint64_t sent = 0;
+    for (;;) {
+      auto n = body.Read(buf.get(), 256 * 1024);
+      if (!n.ok()) return false;
+      if (*n == 0) break;
+      sent += *n;
+      char size_line[32];
+      int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", *n);
+      iovec iov[3] = {
+          {size_line, static_cast<size_t>(len)}, {buf.get(), *n}, {const_cast<char*>("\r\n"), 2}};
+      bool ok = chunked ? stream.WriteAll(iov, 3) : stream.WriteAll(&iov[1], 1);
+      if (!ok) return false;
+    }
+    if (chunked) {
+      iovec end{const_cast<char*>("0\r\n\r\n"), 5};
+      return stream.WriteAll(&end, 1);
+    }
+    return sent == body.DeclaredLength().value_or(sent);  // short: make the client see it
+  }
+
   bool WriteResponse(TimedStream& stream, const api::Request& req, const api::Response& resp,
                      bool keep) {
     std::string head;
@@ -467,21 +548,34 @@ struct HttpServer::Impl {
     for (const auto& [k, v] : resp.headers.items()) AppendHeader(head, k, v);
     bool is_head = req.method == "HEAD";
     uint64_t length = resp.file ? resp.file->length : resp.body.size();
+    std::optional<uint64_t> stream_length;
+    if (resp.stream) stream_length = resp.stream->DeclaredLength();
+    if (resp.stream) length = stream_length.value_or(0);
     if (is_head && resp.head_length) length = *resp.head_length;
-    if (resp.status >= 200 && resp.status != 204 && resp.status != 304)
+    bool chunked = resp.stream && !stream_length && !is_head;
+    if (chunked) {
+      AppendHeader(head, "Transfer-Encoding", "chunked");
+    } else if (resp.status >= 200 && resp.status != 204 && resp.status != 304) {
       AppendHeader(head, "Content-Length", std::to_string(length));
+    }
     if (!keep) AppendHeader(head, "Connection", "close");
     head.append("\r\n");
     if (is_head) {
       iovec iov{head.data(), head.size()};
       return stream.WriteAll(&iov, 1);
     }
+    if (resp.stream) {
+      iovec iov{head.data(), head.size()};
+      if (!stream.WriteAll(&iov, 1)) return false;
+      return WriteStream(stream, *resp.stream, chunked);
+    }
     if (resp.file) {
       // MSG_MORE is implied by writing the head then sendfile on a TCP_NODELAY socket;
       // small objects go out in two segments, which loopback handles fine.
       iovec iov{head.data(), head.size()};
       if (!stream.WriteAll(&iov, 1)) return false;
-      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length);
+      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length,
+                             limiter && limiter->enabled() ? limiter.get() : nullptr);
     }
     iovec iov[2] = {{head.data(), head.size()},
                     {const_cast<char*>(resp.body.data()), resp.body.size()}};
@@ -493,6 +587,7 @@ HttpServer::HttpServer(ServerOptions options, api::Handler* handler)
     : impl_(std::make_unique<Impl>()) {
   impl_->opts = std::move(options);
   impl_->handler = handler;
+  impl_->limiter = std::make_unique<RateLimiter>(impl_->opts.rate_limit_bps);
 }
 
 HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
@@ -517,8 +612,9 @@ Status HttpServer::Listen() {
 
 void HttpServer::Start() {
   Impl& s = *impl_;
-  int io = s.opts.io_threads > 0 ? s.opts.io_threads
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int io = s.opts.io_threads > 0
+               ? s.opts.io_threads
+               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s.pool.Start(std::max(1, s.opts.workers));
   s.work.emplace(s.ioc.get_executor());
   s.Accept();

@@ -21,14 +21,15 @@ namespace aisle::http {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;             // 0 = ephemeral
-  int io_threads = 0;            // 0 = one per core
-  int workers = 64;              // concurrent requests being served
+  uint16_t port = 0;   // 0 = ephemeral
+  int io_threads = 0;  // 0 = one per core
+  int workers = 64;    // concurrent requests being served
   size_t header_limit = 16 * 1024;
   uint64_t body_limit = 0;       // 0 = unlimited (streamed to disk)
   int io_timeout_ms = 30000;     // a read or write that stalls this long fails
   int idle_timeout_ms = 120000;  // idle keep-alive connections are closed after this
   int linger_ms = 2;             // how long a worker waits for the next pipelined request
+  uint64_t rate_limit_bps = 0;   // cap on response body bytes/s for the whole node (0 = none)
 };
 
 class HttpServer {

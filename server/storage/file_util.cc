@@ -113,6 +113,35 @@ bool PathExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp-" + RandomHex(8);
+  {
+    AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(tmp, O_CREAT | O_TRUNC | O_WRONLY));
+    Status st = WriteAll(fh.get(), data.data(), data.size(), tmp);
+    if (st.ok()) st = FsyncFile(fh.get(), tmp);
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  AISLE_RETURN_IF_ERROR(RenameFile(tmp, path));
+  return FsyncDir(std::filesystem::path(path).parent_path().string());
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(path, O_RDONLY));
+  std::string out;
+  char buf[65536];
+  uint64_t off = 0;
+  for (;;) {
+    AISLE_ASSIGN_OR_RETURN(size_t n, PreadUpTo(fh.get(), buf, sizeof buf, off, path));
+    if (n == 0) break;
+    out.append(buf, n);
+    off += n;
+  }
+  return out;
+}
+
 std::string RandomHex(size_t n) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* kHex = "0123456789abcdef";

@@ -46,6 +46,10 @@ Status RenameFile(const std::string& from, const std::string& to);
 // Removes a tree (best effort for trash); returns the first error.
 Status RemoveTree(const std::string& path);
 bool PathExists(const std::string& path);
+// Durably replaces `path` with `data`: temp file, fsync, rename, fsync of the directory.
+Status WriteFileAtomic(const std::string& path, std::string_view data);
+// Reads a whole (small) file.
+Result<std::string> ReadFile(const std::string& path);
 // 16 random hex chars from /dev/urandom-backed std::random_device.
 std::string RandomHex(size_t n = 16);
 

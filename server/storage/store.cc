@@ -77,7 +77,9 @@ struct Bucket {
   bool destroyed = false;
   // Serialise commits (rename + index update) per name; lock order: stripe, then mu.
   std::mutex stripes[kStripes];
-  std::mutex& Stripe(std::string_view name) { return stripes[XXH3_64bits(name.data(), name.size()) % kStripes]; }
+  std::mutex& Stripe(std::string_view name) {
+    return stripes[XXH3_64bits(name.data(), name.size()) % kStripes];
+  }
 };
 
 struct AppendSession {
@@ -169,12 +171,17 @@ struct Store::Impl {
   // Writes the header, fsyncs, renames into place, updates the index, fsyncs the directory.
   // On return OK the object is durable.
   Status Commit(Bucket& b, uint8_t mp, TempFile& tmp, ObjectMeta& meta, uint32_t header_len) {
+    bool preset_version = meta.version != 0;  // intra-cluster copies keep the source's
+    auto next_version = [&] {
+      std::shared_lock<std::shared_mutex> l(b.mu);
+      auto it = b.objects.find(meta.name);
+      return it == b.objects.end() ? uint64_t{1} : it->second.version + 1;
+    };
     {
       std::shared_lock<std::shared_mutex> l(b.mu);
       if (b.destroyed) return BucketNotFound(b.name);
-      auto it = b.objects.find(meta.name);
-      meta.version = it == b.objects.end() ? 1 : it->second.version + 1;
     }
+    if (!preset_version) meta.version = next_version();
     std::string header = EncodeHeader(meta);
     if (header.size() != header_len)
       return Status::Internal("object header length changed while writing");
@@ -200,6 +207,14 @@ struct Store::Impl {
         std::shared_lock<std::shared_mutex> l(b.mu);
         if (b.destroyed) return BucketNotFound(b.name);
       }
+      // A concurrent writer of the same name committed meanwhile: take the next version.
+      // Rare (contended names only), so the extra fsync is paid only then.
+      if (!preset_version && next_version() != meta.version) {
+        meta.version = next_version();
+        header = EncodeHeader(meta);
+        AISLE_RETURN_IF_ERROR(PwriteAll(tmp.fd.get(), header.data(), header.size(), 0, tmp.path));
+        AISLE_RETURN_IF_ERROR(FsyncFile(tmp.fd.get(), tmp.path));
+      }
       AISLE_RETURN_IF_ERROR(RenameFile(tmp.path, path));
       tmp.keep = true;
       std::unique_lock<std::shared_mutex> l(b.mu);
@@ -208,7 +223,8 @@ struct Store::Impl {
         old_dir = ObjectDir(it->second.mp, b.name, hash);
         ::unlink((old_dir + "/" + hash).c_str());
       }
-      it->second = IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
+      it->second =
+          IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
     }
     st = Fault("put.dirsync");
     if (!st.ok()) return st;
@@ -242,11 +258,12 @@ struct Store::Impl {
     meta.custom = std::move(custom);
     std::sort(meta.custom.begin(), meta.custom.end());
     meta.mtime_ns = NowNs();
+    meta.version = 0;  // next after the destination's current version
     uint8_t mp = PickMountpath(b.name, meta.name);
     AISLE_ASSIGN_OR_RETURN(TempFile tmp, CreateTemp(mp));
     uint32_t hlen = static_cast<uint32_t>(EncodedHeaderLen(meta));
-    AISLE_RETURN_IF_ERROR(CopyData(src.file->get(), src.data_offset, tmp.fd.get(), hlen,
-                                   meta.size, nullptr, ObjectCname(b.name, meta.name)));
+    AISLE_RETURN_IF_ERROR(CopyData(src.file->get(), src.data_offset, tmp.fd.get(), hlen, meta.size,
+                                   nullptr, ObjectCname(b.name, meta.name)));
     return Commit(b, mp, tmp, meta, hlen);
   }
 
@@ -270,13 +287,23 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return out;
 }
 
-Status ReadHeader(int fd, const std::string& path, ObjectMeta* meta, uint32_t* hlen) {
-  std::string buf(kHeaderAlign, '\0');
-  AISLE_ASSIGN_OR_RETURN(size_t got, PreadUpTo(fd, buf.data(), buf.size(), 0, path));
-  buf.resize(got);
+Status ReadHeader(int fd, const std::string& path, ObjectMeta* meta, uint32_t* hlen,
+                  std::string* small_data = nullptr) {
+  // One read covers the header and, for small objects, all of the data.
+  constexpr size_t kFirstRead = kHeaderAlign + kSmallObject;
+  static thread_local std::unique_ptr<char[]> first(new char[kFirstRead]);
+  AISLE_ASSIGN_OR_RETURN(
+      size_t got, PreadUpTo(fd, first.get(), small_data ? kFirstRead : kHeaderAlign, 0, path));
+  std::string_view prefix(first.get(), got);
   uint32_t need = 0;
-  AISLE_RETURN_IF_ERROR(DecodeHeader(buf, meta, hlen, &need).WithContext(path));
-  if (need > 0) {
+  AISLE_RETURN_IF_ERROR(DecodeHeader(prefix, meta, hlen, &need).WithContext(path));
+  if (need == 0) {
+    if (small_data && meta->size <= kSmallObject && prefix.size() >= *hlen + meta->size)
+      small_data->assign(prefix.substr(*hlen, meta->size));
+    return Status::OK();
+  }
+  std::string buf;
+  {
     buf.resize(need);
     AISLE_ASSIGN_OR_RETURN(got, PreadUpTo(fd, buf.data(), need, 0, path));
     buf.resize(got);
@@ -534,7 +561,8 @@ Result<ObjectMeta> Store::Put(std::string_view bucket, std::string_view name, Bo
     if (max && off - hlen + *n > max)
       return Status::TooLarge("put " + what + ": object larger than " + std::to_string(max) +
                               " bytes");
-    AISLE_RETURN_IF_ERROR(PwriteAll(tmp.fd.get(), buf, *n, off, tmp.path).WithContext("put " + what));
+    AISLE_RETURN_IF_ERROR(
+        PwriteAll(tmp.fd.get(), buf, *n, off, tmp.path).WithContext("put " + what));
     hash.Update(buf, *n);
     off += *n;
   }
@@ -550,6 +578,14 @@ Result<ObjectMeta> Store::Put(std::string_view bucket, std::string_view name, Bo
                                   Hex64(*opts.expected_xxhash) + " != " + Hex64(meta.xxhash) + ")");
   }
   meta.mtime_ns = meta.atime_ns = NowNs();
+  if (opts.mtime_ns) meta.mtime_ns = *opts.mtime_ns;
+  meta.version = opts.version.value_or(0);  // 0: next after the current one
+  if (opts.finalize) {
+    AISLE_RETURN_IF_ERROR(opts.finalize(meta));
+    std::sort(meta.custom.begin(), meta.custom.end());
+    if (EncodedHeaderLen(meta) != hlen)
+      return Status::Internal("put " + what + ": finalize changed the header length");
+  }
   AISLE_RETURN_IF_ERROR(impl_->Commit(*b, mp, tmp, meta, hlen).WithContext("put " + what));
   return meta;
 }
@@ -573,7 +609,7 @@ Result<ObjectReader> Store::Get(std::string_view bucket, std::string_view name) 
   ObjectReader r;
   uint32_t hlen = 0;
   // The header is read from the open fd, so size and checksum always match the bytes served.
-  AISLE_RETURN_IF_ERROR(ReadHeader(fh->get(), path, &r.meta, &hlen));
+  AISLE_RETURN_IF_ERROR(ReadHeader(fh->get(), path, &r.meta, &hlen, &r.small_data));
   if (r.meta.name != name) return ObjectNotFound(bucket, name);
   r.file = std::make_shared<FileHandle>(std::move(fh).value());
   r.data_offset = hlen;
@@ -594,6 +630,7 @@ Status Store::Delete(std::string_view bucket, std::string_view name) {
     dir = impl_->ObjectDir(it->second.mp, bucket, hash);
     if (::unlink((dir + "/" + hash).c_str()) != 0 && errno != ENOENT)
       return Status::FromErrno(errno, "delete " + ObjectCname(bucket, name));
+    ::unlink((impl_->mps[it->second.mp].BucketDir(bucket) + "/.shards/" + hash + ".idx").c_str());
     b->objects.erase(it);
   }
   return FsyncDir(dir);
@@ -712,8 +749,7 @@ Result<std::string> Store::Append(std::string_view bucket, std::string_view name
 }
 
 Result<ObjectMeta> Store::AppendFlush(std::string_view bucket, std::string_view name,
-                                      std::string_view session,
-                                      std::optional<uint64_t> expected) {
+                                      std::string_view session, std::optional<uint64_t> expected) {
   const std::string what = "flush " + ObjectCname(bucket, name);
   std::shared_ptr<AppendSession> s;
   {
@@ -743,6 +779,22 @@ Result<ObjectMeta> Store::AppendFlush(std::string_view bucket, std::string_view 
   meta.mtime_ns = meta.atime_ns = NowNs();
   AISLE_RETURN_IF_ERROR(impl_->Commit(*b, s->mp, tmp, meta, s->header_len).WithContext(what));
   return meta;
+}
+
+// ---- shards: sidecar files ----------------------------------------------------------------
+
+Result<std::string> Store::SidecarPath(std::string_view bucket, std::string_view name,
+                                       std::string_view suffix) const {
+  std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
+  if (!b) return BucketNotFound(bucket);
+  uint8_t mp;
+  {
+    std::shared_lock<std::shared_mutex> l(b->mu);
+    auto it = b->objects.find(name);
+    if (it == b->objects.end()) return ObjectNotFound(bucket, name);
+    mp = it->second.mp;
+  }
+  return impl_->mps[mp].BucketDir(bucket) + "/.shards/" + NameHash(name) + std::string(suffix);
 }
 
 std::string BucketCname(std::string_view bucket) { return "ais://" + std::string(bucket); }

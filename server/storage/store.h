@@ -43,6 +43,13 @@ struct BucketInfo {
 struct PutOptions {
   std::optional<uint64_t> expected_xxhash;  // verified; mismatch stores nothing
   std::vector<std::pair<std::string, std::string>> custom;
+  // Set by intra-cluster copies (replication, rebalance) to keep the source's version/mtime.
+  std::optional<uint64_t> version;
+  std::optional<int64_t> mtime_ns;
+  // Called once the body is read, before commit: may change custom values computed from the
+  // data (the S3 MD5 ETag) but not the encoded header length (reserve same-length values).
+  // A non-OK Status stores nothing.
+  std::function<Status(ObjectMeta& meta)> finalize;
 };
 
 // An open object: the fd stays valid even if the object is overwritten or deleted meanwhile.
@@ -51,7 +58,11 @@ struct ObjectReader {
   ObjectMeta meta;
   uint64_t data_offset = 0;
   std::string mountpath;
+  // The whole data of a small object (<= kSmallObject), read together with the header, so
+  // serving it needs no further read; empty for larger objects.
+  std::string small_data;
 };
+constexpr size_t kSmallObject = 60 * 1024;
 
 struct ListOptions {
   std::string prefix;
@@ -109,6 +120,13 @@ class Store {
   const std::vector<std::string>& mountpaths() const;
   size_t ObjectCount() const;
   void SetFaultHook(FaultHook hook);
+
+  // Shards: path of a sidecar file (e.g. a shard's member index) kept beside the object on
+  // its mountpath, under <bucket dir>/.shards/. Removed with the object (Delete) and with the
+  // bucket; overwrites do not remove it, so callers tag its content with the object version.
+  // kNotFound when the object does not exist.
+  Result<std::string> SidecarPath(std::string_view bucket, std::string_view name,
+                                  std::string_view suffix) const;
 
   struct Impl;
 

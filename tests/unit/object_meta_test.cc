@@ -32,7 +32,8 @@ TEST(ObjectMetaTest, RoundTripsAndPadsToPages) {
 TEST(ObjectMetaTest, LongNamesAndCustomGrowTheHeader) {
   ObjectMeta m;
   m.name = std::string(1024, 'n');
-  for (int i = 0; i < 100; ++i) m.custom.emplace_back("key" + std::to_string(i), std::string(50, 'v'));
+  for (int i = 0; i < 100; ++i)
+    m.custom.emplace_back("key" + std::to_string(i), std::string(50, 'v'));
   std::string h = EncodeHeader(m);
   EXPECT_GT(h.size(), kHeaderAlign);
   EXPECT_EQ(h.size(), EncodedHeaderLen(m));

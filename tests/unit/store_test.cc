@@ -44,7 +44,8 @@ class StoreTest : public ::testing::Test {
   size_t TempFiles() {
     size_t n = 0;
     for (auto mp : {"mp1", "mp2"})
-      for (auto& e : std::filesystem::directory_iterator(dir_.Sub(mp) + "/.aisle/tmp")) (void)e, ++n;
+      for (auto& e : std::filesystem::directory_iterator(dir_.Sub(mp) + "/.aisle/tmp"))
+        (void)e, ++n;
     return n;
   }
 
@@ -92,13 +93,15 @@ TEST_F(StoreTest, SurvivesReopenAndSpreadsOverMountpaths) {
   ASSERT_TRUE(store_->CreateBucket("b").ok());
   PutOptions o;
   o.custom = {{"k", "v"}};
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(Put("b", "obj" + std::to_string(i), "data" + std::to_string(i), o).ok());
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(Put("b", "obj" + std::to_string(i), "data" + std::to_string(i), o).ok());
   std::set<std::string> mps;
   for (int i = 0; i < 200; ++i) mps.insert(store_->Get("b", "obj" + std::to_string(i))->mountpath);
   EXPECT_EQ(mps.size(), 2u);
   Reopen();
   EXPECT_EQ(store_->ObjectCount(), 200u);
-  for (int i = 0; i < 200; i += 17) EXPECT_EQ(Get("b", "obj" + std::to_string(i)), "data" + std::to_string(i));
+  for (int i = 0; i < 200; i += 17)
+    EXPECT_EQ(Get("b", "obj" + std::to_string(i)), "data" + std::to_string(i));
   auto r = store_->Get("b", "obj5");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->meta.custom, (std::vector<std::pair<std::string, std::string>>{{"k", "v"}}));
@@ -131,8 +134,9 @@ TEST_F(StoreTest, ListingIsSortedAndPagesHaveNoGapsOrDuplicates) {
   auto page = store_->List("b", o);
   ASSERT_TRUE(page.ok());
   for (auto& e : page->entries) EXPECT_EQ(e.name.rfind("q/", 0), 0u);
-  EXPECT_EQ(page->entries.size(), static_cast<size_t>(std::count_if(
-                                      want.begin(), want.end(), [](auto& n) { return n[0] == 'q'; })));
+  EXPECT_EQ(page->entries.size(),
+            static_cast<size_t>(
+                std::count_if(want.begin(), want.end(), [](auto& n) { return n[0] == 'q'; })));
   EXPECT_TRUE(page->next_token.empty());
 }
 
@@ -212,7 +216,9 @@ TEST_F(StoreTest, CrashAtEveryWriteStepKeepsOldOrNew) {
       store_->SetFaultHook(nullptr);
       bool after_rename = std::string_view(step) == "put.dirsync";
       EXPECT_EQ(r.ok(), false);
-      if (!crash) EXPECT_EQ(TempFiles(), 0u);
+      if (!crash) {
+        EXPECT_EQ(TempFiles(), 0u);
+      }
       Reopen();
       EXPECT_EQ(TempFiles(), 0u);
       std::string got = Get("b", "obj");

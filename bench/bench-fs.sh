@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# FUSE client benchmarks (design.md §10), side by side in one run, on 127.0.0.1 only:
+#   1. sequential read of a BIG_MB object: aisle-fs (dd bs=1M, a fresh mount per run, so no
+#      page cache) vs curl GET of the same object to /dev/null; the node's disk cache is warm
+#      for both. Target >= 0.8x.
+#   2. `ls -l` of an N_LS-object prefix: aisle-fs cold (fresh mount) and warm (within TTL) vs
+#      `ls -l` of a local directory of N_LS empty files (warm). Target < 1 s.
+#   3. N_SMALL x SMALL_KB files read by 4 reader threads: aisle-fs on a fresh mount (cold: one
+#      GET per file) and again on that mount (warm: kernel page cache kept, keep_cache) vs the
+#      same files on local disk (warm page cache). Target >= 0.3x.
+#   4. aisle-fs peak RSS while streaming the big object 3 times (O_DIRECT). Target < 256 MiB.
+# Medians over RUNS runs. Kills and unmounts everything it started, also on failure/Ctrl-C.
+# Prints a table and writes bench/results/fs-<date>.md. Builds nothing.
+#
+# Environment: AISLE_NODE_BIN (build/server/aisle-node), AISLE_FS_BIN (build/fs/aisle-fs),
+#   BENCH_DIR (/var/tmp), RUNS (5), BIG_MB (1024), N_LS (100000), N_SMALL (10000), SMALL_KB (100)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+NODE_BIN="${AISLE_NODE_BIN:-$REPO/build/server/aisle-node}"
+FS_BIN="${AISLE_FS_BIN:-$REPO/build/fs/aisle-fs}"
+BENCH_DIR="${BENCH_DIR:-/var/tmp}"
+RUNS="${RUNS:-5}"
+BIG_MB="${BIG_MB:-1024}"
+N_LS="${N_LS:-100000}"
+N_SMALL="${N_SMALL:-10000}"
+SMALL_KB="${SMALL_KB:-100}"
+PY=/usr/bin/python3
+HELPER="$HERE/bench_fs_helper.py"
+CMDLINE="RUNS=$RUNS BIG_MB=$BIG_MB N_LS=$N_LS N_SMALL=$N_SMALL SMALL_KB=$SMALL_KB bench/bench-fs.sh"
+
+die() { echo "bench-fs: $*" >&2; exit 1; }
+[[ -x "$NODE_BIN" ]] || die "aisle-node not found at $NODE_BIN (set AISLE_NODE_BIN)"
+[[ -x "$FS_BIN" ]] || die "aisle-fs not found at $FS_BIN (set AISLE_FS_BIN)"
+[[ -e /dev/fuse ]] || die "/dev/fuse missing"
+command -v fusermount3 >/dev/null || die "fusermount3 missing (apt-get install fuse3)"
+command -v curl >/dev/null || die "curl missing"
+
+WORK="$(mktemp -d "$BENCH_DIR/aisle-bench-fs.XXXXXX")"
+MNT="$WORK/mnt"
+NODE_PID=""
+FS_PID=""
+
+is_mounted() { awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | grep -q .; }
+unmount() {
+  if is_mounted; then
+    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
+  fi
+  if [[ -n "$FS_PID" ]]; then
+    for _ in $(seq 50); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -TERM "$FS_PID" 2>/dev/null || true
+    sleep 0.2
+    kill -KILL "$FS_PID" 2>/dev/null || true
+    wait "$FS_PID" 2>/dev/null || true
+    FS_PID=""
+  fi
+}
+cleanup() {
+  local rc=$?
+  unmount
+  if [[ -n "$NODE_PID" ]] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$NODE_PID" 2>/dev/null || true
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+  # Only after the unmount: never rm -rf through a live mount.
+  if ! is_mounted; then
+    if [[ "${BENCH_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mount_fs() {  # mount_fs [extra -o options]
+  "$FS_BIN" "$URL" "$MNT" -f ${1:+-o "$1"} >>"$WORK/fs.log" 2>&1 &
+  FS_PID=$!
+  for _ in $(seq 200); do
+    is_mounted && return 0
+    kill -0 "$FS_PID" 2>/dev/null || die "aisle-fs exited: $(tail -5 "$WORK/fs.log")"
+    sleep 0.05
+  done
+  die "mount not ready"
+}
+now() { date +%s.%N; }
+elapsed() { $PY -c "print('%.4f' % ($2 - $1))"; }
+stats() { $PY -c "import statistics,sys; x=[float(v) for v in sys.argv[1:]]; print('%.4f %.4f %.4f' % (statistics.median(x), min(x), max(x)))" "$@"; }
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "== aisle-node ($NODE_BIN) and aisle-fs ($FS_BIN), data in $WORK"
+mkdir -p "$WORK/mp0" "$MNT" "$WORK/local"
+PORT="$(free_port)"
+"$NODE_BIN" --role target --port "$PORT" --host 127.0.0.1 --mountpath "$WORK/mp0" \
+  --ready-file "$WORK/ready" >"$WORK/node.log" 2>&1 &
+NODE_PID=$!
+for _ in $(seq 200); do [[ -s "$WORK/ready" ]] && break; sleep 0.05; done
+[[ -s "$WORK/ready" ]] || die "node not ready: $(tail -5 "$WORK/node.log")"
+URL="$(cat "$WORK/ready")"
+BUCKET=fsbench
+
+echo "== populating: ${BIG_MB} MiB object, $N_LS empty objects, $N_SMALL x ${SMALL_KB} KiB objects"
+$PY -c "
+import sys; sys.path.insert(0, '$HERE'); import bench_fs_helper as h; h.create_bucket('$URL', '$BUCKET')"
+head -c $((BIG_MB << 20)) /dev/urandom >"$WORK/big.bin"
+curl -sf -X PUT -T "$WORK/big.bin" "$URL/v1/objects/$BUCKET/big/big.bin" || die "PUT big"
+rm -f "$WORK/big.bin"
+t0=$(now)
+$PY "$HELPER" populate "$URL" "$BUCKET" many "$N_LS" 0 "$WORK/local/many"
+echo "   $N_LS objects in $(elapsed "$t0" "$(now)") s"
+$PY "$HELPER" populate "$URL" "$BUCKET" small "$N_SMALL" $((SMALL_KB * 1024)) "$WORK/local/small"
+
+# ---------------------------------------------------------------------------------------------
+echo "== 1. sequential read of ${BIG_MB} MiB"
+curl -sf -o /dev/null "$URL/v1/objects/$BUCKET/big/big.bin"  # warm the node's page cache
+CURL_T=(); FS_T=()
+for r in $(seq "$RUNS"); do
+  t0=$(now); curl -sf -o /dev/null "$URL/v1/objects/$BUCKET/big/big.bin"; t1=$(now)
+  CURL_T+=("$(elapsed "$t0" "$t1")")
+  mount_fs
+  t0=$(now); dd if="$MNT/$BUCKET/big/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
+  FS_T+=("$(elapsed "$t0" "$t1")")
+  unmount
+  echo "   run $r: curl ${CURL_T[-1]} s, aisle-fs ${FS_T[-1]} s"
+done
+read -r CURL_MED CURL_MIN CURL_MAX < <(stats "${CURL_T[@]}")
+read -r FS_MED FS_MIN FS_MAX < <(stats "${FS_T[@]}")
+
+# ---------------------------------------------------------------------------------------------
+echo "== 2. ls -l of $N_LS entries"
+ls -l "$WORK/local/many" >/dev/null  # warm the local dentries/inodes
+LS_COLD=(); LS_WARM=(); LS_LOCAL=()
+for r in $(seq "$RUNS"); do
+  mount_fs
+  ls "$MNT/$BUCKET" >/dev/null
+  t0=$(now); n=$(ls -l "$MNT/$BUCKET/many" | wc -l); t1=$(now)
+  [[ "$n" -ge "$N_LS" ]] || die "ls -l listed $n entries"
+  LS_COLD+=("$(elapsed "$t0" "$t1")")
+  t0=$(now); ls -l "$MNT/$BUCKET/many" >/dev/null; t1=$(now)
+  LS_WARM+=("$(elapsed "$t0" "$t1")")
+  unmount
+  t0=$(now); ls -l "$WORK/local/many" >/dev/null; t1=$(now)
+  LS_LOCAL+=("$(elapsed "$t0" "$t1")")
+  echo "   run $r: aisle-fs cold ${LS_COLD[-1]} s, warm ${LS_WARM[-1]} s; local ext4 ${LS_LOCAL[-1]} s"
+done
+read -r LSC_MED LSC_MIN LSC_MAX < <(stats "${LS_COLD[@]}")
+read -r LSW_MED LSW_MIN LSW_MAX < <(stats "${LS_WARM[@]}")
+read -r LSL_MED LSL_MIN LSL_MAX < <(stats "${LS_LOCAL[@]}")
+
+# ---------------------------------------------------------------------------------------------
+echo "== 3. $N_SMALL x ${SMALL_KB} KiB files, 4 readers"
+(cd "$WORK/local/small" && ls | sed "s|^|$WORK/local/small/|") >"$WORK/local.list"
+(cd "$WORK/local/small" && ls | sed "s|^|$MNT/$BUCKET/small/|") >"$WORK/fs.list"
+$PY "$HELPER" read "$WORK/local.list" 4 >/dev/null  # warm
+SM_FS=(); SM_FS_WARM=(); SM_LOCAL=()
+for r in $(seq "$RUNS"); do
+  mount_fs
+  ls "$MNT/$BUCKET/small" >/dev/null  # one listing, as a training loop's dataset scan does
+  read -r t bytes < <($PY "$HELPER" read "$WORK/fs.list" 4)
+  [[ "$bytes" -eq $((N_SMALL * SMALL_KB * 1024)) ]] || die "aisle-fs read $bytes bytes"
+  SM_FS+=("$t")
+  # Second pass on the same mount (within the TTLs): the kernel keeps the pages (keep_cache).
+  read -r t bytes < <($PY "$HELPER" read "$WORK/fs.list" 4)
+  SM_FS_WARM+=("$t")
+  unmount
+  read -r t bytes < <($PY "$HELPER" read "$WORK/local.list" 4)
+  SM_LOCAL+=("$t")
+  echo "   run $r: aisle-fs cold ${SM_FS[-1]} s, warm ${SM_FS_WARM[-1]} s; local ${SM_LOCAL[-1]} s"
+done
+read -r SMF_MED SMF_MIN SMF_MAX < <(stats "${SM_FS[@]}")
+read -r SML_MED SML_MIN SML_MAX < <(stats "${SM_LOCAL[@]}")
+read -r SMW_MED SMW_MIN SMW_MAX < <(stats "${SM_FS_WARM[@]}")
+
+# ---------------------------------------------------------------------------------------------
+echo "== 4. aisle-fs RSS while streaming"
+# O_DIRECT reads bypass the page cache, so every pass streams through aisle-fs again.
+mount_fs
+rm -f "$WORK/rss.stop"
+$PY "$HELPER" rss "$FS_PID" "$WORK/rss.stop" >"$WORK/rss.all" &
+RSS_PID=$!
+for _ in 1 2 3; do
+  dd if="$MNT/$BUCKET/big/big.bin" of=/dev/null bs=1M iflag=direct status=none 2>/dev/null ||
+    dd if="$MNT/$BUCKET/big/big.bin" of=/dev/null bs=1M status=none
+done
+touch "$WORK/rss.stop"; wait "$RSS_PID" || true
+unmount
+RSS_PEAK=$($PY -c "print(max(float(l) for l in open('$WORK/rss.all') if l.strip()))")
+
+# ---------------------------------------------------------------------------------------------
+RATIO_SEQ=$($PY -c "print('%.2f' % ($CURL_MED / $FS_MED))")
+RATIO_SMALL=$($PY -c "print('%.2f' % ($SML_MED / $SMF_MED))")
+RATIO_SMALL_WARM=$($PY -c "print('%.2f' % ($SML_MED / $SMW_MED))")
+MBPS_FS=$($PY -c "print('%.0f' % ($BIG_MB / $FS_MED))")
+MBPS_CURL=$($PY -c "print('%.0f' % ($BIG_MB / $CURL_MED))")
+verdict() { $PY -c "print('meets' if $1 else 'MISSES')"; }
+DATE=$(date -u +%Y-%m-%d)
+OUT="$HERE/results/fs-$DATE.md"
+mkdir -p "$HERE/results"
+{
+  echo "# aisle-fs benchmarks, $DATE"
+  echo
+  echo "Command: \`$CMDLINE\` (loopback, one aisle-node target, $(nproc) cores shared; load average at end: $(cut -d' ' -f1-3 /proc/loadavg))."
+  echo "Median (min-max) of $RUNS runs; every aisle-fs run on a fresh mount (no client or page cache)."
+  echo
+  echo "| benchmark | aisle-fs | side by side | ratio | target |"
+  echo "|---|---|---|---|---|"
+  echo "| sequential read ${BIG_MB} MiB | $FS_MED s ($FS_MIN-$FS_MAX), $MBPS_FS MiB/s | curl GET $CURL_MED s ($CURL_MIN-$CURL_MAX), $MBPS_CURL MiB/s | ${RATIO_SEQ}x | >= 0.8x: $(verdict "$RATIO_SEQ >= 0.8") |"
+  echo "| \`ls -l\` $N_LS objects, cold | $LSC_MED s ($LSC_MIN-$LSC_MAX) | local ext4 $LSL_MED s ($LSL_MIN-$LSL_MAX) | - | < 1 s: $(verdict "$LSC_MED < 1") |"
+  echo "| \`ls -l\` $N_LS objects, warm (within TTL) | $LSW_MED s ($LSW_MIN-$LSW_MAX) | local ext4 $LSL_MED s | - | < 1 s: $(verdict "$LSW_MED < 1") |"
+  echo "| $N_SMALL x ${SMALL_KB} KiB files, 4 readers, cold mount | $SMF_MED s ($SMF_MIN-$SMF_MAX) | local disk (warm) $SML_MED s ($SML_MIN-$SML_MAX) | ${RATIO_SMALL}x | >= 0.3x: $(verdict "$RATIO_SMALL >= 0.3") |"
+  echo "| $N_SMALL x ${SMALL_KB} KiB files, 4 readers, warm mount (2nd pass) | $SMW_MED s ($SMW_MIN-$SMW_MAX) | local disk (warm) $SML_MED s | ${RATIO_SMALL_WARM}x | >= 0.3x: $(verdict "$RATIO_SMALL_WARM >= 0.3") |"
+  echo "| aisle-fs peak RSS streaming ${BIG_MB} MiB x3 | $RSS_PEAK MiB | - | - | < 256 MiB: $(verdict "$RSS_PEAK < 256") |"
+} >"$OUT"
+echo
+cat "$OUT"
+echo
+echo "wrote $OUT"

@@ -1,0 +1,117 @@
+"""Helpers for bench/bench-fs.sh: populate a bucket in parallel (keep-alive connections),
+mirror files on local disk, run N parallel readers over a file list, sample a process's RSS."""
+
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+
+
+def _conn(url):
+    u = urllib.parse.urlsplit(url)
+    return http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+
+
+def _req(c, method, path, body=None, headers=None):
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    return r.status, r.read()
+
+
+def create_bucket(url, bucket):
+    c = _conn(url)
+    st, body = _req(c, "POST", "/v1/buckets/" + bucket, json.dumps({"action": "create-bck"}).encode(),
+                    {"Content-Type": "application/json"})
+    if st not in (200, 409):
+        sys.exit("create bucket %s: %d %r" % (bucket, st, body[:200]))
+
+
+def populate(url, bucket, prefix, count, size, localdir, conns=32):
+    """PUTs count objects prefix/f-NNNNNN of `size` random-ish bytes; mirrors them to localdir."""
+    create_bucket(url, bucket)
+    if localdir:
+        os.makedirs(localdir, exist_ok=True)
+    blob = os.urandom(max(size, 1) + 4096)
+    errors = []
+
+    def worker(k):
+        c = _conn(url)
+        for i in range(k, count, conns):
+            name = "f-%06d" % i
+            data = blob[i % 4096:i % 4096 + size]
+            st, body = _req(c, "PUT", "/v1/objects/%s/%s/%s" % (bucket, prefix, name), data)
+            if st != 200:
+                errors.append("PUT %s: %d" % (name, st))
+                return
+            if localdir:
+                with open(os.path.join(localdir, name), "wb") as f:
+                    f.write(data)
+        c.close()
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        sys.exit(errors[0])
+
+
+def read_files(listfile, readers):
+    """Reads every file in listfile (one path a line) with `readers` threads; prints seconds."""
+    with open(listfile) as f:
+        paths = [l.rstrip("\n") for l in f if l.strip()]
+    total = [0]
+    lock = threading.Lock()
+
+    def worker(k):
+        n = 0
+        for p in paths[k::readers]:
+            with open(p, "rb", buffering=0) as fh:
+                while True:
+                    b = fh.read(1 << 20)
+                    if not b:
+                        break
+                    n += len(b)
+        with lock:
+            total[0] += n
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(readers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    dt = time.monotonic() - t0
+    print("%.4f %d" % (dt, total[0]))
+
+
+def peak_rss(pid, stopfile):
+    """Samples VmRSS of pid every 50 ms until stopfile exists; prints the peak in MiB."""
+    peak = 0
+    while not os.path.exists(stopfile):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            break
+        time.sleep(0.05)
+    print("%.1f" % (peak / 1024.0))
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "populate":
+        populate(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
+                 sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] != "-" else None)
+    elif cmd == "read":
+        read_files(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "rss":
+        peak_rss(int(sys.argv[2]), sys.argv[3])
+    else:
+        sys.exit("unknown command " + cmd)

@@ -1,0 +1,366 @@
+// aisle up | down: a local cluster in one command; aisle cluster show | remove.
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli/ais_client.h"
+#include "cli/commands.h"
+#include "common/net/http_client.h"
+
+namespace aisle::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+std::string DefaultDir() {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.local/share/aisle/cluster";
+}
+
+// aisle-node next to this binary (installed), in the build tree, or on PATH.
+std::string FindNodeBinary() {
+  if (const char* env = std::getenv("AISLE_NODE_BIN"); env && *env) return env;
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    fs::path dir = fs::path(self).parent_path();
+    for (fs::path p : {dir / "aisle-node", dir / ".." / "server" / "aisle-node"}) {
+      if (::access(p.c_str(), X_OK) == 0) return fs::weakly_canonical(p).string();
+    }
+  }
+  return "aisle-node";
+}
+
+bool PortFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Starts a detached node (own session, output to log); returns its pid.
+Result<pid_t> Spawn(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork");
+  if (pid == 0) {
+    ::setsid();
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in >= 0) ::dup2(in, 0);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+bool Alive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string s((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+  return s.find("aisle-node") != std::string::npos;  // not a recycled pid
+}
+
+Result<std::string> WaitReady(const std::string& ready_file, pid_t pid, milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream f(ready_file);
+    std::string url;
+    if (f && std::getline(f, url) && !url.empty()) return url;
+    int status;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return Status::Unavailable("node exited during start-up");
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return Status::Timeout("node not ready within " + std::to_string(timeout.count() / 1000) + " s");
+}
+
+Result<json> GetJson(HttpClient& http, const std::string& url) {
+  HttpRequest req;
+  req.url = url;
+  req.max_retries = 1;
+  req.total_timeout = milliseconds(10000);
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http.Do(req));
+  if (resp.status != 200) return StatusFromHttpError(resp, "GET");
+  json j = json::parse(resp.body, nullptr, false);
+  if (j.is_discarded()) return Status::Unavailable("malformed JSON from " + url);
+  return j;
+}
+
+std::string LastLines(const std::string& path, int n) {
+  std::ifstream f(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > static_cast<size_t>(n) ? lines.size() - n : 0; i < lines.size();
+       ++i)
+    out += "  " + lines[i] + "\n";
+  return out;
+}
+
+struct UpArgs {
+  int targets = 3;
+  int proxies = 1;
+  std::string dir = DefaultDir();
+  int port = 0;  // 0: 8080 when free, else any free port
+  int keepalive_ms = 1000;
+};
+
+int Down(const std::string& dir, bool quiet);
+
+int Up(CliContext& ctx, const UpArgs& a) {
+  if (a.targets < 1 || a.targets > 64) return UsageError("--targets must be 1..64");
+  if (a.proxies < 1 || a.proxies > 16) return UsageError("--proxies must be 1..16");
+  std::error_code ec;
+  fs::create_directories(a.dir, ec);
+  if (ec) return Fail("cannot create " + a.dir + ": " + ec.message());
+  std::string state_file = a.dir + "/cluster.json";
+  if (fs::exists(state_file)) {
+    std::ifstream in(state_file);
+    json st = json::parse(in, nullptr, false);
+    bool all_alive = !st.is_discarded() && st.contains("nodes");
+    if (all_alive) {
+      for (const auto& n : st["nodes"]) all_alive &= Alive(n.value("pid", 0));
+    }
+    if (all_alive) {
+      std::printf("Aisle cluster already running: %s\n", st.value("endpoint", "").c_str());
+      return kExitOk;
+    }
+    Down(a.dir, true);  // clean up a half-dead cluster before starting again
+  }
+  int port = a.port;
+  if (port == 0) port = PortFree(8080) ? 8080 : 0;
+  std::string bin = FindNodeBinary();
+  json nodes = json::array();
+  auto fail = [&](const std::string& what, const std::string& log) {
+    for (const auto& n : nodes) ::kill(n.value("pid", 0), SIGTERM);
+    return Fail(what + "\n" + LastLines(log, 10));
+  };
+  auto start = [&](const std::string& name, std::vector<std::string> args) -> Result<std::string> {
+    std::string ndir = a.dir + "/" + name;
+    fs::create_directories(ndir);
+    std::string ready = ndir + "/ready";
+    fs::remove(ready);
+    args.insert(args.begin(), bin);
+    args.insert(args.end(),
+                {"--ready-file", ready, "--keepalive-ms", std::to_string(a.keepalive_ms)});
+    AISLE_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, a.dir + "/" + name + ".log"));
+    nodes.push_back({{"name", name}, {"pid", pid}});
+    return WaitReady(ready, pid, milliseconds(30000));
+  };
+  auto primary =
+      start("p1", {"--role", "proxy", "--port", std::to_string(port), "--data-dir", a.dir + "/p1"});
+  if (!primary.ok())
+    return fail("primary proxy failed: " + primary.status().message(), a.dir + "/p1.log");
+  for (int i = 1; i <= a.targets; ++i) {
+    std::string name = "t" + std::to_string(i);
+    auto t = start(name, {"--role", "target", "--port", "0", "--mountpath",
+                          a.dir + "/" + name + "/mp", "--primary", *primary});
+    if (!t.ok())
+      return fail("target " + name + " failed: " + t.status().message(),
+                  a.dir + "/" + name + ".log");
+  }
+  for (int i = 2; i <= a.proxies; ++i) {
+    std::string name = "p" + std::to_string(i);
+    auto p = start(name, {"--role", "proxy", "--port", "0", "--data-dir", a.dir + "/" + name,
+                          "--primary", *primary});
+    if (!p.ok())
+      return fail("proxy " + name + " failed: " + p.status().message(),
+                  a.dir + "/" + name + ".log");
+  }
+  // Ready when the map holds every node online.
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(30000);
+  for (;;) {
+    auto smap = GetJson(*ctx.http, *primary + "/v1/daemon?what=smap");
+    int online = 0;
+    if (smap.ok()) {
+      for (auto it = (*smap)["tmap"].begin(); it != (*smap)["tmap"].end(); ++it)
+        online += it.value().value("aisle_state", "online") == "online";
+    }
+    if (online >= a.targets) break;
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail("cluster did not become ready", a.dir + "/p1.log");
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  json st = {{"endpoint", *primary}, {"dir", a.dir}, {"nodes", nodes}};
+  std::ofstream(state_file) << st.dump(2);
+  if (ctx.json) {
+    PrintJson(st);
+  } else {
+    std::printf("Aisle cluster is up: %d proxy(ies), %d target(s), data in %s\n", a.proxies,
+                a.targets, a.dir.c_str());
+    std::printf("endpoint: %s\n", primary->c_str());
+    if (*primary != "http://127.0.0.1:8080")
+      std::printf("export AIS_ENDPOINT=%s\n", primary->c_str());
+    std::printf("stop it with: aisle down%s\n",
+                a.dir == DefaultDir() ? "" : (" --dir " + a.dir).c_str());
+  }
+  return kExitOk;
+}
+
+int Down(const std::string& dir, bool quiet) {
+  std::string state_file = dir + "/cluster.json";
+  std::ifstream in(state_file);
+  if (!in) {
+    if (!quiet) std::printf("no cluster running from %s\n", dir.c_str());
+    return kExitOk;
+  }
+  json st = json::parse(in, nullptr, false);
+  std::vector<pid_t> pids;
+  if (!st.is_discarded() && st.contains("nodes")) {
+    for (const auto& n : st["nodes"]) pids.push_back(n.value("pid", 0));
+  }
+  // Targets and extra proxies first, the primary (first entry) last.
+  for (auto it = pids.rbegin(); it != pids.rend(); ++it) {
+    if (Alive(*it)) ::kill(*it, SIGTERM);
+  }
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(15000);
+  for (pid_t p : pids) {
+    while (Alive(p) && std::chrono::steady_clock::now() < deadline) {
+      ::waitpid(p, nullptr, WNOHANG);
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    if (Alive(p)) ::kill(p, SIGKILL);
+  }
+  fs::remove(state_file);
+  if (!quiet)
+    std::printf("Aisle cluster stopped (%zu node(s)); data kept in %s\n", pids.size(), dir.c_str());
+  return kExitOk;
+}
+
+std::string Human(uint64_t b) {
+  const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int i = 0;
+  while (v >= 1024 && i < 4) v /= 1024, ++i;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+  return buf;
+}
+
+int Show(CliContext& ctx) {
+  auto smap = GetJson(*ctx.http, ctx.endpoint + "/v1/daemon?what=smap");
+  if (!smap.ok()) return Fail(smap.status());
+  std::string primary =
+      (*smap)["proxy_si"].is_object() ? (*smap)["proxy_si"].value("daemon_id", "") : "";
+  std::vector<std::vector<std::string>> rows = {
+      {"NODE", "ROLE", "STATE", "URL", "OBJECTS", "DISK USED", "REBALANCE"}};
+  json out = json::array();
+  for (const char* group : {"pmap", "tmap"}) {
+    if (!(*smap).contains(group)) continue;
+    for (auto it = (*smap)[group].begin(); it != (*smap)[group].end(); ++it) {
+      const json& n = it.value();
+      std::string url = n["public_net"].value("direct_url", "");
+      std::string role = n.value("daemon_type", "");
+      if (it.key() == primary) role += " (primary)";
+      std::string state = n.value("aisle_state", "online");
+      std::string objects = "-", disk = "-", reb = "-";
+      json node = {
+          {"id", it.key()}, {"role", n.value("daemon_type", "")}, {"state", state}, {"url", url}};
+      if (n.value("daemon_type", "") == "target" && state != "down") {
+        if (auto s = GetJson(*ctx.http, url + "/v1/daemon?what=stats"); s.ok()) {
+          uint64_t used = 0;
+          for (const auto& mp : (*s)["mountpaths"]) used += mp.value("used", uint64_t{0});
+          objects = std::to_string((*s).value("objects", uint64_t{0}));
+          disk = Human(used);
+          node["objects"] = (*s).value("objects", uint64_t{0});
+          node["disk_used"] = used;
+        }
+        if (auto r = GetJson(*ctx.http, url + "/v1/daemon?what=rebalance"); r.ok()) {
+          reb = (*r).value("running", false) ? "running" : "idle";
+          reb += " (moved " + std::to_string((*r).value("objects_moved", 0)) + ")";
+          node["rebalance"] = *r;
+        }
+      }
+      rows.push_back({it.key(), role, state, url, objects, disk, reb});
+      out.push_back(node);
+    }
+  }
+  if (ctx.json) {
+    PrintJson({{"version", (*smap).value("version", "")}, {"nodes", out}});
+  } else {
+    std::printf("cluster map v%s\n", (*smap).value("version", "?").c_str());
+    PrintTable(rows);
+  }
+  return kExitOk;
+}
+
+int Remove(CliContext& ctx, const std::string& node) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = ctx.endpoint + "/v1/cluster";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = json{{"action", "decommission-node"}, {"name", ""}, {"value", {{"sid", node}}}}.dump();
+  req.max_retries = 0;
+  if (!ctx.json) std::fprintf(stderr, "draining %s through rebalance...\n", node.c_str());
+  auto resp = ctx.http->Do(req);
+  if (!resp.ok()) return Fail(resp.status());
+  if (resp->status != 200) return Fail(StatusFromHttpError(*resp, "PUT"));
+  if (ctx.json)
+    PrintJson({{"removed", node}});
+  else
+    std::printf("node %s drained and removed from the cluster\n", node.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterClusterCommands(CLI::App* app, CliContext* ctx, Action* action) {
+  auto up_args = std::make_shared<UpArgs>();
+  auto* up =
+      app->add_subcommand("up", "Start a local cluster (1 proxy + N targets) and wait until ready");
+  up->add_option("--targets", up_args->targets, "number of targets")->capture_default_str();
+  up->add_option("--proxies", up_args->proxies, "number of proxies")->capture_default_str();
+  up->add_option("--dir", up_args->dir, "data directory")->capture_default_str();
+  up->add_option("--port", up_args->port, "primary proxy port (default 8080 if free)");
+  up->add_option("--keepalive-ms", up_args->keepalive_ms, "keepalive interval")
+      ->capture_default_str();
+  up->callback([=] { *action = [=] { return Up(*ctx, *up_args); }; });
+
+  auto dir = std::make_shared<std::string>(DefaultDir());
+  auto* down = app->add_subcommand("down", "Stop the local cluster started by `aisle up`");
+  down->add_option("--dir", *dir, "data directory")->capture_default_str();
+  down->callback([=] { *action = [=] { return Down(*dir, false); }; });
+
+  auto* cluster = app->add_subcommand("cluster", "Show and manage cluster nodes");
+  cluster->require_subcommand(1);
+  auto* show = cluster->add_subcommand("show", "List nodes, state, disk use and object counts");
+  show->callback([=] { *action = [=] { return Show(*ctx); }; });
+  auto node = std::make_shared<std::string>();
+  auto* remove =
+      cluster->add_subcommand("remove", "Drain a target through rebalance, then remove it");
+  remove->add_option("NODE", *node, "node ID")->required();
+  remove->callback([=] { *action = [=] { return Remove(*ctx, *node); }; });
+}
+
+}  // namespace aisle::cli

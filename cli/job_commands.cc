@@ -1,0 +1,164 @@
+// aisle job ls|show|wait|abort: jobs through AIStore's /v1/cluster xaction API.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "cli/ais_client.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "common/net/http_client.h"
+
+namespace aisle::cli {
+namespace {
+
+using nlohmann::json;
+
+Result<json> Query(const CliContext& ctx, const std::string& what, const json& body) {
+  HttpRequest req;
+  req.url = ctx.endpoint + "/v1/cluster?what=" + what;
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = body.dump();
+  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.http->Do(req));
+  if (r.status / 100 != 2) return StatusFromHttpError(r, "GET");
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument("malformed reply to what=" + what);
+  return j;
+}
+
+// All snaps of all nodes, flattened.
+Result<std::vector<json>> Snaps(const CliContext& ctx, const json& q) {
+  AISLE_ASSIGN_OR_RETURN(json j, Query(ctx, "qryxstats", q));
+  std::vector<json> out;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    for (auto& s : it.value()) out.push_back(s);
+  return out;
+}
+
+uint64_t Num(const json& s, const char* k) {
+  const json& v = s["stats"][k];
+  return v.is_string() ? std::stoull(v.get<std::string>()) : 0;
+}
+
+std::vector<std::string> Row(const json& s) {
+  return {s.value("id", ""),
+          s.value("kind", ""),
+          s.value("state", s.value("is_idle", false) ? "finished" : "running"),
+          std::to_string(Num(s, "loc-objs")) + "/" + s.value("total-objs", "?"),
+          FormatBytes(Num(s, "loc-bytes")),
+          std::to_string(Num(s, "out-objs")),
+          s.value("start-time", ""),
+          s.value("last-err", "")};
+}
+
+int RunLs(const CliContext& ctx, bool running) {
+  json q = {{"show_active", running}};
+  auto snaps = Snaps(ctx, q);
+  if (!snaps.ok()) return Fail(snaps.status());
+  if (ctx.json) {
+    PrintJson(*snaps);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "KIND", "STATE", "OBJECTS", "BYTES", "OUT", "STARTED", "ERROR"}};
+  for (const auto& s : *snaps) rows.push_back(Row(s));
+  PrintTable(rows);
+  return kExitOk;
+}
+
+int RunShow(const CliContext& ctx, const std::string& id) {
+  auto snaps = Snaps(ctx, {{"id", id}});
+  if (!snaps.ok()) return Fail(snaps.status());
+  if (ctx.json) {
+    PrintJson(*snaps);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "KIND", "STATE", "OBJECTS", "BYTES", "OUT", "STARTED", "ERROR"}};
+  for (const auto& s : *snaps) rows.push_back(Row(s));
+  PrintTable(rows);
+  return kExitOk;
+}
+
+int RunAbort(const CliContext& ctx, const std::string& id) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = ctx.endpoint + "/v1/cluster";
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = json({{"action", "stop"}, {"value", {{"ID", id}}}}).dump();
+  auto r = ctx.http->Do(req);
+  if (!r.ok()) return Fail(r.status());
+  if (r->status / 100 != 2) return Fail(StatusFromHttpError(*r, "PUT"));
+  if (!ctx.json) std::printf("Abort requested for job %s\n", id.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s) {
+  auto start = std::chrono::steady_clock::now();
+  bool tty = !ctx.json && ::isatty(STDERR_FILENO);
+  std::unique_ptr<Progress> bar;
+  json last;
+  for (;;) {
+    auto st = Query(ctx, "status", {{"ID", id}});
+    if (!st.ok()) return Fail(st.status());
+    auto snaps = Snaps(ctx, {{"id", id}});
+    if (snaps.ok() && !snaps->empty()) {
+      last = snaps->front();
+      uint64_t total = std::stoull(last.value("total-objs", "0"));
+      if (!bar && total) bar = std::make_unique<Progress>("archive", total, 0, tty);
+      if (bar) {
+        int64_t bytes = static_cast<int64_t>(Num(last, "loc-bytes"));
+        bar->AddBytes(bytes - static_cast<int64_t>(bar->bytes()));
+        while (bar->done() < Num(last, "loc-objs")) bar->ObjectDone(true);
+      }
+    }
+    if ((*st)["end_time"].get<int64_t>() != 0) {
+      if (bar) bar->Finish();
+      std::string err = (*st).value("err", "");
+      bool aborted = (*st).value("aborted", false);
+      if (ctx.json) {
+        PrintJson(last.is_null() ? *st : last);
+      } else if (err.empty() && !aborted) {
+        std::printf("Job %s finished: %llu objects, %s -> %llu shard(s)\n", id.c_str(),
+                    static_cast<unsigned long long>(last.is_null() ? 0 : Num(last, "loc-objs")),
+                    FormatBytes(last.is_null() ? 0 : Num(last, "loc-bytes")).c_str(),
+                    static_cast<unsigned long long>(last.is_null() ? 0 : Num(last, "out-objs")));
+      }
+      if (aborted) return Fail("job " + id + " was aborted");
+      if (!err.empty()) return Fail("job " + id + " failed: " + err);
+      return kExitOk;
+    }
+    if (timeout_s > 0 && std::chrono::steady_clock::now() - start > std::chrono::seconds(timeout_s))
+      return Fail("job " + id + " still running after " + std::to_string(timeout_s) + "s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action) {
+  CLI::App* job = app->add_subcommand("job", "Jobs: list, show, wait, abort");
+  job->require_subcommand(1);
+  auto* ls = job->add_subcommand("ls", "List jobs (newest first)");
+  auto running = std::make_shared<bool>(false);
+  ls->add_flag("--running", *running, "Only running jobs");
+  ls->callback([=] { *action = [=] { return RunLs(*ctx, *running); }; });
+  auto id = std::make_shared<std::string>();
+  auto* show = job->add_subcommand("show", "Show one job");
+  show->add_option("ID", *id)->required();
+  show->callback([=] { *action = [=] { return RunShow(*ctx, *id); }; });
+  auto* wait =
+      job->add_subcommand("wait", "Wait for a job to end (progress bar); exit 1 if it failed");
+  auto timeout = std::make_shared<int>(0);
+  wait->add_option("ID", *id)->required();
+  wait->add_option("--timeout", *timeout, "Seconds (0 = no limit)");
+  wait->callback([=] { *action = [=] { return WaitJob(*ctx, *id, *timeout); }; });
+  auto* abort = job->add_subcommand("abort", "Abort a running job");
+  abort->add_option("ID", *id)->required();
+  abort->callback([=] { *action = [=] { return RunAbort(*ctx, *id); }; });
+}
+
+}  // namespace aisle::cli

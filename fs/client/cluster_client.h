@@ -1,0 +1,90 @@
+// ClusterClient: everything the filesystem needs from the cluster, with typed results.
+// fs/core sees only this interface, so its semantics are unit-tested against a mock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/body.h"
+#include "common/result.h"
+#include "common/status.h"
+
+namespace aisle::fs {
+
+// One listed object (or, with `archive`, one shard member named "<shard>/<member>").
+struct ObjectEntry {
+  std::string name;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;  // from the listing's atime; 0 when unknown
+  std::string version;   // changes on every overwrite; drives keep_cache
+};
+
+struct ListRequest {
+  std::string bucket;
+  std::string prefix;
+  std::string token;        // continuation token from the previous page ("" = first page)
+  std::string start_after;  // skip names <= this (used to jump over whole subtrees)
+  uint32_t page_size = 10000;
+  bool archive = false;  // list shard members too (LsArchDir, flags=8)
+};
+
+struct ListPage {
+  std::vector<ObjectEntry> entries;  // sorted by name (bytewise)
+  std::string next_token;            // empty on the last page
+};
+
+struct ObjectHead {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string version;
+};
+
+// What a read addresses: an object, one member of a shard, or either through a transform.
+struct ObjectRef {
+  std::string bucket;
+  std::string object;
+  std::string archpath;  // non-empty: a shard member
+  std::string etl_name;  // non-empty: read through this transform
+};
+
+// Receives body bytes in order; a non-OK status aborts the transfer.
+using DataSink = std::function<Status(std::string_view)>;
+
+// A PUT body: exactly one of `data`, `file_path` (re-sendable on retries) or `reader`.
+struct PutBody {
+  std::string_view data;
+  std::string file_path;
+  BodyReader* reader = nullptr;
+};
+
+// All methods are thread-safe and bounded in time: a stalled or unreachable cluster yields
+// kTimeout/kUnavailable, never a hang. kNotFound for a missing bucket or object.
+class ClusterClient {
+ public:
+  virtual ~ClusterClient() = default;
+
+  virtual Result<std::vector<std::string>> ListBuckets() = 0;
+  virtual Status CreateBucket(const std::string& bucket) = 0;
+  virtual Result<ListPage> List(const ListRequest& req) = 0;
+  virtual Result<ObjectHead> Head(const std::string& bucket, const std::string& object) = 0;
+  // Streams bytes [offset, offset+length) into `sink`; fewer at the end of the object.
+  // Returns the number of bytes delivered (0 at or past the end).
+  virtual Result<uint64_t> GetRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
+                                    const DataSink& sink) = 0;
+  // Stores the object durably (the server acknowledges after fsync); returns its new head.
+  virtual Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
+                                 const PutBody& body) = 0;
+  // Appends one member to a shard object (PUT ?archpath=MEMBER); the server rewrites or
+  // extends the archive and refuses an existing member name.
+  virtual Result<ObjectHead> AppendMember(const std::string& bucket, const std::string& shard,
+                                          const std::string& member, const PutBody& body) = 0;
+  virtual Status Delete(const std::string& bucket, const std::string& object) = 0;
+  // Server-side rename within one bucket; replaces an existing `to`.
+  virtual Status Rename(const std::string& bucket, const std::string& from,
+                        const std::string& to) = 0;
+};
+
+}  // namespace aisle::fs

@@ -1,0 +1,64 @@
+// HttpClusterClient: ClusterClient over the native AIStore REST API (common/net HttpClient).
+// Retries idempotent requests with exponential backoff for up to `retry_budget`, so a node
+// restart is ridden over; every request has connect and stall timeouts, so nothing hangs.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/net/http_client.h"
+#include "fs/client/cluster_client.h"
+#include "fs/client/cluster_map.h"
+
+namespace aisle::fs {
+
+struct HttpClusterOptions {
+  std::string endpoint;  // "http://host:port" (proxy or target)
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::seconds stall_timeout{15};             // no byte for this long -> kTimeout
+  std::chrono::milliseconds metadata_timeout{30000};  // whole-request cap for small requests
+  std::chrono::milliseconds retry_budget{20000};      // total time spent retrying one call
+};
+
+class HttpClusterClient : public ClusterClient {
+ public:
+  explicit HttpClusterClient(HttpClusterOptions opts);
+
+  // Fetches the cluster map (best effort: without it everything goes to the endpoint).
+  Status RefreshClusterMap();
+
+  Result<std::vector<std::string>> ListBuckets() override;
+  Status CreateBucket(const std::string& bucket) override;
+  Result<ListPage> List(const ListRequest& req) override;
+  Result<ObjectHead> Head(const std::string& bucket, const std::string& object) override;
+  Result<uint64_t> GetRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
+                            const DataSink& sink) override;
+  Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
+                         const PutBody& body) override;
+  Result<ObjectHead> AppendMember(const std::string& bucket, const std::string& shard,
+                                  const std::string& member, const PutBody& body) override;
+  Status Delete(const std::string& bucket, const std::string& object) override;
+  Status Rename(const std::string& bucket, const std::string& from, const std::string& to) override;
+
+ private:
+  // Base URL for an object request: the HRW owner when known (and not `fallback`, i.e. a
+  // retry after the owner failed), else the endpoint.
+  std::string BaseFor(const std::string& bucket, const std::string& object, bool fallback) const;
+  // Runs `attempt(n)` (n = 0, 1, ...) until it returns something other than kUnavailable/kTimeout
+  // or the retry budget is spent, sleeping 50 ms, 100 ms, ... up to 2 s between attempts.
+  template <typename T, typename F>
+  Result<T> WithRetries(const char* what, F&& attempt);
+  HttpRequest BaseRequest(std::string method, std::string url, bool metadata) const;
+
+  HttpClusterOptions opts_;
+  HttpClient http_;
+  mutable std::mutex map_mu_;
+  ClusterMap map_;  // GUARDED_BY(map_mu_)
+};
+
+// Maps a non-2xx HTTP status (and the JSON error body) to a Status.
+Status StatusFromHttp(int http_status, const std::string& body, const std::string& what);
+
+}  // namespace aisle::fs

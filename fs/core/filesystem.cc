@@ -1,0 +1,639 @@
+#include "fs/core/filesystem.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "fs/core/errno_map.h"
+#include "fs/core/file_handle.h"
+#include "fs/core/prefetcher.h"
+#include "fs/core/stream_upload.h"
+#include "fs/core/write_spool.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+namespace aisle::fs {
+namespace {
+
+Clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// A stable d_ino for plain readdir entries the kernel has not looked up (never a real ino).
+uint64_t HashIno(uint64_t parent, const std::string& name) {
+  uint64_t h = 1469598103934665603ull ^ parent;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h | (1ull << 63);
+}
+
+}  // namespace
+
+Filesystem::Filesystem(ClusterClient& client, FsOptions opts)
+    : client_(client),
+      opts_(std::move(opts)),
+      cache_(Seconds(opts_.dir_timeout), Seconds(opts_.negative_timeout)),
+      pool_(opts_.max_conns) {}
+
+Filesystem::~Filesystem() {
+  std::lock_guard lk(mu_);
+  files_.clear();  // cancels readahead before the pool joins
+}
+
+Clock::time_point Filesystem::AttrExpiry() const {
+  return Clock::now() + Seconds(opts_.attr_timeout);
+}
+
+Filesystem::DirClass Filesystem::Classify(const Inode& in) const {
+  switch (in.kind) {
+    case Kind::kRoot:
+      return opts_.bucket.empty() ? DirClass::kBucketList : DirClass::kObjectDir;
+    case Kind::kVirtual:
+      if (in.loc.view == View::kEtl && in.loc.etl.empty()) return DirClass::kEtlRoot;
+      return DirClass::kBucketList;
+    case Kind::kBucket:
+    case Kind::kDir:
+      return DirClass::kObjectDir;
+    case Kind::kShard:
+    case Kind::kMemberDir:
+      return DirClass::kShardDir;
+    default:
+      return DirClass::kNotDir;
+  }
+}
+
+void Filesystem::ChildOf(const Inode& dir, const DirEntry& e, Kind* kind, Location* loc) const {
+  *loc = dir.loc;
+  if (dir.kind == Kind::kRoot) loc->view = View::kNormal;
+  switch (Classify(dir)) {
+    case DirClass::kBucketList:
+      *kind = Kind::kBucket;
+      loc->bucket = e.name;
+      loc->key.clear();
+      return;
+    case DirClass::kEtlRoot:
+      if (opts_.bucket.empty()) {
+        *kind = Kind::kVirtual;
+      } else {
+        *kind = Kind::kBucket;
+        loc->bucket = opts_.bucket;
+      }
+      loc->etl = e.name;
+      return;
+    case DirClass::kShardDir:
+      loc->member = JoinKey(dir.kind == Kind::kShard ? "" : dir.loc.member, e.name);
+      *kind = e.is_dir ? Kind::kMemberDir : Kind::kMember;
+      return;
+    default: {
+      std::string bucket, key;
+      ObjectDirOf(dir, opts_, &bucket, &key);
+      loc->bucket = bucket;
+      loc->key = JoinKey(key, e.name);
+      if (e.is_dir) {
+        *kind = Kind::kDir;
+      } else if (opts_.shards && loc->view != View::kRaw && IsShardName(e.name)) {
+        *kind = Kind::kShard;
+      } else {
+        *kind = Kind::kFile;
+      }
+      return;
+    }
+  }
+}
+
+Result<std::shared_ptr<const DirListing>> Filesystem::ListDir(const Inode& dir) {
+  DirClass c = Classify(dir);
+  if (c == DirClass::kNotDir) return ErrnoStatus(ENOTDIR, "readdir");
+  if (c == DirClass::kEtlRoot) return std::make_shared<const DirListing>();
+  if (c == DirClass::kBucketList) {
+    if (auto l = cache_.GetListing(std::string("\0buckets", 8))) return l;
+    AISLE_ASSIGN_OR_RETURN(auto names, client_.ListBuckets());
+    auto l = std::make_shared<DirListing>();
+    for (auto& n : names) l->entries.push_back({n, true, 0, 0, ""});
+    std::sort(l->entries.begin(), l->entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    cache_.PutListing(std::string("\0buckets", 8), l);
+    return std::shared_ptr<const DirListing>(l);
+  }
+  ListingSpec spec;
+  std::string key;
+  SpecFor(dir, &spec, &key);
+  std::shared_ptr<const DirListing> listing = cache_.GetListing(spec.CacheKey());
+  if (!listing) {
+    AISLE_ASSIGN_OR_RETURN(listing, FetchListing(client_, spec));
+    cache_.PutListing(spec.CacheKey(), listing);
+  }
+  if (c == DirClass::kObjectDir) {
+    // Merge client-side empty directories made with mkdir.
+    auto local = cache_.LocalChildren(spec.bucket, key);
+    std::vector<DirEntry> extra;
+    for (auto& n : local) {
+      if (!listing->Find(n)) extra.push_back({n, true, 0, 0, ""});
+    }
+    if (!extra.empty()) {
+      auto merged = std::make_shared<DirListing>(*listing);
+      for (auto& e : extra) merged->entries.push_back(std::move(e));
+      std::sort(merged->entries.begin(), merged->entries.end(),
+                [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+      listing = merged;
+    }
+  }
+  return listing;
+}
+
+bool Filesystem::SpecFor(const Inode& dir, ListingSpec* spec, std::string* key) const {
+  DirClass c = Classify(dir);
+  if (c == DirClass::kShardDir) {
+    spec->bucket = dir.loc.bucket;
+    spec->prefix = dir.loc.key;
+    spec->strip = dir.loc.key + "/" + (dir.loc.member.empty() ? "" : dir.loc.member + "/");
+    spec->archive = true;
+    return true;
+  }
+  if (c != DirClass::kObjectDir) return false;
+  ObjectDirOf(dir, opts_, &spec->bucket, key);
+  spec->prefix = key->empty() ? "" : *key + "/";
+  spec->strip = spec->prefix;
+  return true;
+}
+
+Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, uint64_t lookups) {
+  DirClass c = Classify(parent);
+  if (c == DirClass::kNotDir) return ErrnoStatus(ENOTDIR, "lookup " + name);
+  if (!ValidComponent(name)) return ErrnoStatus(ENOENT, "lookup " + name);
+  auto exp = AttrExpiry();
+  // The other views hang off the mount root; they are not listed (find/du stay on the tree).
+  if (parent.kind == Kind::kRoot && (name == kRawDirName || name == kEtlDirName)) {
+    Location loc;
+    loc.view = name == kRawDirName ? View::kRaw : View::kEtl;
+    Kind kind = Kind::kVirtual;
+    if (name == kRawDirName && !opts_.bucket.empty()) {
+      kind = Kind::kBucket;
+      loc.bucket = opts_.bucket;
+    }
+    return table_.Upsert(parent.ino, name, kind, loc, {}, exp, lookups);
+  }
+  // A child with fresh attributes (including files being written here) needs no listing.
+  if (auto in = table_.FindChild(parent.ino, name); in && in->attr_expiry > Clock::now()) {
+    if (lookups) table_.AddLookup(in->ino, lookups);
+    return *in;
+  }
+  if (cache_.IsNegative(parent.ino, name)) return ErrnoStatus(ENOENT, "lookup " + name);
+  if (c == DirClass::kEtlRoot) {
+    DirEntry e{name, true, 0, 0, ""};
+    Kind kind;
+    Location loc;
+    ChildOf(parent, e, &kind, &loc);
+    return table_.Upsert(parent.ino, name, kind, loc, {}, exp, lookups);
+  }
+  std::optional<DirEntry> found;
+  std::string bucket, key;
+  if (c == DirClass::kObjectDir) ObjectDirOf(parent, opts_, &bucket, &key);
+  std::string full = JoinKey(key, name);
+  if (c == DirClass::kObjectDir && cache_.IsLocalDir(bucket, full)) {
+    found = DirEntry{name, true, 0, 0, ""};
+  } else if (c == DirClass::kObjectDir &&
+             !cache_.GetListing(ListingSpec{bucket, key.empty() ? "" : key + "/",
+                                            key.empty() ? "" : key + "/", false}
+                                    .CacheKey())) {
+    // No fresh listing of the parent: two small targeted lists instead of listing it all.
+    ListRequest req;
+    req.bucket = bucket;
+    req.page_size = 1;
+    req.prefix = full + "/";
+    AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
+    if (!dir_page.entries.empty()) {
+      found = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
+    } else {
+      req.prefix = full;
+      AISLE_ASSIGN_OR_RETURN(ListPage file_page, client_.List(req));
+      if (!file_page.entries.empty() && file_page.entries[0].name == full) {
+        const auto& oe = file_page.entries[0];
+        found = DirEntry{name, false, oe.size, oe.mtime_ns, oe.version};
+      }
+    }
+  } else {
+    AISLE_ASSIGN_OR_RETURN(auto listing, ListDir(parent));
+    if (const DirEntry* e = listing->Find(name)) found = *e;
+  }
+  if (!found) {
+    cache_.PutNegative(parent.ino, name);
+    return ErrnoStatus(ENOENT, "lookup " + name);
+  }
+  Kind kind;
+  Location loc;
+  ChildOf(parent, *found, &kind, &loc);
+  Attr attr{found->size, found->mtime_ns, found->version};
+  return table_.Upsert(parent.ino, name, kind, loc, attr, exp, lookups);
+}
+
+AttrOut Filesystem::ToAttr(const Inode& in) const {
+  AttrOut a;
+  a.ino = in.ino;
+  a.is_dir = IsDirKind(in.kind);
+  a.size = a.is_dir ? 0 : in.attr.size;
+  a.mtime_ns = in.attr.mtime_ns;
+  a.uid = opts_.uid;
+  a.gid = opts_.gid;
+  bool writable = Writable(in);
+  if (a.is_dir) {
+    a.mode = S_IFDIR | (0777 & ~opts_.umask);
+    a.nlink = 2;
+  } else {
+    a.mode = S_IFREG | (0666 & ~opts_.umask);
+    a.nlink = 1;
+  }
+  if (!writable) a.mode &= ~static_cast<uint32_t>(0222);
+  return a;
+}
+
+bool Filesystem::Writable(const Inode& in) const {
+  if (opts_.read_only) return false;
+  switch (in.kind) {
+    case Kind::kRoot:
+      return true;
+    case Kind::kBucket:
+    case Kind::kDir:
+    case Kind::kFile:
+      return in.loc.view == View::kNormal;
+    default:
+      return false;
+  }
+}
+
+EntryOut Filesystem::ToEntry(const Inode& in) const {
+  return EntryOut{ToAttr(in), opts_.entry_timeout, opts_.attr_timeout};
+}
+
+Result<Inode> Filesystem::GetInode(uint64_t ino) const {
+  auto in = table_.Get(ino);
+  if (!in) return ErrnoStatus(ESTALE, "inode " + std::to_string(ino));
+  return *in;
+}
+
+ObjectRef Filesystem::RefOf(const Inode& in) const {
+  ObjectRef r;
+  r.bucket = in.loc.bucket;
+  r.object = in.loc.key;
+  if (in.kind == Kind::kMember) r.archpath = in.loc.member;
+  if (in.loc.view == View::kEtl) r.etl_name = in.loc.etl;
+  return r;
+}
+
+Result<EntryOut> Filesystem::Lookup(uint64_t parent, const std::string& name) {
+  AISLE_ASSIGN_OR_RETURN(Inode p, GetInode(parent));
+  AISLE_ASSIGN_OR_RETURN(Inode in, Resolve(p, name, 1));
+  return ToEntry(in);
+}
+
+void Filesystem::Forget(uint64_t ino, uint64_t nlookup) { table_.Forget(ino, nlookup); }
+
+Result<AttrOut> Filesystem::GetAttr(uint64_t ino) {
+  AISLE_ASSIGN_OR_RETURN(Inode in, GetInode(ino));
+  bool writing;
+  {
+    std::lock_guard lk(mu_);
+    writing = writers_.count(ino) > 0;
+  }
+  if (!IsDirKind(in.kind) && !writing && in.attr_expiry <= Clock::now() && in.parent != 0) {
+    // Stale: re-resolve through the parent's listing (never a HEAD).
+    auto parent = table_.Get(in.parent);
+    if (parent && table_.FindChild(in.parent, in.name).has_value()) {
+      AISLE_ASSIGN_OR_RETURN(Inode fresh, Resolve(*parent, in.name, 0));
+      if (fresh.ino == ino) in = fresh;
+    }
+  }
+  return ToAttr(in);
+}
+
+Result<AttrOut> Filesystem::SetAttr(uint64_t ino, std::optional<uint64_t> size,
+                                    std::optional<uint64_t> fh) {
+  AISLE_ASSIGN_OR_RETURN(Inode in, GetInode(ino));
+  if (!size) return GetAttr(ino);
+  if (IsDirKind(in.kind)) return ErrnoStatus(EISDIR, "truncate " + in.name);
+  if (!Writable(in)) return ErrnoStatus(EROFS, "truncate " + in.name);
+  std::shared_ptr<FileHandle> h = fh ? GetHandle(*fh) : nullptr;
+  if (h) {
+    std::lock_guard hl(h->mu);
+    if (h->spool) {
+      if (h->stream && *size != h->spool->size()) h->stream->Abort(), h->stream.reset();
+      if (*size != h->spool->size()) h->may_stream = false;
+      AISLE_RETURN_IF_ERROR(h->spool->Truncate(*size));
+      in.attr.size = *size;
+      table_.SetAttr(ino, in.attr, AttrExpiry());
+      return ToAttr(in);
+    }
+  }
+  // truncate(2) without an open handle: rewrite the object at the new size.
+  AISLE_ASSIGN_OR_RETURN(auto spool, WriteSpool::Create(opts_.spool_dir));
+  uint64_t keep = std::min(*size, in.attr.size);
+  if (keep > 0) AISLE_RETURN_IF_ERROR(spool->LoadFrom(client_, RefOf(in), keep));
+  AISLE_RETURN_IF_ERROR(spool->Truncate(*size));
+  AISLE_ASSIGN_OR_RETURN(ObjectHead head, spool->Commit(client_, in.loc.bucket, in.loc.key));
+  cache_.InvalidateBucket(in.loc.bucket);
+  in.attr = {*size, head.mtime_ns, head.version};
+  table_.SetAttr(ino, in.attr, AttrExpiry());
+  return ToAttr(in);
+}
+
+Result<uint64_t> Filesystem::OpenDir(uint64_t ino) {
+  AISLE_ASSIGN_OR_RETURN(Inode in, GetInode(ino));
+  if (!IsDirKind(in.kind)) return ErrnoStatus(ENOTDIR, "opendir " + in.name);
+  auto h = std::make_shared<DirHandle>();
+  h->dir = in;
+  ListingSpec spec;
+  std::string key;
+  if (SpecFor(in, &spec, &key) && !cache_.GetListing(spec.CacheKey())) {
+    // Not cached: stream it, so readdir starts with the first page (huge directories).
+    h->stream = std::make_unique<ListingStream>(client_, spec);
+    if (Classify(in) == DirClass::kObjectDir) h->local = cache_.LocalChildren(spec.bucket, key);
+    auto first = h->stream->At(0);  // errors (no bucket, node down) surface at opendir
+    if (!first.ok()) return first.status();
+  } else {
+    AISLE_ASSIGN_OR_RETURN(h->listing, ListDir(in));
+  }
+  uint64_t fh = next_fh_++;
+  std::lock_guard lk(mu_);
+  dirs_[fh] = std::move(h);
+  return fh;
+}
+
+Result<const DirEntry*> Filesystem::EntryAt(DirHandle& h, size_t i) {
+  if (h.listing) return i < h.listing->entries.size() ? &h.listing->entries[i] : nullptr;
+  AISLE_ASSIGN_OR_RETURN(const DirEntry* e, h.stream->At(i));
+  if (e != nullptr) return e;
+  AISLE_ASSIGN_OR_RETURN(auto full, h.stream->Wait());
+  std::lock_guard lk(h.mu);
+  if (!h.finished) {
+    cache_.PutListing(h.stream->spec().CacheKey(), full);
+    for (auto& n : h.local) {
+      if (!full->Find(n)) h.extra.push_back({n, true, 0, 0, ""});
+    }
+    h.finished = true;
+  }
+  size_t n = full->entries.size();
+  return i - n < h.extra.size() ? &h.extra[i - n] : nullptr;
+}
+
+Status Filesystem::ReadDir(uint64_t fh, uint64_t offset, bool plus, const DirFiller& fill) {
+  std::shared_ptr<DirHandle> h;
+  {
+    std::lock_guard lk(mu_);
+    auto it = dirs_.find(fh);
+    if (it == dirs_.end()) return ErrnoStatus(EBADF, "readdir");
+    h = it->second;
+  }
+  auto exp = AttrExpiry();
+  for (uint64_t off = offset;; ++off) {
+    DirentOut d;
+    d.next_offset = off + 1;
+    if (off < 2) {
+      d.name = off == 0 ? "." : "..";
+      d.ino = off == 0 ? h->dir.ino : h->dir.parent;
+      d.is_dir = true;
+      EntryOut e;
+      e.attr = ToAttr(h->dir);
+      e.attr.ino = d.ino;
+      if (!fill(d, plus ? &e : nullptr)) break;
+      continue;
+    }
+    AISLE_ASSIGN_OR_RETURN(const DirEntry* dep, EntryAt(*h, off - 2));
+    if (dep == nullptr) break;
+    const DirEntry& de = *dep;
+    d.name = de.name;
+    Kind kind;
+    Location loc;
+    ChildOf(h->dir, de, &kind, &loc);
+    d.is_dir = IsDirKind(kind);
+    if (!plus) {
+      auto existing = table_.FindChild(h->dir.ino, de.name);
+      d.ino = existing ? existing->ino : HashIno(h->dir.ino, de.name);
+      if (!fill(d, nullptr)) break;
+      continue;
+    }
+    // readdirplus: the kernel takes a lookup reference on every entry it accepts.
+    std::optional<Inode> cur = table_.FindChild(h->dir.ino, de.name);
+    bool writing = false;
+    if (cur) {
+      std::lock_guard lk(mu_);
+      writing = writers_.count(cur->ino) > 0;
+    }
+    Inode in;
+    if (writing && cur->kind == kind) {
+      in = *cur;  // being written here: the listing is older than our bytes
+    } else {
+      in =
+          table_.Upsert(h->dir.ino, de.name, kind, loc, {de.size, de.mtime_ns, de.version}, exp, 0);
+    }
+    d.ino = in.ino;
+    EntryOut e = ToEntry(in);
+    if (!fill(d, &e)) break;
+    table_.AddLookup(in.ino, 1);
+  }
+  return Status::OK();
+}
+
+void Filesystem::ReleaseDir(uint64_t fh) {
+  std::lock_guard lk(mu_);
+  dirs_.erase(fh);
+}
+
+Result<EntryOut> Filesystem::MkDir(uint64_t parent, const std::string& name) {
+  AISLE_ASSIGN_OR_RETURN(Inode p, GetInode(parent));
+  if (!ValidComponent(name)) return ErrnoStatus(EINVAL, "mkdir " + name);
+  if (opts_.read_only) return ErrnoStatus(EROFS, "mkdir " + name);
+  auto existing = Resolve(p, name, 0);
+  if (existing.ok()) return ErrnoStatus(EEXIST, "mkdir " + name);
+  if (ToErrno(existing.status()) != ENOENT) return existing.status();
+  DirClass c = Classify(p);
+  Location loc;
+  Kind kind;
+  if (c == DirClass::kBucketList && p.kind == Kind::kRoot) {
+    AISLE_RETURN_IF_ERROR(client_.CreateBucket(name));
+    cache_.PutListing(std::string("\0buckets", 8), nullptr);
+    kind = Kind::kBucket;
+    loc.bucket = name;
+  } else if (c == DirClass::kObjectDir && Writable(p)) {
+    std::string bucket, key;
+    ObjectDirOf(p, opts_, &bucket, &key);
+    loc.bucket = bucket;
+    loc.key = JoinKey(key, name);
+    cache_.AddLocalDir(bucket, loc.key);
+    kind = Kind::kDir;
+  } else {
+    return ErrnoStatus(EROFS, "mkdir " + name);
+  }
+  cache_.ClearNegative(parent, name);
+  Inode in = table_.Upsert(parent, name, kind, loc, {}, AttrExpiry(), 1);
+  return ToEntry(in);
+}
+
+Status Filesystem::Unlink(uint64_t parent, const std::string& name) {
+  AISLE_ASSIGN_OR_RETURN(Inode p, GetInode(parent));
+  AISLE_ASSIGN_OR_RETURN(Inode in, Resolve(p, name, 0));
+  if (IsDirKind(in.kind) && in.kind != Kind::kShard) return ErrnoStatus(EISDIR, "unlink " + name);
+  if (in.kind == Kind::kShard) return ErrnoStatus(EISDIR, "unlink " + name + " (use /.raw)");
+  bool raw_file = in.kind == Kind::kFile && in.loc.view == View::kRaw;
+  if (opts_.read_only || (!Writable(in) && !raw_file)) return ErrnoStatus(EROFS, "unlink " + name);
+  Status st = client_.Delete(in.loc.bucket, in.loc.key);
+  if (!st.ok() && !st.IsNotFound()) return st;
+  table_.Detach(parent, name);
+  cache_.InvalidateBucket(in.loc.bucket);
+  cache_.PutNegative(parent, name);
+  return st;
+}
+
+Status Filesystem::RmDir(uint64_t parent, const std::string& name) {
+  AISLE_ASSIGN_OR_RETURN(Inode p, GetInode(parent));
+  AISLE_ASSIGN_OR_RETURN(Inode in, Resolve(p, name, 0));
+  if (!IsDirKind(in.kind)) return ErrnoStatus(ENOTDIR, "rmdir " + name);
+  if (opts_.read_only) return ErrnoStatus(EROFS, "rmdir " + name);
+  if (in.kind != Kind::kDir || in.loc.view != View::kNormal) {
+    return ErrnoStatus(in.kind == Kind::kBucket ? EPERM : EROFS, "rmdir " + name);
+  }
+  if (!cache_.LocalChildren(in.loc.bucket, in.loc.key).empty()) {
+    return ErrnoStatus(ENOTEMPTY, "rmdir " + name);
+  }
+  ListRequest req;
+  req.bucket = in.loc.bucket;
+  req.prefix = in.loc.key + "/";
+  req.page_size = 1;
+  AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+  if (!page.entries.empty()) return ErrnoStatus(ENOTEMPTY, "rmdir " + name);
+  cache_.RemoveLocalDir(in.loc.bucket, in.loc.key);
+  table_.Detach(parent, name);
+  cache_.InvalidateBucket(in.loc.bucket);
+  cache_.PutNegative(parent, name);
+  return Status::OK();
+}
+
+Status Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                          const std::string& new_name, unsigned flags) {
+  if (flags & RENAME_EXCHANGE) return ErrnoStatus(EINVAL, "rename exchange");
+  if (!ValidComponent(new_name)) return ErrnoStatus(EINVAL, "rename to " + new_name);
+  AISLE_ASSIGN_OR_RETURN(Inode p, GetInode(parent));
+  AISLE_ASSIGN_OR_RETURN(Inode np, GetInode(new_parent));
+  AISLE_ASSIGN_OR_RETURN(Inode in, Resolve(p, name, 0));
+  if (opts_.read_only) return ErrnoStatus(EROFS, "rename " + name);
+  if (!Writable(p) || !Writable(np) || Classify(p) != DirClass::kObjectDir ||
+      Classify(np) != DirClass::kObjectDir) {
+    return ErrnoStatus(EROFS, "rename " + name);
+  }
+  std::string bucket, key, nbucket, nkey;
+  ObjectDirOf(p, opts_, &bucket, &key);
+  ObjectDirOf(np, opts_, &nbucket, &nkey);
+  if (bucket != nbucket) return ErrnoStatus(EXDEV, "rename across buckets");
+  std::string to = JoinKey(nkey, new_name);
+  auto target = Resolve(np, new_name, 0);
+  if (target.ok()) {
+    if (flags & RENAME_NOREPLACE) return ErrnoStatus(EEXIST, "rename to " + new_name);
+    if (IsDirKind(target->kind) && !IsDirKind(in.kind)) {
+      return ErrnoStatus(EISDIR, "rename to " + new_name);
+    }
+    if (!IsDirKind(target->kind) && IsDirKind(in.kind)) {
+      return ErrnoStatus(ENOTDIR, "rename to " + new_name);
+    }
+  } else if (ToErrno(target.status()) != ENOENT) {
+    return target.status();
+  }
+  Location nloc = in.loc;
+  nloc.key = to;
+  if (in.kind == Kind::kDir) {
+    // Only client-side empty directories move here; prefixes with objects would need a
+    // copy of every object: EXDEV makes mv(1) do exactly that, visibly.
+    ListRequest req{bucket, in.loc.key + "/", "", "", 1, false};
+    AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+    if (!page.entries.empty() || !cache_.IsLocalDir(bucket, in.loc.key)) {
+      return ErrnoStatus(EXDEV, "rename of a non-empty directory");
+    }
+    if (target.ok()) return ErrnoStatus(ENOTEMPTY, "rename onto a directory");
+    cache_.RemoveLocalDir(bucket, in.loc.key);
+    cache_.AddLocalDir(bucket, to);
+  } else {
+    if (in.loc.key == to) return Status::OK();
+    AISLE_RETURN_IF_ERROR(client_.Rename(bucket, in.loc.key, to));
+  }
+  table_.Move(parent, name, new_parent, new_name, nloc);
+  table_.ExpireAttr(in.ino);
+  cache_.InvalidateBucket(bucket);
+  cache_.PutNegative(parent, name);
+  cache_.ClearNegative(new_parent, new_name);
+  return Status::OK();
+}
+
+std::shared_ptr<Filesystem::FileHandle> Filesystem::GetHandle(uint64_t fh) {
+  std::lock_guard lk(mu_);
+  auto it = files_.find(fh);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
+  AISLE_ASSIGN_OR_RETURN(Inode in, GetInode(ino));
+  if (IsDirKind(in.kind)) return ErrnoStatus(EISDIR, "open " + in.name);
+  auto h = std::make_shared<FileHandle>();
+  OpenOut out;
+  int acc = flags & O_ACCMODE;
+  if (acc != O_RDONLY || (flags & O_TRUNC)) {
+    if (!Writable(in)) return ErrnoStatus(EROFS, "open for write " + in.name);
+    AISLE_ASSIGN_OR_RETURN(h->spool, WriteSpool::Create(opts_.spool_dir));
+    if (flags & O_TRUNC) {
+      h->spool->MarkDirty();
+      h->may_stream = true;
+      in.attr.size = 0;
+    } else if (in.attr.size > 0) {
+      AISLE_RETURN_IF_ERROR(h->spool->LoadFrom(client_, RefOf(in), in.attr.size));
+    }
+    table_.SetAttr(ino, in.attr, Clock::now() + std::chrono::hours(24 * 365));
+  } else {
+    bool etl = in.loc.view == View::kEtl;
+    PrefetchOptions po;
+    po.max_window = std::max<uint64_t>(opts_.readahead, po.min_window);
+    po.random_read = opts_.random_read;
+    if (etl) {
+      // A transform's output has no stable offsets: fetch it whole, once, per open.
+      po.min_window = po.max_window = po.min_part = po.max_part = 1ull << 30;
+      out.direct_io = true;
+    }
+    h->reader = std::make_unique<Prefetcher>(client_, pool_, RefOf(in),
+                                             etl ? UINT64_MAX : in.attr.size, po);
+    out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;
+    out.noflush = true;
+    table_.SetServedVersion(ino, in.attr.version);
+  }
+  h->inode = in;
+  out.fh = next_fh_++;
+  std::lock_guard lk(mu_);
+  if (h->spool) ++writers_[ino];
+  files_[out.fh] = std::move(h);
+  return out;
+}
+
+Result<size_t> Filesystem::Read(uint64_t fh, uint64_t offset, size_t n, char* out) {
+  auto h = GetHandle(fh);
+  if (!h) return ErrnoStatus(EBADF, "read");
+  if (h->spool) {
+    std::lock_guard hl(h->mu);
+    return h->spool->Read(offset, n, out);
+  }
+  return h->reader->Read(offset, n, out);  // the prefetcher serialises itself
+}
+
+Result<size_t> Filesystem::ReadView(uint64_t fh, uint64_t offset, size_t n, char* out,
+                                    const char** view, std::shared_ptr<const void>* hold) {
+  *view = out;
+  auto h = GetHandle(fh);
+  if (!h) return ErrnoStatus(EBADF, "read");
+  if (h->spool) {
+    std::lock_guard hl(h->mu);
+    return h->spool->Read(offset, n, out);
+  }
+  return h->reader->Read(offset, n, out, view, hold);
+}
+
+}  // namespace aisle::fs

@@ -1,0 +1,141 @@
+// Filesystem: the semantics of an aisle-fs mount, independent of FUSE. Every method maps
+// one kernel request to cluster calls through ClusterClient and returns a Result; errors
+// become errno through errno_map (ToErrno). Thread-safe: the FUSE loop calls it from many
+// threads. Lock order: handle/dir tables (mu_) -> FileHandle::mu -> InodeTable / MetaCache
+// (leaf locks); no lock is held across a cluster call except a handle's own mutex.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "common/result.h"
+#include "fs/client/cluster_client.h"
+#include "fs/core/dir_listing.h"
+#include "fs/core/inode_table.h"
+#include "fs/core/meta_cache.h"
+#include "fs/core/options.h"
+#include "fs/core/task_pool.h"
+
+namespace aisle::fs {
+
+class Prefetcher;
+class WriteSpool;
+
+struct AttrOut {
+  uint64_t ino = 0;
+  bool is_dir = false;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint32_t mode = 0;  // including S_IFDIR/S_IFREG
+  uint32_t nlink = 1;
+  uint32_t uid = 0, gid = 0;
+};
+
+struct EntryOut {
+  AttrOut attr;  // attr.ino == 0: a negative entry (cache "no such name" for entry_timeout)
+  double entry_timeout = 0;
+  double attr_timeout = 0;
+};
+
+struct OpenOut {
+  uint64_t fh = 0;
+  bool keep_cache = false;  // the object version is the one the kernel's page cache holds
+  bool direct_io = false;   // transformed files: size unknown until read
+  bool noflush = false;     // read-only: close() needs no FLUSH round trip
+};
+
+struct DirentOut {
+  std::string name;
+  uint64_t ino = 0;
+  bool is_dir = false;
+  uint64_t next_offset = 0;
+};
+
+// Receives one directory entry (`entry` set for readdirplus); returns false when the
+// reply buffer is full (the entry was not added).
+using DirFiller = std::function<bool(const DirentOut&, const EntryOut* entry)>;
+
+class Filesystem {
+ public:
+  Filesystem(ClusterClient& client, FsOptions opts);
+  ~Filesystem();
+
+  Result<EntryOut> Lookup(uint64_t parent, const std::string& name);
+  void Forget(uint64_t ino, uint64_t nlookup);
+  Result<AttrOut> GetAttr(uint64_t ino);
+  // Truncates when `size` is set (through the open handle `fh` if given); other attribute
+  // changes (mode, owner, times) are accepted and not stored.
+  Result<AttrOut> SetAttr(uint64_t ino, std::optional<uint64_t> size, std::optional<uint64_t> fh);
+
+  Result<uint64_t> OpenDir(uint64_t ino);
+  Status ReadDir(uint64_t fh, uint64_t offset, bool plus, const DirFiller& fill);
+  void ReleaseDir(uint64_t fh);
+
+  Result<EntryOut> MkDir(uint64_t parent, const std::string& name);
+  Status Unlink(uint64_t parent, const std::string& name);
+  Status RmDir(uint64_t parent, const std::string& name);
+  // flags: RENAME_NOREPLACE honoured, RENAME_EXCHANGE refused (EINVAL).
+  Status Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                const std::string& new_name, unsigned flags);
+
+  Result<OpenOut> Open(uint64_t ino, int flags);
+  Result<std::pair<EntryOut, OpenOut>> Create(uint64_t parent, const std::string& name, int flags);
+  Result<size_t> Read(uint64_t fh, uint64_t offset, size_t n, char* out);
+  // Like Read, but may answer without copying: then *view points at the bytes and *hold
+  // keeps them alive (until released by the caller); otherwise *view == out.
+  Result<size_t> ReadView(uint64_t fh, uint64_t offset, size_t n, char* out, const char** view,
+                          std::shared_ptr<const void>* hold);
+  Result<size_t> Write(uint64_t fh, uint64_t offset, const char* data, size_t n);
+  // Makes written data durable: PUT of the spooled object (no-op when clean).
+  Status Flush(uint64_t fh);
+  Status Release(uint64_t fh);
+
+  const FsOptions& options() const { return opts_; }
+  size_t inode_count() const { return table_.size(); }
+
+ private:
+  struct FileHandle;
+  struct DirHandle;
+  enum class DirClass { kBucketList, kEtlRoot, kObjectDir, kShardDir, kNotDir };
+
+  DirClass Classify(const Inode& in) const;
+  // Resolves `name` under `parent` (cache, listing or targeted list); updates the table.
+  Result<Inode> Resolve(const Inode& parent, const std::string& name, uint64_t lookups);
+  Result<std::shared_ptr<const DirListing>> ListDir(const Inode& dir);
+  // What an object or shard directory lists (and, for object dirs, its key).
+  bool SpecFor(const Inode& dir, ListingSpec* spec, std::string* key) const;
+  // Entry i of an open directory (nullptr after the last), waiting for a streaming listing.
+  Result<const DirEntry*> EntryAt(DirHandle& h, size_t i);
+  // Kind, location and attributes of a listed child of `dir`.
+  void ChildOf(const Inode& dir, const DirEntry& e, Kind* kind, Location* loc) const;
+  AttrOut ToAttr(const Inode& in) const;
+  EntryOut ToEntry(const Inode& in) const;
+  Result<Inode> GetInode(uint64_t ino) const;
+  std::shared_ptr<FileHandle> GetHandle(uint64_t fh);
+  ObjectRef RefOf(const Inode& in) const;
+  Status CommitLocked(FileHandle& h);
+  Result<std::pair<EntryOut, OpenOut>> CreateMember(const Inode& shard_dir,
+                                                    const std::string& name);
+  Clock::time_point AttrExpiry() const;
+  bool Writable(const Inode& parent_or_file) const;
+
+  ClusterClient& client_;
+  const FsOptions opts_;
+  InodeTable table_;
+  MetaCache cache_;
+  TaskPool pool_;
+
+  std::mutex mu_;
+  std::atomic<uint64_t> next_fh_{1};
+  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;  // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;    // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, int> writers_;  // ino -> open write handles; GUARDED_BY(mu_)
+};
+
+}  // namespace aisle::fs

@@ -1,0 +1,84 @@
+#include "fs/core/meta_cache.h"
+
+namespace aisle::fs {
+
+std::shared_ptr<const DirListing> MetaCache::GetListing(const std::string& key) const {
+  std::lock_guard lk(mu_);
+  auto it = listings_.find(key);
+  if (it == listings_.end() || it->second.expiry <= Clock::now()) return nullptr;
+  return it->second.listing;
+}
+
+void MetaCache::PutListing(const std::string& key, std::shared_ptr<const DirListing> listing) {
+  if (dir_ttl_ <= Clock::duration::zero()) return;
+  std::lock_guard lk(mu_);
+  // Bound the cache: expired listings go first, then everything (a refetch is cheap).
+  if (listings_.size() > 4096) {
+    auto now = Clock::now();
+    std::erase_if(listings_, [&](const auto& kv) { return kv.second.expiry <= now; });
+    if (listings_.size() > 4096) listings_.clear();
+  }
+  listings_[key] = {std::move(listing), Clock::now() + dir_ttl_};
+}
+
+void MetaCache::InvalidateBucket(const std::string& bucket) {
+  std::lock_guard lk(mu_);
+  std::string pfx = bucket;
+  pfx += '\0';
+  std::erase_if(listings_,
+                [&](const auto& kv) { return kv.first.compare(0, pfx.size(), pfx) == 0; });
+}
+
+bool MetaCache::IsNegative(uint64_t parent, const std::string& name) const {
+  std::lock_guard lk(mu_);
+  auto it = negative_.find({parent, name});
+  return it != negative_.end() && it->second > Clock::now();
+}
+
+void MetaCache::PutNegative(uint64_t parent, const std::string& name) {
+  if (negative_ttl_ <= Clock::duration::zero()) return;
+  std::lock_guard lk(mu_);
+  if (negative_.size() > 65536) {
+    auto now = Clock::now();
+    std::erase_if(negative_, [&](const auto& kv) { return kv.second <= now; });
+    if (negative_.size() > 65536) negative_.clear();
+  }
+  negative_[{parent, name}] = Clock::now() + negative_ttl_;
+}
+
+void MetaCache::ClearNegative(uint64_t parent, const std::string& name) {
+  std::lock_guard lk(mu_);
+  negative_.erase({parent, name});
+}
+
+void MetaCache::AddLocalDir(const std::string& bucket, const std::string& key) {
+  std::lock_guard lk(mu_);
+  local_dirs_.insert({bucket, key});
+}
+
+bool MetaCache::IsLocalDir(const std::string& bucket, const std::string& key) const {
+  std::lock_guard lk(mu_);
+  return local_dirs_.count({bucket, key}) > 0;
+}
+
+void MetaCache::RemoveLocalDir(const std::string& bucket, const std::string& key) {
+  std::lock_guard lk(mu_);
+  local_dirs_.erase({bucket, key});
+}
+
+std::vector<std::string> MetaCache::LocalChildren(const std::string& bucket,
+                                                  const std::string& parent_key) const {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  std::string pfx = parent_key.empty() ? "" : parent_key + "/";
+  for (auto it = local_dirs_.lower_bound({bucket, pfx});
+       it != local_dirs_.end() && it->first == bucket; ++it) {
+    const std::string& k = it->second;
+    if (k.compare(0, pfx.size(), pfx) != 0) break;
+    std::string rest = k.substr(pfx.size());
+    if (!rest.empty() && rest.find('/') == std::string::npos) out.push_back(rest);
+  }
+  return out;
+}
+
+}  // namespace aisle::fs

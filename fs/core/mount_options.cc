@@ -1,0 +1,185 @@
+#include "fs/core/mount_options.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace aisle::fs {
+namespace {
+
+Status Bad(const std::string& m) { return Status::InvalidArgument(m); }
+
+Result<double> ParseSeconds(const std::string& k, const std::string& v) {
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || d < 0) return Bad("bad value for " + k + ": " + v);
+  return d;
+}
+
+Result<long> ParseLong(const std::string& k, const std::string& v, int base) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, base);
+  if (v.empty() || *end != '\0' || n < 0) return Bad("bad value for " + k + ": " + v);
+  return n;
+}
+
+Status ApplyOption(const std::string& opt, MountConfig* c) {
+  static const std::set<std::string> kIgnored = {
+      "rw",    "defaults", "auto",    "noauto",   "user",
+      "users", "nouser",   "_netdev", "nofail",   "dev",
+      "nodev", "suid",     "nosuid",  "exec",     "noexec",
+      "async", "atime",    "noatime", "relatime", "default_permissions"};
+  size_t eq = opt.find('=');
+  std::string k = opt.substr(0, eq);
+  std::string v = eq == std::string::npos ? "" : opt.substr(eq + 1);
+  if (opt.empty() || kIgnored.count(opt) || k.rfind("x-", 0) == 0 || k == "comment") {
+    return Status::OK();
+  }
+  if (opt == "ro") {
+    c->fs.read_only = true;
+  } else if (opt == "allow_other") {
+    c->allow_other = true;
+  } else if (opt == "debug") {
+    c->debug = c->foreground = true;
+  } else if (k == "uid") {
+    AISLE_ASSIGN_OR_RETURN(long n, ParseLong(k, v, 10));
+    c->fs.uid = static_cast<uid_t>(n);
+  } else if (k == "gid") {
+    AISLE_ASSIGN_OR_RETURN(long n, ParseLong(k, v, 10));
+    c->fs.gid = static_cast<gid_t>(n);
+  } else if (k == "umask") {
+    AISLE_ASSIGN_OR_RETURN(long n, ParseLong(k, v, 8));
+    c->fs.umask = static_cast<mode_t>(n & 0777);
+  } else if (k == "attr_timeout") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.attr_timeout, ParseSeconds(k, v));
+  } else if (k == "entry_timeout") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.entry_timeout, ParseSeconds(k, v));
+  } else if (k == "negative_timeout") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.negative_timeout, ParseSeconds(k, v));
+  } else if (k == "dir_timeout") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.dir_timeout, ParseSeconds(k, v));
+  } else if (k == "readahead") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.readahead, ParseSize(v));
+  } else if (k == "max_conns") {
+    AISLE_ASSIGN_OR_RETURN(long n, ParseLong(k, v, 10));
+    if (n < 1 || n > 256) return Bad("max_conns must be 1..256");
+    c->fs.max_conns = static_cast<int>(n);
+  } else if (k == "shards") {
+    if (v != "on" && v != "off") return Bad("shards=on|off");
+    c->fs.shards = v == "on";
+  } else if (k == "spool_dir") {
+    if (v.empty()) return Bad("spool_dir needs a directory");
+    c->fs.spool_dir = v;
+  } else if (k == "retry_timeout") {
+    AISLE_ASSIGN_OR_RETURN(c->retry_timeout, ParseSeconds(k, v));
+  } else if (k == "log_level") {
+    c->log_level = v;
+  } else {
+    return Bad("unknown option: " + opt);
+  }
+  return Status::OK();
+}
+
+Status ApplyOptionList(const std::string& list, MountConfig* c) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    AISLE_RETURN_IF_ERROR(ApplyOption(list.substr(start, end - start), c));
+    start = end + 1;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<uint64_t> ParseSize(const std::string& s) {
+  if (s.empty()) return Bad("empty size");
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(s.c_str(), &end, 10);
+  std::string suf(end);
+  uint64_t mul = 1;
+  if (suf == "" || suf == "B")
+    mul = 1;
+  else if (suf == "K" || suf == "k" || suf == "KiB")
+    mul = 1ull << 10;
+  else if (suf == "M" || suf == "m" || suf == "MiB")
+    mul = 1ull << 20;
+  else if (suf == "G" || suf == "g" || suf == "GiB")
+    mul = 1ull << 30;
+  else
+    return Bad("bad size: " + s);
+  if (end == s.c_str()) return Bad("bad size: " + s);
+  return static_cast<uint64_t>(n) * mul;
+}
+
+Result<MountConfig> ParseMountArgs(const std::vector<std::string>& args) {
+  MountConfig c;
+  c.fs.uid = ::getuid();
+  c.fs.gid = ::getgid();
+  std::vector<std::string> pos;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      c.help = true;
+    } else if (a == "-V" || a == "--version") {
+      c.version = true;
+    } else if (a == "-f") {
+      c.foreground = true;
+    } else if (a == "-d") {
+      c.debug = c.foreground = true;
+    } else if (a == "-s" || a == "-n" || a == "-v") {
+      // mount(8) passes -n/-v (no mtab / verbose); -s (single thread) is not offered.
+    } else if (a == "-o") {
+      if (i + 1 >= args.size()) return Bad("-o needs an argument");
+      AISLE_RETURN_IF_ERROR(ApplyOptionList(args[++i], &c));
+    } else if (a.rfind("-o", 0) == 0) {
+      AISLE_RETURN_IF_ERROR(ApplyOptionList(a.substr(2), &c));
+    } else if (!a.empty() && a[0] == '-') {
+      return Bad("unknown flag: " + a);
+    } else {
+      pos.push_back(a);
+    }
+  }
+  if (c.help || c.version) return c;
+  if (pos.size() != 2) return Bad("expected ENDPOINT[/BUCKET] MOUNTPOINT");
+  std::string ep = pos[0];
+  if (ep.find("://") == std::string::npos) ep = "http://" + ep;
+  size_t host_start = ep.find("://") + 3;
+  size_t slash = ep.find('/', host_start);
+  if (slash != std::string::npos) {
+    std::string bucket = ep.substr(slash + 1);
+    while (!bucket.empty() && bucket.back() == '/') bucket.pop_back();
+    if (bucket.find('/') != std::string::npos) return Bad("bucket name must not contain '/'");
+    c.fs.bucket = bucket;
+    ep.resize(slash);
+  }
+  if (ep.size() <= host_start) return Bad("missing host in endpoint");
+  c.endpoint = ep;
+  c.mountpoint = pos[1];
+  return c;
+}
+
+std::string MountUsage() {
+  return "usage: aisle-fs ENDPOINT[/BUCKET] MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
+         "  ENDPOINT      http://host:port of a proxy or target (scheme optional)\n"
+         "  -f            stay in the foreground (default: daemon once mounted)\n"
+         "  -d            foreground with a libfuse request trace\n"
+         "options:\n"
+         "  ro                      read-only mount (writes get EROFS)\n"
+         "  allow_other             let other users access the mount\n"
+         "  uid=N,gid=N,umask=OOO   owner and permission bits shown (default: caller, 022)\n"
+         "  attr_timeout=S          attribute cache TTL, seconds (5)\n"
+         "  entry_timeout=S         name cache TTL, seconds (5)\n"
+         "  dir_timeout=S           directory listing cache TTL, seconds (5)\n"
+         "  negative_timeout=S      negative lookup TTL, seconds (2)\n"
+         "  readahead=SIZE          max sequential readahead window per file (64M)\n"
+         "  max_conns=N             parallel range GETs (16)\n"
+         "  shards=on|off           show .tar/.tgz/.zip... as directories of members (on)\n"
+         "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
+         "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
+         "  log_level=LEVEL         trace|debug|info|warn|error (info)\n";
+}
+
+}  // namespace aisle::fs

@@ -1,0 +1,32 @@
+// Command line of aisle-fs: `aisle-fs ENDPOINT[/BUCKET] MOUNTPOINT [-o opts] [-f] [-d]`,
+// also as invoked by mount(8) through mount.fuse.aisle (generic mount options are ignored).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "fs/core/options.h"
+
+namespace aisle::fs {
+
+struct MountConfig {
+  std::string endpoint;  // "http://host:port"
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;  // -d / -o debug: libfuse request trace, foreground
+  bool allow_other = false;
+  bool help = false;
+  bool version = false;
+  std::string log_level = "info";
+  double retry_timeout = 20.0;  // seconds one request keeps retrying an unreachable node
+  FsOptions fs;
+};
+
+// Parses argv (argv[0] is the program). uid/gid default to the caller's.
+Result<MountConfig> ParseMountArgs(const std::vector<std::string>& args);
+// "64M", "1G", "4096" -> bytes.
+Result<uint64_t> ParseSize(const std::string& s);
+std::string MountUsage();
+
+}  // namespace aisle::fs

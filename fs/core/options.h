@@ -1,0 +1,28 @@
+// FsOptions: how the mount behaves. Defaults are the values a plain `aisle-fs EP MNT` gets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace aisle::fs {
+
+struct FsOptions {
+  std::string bucket;      // single-bucket mount ("" = whole cluster: buckets at the root)
+  bool read_only = false;  // -o ro: every modifying op gets EROFS
+  uid_t uid = 0;           // owner shown for every file (default: the mounting user)
+  gid_t gid = 0;
+  mode_t umask = 022;                // files 0666 & ~umask, directories 0777 & ~umask
+  double attr_timeout = 5.0;         // seconds the kernel and we trust an attribute
+  double entry_timeout = 5.0;        // seconds the kernel trusts a name -> inode mapping
+  double dir_timeout = 5.0;          // seconds a directory listing is reused for lookups/readdir
+  double negative_timeout = 2.0;     // seconds a "no such name" answer is reused
+  uint64_t readahead = 64ull << 20;  // max sequential readahead window per open file (bytes)
+  uint64_t random_read = 256 << 10;  // bytes fetched for one non-sequential read
+  int max_conns = 16;                // parallel range GETs (threads of the fetch pool)
+  bool shards = true;                // show .tar/.tgz/.zip/... objects as directories of members
+  std::string spool_dir = "/tmp";    // where non-streamed writes are spooled before the PUT
+};
+
+}  // namespace aisle::fs

@@ -1,0 +1,186 @@
+#include "fs/core/prefetcher.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace aisle::fs {
+
+Prefetcher::Prefetcher(ClusterClient& client, TaskPool& pool, ObjectRef ref, uint64_t size,
+                       PrefetchOptions opts)
+    : client_(client),
+      pool_(pool),
+      ref_(std::move(ref)),
+      size_(size),
+      opts_(opts),
+      window_(opts.min_window) {}
+
+Prefetcher::~Prefetcher() {
+  std::lock_guard lk(mu_);
+  DropAll();
+}
+
+void Prefetcher::DropAll() {
+  for (auto& p : parts_) p.st->cancelled = true;
+  parts_.clear();
+}
+
+void Prefetcher::Schedule(uint64_t off, uint64_t len) {
+  auto st = std::make_shared<PartState>();
+  parts_.push_back({off, len, st, false});
+  sched_end_ = off + len;
+  ++requests_;
+  ClusterClient* client = &client_;
+  ObjectRef ref = ref_;
+  pool_.Submit([client, ref, off, len, st] {
+    Status status;
+    std::string data;
+    if (!st->cancelled) {
+      if (len < (64u << 20)) data.reserve(len);
+      auto r = client->GetRange(ref, off, len, [&](std::string_view chunk) -> Status {
+        if (st->cancelled) return Status::Internal("read cancelled");  // not retried
+        data.append(chunk);
+        return Status::OK();
+      });
+      if (!r.ok()) status = r.status();
+    }
+    std::lock_guard lk(st->mu);
+    st->status = std::move(status);
+    st->data = std::move(data);
+    st->done = true;
+    st->cv.notify_all();
+  });
+}
+
+Result<size_t> Prefetcher::DirectRead(uint64_t offset, uint64_t len, char* out) {
+  uint64_t got = 0;
+  auto r = client_.GetRange(ref_, offset, len, [&](std::string_view chunk) -> Status {
+    uint64_t k = std::min<uint64_t>(chunk.size(), len - got);
+    std::memcpy(out + got, chunk.data(), k);
+    got += k;
+    return Status::OK();
+  });
+  if (!r.ok()) return r.status();
+  return static_cast<size_t>(got);
+}
+
+Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char** view,
+                                std::shared_ptr<const void>* hold) {
+  // Plan under the lock: which parts cover the read. The kernel issues readahead requests
+  // in parallel and they arrive out of order, so "sequential" means "near the stream".
+  std::vector<Part> plan;
+  uint64_t end;
+  {
+    std::unique_lock lk(mu_);
+    if (offset == 0 && next_ == 0 && parts_.empty() && size_ <= opts_.min_window && n > 0) {
+      // A small file read from its start: fetch it whole in this thread (no pool hop; the
+      // latency of one GET is what small-file workloads pay).
+      lk.unlock();
+      auto st = std::make_shared<PartState>();
+      st->data.reserve(size_);
+      auto r = client_.GetRange(ref_, 0, size_, [&](std::string_view chunk) -> Status {
+        st->data.append(chunk);
+        return Status::OK();
+      });
+      if (!r.ok()) return r.status();
+      st->done = true;
+      lk.lock();
+      ++requests_;
+      if (parts_.empty()) {
+        parts_.push_back({0, size_, st, false});
+        sched_end_ = size_;
+      }
+      next_ = std::min<uint64_t>(n, st->data.size());
+      size_t k = std::min<uint64_t>(n, st->data.size());
+      if (view != nullptr) {
+        *view = st->data.data();
+        *hold = st;
+      } else {
+        std::memcpy(out, st->data.data(), k);
+      }
+      return k;
+    }
+    if (offset >= size_ || n == 0) return size_t{0};
+    end = std::min<uint64_t>(offset + n, size_);
+    uint64_t slack = std::max(window_, opts_.slack);
+    bool in_window = !parts_.empty() && offset >= parts_.front().off && offset < sched_end_;
+    bool near = next_ != UINT64_MAX && offset + slack >= next_ && offset <= next_ + slack;
+    bool sequential = in_window || near || (next_ == 0 && offset == 0);
+    if (!sequential) {
+      DropAll();
+      window_ = opts_.min_window;
+    }
+    // Each part the reader has passed doubles the window: the stream is sequential.
+    for (Part& p : parts_) {
+      if (p.off + p.len > offset) break;
+      if (!p.passed) {
+        p.passed = true;
+        window_ = std::min(window_ * 2, opts_.max_window);
+      }
+    }
+    // Parts far behind are dropped (late out-of-order requests may still want the slack).
+    while (!parts_.empty() && parts_.front().off + parts_.front().len + opts_.slack <= offset) {
+      parts_.pop_front();
+    }
+    if (parts_.empty() || offset > sched_end_ + slack) {
+      DropAll();
+      sched_end_ = offset;
+    }
+    uint64_t target = sequential ? offset + std::max<uint64_t>(window_, end - offset)
+                                 : offset + std::max<uint64_t>(opts_.random_read, end - offset);
+    target = std::min(target, size_);
+    while (sched_end_ < target) {
+      uint64_t part = sequential ? std::clamp(window_ / 4, opts_.min_part, opts_.max_part)
+                                 : target - sched_end_;
+      if (size_ != UINT64_MAX) part = std::min(part, size_ - sched_end_);
+      Schedule(sched_end_, part);
+    }
+    for (const Part& p : parts_) {
+      if (p.off + p.len > offset && p.off < end) plan.push_back(p);
+    }
+    next_ = sequential && next_ != UINT64_MAX ? std::max(next_, end) : end;
+  }
+  // Copy without the lock, so parallel kernel reads wait only for their own parts.
+  uint64_t pos = offset;
+  for (const Part& p : plan) {
+    if (pos >= end) break;
+    if (pos < p.off) {
+      // Behind the window (an old readahead request arriving late): fetch it directly.
+      AISLE_ASSIGN_OR_RETURN(size_t k, DirectRead(pos, p.off - pos, out + (pos - offset)));
+      pos += k;
+      if (pos < p.off) break;
+    }
+    PartState& st = *p.st;
+    std::unique_lock plk(st.mu);
+    st.cv.wait(plk, [&] { return st.done; });
+    if (!st.status.ok()) {
+      Status s = st.status;
+      plk.unlock();
+      std::lock_guard lk(mu_);
+      DropAll();
+      next_ = UINT64_MAX;
+      return s;
+    }
+    uint64_t in_part = pos - p.off;
+    if (in_part >= st.data.size()) break;  // the object ended earlier than listed
+    uint64_t k = std::min<uint64_t>(end - pos, st.data.size() - in_part);
+    if (view != nullptr && pos == offset && k == end - offset) {
+      *view = st.data.data() + in_part;  // the whole read is inside this part: no copy
+      *hold = p.st;
+      return static_cast<size_t>(k);
+    }
+    std::memcpy(out + (pos - offset), st.data.data() + in_part, k);
+    pos += k;
+    if (st.data.size() < p.len) {
+      std::lock_guard lk(mu_);
+      size_ = std::min(size_, p.off + st.data.size());
+      break;
+    }
+  }
+  if (pos < end && (plan.empty() || pos < plan.front().off)) {
+    AISLE_ASSIGN_OR_RETURN(size_t k, DirectRead(pos, end - pos, out + (pos - offset)));
+    pos += k;
+  }
+  return static_cast<size_t>(pos - offset);
+}
+
+}  // namespace aisle::fs

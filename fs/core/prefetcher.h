@@ -1,0 +1,83 @@
+// Prefetcher: reads of one open file. Sequential reads (each starting where the previous
+// ended) are served from a readahead window of parallel range GETs that doubles, from 1 MiB
+// up to `max_window`, each time a part is consumed; a non-sequential read drops the window
+// and fetches one bounded range (`random_read` bytes). Memory is bounded by the window.
+// Thread-safe (reads of one handle are serialised).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "fs/client/cluster_client.h"
+#include "fs/core/task_pool.h"
+
+namespace aisle::fs {
+
+struct PrefetchOptions {
+  uint64_t min_window = 1 << 20;
+  uint64_t max_window = 64ull << 20;
+  uint64_t random_read = 256 << 10;
+  uint64_t max_part = 8 << 20;
+  uint64_t min_part = 256 << 10;
+  // How far out of order (behind or ahead of the stream) a read may be and still count as
+  // sequential: the kernel's own readahead (up to 8 MiB) arrives in parallel.
+  uint64_t slack = 16 << 20;
+};
+
+class Prefetcher {
+ public:
+  // `size` is the object size from the listing; UINT64_MAX when unknown (reads stop at the
+  // first short part).
+  Prefetcher(ClusterClient& client, TaskPool& pool, ObjectRef ref, uint64_t size,
+             PrefetchOptions opts);
+  ~Prefetcher();  // cancels parts still in flight (they own their buffers)
+
+  // Copies up to n bytes at `offset` into `out`; fewer only at the end of the object.
+  // With `view`/`hold` given, a read that lies inside one readahead part is not copied:
+  // *view points into the part and *hold keeps it alive until the caller has replied.
+  Result<size_t> Read(uint64_t offset, size_t n, char* out, const char** view = nullptr,
+                      std::shared_ptr<const void>* hold = nullptr);
+
+  uint64_t window() const { return window_; }
+  uint64_t requests() const { return requests_; }
+
+ private:
+  struct PartState {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<bool> cancelled{false};
+    bool done = false;
+    Status status;
+    std::string data;
+  };
+  struct Part {
+    uint64_t off, len;
+    std::shared_ptr<PartState> st;
+    bool passed;  // the reader has moved past it (counted towards window growth)
+  };
+  void Schedule(uint64_t off, uint64_t len);  // REQUIRES: mu_
+  void DropAll();                             // REQUIRES: mu_
+  Result<size_t> DirectRead(uint64_t offset, uint64_t len, char* out);
+
+  ClusterClient& client_;
+  TaskPool& pool_;
+  const ObjectRef ref_;
+  uint64_t size_;
+  const PrefetchOptions opts_;
+
+  std::mutex mu_;
+  std::deque<Part> parts_;  // contiguous, sorted; GUARDED_BY(mu_)
+  uint64_t sched_end_ = 0;  // end of the last scheduled part
+  uint64_t next_ = 0;       // where a sequential read would start
+  uint64_t window_;
+  uint64_t requests_ = 0;
+};
+
+}  // namespace aisle::fs

@@ -1,0 +1,433 @@
+#define FUSE_USE_VERSION 312
+#include "fs/fuse/fuse_ops.h"
+
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fs/core/errno_map.h"
+#include "fs/core/filesystem.h"
+#include "fs/core/mount_options.h"
+
+namespace aisle::fs {
+namespace {
+
+std::atomic<Filesystem*> g_fs{nullptr};
+std::atomic<bool> g_init_done{false};
+
+Filesystem& FS() { return *g_fs.load(std::memory_order_acquire); }
+
+void ReplyError(fuse_req_t req, const Status& st) {
+  int e = ToErrno(st);
+  if (e == EIO || e == ENOMEM)
+    spdlog::error("aisle-fs: {}", st.ToString());
+  else
+    spdlog::debug("aisle-fs: {}", st.ToString());
+  fuse_reply_err(req, e);
+}
+
+// Every callback body runs inside Guard: nothing escapes into libfuse's C frames.
+template <typename F>
+void Guard(fuse_req_t req, F&& f) {
+  try {
+    f();
+  } catch (const std::bad_alloc&) {
+    fuse_reply_err(req, ENOMEM);
+  } catch (const std::exception& e) {
+    spdlog::error("aisle-fs: exception in a FUSE callback: {}", e.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    fuse_reply_err(req, EIO);
+  }
+}
+
+struct stat ToStat(const AttrOut& a) {
+  struct stat st {};
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 1 << 20;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_mtim.tv_sec = a.mtime_ns / 1000000000;
+  st.st_mtim.tv_nsec = a.mtime_ns % 1000000000;
+  st.st_atim = st.st_mtim;
+  st.st_ctim = st.st_mtim;
+  return st;
+}
+
+fuse_entry_param ToEntryParam(const EntryOut& e) {
+  fuse_entry_param p{};
+  p.ino = e.attr.ino;
+  p.generation = 1;
+  p.attr = ToStat(e.attr);
+  p.attr_timeout = e.attr_timeout;
+  p.entry_timeout = e.entry_timeout;
+  return p;
+}
+
+void OpInit(void*, fuse_conn_info* conn) {
+  // Always readdirplus: attributes come with the listing, so `ls -l` needs no lookups.
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  g_init_done = true;
+  spdlog::info("aisle-fs: kernel FUSE {}.{}: max_write={} max_readahead={} max_read={} splice={}",
+               conn->proto_major, conn->proto_minor, conn->max_write, conn->max_readahead,
+               conn->max_read, (conn->capable & FUSE_CAP_SPLICE_WRITE) ? "yes" : "no");
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, [&] {
+    auto r = FS().Lookup(parent, name);
+    if (!r.ok()) {
+      if (ToErrno(r.status()) == ENOENT && FS().options().negative_timeout > 0) {
+        fuse_entry_param p{};
+        p.ino = 0;  // a negative entry the kernel may cache
+        p.entry_timeout = FS().options().negative_timeout;
+        fuse_reply_entry(req, &p);
+        return;
+      }
+      return ReplyError(req, r.status());
+    }
+    auto p = ToEntryParam(*r);
+    fuse_reply_entry(req, &p);
+  });
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  try {
+    FS().Forget(ino, nlookup);
+  } catch (...) {
+  }
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  try {
+    for (size_t i = 0; i < count; ++i) FS().Forget(forgets[i].ino, forgets[i].nlookup);
+  } catch (...) {
+  }
+  fuse_reply_none(req);
+}
+
+void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guard(req, [&] {
+    auto r = FS().GetAttr(ino);
+    if (!r.ok()) return ReplyError(req, r.status());
+    struct stat st = ToStat(*r);
+    fuse_reply_attr(req, &st, FS().options().attr_timeout);
+  });
+}
+
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Guard(req, [&] {
+    std::optional<uint64_t> size, fh;
+    if (to_set & FUSE_SET_ATTR_SIZE) size = static_cast<uint64_t>(attr->st_size);
+    if (fi != nullptr) fh = fi->fh;
+    auto r = FS().SetAttr(ino, size, fh);
+    if (!r.ok()) return ReplyError(req, r.status());
+    struct stat st = ToStat(*r);
+    fuse_reply_attr(req, &st, FS().options().attr_timeout);
+  });
+}
+
+void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto r = FS().OpenDir(ino);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fi->fh = *r;
+    fi->cache_readdir = 0;
+    if (fuse_reply_open(req, fi) == -ENOENT) FS().ReleaseDir(*r);  // interrupted
+  });
+}
+
+void DoReadDir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  Guard(req, [&] {
+    std::vector<char> buf(size);
+    size_t used = 0;
+    Status st =
+        FS().ReadDir(fi->fh, static_cast<uint64_t>(off), plus,
+                     [&](const DirentOut& d, const EntryOut* e) -> bool {
+                       size_t rem = size - used;
+                       size_t need;
+                       if (plus) {
+                         fuse_entry_param p = ToEntryParam(*e);
+                         need = fuse_add_direntry_plus(req, buf.data() + used, rem, d.name.c_str(),
+                                                       &p, static_cast<off_t>(d.next_offset));
+                       } else {
+                         struct stat s {};
+                         s.st_ino = d.ino;
+                         s.st_mode = d.is_dir ? S_IFDIR : S_IFREG;
+                         need = fuse_add_direntry(req, buf.data() + used, rem, d.name.c_str(), &s,
+                                                  static_cast<off_t>(d.next_offset));
+                       }
+                       if (need > rem) return false;
+                       used += need;
+                       return true;
+                     });
+    if (!st.ok()) return ReplyError(req, st);
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void OpReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  DoReadDir(req, size, off, fi, false);
+}
+
+void OpReadDirPlus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  DoReadDir(req, size, off, fi, true);
+}
+
+void OpReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, [&] {
+    FS().ReleaseDir(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OpMkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+  Guard(req, [&] {
+    auto r = FS().MkDir(parent, name);
+    if (!r.ok()) return ReplyError(req, r.status());
+    auto p = ToEntryParam(*r);
+    fuse_reply_entry(req, &p);
+  });
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, [&] {
+    Status st = FS().Unlink(parent, name);
+    fuse_reply_err(req, ToErrno(st));
+  });
+}
+
+void OpRmDir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, [&] {
+    Status st = FS().RmDir(parent, name);
+    fuse_reply_err(req, ToErrno(st));
+  });
+}
+
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned int flags) {
+  Guard(req, [&] {
+    Status st = FS().Rename(parent, name, newparent, newname, flags);
+    fuse_reply_err(req, ToErrno(st));
+  });
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto r = FS().Open(ino, fi->flags);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fi->fh = r->fh;
+    fi->keep_cache = r->keep_cache;
+    fi->direct_io = r->direct_io;
+    fi->noflush = r->noflush;
+    if (fuse_reply_open(req, fi) == -ENOENT) (void)FS().Release(r->fh);
+  });
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto r = FS().Create(parent, name, fi->flags);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fi->fh = r->second.fh;
+    auto p = ToEntryParam(r->first);
+    if (fuse_reply_create(req, &p, fi) == -ENOENT) (void)FS().Release(r->second.fh);
+  });
+}
+
+std::atomic<uint64_t> g_reads{0}, g_read_bytes{0};
+
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  g_reads.fetch_add(1, std::memory_order_relaxed);
+  g_read_bytes.fetch_add(size, std::memory_order_relaxed);
+  Guard(req, [&] {
+    // One buffer per loop thread, reused: no allocation (and page faults) per read.
+    thread_local std::vector<char> buf;
+    if (buf.size() < size) buf.resize(size);
+    const char* view = nullptr;
+    std::shared_ptr<const void> hold;
+    auto r = FS().ReadView(fi->fh, static_cast<uint64_t>(off), size, buf.data(), &view, &hold);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fuse_reply_buf(req, view, *r);
+  });
+}
+
+void OpWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
+             fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto r = FS().Write(fi->fh, static_cast<uint64_t>(off), data, size);
+    if (!r.ok()) return ReplyError(req, r.status());
+    fuse_reply_write(req, *r);
+  });
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, [&] {
+    Status st = FS().Flush(fi->fh);
+    if (!st.ok()) return ReplyError(req, st);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  Guard(req, [&] {
+    Status st = FS().Flush(fi->fh);  // a PUT is acknowledged only once fsynced on the target
+    if (!st.ok()) return ReplyError(req, st);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, [&] {
+    Status st = FS().Release(fi->fh);
+    fuse_reply_err(req, ToErrno(st));
+  });
+}
+
+void OpStatFs(fuse_req_t req, fuse_ino_t) {
+  Guard(req, [&] {
+    struct statvfs s {};
+    s.f_bsize = 1 << 20;
+    s.f_frsize = 1 << 20;
+    s.f_blocks = s.f_bfree = s.f_bavail = 1ull << 30;  // an object store has no fixed size
+    s.f_files = s.f_ffree = s.f_favail = 1ull << 40;
+    s.f_namemax = 255;
+    fuse_reply_statfs(req, &s);
+  });
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops{};
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetAttr;
+  ops.setattr = OpSetAttr;
+  ops.opendir = OpOpenDir;
+  ops.readdir = OpReadDir;
+  ops.readdirplus = OpReadDirPlus;
+  ops.releasedir = OpReleaseDir;
+  ops.mkdir = OpMkDir;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpRmDir;
+  ops.rename = OpRename;
+  ops.open = OpOpen;
+  ops.create = OpCreate;
+  ops.read = OpRead;
+  ops.write = OpWrite;
+  ops.flush = OpFlush;
+  ops.fsync = OpFsync;
+  ops.release = OpRelease;
+  ops.statfs = OpStatFs;
+  return ops;
+}
+
+// The kernel caps FUSE readahead at 128 KiB unless the bdi is told otherwise; large
+// sequential reads (up to max_pages = 1 MiB per request) need a bigger window. Best effort
+// (root only). Reads /proc/self/mountinfo, never the mount itself (the loop is not running).
+void RaiseKernelReadahead(const std::string& mountpoint, unsigned kb) {
+  char real[PATH_MAX];
+  if (realpath(mountpoint.c_str(), real) == nullptr) return;
+  FILE* f = std::fopen("/proc/self/mountinfo", "r");
+  if (f == nullptr) return;
+  char line[4096];
+  std::string dev;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    char mdev[64], mpoint[PATH_MAX];
+    if (std::sscanf(line, "%*d %*d %63s %*s %4095s", mdev, mpoint) == 2 &&
+        real == std::string(mpoint) && std::strstr(line, "fuse.aisle") != nullptr) {
+      dev = mdev;  // the last match is the newest mount
+    }
+  }
+  std::fclose(f);
+  if (dev.empty()) return;
+  std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+  FILE* ra = std::fopen(path.c_str(), "w");
+  if (ra == nullptr) return;
+  std::fprintf(ra, "%u", kb);
+  std::fclose(ra);
+}
+
+}  // namespace
+
+int RunFuse(const MountConfig& cfg, MakeFilesystem make_fs, void* ctx) {
+  std::vector<std::string> argv_s = {"aisle-fs"};
+  std::string o = "fsname=aisle:" + cfg.endpoint +
+                  (cfg.fs.bucket.empty() ? "" : "/" + cfg.fs.bucket) +
+                  ",subtype=aisle,default_permissions";
+  if (cfg.allow_other) o += ",allow_other";
+  if (cfg.fs.read_only) o += ",ro";
+  argv_s.push_back("-o");
+  argv_s.push_back(o);
+  if (cfg.debug) argv_s.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_lowlevel_ops ops = MakeOps();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), nullptr);
+  if (se == nullptr) {
+    fuse_opt_free_args(&args);
+    return 1;
+  }
+  int rc = 1;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, cfg.mountpoint.c_str()) == 0) {
+      if (cfg.foreground || fuse_daemonize(0) == 0) {
+        Filesystem* fs = make_fs(ctx);
+        if (fs != nullptr) {
+          g_fs.store(fs, std::memory_order_release);
+          // The kernel sets the bdi readahead when it processes our INIT reply, so raise it
+          // only after that; a short-lived helper thread waits for INIT.
+          std::string mp = cfg.mountpoint;
+          std::thread([mp] {
+            for (int i = 0; i < 500 && !g_init_done; ++i) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            RaiseKernelReadahead(mp, 8192);
+          }).detach();
+          fuse_loop_config* lc = fuse_loop_cfg_create();
+          fuse_loop_cfg_set_max_threads(lc, 64);
+          fuse_loop_cfg_set_idle_threads(lc, 16);
+          fuse_loop_cfg_set_clone_fd(lc, 0);
+          int lr = fuse_session_loop_mt(se, lc);
+          rc = lr < 0 ? 1 : 0;  // a signal-driven exit is a clean exit
+          fuse_loop_cfg_destroy(lc);
+          spdlog::info("aisle-fs: unmounting {} ({} reads, {} bytes asked)", cfg.mountpoint,
+                       g_reads.load(), g_read_bytes.load());
+        }
+      }
+      fuse_session_unmount(se);
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);
+  fuse_opt_free_args(&args);
+  return rc;
+}
+
+}  // namespace aisle::fs

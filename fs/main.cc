@@ -1,0 +1,98 @@
+// aisle-fs: mounts an Aisle cluster (or one bucket) with FUSE.
+//   aisle-fs ENDPOINT[/BUCKET] MOUNTPOINT [-f] [-d] [-o opts]
+#include <curl/curl.h>
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+#include "fs/client/http_cluster_client.h"
+#include "fs/core/filesystem.h"
+#include "fs/core/mount_options.h"
+#include "fs/fuse/fuse_ops.h"
+
+namespace {
+
+struct App {
+  aisle::fs::MountConfig cfg;
+  std::unique_ptr<aisle::fs::HttpClusterClient> client;
+  std::unique_ptr<aisle::fs::Filesystem> fs;
+};
+
+aisle::fs::Filesystem* MakeFs(void* ctx) {
+  auto* app = static_cast<App*>(ctx);
+  try {
+    app->fs = std::make_unique<aisle::fs::Filesystem>(*app->client, app->cfg.fs);
+  } catch (const std::exception& e) {
+    spdlog::error("aisle-fs: cannot start: {}", e.what());
+    return nullptr;
+  }
+  return app->fs.get();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Readahead parts are multi-MiB buffers allocated and freed at GiB/s. From mmap each
+  // would page-fault (and zero) every page again; from the heap they are reused. The heap's
+  // high-water mark is bounded by the readahead windows, so keep it instead of trimming.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_ARENA_MAX, 2);
+  std::vector<std::string> args(argv, argv + argc);
+  auto parsed = aisle::fs::ParseMountArgs(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "aisle-fs: %s\n%s", parsed.status().message().c_str(),
+                 aisle::fs::MountUsage().c_str());
+    return 2;
+  }
+  App app;
+  app.cfg = std::move(*parsed);
+  if (app.cfg.help) {
+    std::fputs(aisle::fs::MountUsage().c_str(), stdout);
+    return 0;
+  }
+  if (app.cfg.version) {
+    std::puts("aisle-fs 0.1.0");
+    return 0;
+  }
+  aisle::InitLogging(app.cfg.debug ? "debug" : app.cfg.log_level, "aisle-fs");
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  aisle::fs::HttpClusterOptions co;
+  co.endpoint = app.cfg.endpoint;
+  co.retry_budget = std::chrono::milliseconds(static_cast<int64_t>(app.cfg.retry_timeout * 1000));
+  app.client = std::make_unique<aisle::fs::HttpClusterClient>(co);
+  // Fail early, before mounting, when the cluster or the bucket is not there.
+  if (app.cfg.fs.bucket.empty()) {
+    auto b = app.client->ListBuckets();
+    if (!b.ok()) {
+      std::fprintf(stderr, "aisle-fs: cannot reach %s: %s\n", co.endpoint.c_str(),
+                   b.status().ToString().c_str());
+      return 1;
+    }
+  } else {
+    aisle::fs::ListRequest lr;
+    lr.bucket = app.cfg.fs.bucket;
+    lr.page_size = 1;
+    auto l = app.client->List(lr);
+    if (!l.ok()) {
+      std::fprintf(stderr, "aisle-fs: bucket %s at %s: %s\n", lr.bucket.c_str(),
+                   co.endpoint.c_str(), l.status().ToString().c_str());
+      return 1;
+    }
+  }
+  if (auto st = app.client->RefreshClusterMap(); !st.ok()) {
+    spdlog::warn("aisle-fs: no cluster map ({}); all requests go to {}", st.ToString(),
+                 co.endpoint);
+  }
+  int rc = aisle::fs::RunFuse(app.cfg, &MakeFs, &app);
+  app.fs.reset();
+  app.client.reset();
+  curl_global_cleanup();
+  return rc;
+}

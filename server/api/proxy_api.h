@@ -1,0 +1,49 @@
+// ProxyApi: the native API of a proxy (gateway). Object requests are redirected to the owning
+// target (301 for GET, 307 otherwise, `pid` and `utm` added) without reading the body, so no
+// object byte passes through a proxy; bucket requests go to the primary's control plane;
+// listings fan out to the targets and merge.
+#pragma once
+
+#include <functional>
+
+#include "server/api/http_types.h"
+#include "server/api/node_context.h"
+#include "server/cluster/proxy_cluster.h"
+
+namespace aisle::api {
+
+class ProxyApi : public Handler {
+ public:
+  ProxyApi(NodeContext node, cluster::ProxyCluster* cluster)
+      : node_(std::move(node)), cluster_(cluster) {}
+  void Handle(Request& req, Response& resp) override;
+  // Non-/v1 requests that `matches` accepts go to `s3` (S3 through the proxy). A callback,
+  // not the S3 type: aisle_s3 sits above aisle_api.
+  void SetS3(Handler* s3, std::function<bool(const Request&)> matches) {
+    s3_ = s3;
+    s3_matches_ = std::move(matches);
+  }
+
+ private:
+  void Buckets(Request& req, Response& resp, std::string_view bucket);
+  void Objects(Request& req, Response& resp, std::string_view bucket, std::string_view object);
+  void Cluster(Request& req, Response& resp, std::string_view tail);
+  void Daemon(Request& req, Response& resp);
+  void ListObjects(Request& req, Response& resp, std::string_view bucket, const std::string& lso);
+  // Job queries and stop requests go to every target; the answers are merged.
+  void FanOutJobs(Request& req, Response& resp, const std::string& body);
+  // Re-issues a control request at the primary and copies its answer back.
+  void ForwardToPrimary(Request& req, Response& resp, const std::string& body);
+  // Drains a target through rebalance, removes it from the map and asks it to stop.
+  Status Decommission(const std::string& node_id);
+
+  NodeContext node_;
+  cluster::ProxyCluster* cluster_;
+  Handler* s3_ = nullptr;
+  std::function<bool(const Request&)> s3_matches_;
+};
+
+// Builds "<base><target>[?&]pid=<id>&utm=<ns>" for a redirect.
+std::string RedirectUrl(const std::string& base, const std::string& target, const std::string& pid);
+
+}  // namespace aisle::api

@@ -1,0 +1,153 @@
+#include "server/api/shard_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "common/archive/index_builder.h"
+#include "common/logging.h"
+#include "server/storage/file_util.h"
+
+namespace aisle::api {
+namespace {
+
+std::string Dirname(const std::string& p) { return p.substr(0, p.rfind('/')); }
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  AISLE_ASSIGN_OR_RETURN(storage::FileHandle fh, storage::OpenFile(path, O_RDONLY));
+  struct stat st;
+  if (::fstat(fh.get(), &st) != 0) return Status::FromErrno(errno, path);
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  AISLE_ASSIGN_OR_RETURN(size_t n, storage::PreadUpTo(fh.get(), data.data(), data.size(), 0, path));
+  data.resize(n);
+  return data;
+}
+
+}  // namespace
+
+archive::IndexTag TagOf(const storage::ObjectMeta& m) {
+  return archive::IndexTag{m.version, m.xxhash, m.size, m.mtime_ns};
+}
+
+ShardCache::ShardCache(storage::Store* store, size_t max_bytes)
+    : store_(store), max_bytes_(max_bytes) {}
+
+ShardCache& ShardCache::For(storage::Store* store) {
+  static std::mutex mu;
+  static std::map<storage::Store*, std::unique_ptr<ShardCache>>* caches =
+      new std::map<storage::Store*, std::unique_ptr<ShardCache>>();  // lives until exit
+  std::lock_guard<std::mutex> l(mu);
+  auto& c = (*caches)[store];
+  if (!c) c = std::make_unique<ShardCache>(store);
+  return *c;
+}
+
+std::mutex& ShardCache::WriteLock(std::string_view bucket, std::string_view name) {
+  size_t h = std::hash<std::string_view>()(bucket) * 31 + std::hash<std::string_view>()(name);
+  return write_mu_[h % kStripes];
+}
+
+std::shared_ptr<const archive::ShardIndex> ShardCache::Lookup(const Key& key,
+                                                              const archive::IndexTag& tag) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return nullptr;
+  if (!(it->second.index->tag == tag)) {  // the object changed
+    bytes_ -= it->second.index->MemoryBytes();
+    lru_.erase(it->second.lru);
+    slots_.erase(it);
+    return nullptr;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.index;
+}
+
+void ShardCache::Remember(const Key& key, std::shared_ptr<const archive::ShardIndex> index) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = slots_.find(key);
+  if (it != slots_.end()) {
+    bytes_ -= it->second.index->MemoryBytes();
+    lru_.erase(it->second.lru);
+    slots_.erase(it);
+  }
+  bytes_ += index->MemoryBytes();
+  lru_.push_front(key);
+  slots_[key] = Slot{std::move(index), lru_.begin()};
+  while (bytes_ > max_bytes_ && lru_.size() > 1) {  // keep at least the newest
+    auto victim = slots_.find(lru_.back());
+    bytes_ -= victim->second.index->MemoryBytes();
+    slots_.erase(victim);
+    lru_.pop_back();
+  }
+}
+
+// Best effort: the sidecar is a cache, so a failure only costs a rebuild later. Written to a
+// temp name and renamed, so readers never see a torn file (its checksum would catch it too).
+void ShardCache::Persist(std::string_view bucket, std::string_view name,
+                         const archive::ShardIndex& idx) {
+  auto path = store_->SidecarPath(bucket, name, ".idx");
+  if (!path.ok()) return;
+  Status st = storage::MakeDirs(Dirname(*path));
+  std::string tmp = *path + ".tmp-" + storage::RandomHex(8);
+  if (st.ok()) {
+    auto fh = storage::OpenFile(tmp, O_CREAT | O_EXCL | O_WRONLY, 0644);
+    st = fh.status();
+    if (st.ok()) {
+      std::string data = idx.Encode();
+      st = storage::WriteAll(fh->get(), data.data(), data.size(), tmp);
+    }
+    if (st.ok()) st = storage::RenameFile(tmp, *path);
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    spdlog::warn("shard index for {} not persisted: {}", storage::ObjectCname(bucket, name),
+                 st.ToString());
+  }
+}
+
+void ShardCache::Install(std::string_view bucket, std::string_view name,
+                         std::shared_ptr<archive::ShardIndex> index) {
+  index->Finalize();
+  Persist(bucket, name, *index);
+  Remember(std::string(bucket) + '\0' + std::string(name), std::move(index));
+}
+
+Result<OpenShard> ShardCache::Open(std::string_view bucket, std::string_view name,
+                                   archive::Format format) {
+  OpenShard out;
+  AISLE_ASSIGN_OR_RETURN(out.obj, store_->Get(bucket, name));
+  archive::IndexTag tag = TagOf(out.obj.meta);
+  Key key = std::string(bucket) + '\0' + std::string(name);
+  if ((out.index = Lookup(key, tag))) return out;
+
+  std::lock_guard<std::mutex> build(build_mu_[std::hash<std::string>()(key) % kStripes]);
+  if ((out.index = Lookup(key, tag))) return out;  // built by the thread we waited for
+  if (format == archive::Format::kUnknown) format = archive::FormatFromName(name);
+  auto path = store_->SidecarPath(bucket, name, ".idx");
+  if (path.ok()) {
+    auto data = ReadWholeFile(*path);
+    if (data.ok()) {
+      auto idx = archive::ShardIndex::Decode(*data);
+      if (idx.ok() && idx->tag == tag &&
+          (format == archive::Format::kUnknown || idx->format == format)) {
+        auto shared = std::make_shared<archive::ShardIndex>(std::move(idx).value());
+        out.index = shared;
+        Remember(key, shared);
+        return out;
+      }
+    }
+  }
+  archive::FdSource src(out.obj.file->get(), out.obj.data_offset, out.obj.meta.size);
+  auto built = archive::BuildIndex(src, format, limits_);
+  if (!built.ok()) return built.status().WithContext(storage::ObjectCname(bucket, name));
+  auto shared = std::make_shared<archive::ShardIndex>(std::move(built).value());
+  shared->tag = tag;
+  Persist(bucket, name, *shared);
+  out.index = shared;
+  Remember(key, shared);
+  return out;
+}
+
+}  // namespace aisle::api

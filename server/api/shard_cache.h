@@ -1,0 +1,70 @@
+// ShardCache: member indexes of shards, kept in memory (LRU by bytes) and in a sidecar file
+// beside each object (Store::SidecarPath). An index is built on first access and tagged with
+// the object's version, checksum, size and mtime, so a changed object never uses a stale one.
+// Thread-safe; one build at a time per shard (striped locks), so concurrent first reads of a
+// big shard index it once.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "common/archive/shard_index.h"
+#include "common/result.h"
+#include "server/storage/store.h"
+
+namespace aisle::api {
+
+struct OpenShard {
+  storage::ObjectReader obj;
+  std::shared_ptr<const archive::ShardIndex> index;
+};
+
+class ShardCache {
+ public:
+  explicit ShardCache(storage::Store* store, size_t max_bytes = size_t{512} << 20);
+
+  // Opens the object and its index. format: from archmime, or kUnknown (then the object's
+  // name, then its magic bytes decide). Not an archive / corrupt -> kInvalidArgument.
+  Result<OpenShard> Open(std::string_view bucket, std::string_view name, archive::Format format);
+  // Installs an index built for the object version `obj` (after an append): memory + sidecar.
+  void Install(std::string_view bucket, std::string_view name,
+               std::shared_ptr<archive::ShardIndex> index);
+  // Serialises writers (appends) to one shard.
+  std::mutex& WriteLock(std::string_view bucket, std::string_view name);
+
+  const archive::Limits& limits() const { return limits_; }
+  void set_limits(const archive::Limits& l) { limits_ = l; }
+
+  // The process-wide cache of a store (created on first use).
+  static ShardCache& For(storage::Store* store);
+
+ private:
+  using Key = std::string;  // bucket + '\0' + name
+  struct Slot {
+    std::shared_ptr<const archive::ShardIndex> index;
+    std::list<Key>::iterator lru;
+  };
+  std::shared_ptr<const archive::ShardIndex> Lookup(const Key& key, const archive::IndexTag& tag);
+  void Remember(const Key& key, std::shared_ptr<const archive::ShardIndex> index);
+  void Persist(std::string_view bucket, std::string_view name, const archive::ShardIndex& idx);
+
+  storage::Store* store_;
+  size_t max_bytes_;
+  archive::Limits limits_;
+  std::mutex mu_;  // guards slots_, lru_, bytes_
+  std::map<Key, Slot> slots_;
+  std::list<Key> lru_;  // most recent first
+  size_t bytes_ = 0;
+  static constexpr int kStripes = 64;
+  std::mutex build_mu_[kStripes];
+  std::mutex write_mu_[kStripes];
+};
+
+archive::IndexTag TagOf(const storage::ObjectMeta& m);
+
+}  // namespace aisle::api

@@ -1,0 +1,83 @@
+// Cluster metadata owned by the primary proxy and pushed to every node: the cluster map
+// (Smap: nodes, roles, URLs, state) and the bucket metadata (BMD: buckets and properties).
+// Both are versioned; nodes apply only newer versions. JSON in AIStore's shapes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace aisle::cluster {
+
+enum class NodeState { kOnline, kDown, kMaintenance };
+const char* NodeStateName(NodeState s);
+
+struct Node {
+  std::string id;
+  std::string role;  // "proxy" | "target"
+  std::string host;
+  uint16_t port = 0;
+  NodeState state = NodeState::kOnline;
+  uint64_t id_digest = 0;  // HrwDigest(id)
+  std::string Url() const { return "http://" + host + ":" + std::to_string(port); }
+};
+
+struct Smap {
+  int64_t version = 0;
+  std::string uuid;
+  std::string primary_id;
+  int64_t created_ns = 0;
+  std::map<std::string, Node> proxies;
+  std::map<std::string, Node> targets;
+
+  const Node* FindNode(std::string_view id) const;
+  const Node* Primary() const;
+  // Targets that may own objects (online), in id order.
+  std::vector<const Node*> ActiveTargets() const;
+  // The `n` highest-scoring active targets for bucket/object (AIStore HRW), best first.
+  std::vector<const Node*> RankTargets(std::string_view bucket, std::string_view object,
+                                       size_t n) const;
+  const Node* Owner(std::string_view bucket, std::string_view object) const;
+};
+
+struct BucketProps {
+  int copies = 1;
+  int64_t created_ns = 0;
+};
+
+struct Bmd {
+  int64_t version = 0;
+  std::string uuid;
+  std::map<std::string, BucketProps> buckets;
+};
+
+// AIStore JSON (Smap: tmap/pmap/proxy_si/version-as-string; Snode with public_net etc.).
+std::string SmapToJson(const Smap& smap);
+Result<Smap> SmapFromJson(std::string_view json);
+std::string NodeToJson(const Node& node);
+Result<Node> NodeFromJson(std::string_view json);
+std::string BmdToJson(const Bmd& bmd);
+Result<Bmd> BmdFromJson(std::string_view json);
+
+// Thread-safe holder of the current versions. Readers get immutable snapshots.
+class ClusterState {
+ public:
+  std::shared_ptr<const Smap> smap() const;
+  std::shared_ptr<const Bmd> bmd() const;
+  // Installs `next` if it is newer; kConflict (stale) otherwise, unless force.
+  Status SetSmap(Smap next, bool force = false);
+  Status SetBmd(Bmd next, bool force = false);
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Smap> smap_ = std::make_shared<Smap>();
+  std::shared_ptr<const Bmd> bmd_ = std::make_shared<Bmd>();
+};
+
+}  // namespace aisle::cluster

@@ -1,0 +1,408 @@
+#include "server/cluster/proxy_cluster.h"
+
+#include <algorithm>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "server/cluster/target_cluster.h"
+#include "server/storage/file_util.h"
+
+namespace aisle::cluster {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ProxyCluster::ProxyCluster(Options opts) : opts_(std::move(opts)) {}
+ProxyCluster::~ProxyCluster() { Stop(); }
+
+std::string ProxyCluster::MetasyncBody() const {
+  return json{{"smap", json::parse(SmapToJson(*state_.smap()))},
+              {"bmd", json::parse(BmdToJson(*state_.bmd()))}}
+      .dump();
+}
+
+Status ProxyCluster::LoadPersisted() {
+  Smap smap;
+  Bmd bmd;
+  auto s = storage::ReadFile(opts_.data_dir + "/smap.json");
+  if (s.ok()) {
+    AISLE_ASSIGN_OR_RETURN(smap, SmapFromJson(*s));
+  } else {
+    smap.uuid = storage::RandomHex(12);
+    smap.created_ns = NowNs();
+  }
+  auto b = storage::ReadFile(opts_.data_dir + "/bmd.json");
+  if (b.ok()) {
+    AISLE_ASSIGN_OR_RETURN(bmd, BmdFromJson(*b));
+  } else {
+    bmd.uuid = smap.uuid;
+  }
+  // This proxy is the primary, at its current address; every known node gets a grace period.
+  Node self = opts_.self;
+  self.state = NodeState::kOnline;
+  smap.proxies[self.id] = self;
+  smap.primary_id = self.id;
+  smap.version++;
+  // Known nodes are not confirmed alive until they speak (so a restarted node may rejoin from
+  // a new address); down detection counts from now.
+  started_ = Clock::now();
+  if (s.ok())
+    spdlog::info("loaded cluster map v{} ({} targets) and {} bucket(s)", smap.version,
+                 smap.targets.size(), bmd.buckets.size());
+  AISLE_RETURN_IF_ERROR(Persist(smap, bmd));
+  AISLE_RETURN_IF_ERROR(state_.SetSmap(std::move(smap), true));
+  return state_.SetBmd(std::move(bmd), true);
+}
+
+Status ProxyCluster::Persist(const Smap& smap, const Bmd& bmd) {
+  AISLE_RETURN_IF_ERROR(storage::WriteFileAtomic(opts_.data_dir + "/smap.json", SmapToJson(smap)));
+  return storage::WriteFileAtomic(opts_.data_dir + "/bmd.json", BmdToJson(bmd));
+}
+
+Status ProxyCluster::Start(milliseconds wait) {
+  if (is_primary()) {
+    AISLE_RETURN_IF_ERROR(storage::MakeDirs(opts_.data_dir));
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      AISLE_RETURN_IF_ERROR(LoadPersisted());
+    }
+    ready_ = true;
+    monitor_thread_ = std::thread([this] { MonitorLoop(); });
+    return Status::OK();
+  }
+  auto deadline = Clock::now() + wait;
+  Status st;
+  while (!(st = JoinPrimary()).ok() && Clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(200));
+  if (!st.ok()) return st.WithContext("join " + opts_.primary_url);
+  ready_ = true;
+  monitor_thread_ = std::thread([this] { KeepaliveLoop(); });
+  return Status::OK();
+}
+
+void ProxyCluster::Stop() {
+  if (stop_.exchange(true)) return;
+  if (monitor_thread_.joinable()) monitor_thread_.join();
+}
+
+Status ProxyCluster::JoinPrimary() {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = opts_.primary_url + "/v1/cluster/join";
+  req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+  req.body = json{{"si", json::parse(NodeToJson(opts_.self))}}.dump();
+  req.max_retries = 0;
+  req.total_timeout = milliseconds(10000);
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  if (resp.status != 200)
+    return Status::Unavailable("primary refused the join (" + std::to_string(resp.status) +
+                               "): " + resp.body);
+  Status st = ApplyMetasync(resp.body);
+  return st.code() == StatusCode::kConflict ? Status::OK() : st;
+}
+
+void ProxyCluster::KeepaliveLoop() {
+  while (!stop_) {
+    for (int slept = 0; slept < opts_.keepalive_ms && !stop_; slept += 50)
+      std::this_thread::sleep_for(milliseconds(50));
+    if (stop_) break;
+    HttpRequest req;
+    req.method = "POST";
+    req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
+    req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+    req.body =
+        json{{"smap_version", state_.smap()->version}, {"bmd_version", state_.bmd()->version}}
+            .dump();
+    req.max_retries = 0;
+    req.total_timeout = milliseconds(5000);
+    auto resp = http_.Do(req);
+    if (!resp.ok()) continue;
+    if (resp->status == 404) {
+      (void)JoinPrimary();
+    } else if (resp->status == 200 && !resp->body.empty()) {
+      (void)ApplyMetasync(resp->body);
+    }
+  }
+}
+
+Status ProxyCluster::ApplyMetasync(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::InvalidArgument("malformed metasync message");
+  Status result;
+  if (j.contains("smap") && j["smap"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(Smap s, SmapFromJson(j["smap"].dump()));
+    result = state_.SetSmap(std::move(s));
+  }
+  if (j.contains("bmd") && j["bmd"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(Bmd b, BmdFromJson(j["bmd"].dump()));
+    Status st = state_.SetBmd(std::move(b));
+    if (result.ok()) result = st;
+  }
+  return result;
+}
+
+Status ProxyCluster::Publish(Smap smap, Bmd bmd) {
+  AISLE_RETURN_IF_ERROR(Persist(smap, bmd));
+  (void)state_.SetSmap(smap, true);
+  (void)state_.SetBmd(std::move(bmd), true);
+  PushAll(MetasyncBody(), smap);
+  return Status::OK();
+}
+
+void ProxyCluster::PushAll(const std::string& body, const Smap& smap) {
+  std::vector<std::future<void>> pushes;
+  auto push = [this, &body](std::string url) {
+    HttpRequest req;
+    req.method = "PUT";
+    req.url = url + "/v1/metasync";
+    req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+    req.body = body;
+    req.max_retries = 0;
+    req.connect_timeout = milliseconds(2000);
+    req.total_timeout = milliseconds(10000);
+    auto resp = http_.Do(req);
+    if (!resp.ok()) spdlog::debug("metasync {}: {}", url, resp.status().ToString());
+  };
+  for (const auto* group : {&smap.proxies, &smap.targets}) {
+    for (const auto& [id, n] : *group) {
+      if (id == opts_.self.id || n.state == NodeState::kDown) continue;
+      pushes.push_back(std::async(std::launch::async, push, n.Url()));
+    }
+  }
+  for (auto& f : pushes) f.wait();
+}
+
+Result<std::string> ProxyCluster::Join(std::string_view body) {
+  if (!is_primary()) return Status::InvalidArgument("not the primary: join " + opts_.primary_url);
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("si"))
+    return Status::InvalidArgument("malformed join message: expecting {\"si\": {node}}");
+  AISLE_ASSIGN_OR_RETURN(Node node, NodeFromJson(j["si"].dump()));
+  std::lock_guard<std::mutex> l(mu_);
+  Smap smap = *state_.smap();
+  Bmd bmd = *state_.bmd();
+  if (const Node* old = smap.FindNode(node.id)) {
+    bool alive = old->state == NodeState::kOnline && last_seen_.count(node.id) &&
+                 Clock::now() - last_seen_[node.id] < milliseconds(opts_.down_after_ms);
+    if (old->role != node.role)
+      return Status::Conflict("duplicate node ID \"" + node.id + "\": already a " + old->role);
+    if (alive && old->Url() != node.Url() && node.id != opts_.self.id)
+      return Status::Conflict("duplicate node ID \"" + node.id + "\": already registered at " +
+                              old->Url());
+    if (node.id == opts_.self.id)
+      return Status::Conflict("node ID \"" + node.id + "\" is the primary's");
+  }
+  node.state = NodeState::kOnline;
+  (node.role == "proxy" ? smap.proxies : smap.targets)[node.id] = node;
+  smap.version++;
+  bool bmd_changed = false;
+  // A target brings the buckets it holds; the cluster adopts those it has never heard of
+  // only while it has no bucket history (new or rebuilt primary).
+  if (j.contains("buckets") && j["buckets"].is_array() && bmd.version == 0) {
+    for (const auto& b : j["buckets"]) {
+      if (!b.is_string() || bmd.buckets.count(b.get<std::string>())) continue;
+      bmd.buckets[b.get<std::string>()] = BucketProps{1, NowNs()};
+      bmd_changed = true;
+    }
+  }
+  if (bmd_changed || bmd.version == 0) bmd.version++;
+  last_seen_[node.id] = Clock::now();
+  spdlog::info("{} {} joined at {} (cluster map v{})", node.role, node.id, node.Url(),
+               smap.version);
+  AISLE_RETURN_IF_ERROR(Publish(std::move(smap), std::move(bmd)));
+  return MetasyncBody();
+}
+
+Result<std::string> ProxyCluster::Keepalive(std::string_view node_id, std::string_view body) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto smap = state_.smap();
+  const Node* n = smap->FindNode(node_id);
+  if (!n)
+    return Status::NotFound("node \"" + std::string(node_id) + "\" is not in the cluster map");
+  last_seen_[std::string(node_id)] = Clock::now();
+  if (n->state == NodeState::kDown) {
+    Smap next = *smap;
+    (n->role == "proxy" ? next.proxies : next.targets)[n->id].state = NodeState::kOnline;
+    next.version++;
+    spdlog::info("{} {} is back online (cluster map v{})", n->role, n->id, next.version);
+    AISLE_RETURN_IF_ERROR(Publish(std::move(next), *state_.bmd()));
+  }
+  json j = json::parse(body, nullptr, false);
+  int64_t sv = j.is_object() ? j.value("smap_version", int64_t{0}) : 0;
+  int64_t bv = j.is_object() ? j.value("bmd_version", int64_t{0}) : 0;
+  if (sv < state_.smap()->version || bv < state_.bmd()->version) return MetasyncBody();
+  return std::string();
+}
+
+void ProxyCluster::MonitorLoop() {
+  while (!stop_) {
+    std::this_thread::sleep_for(milliseconds(std::max(50, opts_.keepalive_ms / 2)));
+    std::lock_guard<std::mutex> l(mu_);
+    Smap next = *state_.smap();
+    bool changed = false;
+    auto now = Clock::now();
+    for (auto* group : {&next.proxies, &next.targets}) {
+      for (auto& [id, n] : *group) {
+        if (id == opts_.self.id || n.state != NodeState::kOnline) continue;
+        auto it = last_seen_.find(id);
+        auto seen = it == last_seen_.end() ? started_ : it->second;
+        if (now - seen > milliseconds(opts_.down_after_ms)) {
+          n.state = NodeState::kDown;
+          changed = true;
+          spdlog::warn("{} {} missed keepalives: marked down", n.role, id);
+        }
+      }
+    }
+    if (changed) {
+      next.version++;
+      Status st = Publish(std::move(next), *state_.bmd());
+      if (!st.ok()) spdlog::error("publish cluster map: {}", st.ToString());
+    }
+  }
+}
+
+Status ProxyCluster::CreateBucket(std::string_view bucket, int copies) {
+  std::lock_guard<std::mutex> l(mu_);
+  Bmd bmd = *state_.bmd();
+  if (bmd.buckets.count(std::string(bucket)))
+    return Status::AlreadyExists("bucket \"ais://" + std::string(bucket) + "\" already exists");
+  bmd.buckets[std::string(bucket)] = BucketProps{copies, NowNs()};
+  bmd.version++;
+  auto smap = state_.smap();
+  return Publish(*smap, std::move(bmd));
+}
+
+Status ProxyCluster::DestroyBucket(std::string_view bucket) {
+  std::lock_guard<std::mutex> l(mu_);
+  Bmd bmd = *state_.bmd();
+  if (!bmd.buckets.erase(std::string(bucket)))
+    return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist");
+  bmd.version++;
+  auto smap = state_.smap();
+  return Publish(*smap, std::move(bmd));
+}
+
+Status ProxyCluster::SetBucketCopies(std::string_view bucket, int copies) {
+  if (copies < 1 || copies > 16) return Status::InvalidArgument("copies must be 1..16");
+  std::lock_guard<std::mutex> l(mu_);
+  Bmd bmd = *state_.bmd();
+  auto it = bmd.buckets.find(std::string(bucket));
+  if (it == bmd.buckets.end())
+    return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist");
+  it->second.copies = copies;
+  bmd.version++;
+  // A new smap version makes the targets run a pass that restores the copy count.
+  Smap smap = *state_.smap();
+  smap.version++;
+  return Publish(std::move(smap), std::move(bmd));
+}
+
+Status ProxyCluster::SetNodeState(std::string_view node_id, NodeState state) {
+  std::lock_guard<std::mutex> l(mu_);
+  Smap smap = *state_.smap();
+  auto it = smap.targets.find(std::string(node_id));
+  if (it == smap.targets.end())
+    return Status::NotFound("target \"" + std::string(node_id) + "\" is not in the cluster map");
+  it->second.state = state;
+  smap.version++;
+  return Publish(std::move(smap), *state_.bmd());
+}
+
+Status ProxyCluster::RemoveNode(std::string_view node_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  Smap smap = *state_.smap();
+  if (node_id == opts_.self.id) return Status::InvalidArgument("cannot remove the primary");
+  if (!smap.targets.erase(std::string(node_id)) && !smap.proxies.erase(std::string(node_id)))
+    return Status::NotFound("node \"" + std::string(node_id) + "\" is not in the cluster map");
+  last_seen_.erase(std::string(node_id));
+  smap.version++;
+  return Publish(std::move(smap), *state_.bmd());
+}
+
+Result<MergedPage> ProxyCluster::ListObjects(std::string_view bucket, const std::string& lso_json,
+                                             size_t page_size, const std::string& token) {
+  auto smap = state_.smap();
+  auto targets = smap->ActiveTargets();
+  json lso = json::parse(lso_json, nullptr, false);
+  if (lso.is_discarded() || !lso.is_object()) lso = json::object();
+  lso["pagesize"] = page_size;
+  lso["continuation_token"] = token;
+  lso.erase("start_after");
+  lso.erase("uuid");
+  std::string body = json{{"action", "list"}, {"name", ""}, {"value", lso}}.dump();
+  struct TargetPage {
+    Status status;
+    std::vector<ListedEntry> entries;
+    bool truncated = false;
+  };
+  std::vector<std::future<TargetPage>> futures;
+  for (const Node* t : targets) {
+    futures.push_back(std::async(std::launch::async, [this, url = t->Url(), &bucket, &body] {
+      TargetPage tp;
+      HttpRequest req;
+      req.method = "GET";
+      req.url = url + "/v1/buckets/" + EscapeComponent(bucket) + "?provider=ais";
+      req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+      req.body = body;
+      req.total_timeout = milliseconds(60000);
+      auto resp = http_.Do(req);
+      if (!resp.ok()) {
+        tp.status = resp.status().WithContext("list on " + url);
+        return tp;
+      }
+      if (resp->status != 200) {
+        tp.status = Status(resp->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
+                           "list on " + url + ": " + resp->body);
+        return tp;
+      }
+      json j = json::parse(resp->body, nullptr, false);
+      if (j.is_discarded() || !j.contains("entries")) {
+        tp.status = Status::Unavailable("list on " + url + ": malformed reply");
+        return tp;
+      }
+      for (const auto& e : j["entries"]) tp.entries.push_back({e.value("name", ""), e.dump()});
+      tp.truncated = !j.value("continuation_token", "").empty();
+      return tp;
+    }));
+  }
+  std::vector<TargetPage> pages;
+  for (auto& f : futures) pages.push_back(f.get());
+  // Entries past the end of a truncated page may still come from that target: keep only names
+  // up to the smallest "last name" among truncated pages, then the first page_size of them.
+  std::string limit;
+  bool any_truncated = false;
+  std::vector<ListedEntry> all;
+  for (auto& p : pages) {
+    if (!p.status.ok()) return p.status;
+    if (p.truncated && !p.entries.empty()) {
+      if (!any_truncated || p.entries.back().name < limit) limit = p.entries.back().name;
+      any_truncated = true;
+    }
+    for (auto& e : p.entries) all.push_back(std::move(e));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  MergedPage out;
+  for (auto& e : all) {
+    if (any_truncated && e.name > limit) break;
+    if (!out.entries.empty() && out.entries.back().name == e.name) continue;  // a copy
+    out.entries.push_back(std::move(e));
+  }
+  bool cut = out.entries.size() > page_size;
+  if (cut) out.entries.resize(page_size);
+  if ((cut || any_truncated) && !out.entries.empty()) out.next_token = out.entries.back().name;
+  return out;
+}
+
+}  // namespace aisle::cluster

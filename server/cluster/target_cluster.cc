@@ -1,0 +1,433 @@
+#include "server/cluster/target_cluster.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/checksum.h"
+#include "common/logging.h"
+#include "server/jobs/job_registry.h"
+#include "server/storage/file_util.h"
+
+namespace aisle::cluster {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Streams [offset, offset+length) of an open object file.
+class FdRangeReader : public BodyReader {
+ public:
+  FdRangeReader(std::shared_ptr<storage::FileHandle> fh, uint64_t off, uint64_t len)
+      : fh_(std::move(fh)), off_(off), left_(len), len_(len) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n, left_));
+    if (want == 0) return size_t{0};
+    AISLE_ASSIGN_OR_RETURN(size_t got, storage::PreadUpTo(fh_->get(), buf, want, off_, "object"));
+    if (got == 0) return Status::DataCorruption("object shorter than its metadata");
+    off_ += got;
+    left_ -= got;
+    return got;
+  }
+  std::optional<uint64_t> DeclaredLength() const override { return len_; }
+
+ private:
+  std::shared_ptr<storage::FileHandle> fh_;
+  uint64_t off_, left_, len_;
+};
+
+std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object) {
+  return base + "/v1/objects/" + EscapeComponent(bucket) + "/" + EscapePath(object);
+}
+
+}  // namespace
+
+TargetCluster::TargetCluster(Options opts, storage::Store* store)
+    : opts_(std::move(opts)), store_(store) {}
+
+TargetCluster::~TargetCluster() { Stop(); }
+
+Status TargetCluster::Start(milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  Status st;
+  for (;;) {
+    st = Join();
+    if (st.ok() || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  if (!st.ok()) return st.WithContext("join " + opts_.primary_url);
+  keepalive_thread_ = std::thread([this] { KeepaliveLoop(); });
+  rebalance_thread_ = std::thread([this] { RebalanceLoop(); });
+  return Status::OK();
+}
+
+void TargetCluster::Stop() {
+  if (stop_.exchange(true)) return;
+  reb_cv_.notify_all();
+  if (keepalive_thread_.joinable()) keepalive_thread_.join();
+  if (rebalance_thread_.joinable()) rebalance_thread_.join();
+}
+
+Status TargetCluster::Join() {
+  json buckets = json::array();
+  for (const auto& b : store_->ListBuckets()) buckets.push_back(b.name);
+  json body = {{"si", json::parse(NodeToJson(opts_.self))}, {"buckets", buckets}};
+  HttpRequest req;
+  req.method = "POST";
+  req.url = opts_.primary_url + "/v1/cluster/join";
+  req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+  req.body = body.dump();
+  req.max_retries = 0;
+  req.total_timeout = milliseconds(10000);
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  if (resp.status != 200) {
+    return Status(resp.status == 409 ? StatusCode::kConflict : StatusCode::kUnavailable,
+                  "primary refused the join (" + std::to_string(resp.status) + "): " + resp.body);
+  }
+  // The primary's push may have delivered the same versions already: not an error.
+  Status st = ApplyMetasync(resp.body);
+  return st.code() == StatusCode::kConflict ? Status::OK() : st;
+}
+
+Status TargetCluster::ApplyMetasync(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::InvalidArgument("malformed metasync message");
+  std::optional<Smap> smap;
+  std::optional<Bmd> bmd;
+  if (j.contains("smap") && j["smap"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(Smap s, SmapFromJson(j["smap"].dump()));
+    smap = std::move(s);
+  }
+  if (j.contains("bmd") && j["bmd"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(Bmd b, BmdFromJson(j["bmd"].dump()));
+    bmd = std::move(b);
+  }
+  return ApplyMaps(std::move(smap), std::move(bmd));
+}
+
+Status TargetCluster::ApplyMaps(std::optional<Smap> smap, std::optional<Bmd> bmd) {
+  Status result;
+  if (bmd) {
+    std::shared_ptr<const Bmd> old = state_.bmd();
+    Status st = state_.SetBmd(*bmd);
+    if (st.ok()) {
+      // Create what the cluster has; destroy only what it removed since our last version.
+      for (const auto& [name, props] : bmd->buckets) {
+        if (!store_->HeadBucket(name).ok()) {
+          Status cs = store_->CreateBucket(name);
+          if (!cs.ok() && cs.code() != StatusCode::kAlreadyExists)
+            spdlog::error("metasync: create bucket {}: {}", name, cs.ToString());
+        }
+      }
+      if (old->version > 0 && old->uuid == bmd->uuid) {
+        for (const auto& [name, props] : old->buckets) {
+          if (!bmd->buckets.count(name) && store_->HeadBucket(name).ok()) {
+            Status ds = store_->DestroyBucket(name);
+            if (!ds.ok()) spdlog::error("metasync: destroy bucket {}: {}", name, ds.ToString());
+          }
+        }
+      }
+    } else {
+      result = st;
+    }
+  }
+  if (smap) {
+    int64_t v = smap->version;
+    Status st = state_.SetSmap(std::move(*smap));
+    if (st.ok()) {
+      spdlog::debug("cluster map v{}", v);
+      std::lock_guard<std::mutex> l(reb_mu_);
+      reb_wanted_++;
+      reb_cv_.notify_all();
+    } else if (result.ok()) {
+      result = st;
+    }
+  }
+  return result;
+}
+
+int TargetCluster::CopiesOf(std::string_view bucket) const {
+  auto bmd = state_.bmd();
+  auto it = bmd->buckets.find(std::string(bucket));
+  return it == bmd->buckets.end() ? 1 : it->second.copies;
+}
+
+const Node* TargetCluster::OwnerOf(std::shared_ptr<const Smap>& holder, std::string_view bucket,
+                                   std::string_view object) const {
+  holder = state_.smap();
+  return holder->Owner(bucket, object);
+}
+
+Status TargetCluster::SyncMaps() {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
+  req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+  req.body = R"({"smap_version":0,"bmd_version":0})";
+  req.max_retries = 1;
+  req.total_timeout = milliseconds(5000);
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  if (resp.status != 200 || resp.body.empty())
+    return Status::Unavailable("sync maps from the primary: status " + std::to_string(resp.status));
+  Status st = ApplyMetasync(resp.body);
+  return st.code() == StatusCode::kConflict ? Status::OK() : st;
+}
+
+void TargetCluster::KeepaliveLoop() {
+  int failures = 0;
+  while (!stop_) {
+    for (int slept = 0; slept < opts_.keepalive_ms && !stop_; slept += 50)
+      std::this_thread::sleep_for(milliseconds(50));
+    if (stop_) break;
+    json body = {{"smap_version", state_.smap()->version}, {"bmd_version", state_.bmd()->version}};
+    HttpRequest req;
+    req.method = "POST";
+    req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
+    req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+    req.body = body.dump();
+    req.max_retries = 0;
+    req.connect_timeout = milliseconds(2000);
+    req.total_timeout = milliseconds(5000);
+    auto resp = http_.Do(req);
+    if (!resp.ok()) {
+      if (failures++ % 10 == 0) spdlog::warn("keepalive: {}", resp.status().ToString());
+      continue;
+    }
+    failures = 0;
+    if (resp->status == 404) {  // the primary does not know us (e.g. it lost its state)
+      Status st = Join();
+      if (!st.ok()) spdlog::warn("rejoin: {}", st.ToString());
+      continue;
+    }
+    if (resp->status == 200 && !resp->body.empty()) {
+      Status st = ApplyMetasync(resp->body);
+      if (!st.ok() && st.code() != StatusCode::kConflict)
+        spdlog::warn("keepalive maps: {}", st.ToString());
+    }
+  }
+}
+
+Result<std::optional<std::string>> TargetCluster::RemoteChecksum(const std::string& to,
+                                                                 std::string_view bucket,
+                                                                 std::string_view object) {
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = ObjectUrl(to, bucket, object) + "?local=true";
+  req.headers = {{kIntraHeader, opts_.self.id}};
+  req.max_retries = 1;
+  req.total_timeout = milliseconds(10000);
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  if (resp.status == 404) return std::optional<std::string>();
+  if (resp.status != 200)
+    return Status::Unavailable("HEAD " + req.url + ": status " + std::to_string(resp.status));
+  return std::optional<std::string>(resp.Header("Ais-Checksum-Value").value_or("") + "/" +
+                                    resp.Header("Ais-Version").value_or("0"));
+}
+
+Status TargetCluster::PushObject(const std::string& to, std::string_view bucket,
+                                 std::string_view object, bool replica_only) {
+  AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, store_->Get(bucket, object));
+  FdRangeReader body(r.file, r.data_offset, r.meta.size);
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = ObjectUrl(to, bucket, object) + (replica_only ? "?replica=true" : "");
+  req.headers = {{kIntraHeader, opts_.self.id},
+                 {"Ais-Checksum-Type", "xxhash"},
+                 {"Ais-Checksum-Value", Hex64(r.meta.xxhash)},
+                 {"Ais-Version", std::to_string(r.meta.version)},
+                 {"Aisle-Mtime", std::to_string(r.meta.mtime_ns)},
+                 {"Content-Length", std::to_string(r.meta.size)}};
+  for (const auto& [k, v] : r.meta.custom) req.headers.emplace_back("Ais-Custom-Md", k + "=" + v);
+  req.body = static_cast<BodyReader*>(&body);
+  req.follow_redirects = false;
+  req.max_retries = 0;
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  if (resp.status != 200) {
+    return Status::Unavailable("copy " + storage::ObjectCname(bucket, object) + " to " + to +
+                               ": status " + std::to_string(resp.status) + " " + resp.body);
+  }
+  return Status::OK();
+}
+
+Status TargetCluster::Replicate(std::string_view bucket, std::string_view object) {
+  int copies = CopiesOf(bucket);
+  if (copies <= 1) return Status::OK();
+  auto smap = state_.smap();
+  int written = 1;
+  for (const Node* n : smap->RankTargets(bucket, object, static_cast<size_t>(copies))) {
+    if (n->id == opts_.self.id) continue;
+    AISLE_RETURN_IF_ERROR(PushObject(n->Url(), bucket, object, true));
+    ++written;
+  }
+  if (written < copies && static_cast<int>(smap->ActiveTargets().size()) >= copies)
+    return Status::Unavailable("wrote " + std::to_string(written) + " of " +
+                               std::to_string(copies) + " copies");
+  return Status::OK();
+}
+
+std::optional<std::string> TargetCluster::FindElsewhere(std::string_view bucket,
+                                                        std::string_view object) {
+  auto smap = state_.smap();
+  // Previous owners first: the HRW order over all active targets.
+  for (const Node* n : smap->RankTargets(bucket, object, smap->targets.size())) {
+    if (n->id == opts_.self.id) continue;
+    auto cs = RemoteChecksum(n->Url(), bucket, object);
+    if (cs.ok() && cs->has_value()) return n->Url();
+  }
+  return std::nullopt;
+}
+
+RebalanceStats TargetCluster::rebalance_stats() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return stats_;
+}
+
+void TargetCluster::TriggerRebalance() {
+  std::lock_guard<std::mutex> l(reb_mu_);
+  reb_wanted_++;
+  reb_cv_.notify_all();
+}
+
+void TargetCluster::RebalanceLoop() {
+  int64_t done = 0;
+  while (!stop_) {
+    int64_t want;
+    {
+      std::unique_lock<std::mutex> l(reb_mu_);
+      reb_cv_.wait(l, [&] { return stop_ || reb_wanted_ != done; });
+      if (stop_) return;
+      want = reb_wanted_;
+    }
+    // Let a burst of map changes (several joins) settle into one pass.
+    std::this_thread::sleep_for(milliseconds(300));
+    {
+      std::lock_guard<std::mutex> l(reb_mu_);
+      want = reb_wanted_;
+    }
+    // Each pass is a job ("rebalance") in the node's registry: progress, abort, history.
+    std::string id =
+        jobs::Registry::Global().Start("rebalance", "", "", [this, want](jobs::Job& job) {
+          RunRebalance(want, &job);
+          RebalanceStats s = rebalance_stats();
+          if (s.aborted && job.aborted()) return Status::Conflict("aborted");
+          return s.errors ? Status::Unavailable(s.last_error) : Status::OK();
+        });
+    while (!stop_) {
+      auto snap = jobs::Registry::Global().Get(id);
+      if (!snap || snap->state != jobs::JobState::kRunning) break;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    done = want;
+    if (rebalance_stats().errors > 0 && !stop_) {
+      // Some peer was unreachable: try again shortly even without a map change.
+      for (int i = 0; i < 40 && !stop_; ++i) std::this_thread::sleep_for(milliseconds(50));
+      std::lock_guard<std::mutex> l(reb_mu_);
+      if (reb_wanted_ == done) reb_wanted_++;
+    }
+  }
+}
+
+void TargetCluster::RunRebalance(int64_t generation, jobs::Job* job) {
+  int64_t version = state_.smap()->version;
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    stats_ = RebalanceStats();
+    stats_.id = "reb-" + std::to_string(version) + "." + std::to_string(generation);
+    stats_.smap_version = version;
+    stats_.running = true;
+    stats_.start_ns = NowNs();
+  }
+  auto bump = [&](auto fn) {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    fn(stats_);
+  };
+  auto superseded = [&] {
+    std::lock_guard<std::mutex> l(reb_mu_);
+    return stop_ || reb_wanted_ != generation || (job && job->aborted());
+  };
+  bool aborted = false;
+  for (const auto& bucket : store_->ListBuckets()) {
+    storage::ListOptions lo;
+    lo.page_size = 1000;
+    for (;;) {
+      auto page = store_->List(bucket.name, lo);
+      if (!page.ok()) break;
+      for (const auto& e : page->entries) {
+        if (superseded()) {
+          aborted = true;
+          break;
+        }
+        bump([](RebalanceStats& s) { s.objects_scanned++; });
+        if (job) job->AddInput(1, e.size);
+        auto smap = state_.smap();
+        int copies = CopiesOf(bucket.name);
+        auto ranks = smap->RankTargets(bucket.name, e.name, static_cast<size_t>(copies));
+        if (ranks.empty()) continue;
+        std::string local = Hex64(e.xxhash) + "/" + std::to_string(e.version);
+        bool mine = false;
+        for (const Node* n : ranks) mine |= n->id == opts_.self.id;
+        Status st;
+        if (ranks[0]->id == opts_.self.id) {
+          // The owner restores missing copies.
+          for (size_t i = 1; i < ranks.size() && st.ok(); ++i) {
+            auto cs = RemoteChecksum(ranks[i]->Url(), bucket.name, e.name);
+            if (!cs.ok()) {
+              st = cs.status();
+            } else if (!cs->has_value()) {
+              st = PushObject(ranks[i]->Url(), bucket.name, e.name, true);
+              if (st.ok()) {
+                bump([&](RebalanceStats& s) { s.objects_copied++, s.bytes_copied += e.size; });
+                if (job) job->AddOutput(1, e.size);
+              }
+            }
+          }
+        } else if (!mine) {
+          // Move to the owner unless it already has this or a newer version, then drop ours.
+          auto cs = RemoteChecksum(ranks[0]->Url(), bucket.name, e.name);
+          if (!cs.ok()) {
+            st = cs.status();
+          } else {
+            bool have = false;
+            if (cs->has_value()) {
+              uint64_t rv = std::stoull("0" + (*cs)->substr((*cs)->find('/') + 1));
+              have = **cs == local || rv >= e.version;
+            }
+            if (!have) st = PushObject(ranks[0]->Url(), bucket.name, e.name, false);
+            if (st.ok()) {
+              st = store_->Delete(bucket.name, e.name);
+              if (st.IsNotFound()) st = Status::OK();
+              if (st.ok()) {
+                bump([&](RebalanceStats& s) { s.objects_moved++, s.bytes_moved += e.size; });
+                if (job) job->AddOutput(1, e.size);
+              }
+            }
+          }
+        }
+        if (!st.ok()) {
+          bump([&](RebalanceStats& s) { s.errors++, s.last_error = st.ToString(); });
+          if (job) job->NoteError(st.ToString());
+        }
+      }
+      if (aborted || page->next_token.empty()) break;
+      lo.start_after = page->next_token;
+    }
+    if (aborted) break;
+  }
+  std::lock_guard<std::mutex> l(stats_mu_);
+  stats_.running = false;
+  stats_.aborted = aborted;
+  stats_.end_ns = NowNs();
+  if (!aborted && (stats_.objects_moved || stats_.objects_copied || stats_.errors)) {
+    spdlog::info("rebalance {}: moved {} ({} B), copied {}, errors {}", stats_.id,
+                 stats_.objects_moved, stats_.bytes_moved, stats_.objects_copied, stats_.errors);
+  }
+}
+
+}  // namespace aisle::cluster

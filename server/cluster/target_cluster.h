@@ -1,0 +1,106 @@
+// TargetCluster: a target's membership in a cluster. Joins the primary proxy, sends
+// keepalives, applies pushed cluster maps and bucket metadata (reconciling its buckets),
+// answers "who owns this object", writes extra copies, finds objects that are still at a
+// previous owner, and runs the rebalance job after every cluster-map change.
+//
+// Threads: a keepalive thread and a rebalance thread; all public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/net/http_client.h"
+#include "server/cluster/cluster_map.h"
+#include "server/storage/store.h"
+
+namespace aisle::jobs {
+class Job;
+}
+
+namespace aisle::cluster {
+
+// Header that marks node-to-node requests; such requests are never redirected again.
+inline constexpr const char* kIntraHeader = "Aisle-Intra";
+
+struct RebalanceStats {
+  std::string id;  // "reb-<smap version>"
+  int64_t smap_version = 0;
+  bool running = false;
+  bool aborted = false;
+  int64_t start_ns = 0, end_ns = 0;
+  uint64_t objects_moved = 0, bytes_moved = 0;
+  uint64_t objects_copied = 0, bytes_copied = 0;  // extra copies written to restore `copies`
+  uint64_t objects_scanned = 0;
+  uint64_t errors = 0;
+  std::string last_error;
+};
+
+class TargetCluster {
+ public:
+  struct Options {
+    Node self;
+    std::string primary_url;
+    int keepalive_ms = 1000;
+  };
+  TargetCluster(Options opts, storage::Store* store);
+  ~TargetCluster();
+
+  // Joins the primary (retrying for up to `wait`), then starts keepalives and rebalancing.
+  Status Start(std::chrono::milliseconds wait);
+  void Stop();
+
+  const Node& self() const { return opts_.self; }
+  std::shared_ptr<const Smap> smap() const { return state_.smap(); }
+  // Applies a pushed {"smap": ..., "bmd": ...}; stale versions are rejected with kConflict.
+  Status ApplyMetasync(std::string_view body);
+
+  int CopiesOf(std::string_view bucket) const;
+  // The owner of an object by the current map; nullptr if there is no active target.
+  const Node* OwnerOf(std::shared_ptr<const Smap>& holder, std::string_view bucket,
+                      std::string_view object) const;
+  // Writes copies 2..N of a freshly written local object to the next HRW targets.
+  Status Replicate(std::string_view bucket, std::string_view object);
+  // A target (other than this one) that holds the object locally: its URL, or nullopt.
+  std::optional<std::string> FindElsewhere(std::string_view bucket, std::string_view object);
+
+  // Pulls the current maps from the primary (e.g. a bucket this target has not heard of yet).
+  Status SyncMaps();
+
+  RebalanceStats rebalance_stats() const;
+  // Wakes the rebalance thread (used after a map change and by tests/ops).
+  void TriggerRebalance();
+
+ private:
+  Status Join();
+  Status ApplyMaps(std::optional<Smap> smap, std::optional<Bmd> bmd);
+  void KeepaliveLoop();
+  void RebalanceLoop();
+  void RunRebalance(int64_t generation, jobs::Job* job);
+  // Sends the local object to `to` (a target URL); keeps version, checksum and custom md.
+  Status PushObject(const std::string& to, std::string_view bucket, std::string_view object,
+                    bool replica_only);
+  // HEAD on `to` (local copy only): its checksum, or nullopt when it has none.
+  Result<std::optional<std::string>> RemoteChecksum(const std::string& to, std::string_view bucket,
+                                                    std::string_view object);
+
+  Options opts_;
+  storage::Store* store_;
+  ClusterState state_;
+  HttpClient http_;
+
+  std::atomic<bool> stop_{false};
+  std::thread keepalive_thread_;
+  std::thread rebalance_thread_;
+  std::mutex reb_mu_;
+  std::condition_variable reb_cv_;
+  int64_t reb_wanted_ = 0;  // bumped by every map change/trigger; guarded by reb_mu_
+  mutable std::mutex stats_mu_;
+  RebalanceStats stats_;
+};
+
+}  // namespace aisle::cluster

@@ -1,0 +1,45 @@
+// The "archive" job: packs objects (a list, a brace template or a prefix) into shards in a
+// destination bucket, streaming each object into a spool file (never a shard in memory),
+// splitting at a maximum shard size, and committing each shard through Store::Put.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/archive/archive_format.h"
+#include "common/result.h"
+#include "server/jobs/job_registry.h"
+#include "server/storage/store.h"
+
+namespace aisle::jobs {
+
+struct ArchiveSpec {
+  std::string src_bucket;
+  std::string dst_bucket;
+  std::string archname;  // the shard name; with a split: stem-NNNN.ext
+  archive::Format format = archive::Format::kUnknown;
+  std::vector<std::string> objnames;  // or:
+  std::string templ;                  // "img-{0000..9999}.jpg"; or:
+  std::string prefix;                 // Aisle extension; all empty = whole bucket
+  bool base_name_only = false;        // bnonly: member = basename of the object
+  bool include_src_bucket = false;    // isbn: member = bucket/object
+  bool continue_on_error = false;     // coer: skip missing/unreadable objects
+  uint64_t max_shard_size = 0;        // Aisle extension; 0 = one shard
+};
+
+// Parses AIStore's ArchiveBckMsg (keys case-insensitive) for source bucket src.
+Result<ArchiveSpec> ParseArchiveMsg(const std::string& value_json, std::string_view src);
+
+// Expands brace ranges "{0000..0099}" (zero padding kept, optional step "{0..100..10}") and
+// lists "{a,b,c}"; several braces multiply. More than `max` names -> kInvalidArgument.
+Result<std::vector<std::string>> ExpandTemplate(std::string_view tmpl, size_t max);
+
+// The name of the i-th shard when splitting (archname itself when not splitting).
+std::string ShardName(const ArchiveSpec& spec, size_t i);
+
+// Runs the job body; polls job.aborted() between objects.
+Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job);
+
+}  // namespace aisle::jobs

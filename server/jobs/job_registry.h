@@ -1,0 +1,91 @@
+// Job registry of a node: long operations (archive create, ...) run on their own thread with an
+// id, kind, state, progress counters, error text and an abort flag that the job polls.
+// AIStore calls these xactions; the API shapes are in server/api/job_handlers.cc.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+
+namespace aisle::jobs {
+
+enum class JobState { kRunning, kFinished, kAborted, kFailed };
+const char* JobStateName(JobState s);
+
+struct JobSnapshot {
+  std::string id, kind, bucket, dst_bucket;
+  JobState state = JobState::kRunning;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;                       // 0 while running
+  uint64_t objects = 0, bytes = 0;          // read from the source
+  uint64_t out_objects = 0, out_bytes = 0;  // written (e.g. shards)
+  uint64_t total_objects = 0;               // 0 = unknown
+  std::string error;
+  bool abort_requested = false;
+};
+
+class Job {
+ public:
+  bool aborted() const { return abort_.load(std::memory_order_relaxed); }
+  void AddInput(uint64_t objects, uint64_t bytes) {
+    objects_ += objects;
+    bytes_ += bytes;
+  }
+  void AddOutput(uint64_t objects, uint64_t bytes) {
+    out_objects_ += objects;
+    out_bytes_ += bytes;
+  }
+  void SetTotal(uint64_t objects) { total_ = objects; }
+  // Non-fatal per-object errors (continue-on-error); the last one is kept.
+  void NoteError(const std::string& e);
+  JobSnapshot Snapshot() const;
+
+ private:
+  friend class Registry;
+  std::string id_, kind_, bucket_, dst_bucket_;
+  int64_t start_ns_ = 0;
+  std::atomic<bool> abort_{false};
+  std::atomic<uint64_t> objects_{0}, bytes_{0}, out_objects_{0}, out_bytes_{0}, total_{0};
+  mutable std::mutex mu_;  // guards the fields below
+  JobState state_ = JobState::kRunning;
+  int64_t end_ns_ = 0;
+  std::string error_;
+  std::thread thread_;
+};
+
+class Registry {
+ public:
+  Registry() = default;
+  ~Registry();  // aborts running jobs and joins their threads
+  static Registry& Global();
+
+  // Runs fn on a new thread. fn's Status decides the end state: OK -> finished, error ->
+  // failed (aborted when the abort flag was set). Returns the job id.
+  std::string Start(std::string kind, std::string bucket, std::string dst_bucket,
+                    std::function<Status(Job&)> fn);
+  std::optional<JobSnapshot> Get(const std::string& id) const;
+  // Newest first; kind "" = all kinds.
+  std::vector<JobSnapshot> List(const std::string& kind, bool only_running) const;
+  // Sets the abort flag; kNotFound for an unknown id. Idempotent.
+  Status Abort(const std::string& id);
+
+ private:
+  void Prune();  // keeps the newest kMaxFinished finished jobs
+  static constexpr size_t kMaxFinished = 1000;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Job>> jobs_;
+  std::vector<std::string> order_;  // start order
+};
+
+int64_t NowNs();
+
+}  // namespace aisle::jobs

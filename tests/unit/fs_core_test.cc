@@ -1,0 +1,583 @@
+// fs/core semantics against MockClusterClient: namespace, caches, readdirplus lookup counts,
+// prefetching, writes, errno mapping. No FUSE, no sockets.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <random>
+#include <set>
+
+#include "fs/core/errno_map.h"
+#include "fs/core/filesystem.h"
+#include "fs/core/mount_options.h"
+#include "fs/core/prefetcher.h"
+#include "fs_mock_cluster_client.h"
+
+namespace aisle::fs {
+namespace {
+
+int Err(const Status& st) { return ToErrno(st); }
+
+class FsCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_.AddBucket("b");
+    client_.AddObject("b", "a/b/c.txt", "ccc");
+    client_.AddObject("b", "a/x.txt", "xx");
+    client_.AddObject("b", "top", "t");
+    opts_.spool_dir = "/tmp";
+  }
+  std::unique_ptr<Filesystem> Make() { return std::make_unique<Filesystem>(client_, opts_); }
+  // Walks a path from the root with lookups, as the kernel would.
+  Result<EntryOut> Walk(Filesystem& fs, const std::vector<std::string>& parts) {
+    uint64_t ino = kRootIno;
+    Result<EntryOut> last = ErrnoStatus(ENOENT, "empty");
+    for (const auto& p : parts) {
+      last = fs.Lookup(ino, p);
+      if (!last.ok()) return last;
+      ino = last->attr.ino;
+    }
+    return last;
+  }
+  std::vector<std::string> ReadDirNames(Filesystem& fs, uint64_t ino, bool plus = true) {
+    auto fh = fs.OpenDir(ino);
+    EXPECT_TRUE(fh.ok()) << fh.status().ToString();
+    std::vector<std::string> names;
+    EXPECT_TRUE(fs.ReadDir(*fh, 0, plus, [&](const DirentOut& d, const EntryOut*) {
+                    names.push_back(d.name);
+                    return true;
+                  }).ok());
+    fs.ReleaseDir(*fh);
+    return names;
+  }
+  std::string ReadAll(Filesystem& fs, uint64_t ino) {
+    auto o = fs.Open(ino, O_RDONLY);
+    EXPECT_TRUE(o.ok()) << o.status().ToString();
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto n = fs.Read(o->fh, out.size(), sizeof buf, buf);
+      EXPECT_TRUE(n.ok()) << n.status().ToString();
+      if (!n.ok() || *n == 0) break;
+      out.append(buf, *n);
+    }
+    EXPECT_TRUE(fs.Release(o->fh).ok());
+    return out;
+  }
+
+  MockClusterClient client_;
+  FsOptions opts_;
+};
+
+TEST_F(FsCoreTest, PrefixesAreDirectoriesObjectsAreFiles) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->attr.is_dir);
+  EXPECT_EQ(ReadDirNames(*fs, b->attr.ino), (std::vector<std::string>{".", "..", "a", "top"}));
+  auto c = Walk(*fs, {"b", "a", "b", "c.txt"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->attr.is_dir);
+  EXPECT_EQ(c->attr.size, 3u);
+  EXPECT_EQ(ReadAll(*fs, c->attr.ino), "ccc");
+  EXPECT_EQ(client_.head_calls, 0);  // attributes come from listings
+  EXPECT_EQ(Err(Walk(*fs, {"b", "nope"}).status()), ENOENT);
+  EXPECT_EQ(Err(Walk(*fs, {"nobucket"}).status()), ENOENT);
+}
+
+TEST_F(FsCoreTest, ReadDirPlusCountsLookupsAndForgetFrees) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  ASSERT_TRUE(b.ok());
+  size_t before = fs->inode_count();
+  auto fh = fs->OpenDir(b->attr.ino);
+  ASSERT_TRUE(fh.ok());
+  std::vector<EntryOut> got;
+  // Accept only the first three entries (".", "..", "a"): "top" must get no lookup.
+  int n = 0;
+  ASSERT_TRUE(fs->ReadDir(*fh, 0, true, [&](const DirentOut&, const EntryOut* e) {
+                  if (n++ == 3) return false;
+                  got.push_back(*e);
+                  return true;
+                }).ok());
+  ASSERT_EQ(got.size(), 3u);
+  uint64_t a_ino = got[2].attr.ino;
+  EXPECT_TRUE(got[2].attr.is_dir);
+  int lists = client_.list_calls;
+  auto a = fs->Lookup(b->attr.ino, "a");  // served from the listing cache
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->attr.ino, a_ino);
+  EXPECT_EQ(client_.list_calls, lists);
+  fs->Forget(a_ino, 2);  // one from readdirplus, one from lookup
+  EXPECT_FALSE(fs->GetAttr(a_ino).ok());
+  EXPECT_LE(fs->inode_count(), before + 1);  // "top" may linger with zero lookups
+  auto again = fs->Lookup(b->attr.ino, "a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->attr.ino, a_ino);  // numbers are never reused
+  EXPECT_TRUE(fs->GetAttr(kRootIno).ok());
+  fs->Forget(kRootIno, 100);
+  EXPECT_TRUE(fs->GetAttr(kRootIno).ok());
+  fs->ReleaseDir(*fh);
+}
+
+TEST_F(FsCoreTest, NegativeCacheAvoidsRepeatedLists) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(Err(fs->Lookup(b->attr.ino, "missing").status()), ENOENT);
+  int lists = client_.list_calls;
+  EXPECT_EQ(Err(fs->Lookup(b->attr.ino, "missing").status()), ENOENT);
+  EXPECT_EQ(client_.list_calls, lists);
+}
+
+TEST_F(FsCoreTest, ZeroTtlsAlwaysAskTheCluster) {
+  opts_.negative_timeout = 0;
+  opts_.dir_timeout = 0;
+  opts_.attr_timeout = 0;
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(Err(fs->Lookup(b->attr.ino, "late").status()), ENOENT);
+  client_.AddObject("b", "late", "now");
+  auto l = fs->Lookup(b->attr.ino, "late");
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->attr.size, 3u);
+}
+
+TEST_F(FsCoreTest, DirectoryWinsOverSameNamedObject) {
+  client_.AddObject("b", "a", "shadowed");
+  auto fs = Make();
+  auto a = Walk(*fs, {"b", "a"});
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->attr.is_dir);
+  auto b = Walk(*fs, {"b"});
+  auto names = ReadDirNames(*fs, b->attr.ino);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "a"), 1);
+}
+
+TEST_F(FsCoreTest, StreamedListingAcrossPagesLetsDirectoriesWin) {
+  client_.max_page = 1;  // every entry its own page: held-back objects cross page boundaries
+  client_.AddObject("b", "s/x", "shadowed");
+  client_.AddObject("b", "s/x.y", "1");
+  client_.AddObject("b", "s/x/a", "2");
+  client_.AddObject("b", "s/z", "3");
+  auto fs = Make();
+  auto dir = Walk(*fs, {"b", "s"});
+  ASSERT_TRUE(dir.ok());
+  std::vector<std::pair<std::string, bool>> got;
+  auto fh = fs->OpenDir(dir->attr.ino);
+  ASSERT_TRUE(fh.ok());
+  ASSERT_TRUE(fs->ReadDir(*fh, 0, true, [&](const DirentOut& d, const EntryOut* e) {
+                  got.emplace_back(d.name, e->attr.is_dir);
+                  return true;
+                }).ok());
+  fs->ReleaseDir(*fh);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, bool>>{
+                     {".", true}, {"..", true}, {"x", true}, {"x.y", false}, {"z", false}}));
+  int lists = client_.list_calls;
+  auto xy = fs->Lookup(dir->attr.ino, "x.y");  // the finished stream was cached
+  ASSERT_TRUE(xy.ok());
+  EXPECT_EQ(client_.list_calls, lists);
+}
+
+TEST_F(FsCoreTest, ReadDirInSmallBuffersWhileStreaming) {
+  client_.max_page = 7;
+  for (int i = 0; i < 100; ++i) client_.AddObject("b", "many/" + std::to_string(1000 + i), "z");
+  auto fs = Make();
+  auto dir = Walk(*fs, {"b", "many"});
+  auto fh = fs->OpenDir(dir->attr.ino);
+  ASSERT_TRUE(fh.ok());
+  std::vector<std::string> names;
+  uint64_t off = 0;
+  for (;;) {  // the kernel asks again from the last offset, a few entries at a time
+    int taken = 0;
+    uint64_t next = off;
+    ASSERT_TRUE(fs->ReadDir(*fh, off, false, [&](const DirentOut& d, const EntryOut*) {
+                    if (taken == 3) return false;
+                    ++taken;
+                    names.push_back(d.name);
+                    next = d.next_offset;
+                    return true;
+                  }).ok());
+    if (taken == 0) break;
+    off = next;
+  }
+  fs->ReleaseDir(*fh);
+  EXPECT_EQ(names.size(), 102u);
+  std::set<std::string> uniq(names.begin(), names.end());
+  EXPECT_EQ(uniq.size(), 102u);
+}
+
+TEST_F(FsCoreTest, PagedListingAndSubtreeSkip) {
+  client_.max_page = 1000;
+  for (int i = 0; i < 5000; ++i) client_.AddObject("b", "big/f" + std::to_string(i), "z");
+  for (int i = 0; i < 5000; ++i) client_.AddObject("b", "d1/sub/" + std::to_string(i), "z");
+  auto fs = Make();
+  auto big = Walk(*fs, {"b", "big"});
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(ReadDirNames(*fs, big->attr.ino).size(), 5002u);
+  auto b = Walk(*fs, {"b"});
+  int lists = client_.list_calls;
+  auto names = ReadDirNames(*fs, b->attr.ino);
+  EXPECT_EQ(names, (std::vector<std::string>{".", "..", "a", "big", "d1", "top"}));
+  // Each subdirectory is skipped in one jump, not paged through (10 pages otherwise).
+  EXPECT_LE(client_.list_calls - lists, 5);
+}
+
+TEST_F(FsCoreTest, CreateWriteFlushReadBack) {
+  auto fs = Make();
+  auto a = Walk(*fs, {"b", "a"});
+  ASSERT_TRUE(a.ok());
+  auto names0 = ReadDirNames(*fs, a->attr.ino);  // cache the listing
+  auto cr = fs->Create(a->attr.ino, "new.bin", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(cr.ok()) << cr.status().ToString();
+  uint64_t fh = cr->second.fh;
+  // Out-of-order writes are spooled and assembled.
+  ASSERT_TRUE(fs->Write(fh, 5, "world", 5).ok());
+  ASSERT_TRUE(fs->Write(fh, 0, "hello", 5).ok());
+  auto attr = fs->GetAttr(cr->first.attr.ino);
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->size, 10u);
+  ASSERT_TRUE(fs->Flush(fh).ok());
+  EXPECT_EQ(client_.Data("b", "a/new.bin"), "helloworld");
+  ASSERT_TRUE(fs->Release(fh).ok());
+  EXPECT_EQ(client_.put_calls, 1);              // release after a clean flush does not PUT again
+  auto names = ReadDirNames(*fs, a->attr.ino);  // own write invalidated the listing
+  EXPECT_NE(std::find(names.begin(), names.end(), "new.bin"), names.end());
+  EXPECT_EQ(ReadAll(*fs, cr->first.attr.ino), "helloworld");
+}
+
+TEST_F(FsCoreTest, SequentialWritesStreamTheirPut) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  auto cr = fs->Create(b->attr.ino, "seq.bin", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(cr.ok());
+  std::string want;
+  for (int i = 0; i < 300; ++i) {
+    std::string chunk(64 << 10, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(fs->Write(cr->second.fh, want.size(), chunk.data(), chunk.size()).ok());
+    want += chunk;
+  }
+  ASSERT_TRUE(fs->Release(cr->second.fh).ok());
+  EXPECT_EQ(client_.Data("b", "seq.bin"), want);
+  EXPECT_EQ(client_.put_calls, 1);
+  EXPECT_EQ(client_.streamed_puts, 1);
+}
+
+TEST_F(FsCoreTest, OutOfOrderWriteFallsBackToSpool) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  auto cr = fs->Create(b->attr.ino, "mixed.bin", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(cr.ok());
+  ASSERT_TRUE(fs->Write(cr->second.fh, 0, "aaaa", 4).ok());  // streams
+  ASSERT_TRUE(fs->Write(cr->second.fh, 4, "bbbb", 4).ok());
+  ASSERT_TRUE(fs->Write(cr->second.fh, 2, "XX", 2).ok());  // aborts the stream
+  ASSERT_TRUE(fs->Write(cr->second.fh, 8, "cc", 2).ok());
+  ASSERT_TRUE(fs->Flush(cr->second.fh).ok());
+  EXPECT_EQ(client_.Data("b", "mixed.bin"), "aaXXbbbbcc");
+  ASSERT_TRUE(fs->Write(cr->second.fh, 10, "d", 1).ok());  // after a flush: spool again
+  ASSERT_TRUE(fs->Release(cr->second.fh).ok());
+  EXPECT_EQ(client_.Data("b", "mixed.bin"), "aaXXbbbbccd");
+}
+
+TEST_F(FsCoreTest, FailedStreamFallsBackToSpool) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  auto cr = fs->Create(b->attr.ino, "f.bin", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(cr.ok());
+  client_.FailNext(1, Status::Unavailable("node restarting"));  // the streamed PUT fails
+  ASSERT_TRUE(fs->Write(cr->second.fh, 0, "hello", 5).ok());
+  ASSERT_TRUE(fs->Write(cr->second.fh, 5, " world", 6).ok());
+  ASSERT_TRUE(fs->Release(cr->second.fh).ok());
+  EXPECT_EQ(client_.Data("b", "f.bin"), "hello world");
+}
+
+TEST_F(FsCoreTest, EmptyCreatedFileIsStored) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  auto cr = fs->Create(b->attr.ino, "empty", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(cr.ok());
+  ASSERT_TRUE(fs->Release(cr->second.fh).ok());
+  EXPECT_TRUE(client_.Has("b", "empty"));
+}
+
+TEST_F(FsCoreTest, AppendAndTruncate) {
+  auto fs = Make();
+  auto t = Walk(*fs, {"b", "top"});
+  ASSERT_TRUE(t.ok());
+  auto o = fs->Open(t->attr.ino, O_WRONLY);
+  ASSERT_TRUE(o.ok());
+  ASSERT_TRUE(fs->Write(o->fh, 1, "op", 2).ok());
+  ASSERT_TRUE(fs->Release(o->fh).ok());
+  EXPECT_EQ(client_.Data("b", "top"), "top");
+  auto r = fs->SetAttr(t->attr.ino, 2, std::nullopt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size, 2u);
+  EXPECT_EQ(client_.Data("b", "top"), "to");
+  auto o2 = fs->Open(t->attr.ino, O_WRONLY | O_TRUNC);
+  ASSERT_TRUE(o2.ok());
+  ASSERT_TRUE(fs->Release(o2->fh).ok());
+  EXPECT_EQ(client_.Data("b", "top"), "");
+}
+
+TEST_F(FsCoreTest, UnlinkRmdirMkdirErrnos) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  uint64_t bi = b->attr.ino;
+  EXPECT_EQ(Err(fs->Unlink(bi, "a")), EISDIR);
+  EXPECT_EQ(Err(fs->RmDir(bi, "top")), ENOTDIR);
+  EXPECT_EQ(Err(fs->RmDir(bi, "a")), ENOTEMPTY);
+  EXPECT_EQ(Err(fs->Unlink(bi, "nope")), ENOENT);
+  ASSERT_TRUE(fs->Unlink(bi, "top").ok());
+  EXPECT_FALSE(client_.Has("b", "top"));
+  EXPECT_EQ(Err(fs->Lookup(bi, "top").status()), ENOENT);
+  auto d = fs->MkDir(bi, "newdir");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->attr.is_dir);
+  EXPECT_EQ(Err(fs->MkDir(bi, "newdir").status()), EEXIST);
+  EXPECT_EQ(Err(fs->MkDir(bi, "a").status()), EEXIST);
+  auto names = ReadDirNames(*fs, bi);
+  EXPECT_NE(std::find(names.begin(), names.end(), "newdir"), names.end());
+  auto inner = fs->MkDir(d->attr.ino, "inner");
+  ASSERT_TRUE(inner.ok());
+  EXPECT_EQ(Err(fs->RmDir(bi, "newdir")), ENOTEMPTY);
+  ASSERT_TRUE(fs->RmDir(d->attr.ino, "inner").ok());
+  ASSERT_TRUE(fs->RmDir(bi, "newdir").ok());
+  EXPECT_EQ(Err(fs->Lookup(bi, "newdir").status()), ENOENT);
+  EXPECT_EQ(Err(fs->RmDir(kRootIno, "b")), EPERM);
+}
+
+TEST_F(FsCoreTest, RenameFilesAndRefusals) {
+  client_.AddBucket("other");
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  auto a = Walk(*fs, {"b", "a"});
+  auto other = Walk(*fs, {"other"});
+  uint64_t bi = b->attr.ino, ai = a->attr.ino;
+  ASSERT_TRUE(fs->Rename(bi, "top", ai, "moved", 0).ok());
+  EXPECT_TRUE(client_.Has("b", "a/moved"));
+  EXPECT_FALSE(client_.Has("b", "top"));
+  EXPECT_EQ(Err(fs->Rename(ai, "moved", other->attr.ino, "m", 0)), EXDEV);
+  EXPECT_EQ(Err(fs->Rename(ai, "moved", ai, "x.txt", RENAME_NOREPLACE)), EEXIST);
+  EXPECT_EQ(Err(fs->Rename(ai, "moved", bi, "a", 0)), EISDIR);
+  EXPECT_EQ(Err(fs->Rename(bi, "a", bi, "a2", 0)), EXDEV);  // prefix with objects
+  EXPECT_EQ(Err(fs->Rename(bi, "a", bi, "a2", RENAME_EXCHANGE)), EINVAL);
+  auto m = fs->Lookup(ai, "moved");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(ReadAll(*fs, m->attr.ino), "t");
+  ASSERT_TRUE(fs->MkDir(bi, "e").ok());
+  ASSERT_TRUE(fs->Rename(bi, "e", bi, "e2", 0).ok());  // client-side empty dir
+  EXPECT_TRUE(fs->Lookup(bi, "e2").ok());
+}
+
+TEST_F(FsCoreTest, ReadOnlyMountRefusesWrites) {
+  opts_.read_only = true;
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  uint64_t bi = b->attr.ino;
+  EXPECT_EQ(Err(fs->Create(bi, "n", O_WRONLY | O_CREAT).status()), EROFS);
+  EXPECT_EQ(Err(fs->Unlink(bi, "top")), EROFS);
+  EXPECT_EQ(Err(fs->MkDir(bi, "d").status()), EROFS);
+  auto t = fs->Lookup(bi, "top");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->attr.mode & 0222, 0u);
+  EXPECT_EQ(Err(fs->Open(t->attr.ino, O_RDWR).status()), EROFS);
+  EXPECT_EQ(Err(fs->SetAttr(t->attr.ino, 0, std::nullopt).status()), EROFS);
+  EXPECT_EQ(ReadAll(*fs, t->attr.ino), "t");
+}
+
+TEST_F(FsCoreTest, ClusterErrorsBecomeEio) {
+  auto fs = Make();
+  auto b = Walk(*fs, {"b"});
+  client_.FailNext(1, Status::Unavailable("node down"));
+  EXPECT_EQ(Err(fs->Lookup(b->attr.ino, "zzz").status()), EIO);
+  auto t = fs->Lookup(b->attr.ino, "top");
+  ASSERT_TRUE(t.ok());
+  auto o = fs->Open(t->attr.ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  client_.FailNext(1, Status::Timeout("stalled"));
+  char buf[16];
+  EXPECT_EQ(Err(fs->Read(o->fh, 0, sizeof buf, buf).status()), EIO);
+  auto n = fs->Read(o->fh, 0, sizeof buf, buf);  // the next read retries
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1u);
+  EXPECT_TRUE(fs->Release(o->fh).ok());
+}
+
+TEST_F(FsCoreTest, SingleBucketMountAndViews) {
+  opts_.bucket = "b";
+  client_.AddObject("b", "s/shard.tar", "RAWTAR");
+  client_.AddMember("b", "s/shard.tar", "img/0001.jpg", "jpeg1");
+  client_.AddMember("b", "s/shard.tar", "0001.cls", "7");
+  auto fs = Make();
+  EXPECT_EQ(ReadDirNames(*fs, kRootIno), (std::vector<std::string>{".", "..", "a", "s", "top"}));
+  // The shard is a directory of its members, with nested directories.
+  auto shard = Walk(*fs, {"s", "shard.tar"});
+  ASSERT_TRUE(shard.ok());
+  EXPECT_TRUE(shard->attr.is_dir);
+  EXPECT_EQ(ReadDirNames(*fs, shard->attr.ino),
+            (std::vector<std::string>{".", "..", "0001.cls", "img"}));
+  auto m = Walk(*fs, {"s", "shard.tar", "img", "0001.jpg"});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->attr.size, 5u);
+  EXPECT_EQ(m->attr.mode & 0222, 0u);
+  EXPECT_EQ(ReadAll(*fs, m->attr.ino), "jpeg1");
+  EXPECT_EQ(client_.last_archpath, "img/0001.jpg");
+  // A new file in a shard directory is appended as a member on close.
+  auto nm = fs->Create(shard->attr.ino, "0002.txt", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(nm.ok()) << nm.status().ToString();
+  ASSERT_TRUE(fs->Write(nm->second.fh, 0, "note", 4).ok());
+  ASSERT_TRUE(fs->Release(nm->second.fh).ok());
+  EXPECT_EQ(ReadDirNames(*fs, shard->attr.ino),
+            (std::vector<std::string>{".", "..", "0001.cls", "0002.txt", "img"}));
+  EXPECT_EQ(Err(fs->Create(shard->attr.ino, "0001.cls", O_WRONLY | O_CREAT).status()), EEXIST);
+  // /.raw shows the shard's bytes.
+  auto raw = Walk(*fs, {".raw", "s", "shard.tar"});
+  ASSERT_TRUE(raw.ok());
+  EXPECT_FALSE(raw->attr.is_dir);
+  EXPECT_EQ(ReadAll(*fs, raw->attr.ino), "RAWTAR");
+  // /.etl/NAME reads through the transform (the mock upper-cases), direct_io.
+  auto e = Walk(*fs, {".etl", "upper", "a", "x.txt"});
+  ASSERT_TRUE(e.ok());
+  auto o = fs->Open(e->attr.ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->direct_io);
+  char buf[16];
+  auto n = fs->Read(o->fh, 0, sizeof buf, buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf, *n), "XX");
+  EXPECT_EQ(client_.last_etl, "upper");
+  EXPECT_TRUE(fs->Release(o->fh).ok());
+  // The views are not listed at the root, so find/du stay on the tree.
+  auto names = ReadDirNames(*fs, kRootIno);
+  EXPECT_EQ(std::count(names.begin(), names.end(), ".raw"), 0);
+}
+
+TEST_F(FsCoreTest, ShardsOffShowsFiles) {
+  opts_.shards = false;
+  client_.AddObject("b", "shard.tgz", "x");
+  auto fs = Make();
+  auto s = Walk(*fs, {"b", "shard.tgz"});
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->attr.is_dir);
+}
+
+TEST_F(FsCoreTest, KeepCacheOnlyWhileVersionUnchanged) {
+  auto fs = Make();
+  auto t = Walk(*fs, {"b", "top"});
+  auto o1 = fs->Open(t->attr.ino, O_RDONLY);
+  ASSERT_TRUE(o1.ok());
+  EXPECT_FALSE(o1->keep_cache);
+  ASSERT_TRUE(fs->Release(o1->fh).ok());
+  auto o2 = fs->Open(t->attr.ino, O_RDONLY);
+  EXPECT_TRUE(o2->keep_cache);
+  ASSERT_TRUE(fs->Release(o2->fh).ok());
+}
+
+class PrefetcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::mt19937_64 rng(7);
+    data_.resize(40 << 20);
+    for (auto& c : data_) c = static_cast<char>(rng());
+    client_.AddBucket("b");
+    client_.AddObject("b", "obj", data_);
+  }
+  MockClusterClient client_;
+  TaskPool pool_{8};
+  std::string data_;
+};
+
+TEST_F(PrefetcherTest, SequentialReadsGrowTheWindow) {
+  PrefetchOptions po;
+  po.max_window = 16 << 20;
+  Prefetcher p(client_, pool_, ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  std::string out(data_.size(), '\0');
+  size_t chunk = 128 << 10;
+  for (size_t off = 0; off < data_.size(); off += chunk) {
+    auto n = p.Read(off, chunk, out.data() + off);
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(*n, std::min(chunk, data_.size() - off));
+  }
+  EXPECT_TRUE(out == data_);
+  EXPECT_EQ(p.window(), 16u << 20);
+  // 40 MiB in parts that grow to 4 MiB: far fewer requests than the 320 kernel reads.
+  EXPECT_LT(p.requests(), 40u);
+  char b;
+  EXPECT_EQ(*p.Read(data_.size(), 1, &b), 0u);
+}
+
+TEST_F(PrefetcherTest, RandomReadsAreBounded) {
+  PrefetchOptions po;
+  po.random_read = 64 << 10;
+  po.slack = 1 << 20;
+  Prefetcher p(client_, pool_, ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  std::string buf(4096, '\0');
+  for (int i = 1; i < 50; ++i) {
+    uint64_t off = ((i * 7) % 13) * (3 << 20) + 12345;  // each read >= 3 MiB from the last
+    auto n = p.Read(off, 4096, buf.data());
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(buf, data_.substr(off, 4096));
+  }
+  EXPECT_LE(client_.max_get_len, 64u << 10);
+}
+
+TEST_F(PrefetcherTest, OutOfOrderReadaheadStaysSequential) {
+  PrefetchOptions po;
+  po.max_window = 8 << 20;
+  Prefetcher p(client_, pool_, ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  std::string out(data_.size(), '\0');
+  // The kernel's parallel readahead: 1 MiB requests, each group of four in reverse order.
+  const uint64_t mb = 1 << 20;
+  for (uint64_t g = 0; g < data_.size() / mb; g += 4) {
+    for (int k = 3; k >= 0; --k) {
+      uint64_t off = (g + k) * mb;
+      auto n = p.Read(off, mb, out.data() + off);
+      ASSERT_TRUE(n.ok());
+      ASSERT_EQ(*n, mb);
+    }
+  }
+  EXPECT_TRUE(out == data_);
+  EXPECT_LT(p.requests(), 40u);  // no thrashing: the window was never dropped
+}
+
+TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
+  auto c = ParseMountArgs({"aisle-fs", "127.0.0.1:8080/bkt/", "/mnt/x", "-o",
+                           "ro,allow_other,uid=5,gid=6,umask=027,attr_timeout=1.5,readahead=32M,"
+                           "max_conns=4,shards=off,noauto,_netdev,x-systemd.automount",
+                           "-f"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->endpoint, "http://127.0.0.1:8080");
+  EXPECT_EQ(c->fs.bucket, "bkt");
+  EXPECT_EQ(c->mountpoint, "/mnt/x");
+  EXPECT_TRUE(c->fs.read_only);
+  EXPECT_TRUE(c->allow_other);
+  EXPECT_TRUE(c->foreground);
+  EXPECT_EQ(c->fs.uid, 5u);
+  EXPECT_EQ(c->fs.gid, 6u);
+  EXPECT_EQ(c->fs.umask, 027u);
+  EXPECT_DOUBLE_EQ(c->fs.attr_timeout, 1.5);
+  EXPECT_EQ(c->fs.readahead, 32u << 20);
+  EXPECT_EQ(c->fs.max_conns, 4);
+  EXPECT_FALSE(c->fs.shards);
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "bogus"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "shards=maybe"}).ok());
+  auto whole = ParseMountArgs({"aisle-fs", "http://h:1", "/m"});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->fs.bucket, "");
+}
+
+TEST(ErrnoMapTest, OneTable) {
+  EXPECT_EQ(ToErrno(Status::NotFound("x")), ENOENT);
+  EXPECT_EQ(ToErrno(Status::Timeout("x")), EIO);
+  EXPECT_EQ(ToErrno(Status::Unavailable("x")), EIO);
+  EXPECT_EQ(ToErrno(Status::NoSpace("x")), ENOSPC);
+  EXPECT_EQ(ToErrno(ErrnoStatus(EXDEV, "x")), EXDEV);
+  EXPECT_EQ(ToErrno(ErrnoStatus(ENOTEMPTY, "x").WithContext("ctx")), ENOTEMPTY);
+  EXPECT_EQ(ToErrno(Status::OK()), 0);
+}
+
+}  // namespace
+}  // namespace aisle::fs

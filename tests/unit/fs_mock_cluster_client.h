@@ -1,0 +1,221 @@
+// MockClusterClient: an in-memory cluster for fs/core unit tests. Counts calls per op,
+// records the largest range read, serves shard members for objects given members, and can
+// fail the next N calls with a chosen Status.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "fs/client/cluster_client.h"
+#include "fs/core/path_scheme.h"
+
+namespace aisle::fs {
+
+class MockClusterClient : public ClusterClient {
+ public:
+  struct Obj {
+    std::string data;
+    std::string version = "1";
+    std::map<std::string, std::string> members;  // for shards
+  };
+
+  void AddBucket(const std::string& b) {
+    std::lock_guard lk(mu_);
+    buckets_[b];
+  }
+  void AddObject(const std::string& b, const std::string& name, std::string data) {
+    std::lock_guard lk(mu_);
+    auto& o = buckets_[b][name];
+    o.data = std::move(data);
+    o.version = std::to_string(++version_);
+  }
+  void AddMember(const std::string& b, const std::string& shard, const std::string& member,
+                 std::string data) {
+    std::lock_guard lk(mu_);
+    buckets_[b][shard].members[member] = std::move(data);
+  }
+  bool Has(const std::string& b, const std::string& name) {
+    std::lock_guard lk(mu_);
+    return buckets_[b].count(name) > 0;
+  }
+  std::string Data(const std::string& b, const std::string& name) {
+    std::lock_guard lk(mu_);
+    return buckets_[b][name].data;
+  }
+  void FailNext(int n, Status st) {
+    std::lock_guard lk(mu_);
+    fail_left_ = n;
+    fail_status_ = std::move(st);
+  }
+
+  std::atomic<int> list_calls{0}, head_calls{0}, get_calls{0}, put_calls{0}, delete_calls{0},
+      rename_calls{0};
+  std::atomic<uint64_t> max_get_len{0};
+  std::atomic<int> streamed_puts{0};
+  std::string last_archpath, last_etl;
+  uint32_t max_page = 10000;
+
+  Result<std::vector<std::string>> ListBuckets() override {
+    std::lock_guard lk(mu_);
+    if (auto st = Fail(); !st.ok()) return st;
+    std::vector<std::string> out;
+    for (auto& [b, _] : buckets_) out.push_back(b);
+    return out;
+  }
+  Status CreateBucket(const std::string& b) override {
+    std::lock_guard lk(mu_);
+    if (buckets_.count(b)) return Status::AlreadyExists(b);
+    buckets_[b];
+    return Status::OK();
+  }
+  Result<ListPage> List(const ListRequest& req) override {
+    ++list_calls;
+    std::lock_guard lk(mu_);
+    if (auto st = Fail(); !st.ok()) return st;
+    auto bit = buckets_.find(req.bucket);
+    if (bit == buckets_.end()) return Status::NotFound("bucket " + req.bucket);
+    // Flatten (objects, and with `archive` also "<shard>/<member>") in name order.
+    std::map<std::string, std::pair<uint64_t, std::string>> all;
+    for (auto& [n, o] : bit->second) {
+      all[n] = {o.data.size(), o.version};
+      if (req.archive) {
+        for (auto& [m, d] : o.members) all[n + "/" + m] = {d.size(), o.version};
+      }
+    }
+    std::string after = std::max(req.token, req.start_after);
+    ListPage page;
+    uint32_t limit = std::min(req.page_size == 0 ? 10000u : req.page_size, max_page);
+    for (auto it = after.empty() ? all.begin() : all.upper_bound(after); it != all.end(); ++it) {
+      if (it->first.compare(0, req.prefix.size(), req.prefix) != 0) {
+        if (it->first > req.prefix) break;
+        continue;
+      }
+      if (page.entries.size() == limit) {
+        page.next_token = page.entries.back().name;
+        break;
+      }
+      page.entries.push_back(
+          {it->first, it->second.first, 1700000000ll * 1000000000, it->second.second});
+    }
+    return page;
+  }
+  Result<ObjectHead> Head(const std::string& b, const std::string& o) override {
+    ++head_calls;
+    std::lock_guard lk(mu_);
+    auto* obj = Find(b, o);
+    if (!obj) return Status::NotFound(o);
+    return ObjectHead{obj->data.size(), 0, obj->version};
+  }
+  Result<uint64_t> GetRange(const ObjectRef& ref, uint64_t off, uint64_t len,
+                            const DataSink& sink) override {
+    ++get_calls;
+    uint64_t cur = max_get_len;
+    while (len > cur && !max_get_len.compare_exchange_weak(cur, len)) {
+    }
+    std::string data;
+    {
+      std::lock_guard lk(mu_);
+      if (auto st = Fail(); !st.ok()) return st;
+      last_archpath = ref.archpath;
+      last_etl = ref.etl_name;
+      auto* obj = Find(ref.bucket, ref.object);
+      if (!obj) return Status::NotFound(ref.object);
+      const std::string* src = &obj->data;
+      if (!ref.archpath.empty()) {
+        auto m = obj->members.find(ref.archpath);
+        if (m == obj->members.end()) return Status::NotFound(ref.archpath);
+        src = &m->second;
+      }
+      if (off >= src->size()) return uint64_t{0};
+      data = src->substr(off, std::min<uint64_t>(len, src->size() - off));  // only the range
+      if (!ref.etl_name.empty()) std::transform(data.begin(), data.end(), data.begin(), ::toupper);
+    }
+    AISLE_RETURN_IF_ERROR(sink(data));
+    return static_cast<uint64_t>(data.size());
+  }
+  Result<ObjectHead> Put(const std::string& b, const std::string& o, const PutBody& body) override {
+    ++put_calls;
+    std::string data;
+    if (body.reader != nullptr) {
+      ++streamed_puts;
+      char buf[4096];
+      for (;;) {
+        auto n = body.reader->Read(buf, sizeof buf);
+        if (!n.ok()) return n.status();  // aborted: nothing stored
+        if (*n == 0) break;
+        data.append(buf, *n);
+      }
+    } else if (!body.file_path.empty()) {
+      std::ifstream f(body.file_path, std::ios::binary);
+      data.assign(std::istreambuf_iterator<char>(f), {});
+    } else {
+      data = std::string(body.data);
+    }
+    std::lock_guard lk(mu_);
+    if (auto st = Fail(); !st.ok()) return st;
+    if (!buckets_.count(b)) return Status::NotFound("bucket " + b);
+    auto& obj = buckets_[b][o];
+    obj.data = std::move(data);
+    obj.version = std::to_string(++version_);
+    return ObjectHead{obj.data.size(), 0, obj.version};
+  }
+  Result<ObjectHead> AppendMember(const std::string& b, const std::string& shard,
+                                  const std::string& member, const PutBody& body) override {
+    std::string data(body.data);
+    if (!body.file_path.empty()) {
+      std::ifstream f(body.file_path, std::ios::binary);
+      data.assign(std::istreambuf_iterator<char>(f), {});
+    }
+    std::lock_guard lk(mu_);
+    auto* obj = Find(b, shard);
+    if (!obj) return Status::NotFound(shard);
+    if (obj->members.count(member)) return Status::Conflict(member + " exists");
+    obj->members[member] = std::move(data);
+    obj->version = std::to_string(++version_);
+    return ObjectHead{0, 0, obj->version};
+  }
+  Status Delete(const std::string& b, const std::string& o) override {
+    ++delete_calls;
+    std::lock_guard lk(mu_);
+    if (auto st = Fail(); !st.ok()) return st;
+    if (!buckets_[b].erase(o)) return Status::NotFound(o);
+    return Status::OK();
+  }
+  Status Rename(const std::string& b, const std::string& from, const std::string& to) override {
+    ++rename_calls;
+    std::lock_guard lk(mu_);
+    auto& bk = buckets_[b];
+    auto it = bk.find(from);
+    if (it == bk.end()) return Status::NotFound(from);
+    bk[to] = it->second;
+    bk.erase(from);
+    return Status::OK();
+  }
+
+ private:
+  Status Fail() {
+    if (fail_left_ > 0) {
+      --fail_left_;
+      return fail_status_;
+    }
+    return Status::OK();
+  }
+  Obj* Find(const std::string& b, const std::string& o) {
+    auto bit = buckets_.find(b);
+    if (bit == buckets_.end()) return nullptr;
+    auto it = bit->second.find(o);
+    return it == bit->second.end() ? nullptr : &it->second;
+  }
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, Obj>> buckets_;
+  uint64_t version_ = 0;
+  int fail_left_ = 0;
+  Status fail_status_;
+};
+
+}  // namespace aisle::fs

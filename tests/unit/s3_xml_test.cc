@@ -1,0 +1,66 @@
+// The S3 XML helpers: escaping, the request-document scanner, error bodies.
+#include "server/api/s3/s3_xml.h"
+
+#include <gtest/gtest.h>
+
+namespace aisle::api::s3 {
+namespace {
+
+TEST(S3XmlTest, EscapesAndWrites) {
+  EXPECT_EQ(XmlEscape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+  XmlWriter w;
+  w.Open("R", kS3Xmlns).Leaf("Key", "x&y").Close("R");
+  std::string s = w.Take();
+  EXPECT_NE(s.find("<R xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Key>x&amp;y</Key></R>"),
+            std::string::npos);
+}
+
+TEST(S3XmlTest, ScansDeleteAndCompleteDocuments) {
+  std::string del =
+      "<?xml version=\"1.0\"?><Delete xmlns=\"x\"><Quiet>true</Quiet>"
+      "<Object><Key>a&amp;b</Key></Object><Object><Key>c&#233;</Key><VersionId>1</VersionId>"
+      "</Object></Delete>";
+  auto objects = XmlBlocks(del, "Object");
+  ASSERT_EQ(objects.size(), 2u);
+  auto k0 = XmlTexts(objects[0], "Key");
+  ASSERT_TRUE(k0.ok());
+  EXPECT_EQ(k0->front(), "a&b");
+  EXPECT_EQ(XmlTexts(objects[1], "Key")->front(), "c\xc3\xa9");
+  EXPECT_EQ(XmlTexts(del, "Quiet")->front(), "true");
+  std::string parts =
+      "<CompleteMultipartUpload><Part><ETag>\"e1\"</ETag><PartNumber>1</PartNumber></Part>"
+      "<Part><PartNumber>2</PartNumber><ETag>&quot;e2&quot;</ETag></Part></"
+      "CompleteMultipartUpload>";
+  auto blocks = XmlBlocks(parts, "Part");
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(XmlTexts(blocks[1], "ETag")->front(), "\"e2\"");
+  EXPECT_FALSE(XmlTexts("<Key>a&bogus;</Key>", "Key").ok());
+  EXPECT_TRUE(XmlBlocks("<Keys>x</Keys>", "Key").empty());  // <Keys> is not <Key>
+}
+
+TEST(S3XmlTest, ErrorsCarryS3CodesAndNoBodyForHead) {
+  Request req;
+  req.method = "GET";
+  req.path = "/s3/b/k";
+  Response resp;
+  WriteS3Status(req, resp, Status::NotFound("ais://b/k does not exist"), "NoSuchKey");
+  EXPECT_EQ(resp.status, 404);
+  EXPECT_NE(resp.body.find("<Code>NoSuchKey</Code>"), std::string::npos);
+  Response r2;
+  WriteS3Status(req, r2, Status::NotFound("bucket \"ais://b\" does not exist"), "NoSuchKey");
+  EXPECT_NE(r2.body.find("<Code>NoSuchBucket</Code>"), std::string::npos);
+  Response r3;
+  WriteS3Status(req, r3, Status::InvalidArgument("InvalidPart: part 2 missing"));
+  EXPECT_EQ(r3.status, 400);
+  EXPECT_NE(r3.body.find("<Code>InvalidPart</Code><Message>part 2 missing</Message>"),
+            std::string::npos);
+  req.method = "HEAD";
+  Response r4;
+  WriteS3Error(req, r4, 403, "AccessDenied", "no");
+  EXPECT_EQ(r4.status, 403);
+  EXPECT_TRUE(r4.body.empty());
+  EXPECT_EQ(Iso8601(1369353600123000000), "2013-05-24T00:00:00.123Z");
+}
+
+}  // namespace
+}  // namespace aisle::api::s3
