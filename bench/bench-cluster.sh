@@ -14,6 +14,8 @@ RATE=${RATE:-52428800}        # 50 MiB/s per target
 RUNS=${RUNS:-3}
 DUR=${DUR:-6}
 THREADS=${THREADS:-16}
+NOBJ=${NOBJ:-1024}           # objects per configuration
+OBJ_KB=${OBJ_KB:-256}        # object size
 PY=/usr/bin/python3
 WORK=$(mktemp -d /var/tmp/aisle-bench-cluster.XXXXXX)
 PIDS=()
@@ -48,8 +50,6 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a
 head -c $((OBJ_KB * 1024)) /dev/urandom >"$WORK/1m"
 head -c 10240 /dev/urandom >"$WORK/10k"
 declare -A TP RUNSV IDEAL
-NOBJ=${NOBJ:-1024}
-OBJ_KB=${OBJ_KB:-256}
 for n in 1 2 4; do
   start_cluster "$n" "$RATE"
   put_objects big/ "$NOBJ" "$WORK/1m"

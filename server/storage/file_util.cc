@@ -68,6 +68,7 @@ Result<size_t> PreadUpTo(int fd, char* data, size_t n, uint64_t off, const std::
     }
     if (r == 0) break;
     got += static_cast<size_t>(r);
+    if (got < n) break;  // a short read of a regular file means EOF
   }
   return got;
 }

@@ -36,7 +36,8 @@ class FileHandle {
 Result<FileHandle> OpenFile(const std::string& path, int flags, int mode = 0644);
 Status WriteAll(int fd, const char* data, size_t n, const std::string& what);
 Status PwriteAll(int fd, const char* data, size_t n, uint64_t off, const std::string& what);
-// Reads up to n bytes at off; returns the count (short only at EOF).
+// Reads up to n bytes at off; returns the count. A short read of a regular file means EOF,
+// so it is not retried (saves a syscall per small-object GET).
 Result<size_t> PreadUpTo(int fd, char* data, size_t n, uint64_t off, const std::string& what);
 Status FsyncFile(int fd, const std::string& what);
 Status FsyncDir(const std::string& dir);

@@ -594,11 +594,13 @@ Result<ObjectReader> Store::Get(std::string_view bucket, std::string_view name) 
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
   uint8_t mp;
+  bool small;  // by the index; the header read from the file below is what counts
   {
     std::shared_lock<std::shared_mutex> l(b->mu);
     auto it = b->objects.find(name);
     if (it == b->objects.end()) return ObjectNotFound(bucket, name);
     mp = it->second.mp;
+    small = it->second.size <= kSmallObject;
   }
   std::string path = impl_->ObjectPath(mp, bucket, name);
   auto fh = OpenFile(path, O_RDONLY);
@@ -609,7 +611,8 @@ Result<ObjectReader> Store::Get(std::string_view bucket, std::string_view name) 
   ObjectReader r;
   uint32_t hlen = 0;
   // The header is read from the open fd, so size and checksum always match the bytes served.
-  AISLE_RETURN_IF_ERROR(ReadHeader(fh->get(), path, &r.meta, &hlen, &r.small_data));
+  AISLE_RETURN_IF_ERROR(
+      ReadHeader(fh->get(), path, &r.meta, &hlen, small ? &r.small_data : nullptr));
   if (r.meta.name != name) return ObjectNotFound(bucket, name);
   r.file = std::make_shared<FileHandle>(std::move(fh).value());
   r.data_offset = hlen;
