@@ -169,6 +169,35 @@ class S3ClusterTest(ts.S3TestCase):
                 call()
             self.assertEqual(e.exception.response["Error"]["Code"], "SignatureDoesNotMatch")
 
+    def test_boto3_copy_across_targets(self):
+        c = self.boto()
+        b = self.bucket(create=False)
+        c.create_bucket(Bucket=b)
+        for i in range(12):
+            c.put_object(Bucket=b, Key="src/%02d" % i, Body=b"payload-%02d" % i * 100,
+                         ContentType="image/jpeg", Metadata={"label": str(i)})
+        ids = self.cluster.online_ids()
+        cross = 0
+        for i in range(12):
+            src, dst = "src/%02d" % i, "copy/%02d" % i
+            cross += tc.hrw_owner(ids, b, src) != tc.hrw_owner(ids, b, dst)
+            r = c.copy_object(Bucket=b, Key=dst, CopySource={"Bucket": b, "Key": src})
+            self.assertEqual(r["CopyObjectResult"]["ETag"], '"%s"' % md5hex(b"payload-%02d" % i * 100))
+            got = c.get_object(Bucket=b, Key=dst)
+            self.assertEqual(got["Body"].read(), b"payload-%02d" % i * 100)
+            self.assertEqual(got["ContentType"], "image/jpeg")
+            self.assertEqual(got["Metadata"], {"label": str(i)})
+        self.assertGreater(cross, 0)  # some copies did cross targets
+        self.assert_placed(b, ["copy/%02d" % i for i in range(12)])
+        r = c.copy_object(Bucket=b, Key="copy/r", CopySource={"Bucket": b, "Key": "src/01"},
+                          MetadataDirective="REPLACE", ContentType="text/plain", Metadata={"x": "y"})
+        got = c.get_object(Bucket=b, Key="copy/r")
+        self.assertEqual((got["ContentType"], got["Metadata"]), ("text/plain", {"x": "y"}))
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as e:
+            c.copy_object(Bucket=b, Key="copy/none", CopySource={"Bucket": b, "Key": "nosuch"})
+        self.assertEqual(e.exception.response["Error"]["Code"], "NoSuchKey")
+
     def test_proxy_streams_200mib(self):
         c = self.boto()
         b = self.bucket()

@@ -276,6 +276,13 @@ void DeleteObject(S3Ctx& c, Request& req, Response& resp) {
 
 }  // namespace
 
+bool ParseCopySourceHeader(const std::string& header, std::string* bucket, std::string* key) {
+  return ParseCopySource(header, bucket, key);
+}
+bool EtagMatchesHeader(const std::string& header, const std::string& etag) {
+  return EtagMatches(header, etag);
+}
+
 DecodedBody::DecodedBody(Request& req, const AuthInfo& auth) {
   BodyReader* src = req.body;
   const std::string& ph = auth.payload_hash;

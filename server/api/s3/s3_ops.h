@@ -70,6 +70,10 @@ class DecodedBody {
 };
 // Object metadata from request headers: Content-Type and x-amz-meta-*.
 std::vector<std::pair<std::string, std::string>> MetaFromHeaders(const Request& req);
+// x-amz-copy-source ("[/]bucket/key[?versionId=..]", URL-encoded) -> bucket, key.
+bool ParseCopySourceHeader(const std::string& header, std::string* bucket, std::string* key);
+// If-Match style comparison of a header ("etag", "\"etag\"", "*", lists) with an ETag.
+bool EtagMatchesHeader(const std::string& header, const std::string& etag);
 // The S3 ETag of a stored object (MD5 hex, or xxhash for objects written natively).
 std::string EtagOf(const storage::ObjectMeta& m);
 // Reads the whole (decoded) body up to limit.

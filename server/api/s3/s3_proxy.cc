@@ -176,10 +176,7 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
     return ServiceUnavailable(req, resp, "starting up: the cluster map is not loaded yet");
   S3Target t = Parse(req);
   if (!t.key.empty()) {
-    if (CrossOwnerCopy(req, t))
-      return WriteS3Error(req, resp, 501, "NotImplemented",
-                          "CopyObject between objects on different targets is not supported "
-                          "through a proxy");
+    if (CrossOwnerCopy(req, t)) return CopyAcrossTargets(req, resp, t);
     const cluster::Node* owner = cluster_->smap()->Owner(t.bucket, t.key);
     if (!owner) return ServiceUnavailable(req, resp, "no target is online");
     return RelayTo(owner->Url(), req, resp);
