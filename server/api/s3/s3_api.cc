@@ -56,14 +56,14 @@ std::string S3Api::VirtualHostBucket(const Request& req) const {
   return store_->HeadBucket(bucket).ok() ? bucket : "";
 }
 
-bool S3Api::Matches(const Request& req) const {
+bool MatchesS3(const Request& req, const std::function<std::string()>& vhost_bucket) {
   std::string_view p = req.path;
   if (p == kPrefix || p.substr(0, kPrefix.size() + 1) == "/s3/") return true;
   if (p.substr(0, 4) == "/v1/" || p == "/v1") return false;
-  return !VirtualHostBucket(req).empty();
+  return !vhost_bucket().empty();
 }
 
-S3Target S3Api::Parse(const Request& req) const {
+S3Target ParseS3Target(const Request& req, const std::function<std::string()>& vhost_bucket) {
   S3Target t;
   std::string_view p = req.path;
   if (p == kPrefix || p.substr(0, kPrefix.size() + 1) == "/s3/") {
@@ -75,10 +75,18 @@ S3Target S3Api::Parse(const Request& req) const {
     return t;
   }
   t.virtual_host = true;
-  t.bucket = VirtualHostBucket(req);
+  t.bucket = vhost_bucket();
   if (!p.empty() && p.front() == '/') p.remove_prefix(1);
   t.key = std::string(p);
   return t;
+}
+
+bool S3Api::Matches(const Request& req) const {
+  return MatchesS3(req, [&] { return VirtualHostBucket(req); });
+}
+
+S3Target S3Api::Parse(const Request& req) const {
+  return ParseS3Target(req, [&] { return VirtualHostBucket(req); });
 }
 
 void S3Api::Handle(Request& req, Response& resp) {

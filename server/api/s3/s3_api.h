@@ -3,6 +3,7 @@
 // operations (IsDataRequest) with S3Redirect and keep serving the rest itself.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,11 @@ class S3Api : public Handler {
   NodeContext node_;
   std::unique_ptr<MultipartStore> mpu_;
 };
+
+// Path-style (/s3/B/K) or virtual-host style (B from the Host, via vhost_bucket, which returns
+// "" when the Host names no bucket): shared by the target's and the proxy's S3 handlers.
+bool MatchesS3(const Request& req, const std::function<std::string()>& vhost_bucket);
+S3Target ParseS3Target(const Request& req, const std::function<std::string()>& vhost_bucket);
 
 // True for requests that move object data (GET/PUT object, upload part, complete): the
 // ones a proxy redirects to the object's target.

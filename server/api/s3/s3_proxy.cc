@@ -19,7 +19,6 @@ namespace aisle::api::s3 {
 namespace {
 
 using nlohmann::json;
-constexpr std::string_view kPrefix = "/s3";
 constexpr size_t kMaxSmallBody = 1 << 20;
 
 // Bucket sub-resources answered by a target (the same on every target) or refused there.
@@ -112,28 +111,11 @@ std::string S3ProxyApi::VirtualHostBucket(const Request& req) const {
 }
 
 bool S3ProxyApi::Matches(const Request& req) const {
-  std::string_view p = req.path;
-  if (p == kPrefix || p.substr(0, kPrefix.size() + 1) == "/s3/") return true;
-  if (p.substr(0, 4) == "/v1/" || p == "/v1") return false;
-  return !VirtualHostBucket(req).empty();
+  return MatchesS3(req, [&] { return VirtualHostBucket(req); });
 }
 
 S3Target S3ProxyApi::Parse(const Request& req) const {
-  S3Target t;
-  std::string_view p = req.path;
-  if (p == kPrefix || p.substr(0, kPrefix.size() + 1) == "/s3/") {
-    p.remove_prefix(kPrefix.size());
-    while (!p.empty() && p.front() == '/') p.remove_prefix(1);
-    size_t slash = p.find('/');
-    t.bucket = std::string(p.substr(0, slash));
-    if (slash != std::string_view::npos) t.key = std::string(p.substr(slash + 1));
-    return t;
-  }
-  t.virtual_host = true;
-  t.bucket = VirtualHostBucket(req);
-  if (!p.empty() && p.front() == '/') p.remove_prefix(1);
-  t.key = std::string(p);
-  return t;
+  return ParseS3Target(req, [&] { return VirtualHostBucket(req); });
 }
 
 void S3ProxyApi::RelayTo(const std::string& url, Request& req, Response& resp) {
