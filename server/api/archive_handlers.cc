@@ -12,6 +12,7 @@
 #include "common/archive/shard_writer.h"
 #include "common/archive/tar_header.h"
 #include "common/checksum.h"
+#include "server/api/byte_range.h"
 #include "server/api/errors.h"
 #include "server/api/shard_cache.h"
 #include "server/storage/file_util.h"
@@ -47,43 +48,6 @@ Result<Format> RequestedFormat(const Request& req) {
         "unsupported archmime \"" + mime +
         "\" (expecting .tar, .tgz, .tar.gz, .zip, .tar.lz4 or .tar.zst)");
   return f;
-}
-
-// One "bytes=a-b" / "a-" / "-n" range against size; nullopt = whole member. Malformed headers
-// are ignored as RFC 9110 says; multiple ranges and ranges past the end are 416.
-struct Span {
-  uint64_t start = 0, length = 0;
-};
-Result<std::optional<Span>> MemberRange(const std::string& header, uint64_t size) {
-  using R = std::optional<Span>;
-  std::string_view h = header;
-  if (h.substr(0, 6) != "bytes=") return R();
-  h.remove_prefix(6);
-  if (h.find(',') != std::string_view::npos)
-    return Status::RangeNotSatisfiable("multi-range requests are not supported");
-  size_t dash = h.find('-');
-  if (dash == std::string_view::npos) return R();
-  auto num = [](std::string_view s, uint64_t* v) {
-    if (s.empty() || s.size() > 19) return false;
-    *v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      *v = *v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    return true;
-  };
-  uint64_t a = 0, b = 0;
-  bool has_a = num(h.substr(0, dash), &a), has_b = num(h.substr(dash + 1), &b);
-  if (!has_a && !has_b) return R();
-  if (!has_a) {
-    if (b == 0 || size == 0) return Status::RangeNotSatisfiable("range not satisfiable");
-    b = std::min(b, size);
-    return R(Span{size - b, b});
-  }
-  if (has_b && b < a) return R();
-  if (a >= size) return Status::RangeNotSatisfiable("range not satisfiable");
-  uint64_t end = has_b ? std::min(b, size - 1) : size - 1;
-  return R(Span{a, end - a + 1});
 }
 
 // An anonymous temp file on the first mountpath (never linked, so a crash leaves nothing).
@@ -198,24 +162,10 @@ void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view b
   if (m->type == MemberType::kDir)
     return WriteError(req, resp, 400, "\"" + archpath + "\" is a directory in the archive",
                       ctx.node);
-  uint64_t start = 0, length = m->size;
-  std::string range = req.headers.Get("Range");
-  if (!range.empty()) {
-    auto r = MemberRange(range, m->size);
-    if (!r.ok()) {
-      WriteError(req, resp, r.status(), ctx.node);
-      resp.headers.Set("Content-Range", "bytes */" + std::to_string(m->size));
-      return;
-    }
-    if (*r) {
-      start = (*r)->start;
-      length = (*r)->length;
-      resp.status = 206;
-      resp.headers.Add("Content-Range", "bytes " + std::to_string(start) + "-" +
-                                            std::to_string(start + length - 1) + "/" +
-                                            std::to_string(m->size));
-    }
-  }
+  auto range = ApplyRange(req, resp, m->size, MultiRange::kRefuse,
+                          [&](const Status& st) { WriteError(req, resp, st, ctx.node); });
+  if (!range.ok()) return;
+  uint64_t start = range->start, length = range->length;
   resp.headers.Add("Content-Type", "application/octet-stream");
   resp.headers.Add("Accept-Ranges", "bytes");
   resp.headers.Add("Last-Modified", HttpDate(m->mtime * 1000000000));

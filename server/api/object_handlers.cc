@@ -7,6 +7,7 @@
 #include "common/names.h"
 #include "server/api/action_msg.h"
 #include "server/api/archive_handlers.h"
+#include "server/api/byte_range.h"
 #include "server/api/errors.h"
 #include "server/api/target_api.h"
 
@@ -14,54 +15,6 @@ namespace aisle::api {
 namespace {
 
 constexpr size_t kMaxControlBody = 1 << 20;
-
-struct ByteRange {
-  uint64_t start = 0;
-  uint64_t length = 0;
-};
-
-// Parses a Range header against `size`. Returns nullopt for "serve everything" (no header or
-// a malformed one, which RFC 9110 says to ignore); kRangeNotSatisfiable for ranges past the
-// end and for multiple ranges (AIStore serves one range).
-Result<std::optional<ByteRange>> ParseRange(const std::string& header, uint64_t size) {
-  using R = std::optional<ByteRange>;
-  std::string_view h = header;
-  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-  if (h.empty()) return R();
-  if (h.substr(0, 6) != "bytes=") return R();
-  h.remove_prefix(6);
-  if (h.find(',') != std::string_view::npos)
-    return Status::RangeNotSatisfiable("multi-range requests are not supported");
-  size_t dash = h.find('-');
-  if (dash == std::string_view::npos) return R();
-  auto parse = [](std::string_view s, uint64_t* out) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    if (s.empty() || s.size() > 19) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    *out = v;
-    return true;
-  };
-  std::string_view a = h.substr(0, dash), b = h.substr(dash + 1);
-  uint64_t first = 0, last = 0;
-  bool has_first = !a.empty(), has_last = !b.empty();
-  if (has_first && !parse(a, &first)) return R();
-  if (has_last && !parse(b, &last)) return R();
-  if (!has_first && !has_last) return R();
-  if (!has_first) {  // suffix: the last `last` bytes
-    if (last == 0 || size == 0) return Status::RangeNotSatisfiable("range not satisfiable");
-    uint64_t n = std::min(last, size);
-    return R(ByteRange{size - n, n});
-  }
-  if (has_last && last < first) return R();  // invalid: ignore
-  if (first >= size) return Status::RangeNotSatisfiable("range not satisfiable");
-  uint64_t end = has_last ? std::min(last, size - 1) : size - 1;
-  return R(ByteRange{first, end - first + 1});
-}
 
 void SetObjectHeaders(const storage::ObjectMeta& m, Response& resp) {
   resp.headers.Add("Ais-Checksum-Type", "xxhash");
@@ -136,24 +89,10 @@ void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
     resp.head_length = m.size;
     return;
   }
-  uint64_t start = 0, length = m.size;
-  std::string range = req.headers.Get("Range");
-  if (!range.empty()) {
-    auto parsed = ParseRange(range, m.size);
-    if (!parsed.ok()) {
-      WriteError(req, resp, parsed.status(), ctx.node);
-      resp.headers.Set("Content-Range", "bytes */" + std::to_string(m.size));
-      return;
-    }
-    if (*parsed) {
-      start = (*parsed)->start;
-      length = (*parsed)->length;
-      resp.status = 206;
-      resp.headers.Add("Content-Range", "bytes " + std::to_string(start) + "-" +
-                                            std::to_string(start + length - 1) + "/" +
-                                            std::to_string(m.size));
-    }
-  }
+  auto range = ApplyRange(req, resp, m.size, MultiRange::kRefuse,
+                          [&](const Status& st) { WriteError(req, resp, st, ctx.node); });
+  if (!range.ok()) return;
+  uint64_t start = range->start, length = range->length;
   resp.headers.Add("Content-Type", "application/octet-stream");
   if (!r->small_data.empty() || m.size == 0) {  // already in memory: one writev, no sendfile
     resp.body = r->small_data.substr(start, length);

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/api/byte_range.h"
 #include "server/api/target_api.h"
 #include "tests/testing/temp_dir.h"
 
@@ -110,6 +111,23 @@ TEST_F(ApiTest, RangeRequests) {
   ASSERT_TRUE(r.file);
   EXPECT_EQ(r.file->length, 100u);
   EXPECT_EQ(r.file->offset % 4096, 100u);  // past the 4 KiB header
+}
+
+TEST(ByteRangeTest, OneParserForNativeAndS3) {
+  auto r = ParseRange("bytes=2-4", 10, MultiRange::kRefuse);
+  ASSERT_TRUE(r.ok() && *r);
+  EXPECT_EQ((*r)->start, 2u);
+  EXPECT_EQ((*r)->length, 3u);
+  r = ParseRange("bytes=-20", 10, MultiRange::kRefuse);
+  EXPECT_EQ((*r)->start, 0u);
+  EXPECT_EQ((*r)->length, 10u);
+  EXPECT_FALSE(*ParseRange("bytes=x-5", 10, MultiRange::kRefuse));  // malformed: ignored
+  EXPECT_FALSE(*ParseRange("bytes=5-2", 10, MultiRange::kRefuse));
+  EXPECT_EQ(ParseRange("bytes=0-1,3-4", 10, MultiRange::kRefuse).status().code(),
+            StatusCode::kRangeNotSatisfiable);
+  EXPECT_FALSE(*ParseRange("bytes=0-1,3-4", 10, MultiRange::kServeWhole));  // S3: whole object
+  auto bad = ParseRange("bytes=10-", 10, MultiRange::kServeWhole, "InvalidRange: x");
+  EXPECT_EQ(bad.status().message(), "InvalidRange: x");
 }
 
 TEST_F(ApiTest, ListObjectsMsgpackHasExactlyFourKeys) {

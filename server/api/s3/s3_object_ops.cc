@@ -7,6 +7,7 @@
 
 #include "common/checksum.h"
 #include "common/names.h"
+#include "server/api/byte_range.h"
 #include "server/api/s3/s3_crypto.h"
 #include "server/api/s3/s3_ops.h"
 #include "server/api/s3/s3_xml.h"
@@ -56,42 +57,6 @@ bool EtagMatches(const std::string& header, const std::string& etag) {
     start = end + 1;
   }
   return false;
-}
-
-struct ByteRange {
-  uint64_t start = 0, length = 0;
-};
-
-// One "bytes=a-b" range; nullopt = whole object (absent or ignorable header).
-Result<std::optional<ByteRange>> ParseRange(std::string h, uint64_t size) {
-  using R = std::optional<ByteRange>;
-  h.erase(std::remove(h.begin(), h.end(), ' '), h.end());
-  if (h.rfind("bytes=", 0) != 0) return R();
-  h = h.substr(6);
-  if (h.find(',') != std::string::npos) return R();  // multi-range: S3 serves everything
-  size_t dash = h.find('-');
-  if (dash == std::string::npos) return R();
-  std::string a = h.substr(0, dash), b = h.substr(dash + 1);
-  auto num = [](const std::string& s, uint64_t* v) {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
-      return false;
-    *v = std::stoull(s);
-    return true;
-  };
-  uint64_t first = 0, last = 0;
-  if (a.empty()) {
-    if (!num(b, &last)) return R();
-    if (last == 0 || size == 0)
-      return Status::RangeNotSatisfiable("InvalidRange: The requested range is not satisfiable");
-    uint64_t n = std::min(last, size);
-    return R(ByteRange{size - n, n});
-  }
-  if (!num(a, &first)) return R();
-  if (!b.empty() && (!num(b, &last) || last < first)) return R();
-  if (first >= size)
-    return Status::RangeNotSatisfiable("InvalidRange: The requested range is not satisfiable");
-  uint64_t end = b.empty() ? size - 1 : std::min(last, size - 1);
-  return R(ByteRange{first, end - first + 1});
 }
 
 void SetMetaHeaders(const storage::ObjectMeta& m, Response& resp) {
@@ -157,24 +122,12 @@ void GetObject(S3Ctx& c, Request& req, Response& resp) {
                       {"response-expires", "Expires"}}) {
     if (auto v = req.Query(q); v && !v->empty()) resp.headers.Set(h, *v);
   }
-  uint64_t start = 0, length = m.size;
-  std::string range = req.headers.Get("Range");
-  if (!range.empty()) {
-    auto parsed = ParseRange(range, m.size);
-    if (!parsed.ok()) {
-      WriteS3Status(req, resp, parsed.status());
-      resp.headers.Set("Content-Range", "bytes */" + std::to_string(m.size));
-      return;
-    }
-    if (*parsed) {
-      start = (*parsed)->start;
-      length = (*parsed)->length;
-      resp.status = 206;
-      resp.headers.Set("Content-Range", "bytes " + std::to_string(start) + "-" +
-                                            std::to_string(start + length - 1) + "/" +
-                                            std::to_string(m.size));
-    }
-  }
+  auto range = ApplyRange(
+      req, resp, m.size, MultiRange::kServeWhole,
+      [&](const Status& st) { WriteS3Status(req, resp, st); },
+      "InvalidRange: The requested range is not satisfiable");
+  if (!range.ok()) return;
+  uint64_t start = range->start, length = range->length;
   if (req.method == "HEAD") {
     resp.head_length = length;
     return;

@@ -1,0 +1,65 @@
+#include "server/api/byte_range.h"
+
+#include <algorithm>
+#include <string>
+
+namespace aisle::api {
+
+Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size,
+                                            MultiRange multi, std::string_view unsatisfiable) {
+  using R = std::optional<ByteRange>;
+  std::string h(header);
+  h.erase(std::remove(h.begin(), h.end(), ' '), h.end());
+  if (h.rfind("bytes=", 0) != 0) return R();
+  h.erase(0, 6);
+  if (h.find(',') != std::string::npos) {
+    if (multi == MultiRange::kServeWhole) return R();
+    return Status::RangeNotSatisfiable("multi-range requests are not supported");
+  }
+  size_t dash = h.find('-');
+  if (dash == std::string::npos) return R();
+  auto parse = [](std::string_view s, uint64_t* out) {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
+      return false;
+    uint64_t v = 0;
+    for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
+    *out = v;
+    return true;
+  };
+  std::string_view a = std::string_view(h).substr(0, dash),
+                   b = std::string_view(h).substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {  // suffix: the last `last` bytes
+    if (!parse(b, &last)) return R();
+    if (last == 0 || size == 0) return Status::RangeNotSatisfiable(std::string(unsatisfiable));
+    uint64_t n = std::min(last, size);
+    return R(ByteRange{size - n, n});
+  }
+  if (!parse(a, &first)) return R();
+  if (!b.empty() && (!parse(b, &last) || last < first)) return R();  // invalid: ignore
+  if (first >= size) return Status::RangeNotSatisfiable(std::string(unsatisfiable));
+  uint64_t end = b.empty() ? size - 1 : std::min(last, size - 1);
+  return R(ByteRange{first, end - first + 1});
+}
+
+Result<ByteRange> ApplyRange(const Request& req, Response& resp, uint64_t size, MultiRange multi,
+                             const std::function<void(const Status&)>& write_error,
+                             std::string_view unsatisfiable) {
+  std::string header = req.headers.Get("Range");
+  if (header.empty()) return ByteRange{0, size};
+  auto parsed = ParseRange(header, size, multi, unsatisfiable);
+  if (!parsed.ok()) {
+    write_error(parsed.status());
+    resp.headers.Set("Content-Range", "bytes */" + std::to_string(size));
+    return parsed.status();
+  }
+  if (!*parsed) return ByteRange{0, size};
+  const ByteRange& r = **parsed;
+  resp.status = 206;
+  resp.headers.Set("Content-Range", "bytes " + std::to_string(r.start) + "-" +
+                                        std::to_string(r.start + r.length - 1) + "/" +
+                                        std::to_string(size));
+  return r;
+}
+
+}  // namespace aisle::api
