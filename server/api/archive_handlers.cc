@@ -50,18 +50,6 @@ Result<Format> RequestedFormat(const Request& req) {
   return f;
 }
 
-// An anonymous temp file on the first mountpath (never linked, so a crash leaves nothing).
-Result<storage::FileHandle> OpenSpool(storage::Store* store) {
-  std::string dir = store->mountpaths().front() + "/.aisle/tmp";
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return storage::FileHandle(fd);
-  std::string path = dir + "/spool-" + storage::RandomHex(12);
-  AISLE_ASSIGN_OR_RETURN(storage::FileHandle fh,
-                         storage::OpenFile(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
-  ::unlink(path.c_str());
-  return fh;
-}
-
 // Appends to a spool file.
 struct SpoolSink {
   int fd;
@@ -200,7 +188,7 @@ void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view b
     resp.body = std::move(out);
     return;
   }
-  auto spool = OpenSpool(ctx.store);
+  auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
   SpoolSink sink{spool->get()};
   Status st = archive::ReadMember(src, idx, *m, start, length, std::ref(sink), lim);
@@ -265,7 +253,7 @@ void GetMatching(ApiContext& ctx, Request& req, Response& resp, std::string_view
                          ": no archived file matches \"" + NonEmptyQuery(req, "archregx") + "\""),
         ctx.node);
   }
-  auto spool = OpenSpool(ctx.store);
+  auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
   SpoolSink sink{spool->get()};
   const storage::ObjectReader& obj = sh->obj;
@@ -474,7 +462,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   }
 
   // Other formats (and new shards): write the whole shard again, streaming through a spool.
-  auto spool = OpenSpool(ctx.store);
+  auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
   SpoolSink sink{spool->get()};
   auto writer = archive::ShardWriter::Open(fmt, std::ref(sink));
@@ -485,7 +473,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
     for (const auto& m : old->members) {
       if (m.type != MemberType::kFile || old->Find(m.name) != &m || m.name == name) continue;
       // Pull-based writer, push-based reader: decode each member to a second spool first.
-      auto tmp = OpenSpool(ctx.store);
+      auto tmp = ctx.store->OpenSpool();
       if (!tmp.ok()) return WriteError(req, resp, tmp.status(), ctx.node);
       SpoolSink ms{tmp->get()};
       Status st = archive::ReadMember(src, *old, m, 0, m.size, std::ref(ms), cache.limits());

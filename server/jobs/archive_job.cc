@@ -56,17 +56,6 @@ class FdReader : public BodyReader {
   uint64_t pos_ = 0;
 };
 
-Result<storage::FileHandle> OpenSpool(storage::Store* store) {
-  std::string dir = store->mountpaths().front() + "/.aisle/tmp";
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return storage::FileHandle(fd);
-  std::string path = dir + "/spool-" + storage::RandomHex(12);
-  AISLE_ASSIGN_OR_RETURN(storage::FileHandle fh,
-                         storage::OpenFile(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
-  ::unlink(path.c_str());
-  return fh;
-}
-
 // One shard being written: a writer into a spool file.
 struct OpenShardOut {
   storage::FileHandle spool;
@@ -77,7 +66,7 @@ struct OpenShardOut {
 
 Result<std::unique_ptr<OpenShardOut>> NewShard(storage::Store* store, archive::Format f) {
   auto out = std::make_unique<OpenShardOut>();
-  AISLE_ASSIGN_OR_RETURN(out->spool, OpenSpool(store));
+  AISLE_ASSIGN_OR_RETURN(out->spool, store->OpenSpool());
   OpenShardOut* raw = out.get();
   AISLE_ASSIGN_OR_RETURN(out->writer, archive::ShardWriter::Open(f, [raw](std::string_view b) {
                            AISLE_RETURN_IF_ERROR(storage::PwriteAll(raw->spool.get(), b.data(),

@@ -445,6 +445,16 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
 const std::vector<std::string>& Store::mountpaths() const { return impl_->mp_roots; }
 
+Result<FileHandle> Store::OpenSpool() const {
+  std::string dir = impl_->mps.front().TmpDir();
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return FileHandle(fd);
+  std::string path = dir + "/spool-" + RandomHex(12);
+  AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(path, O_CREAT | O_EXCL | O_RDWR, 0600));
+  ::unlink(path.c_str());
+  return fh;
+}
+
 void Store::SetFaultHook(FaultHook hook) {
   std::lock_guard<std::mutex> l(impl_->hook_mu);
   impl_->hook = std::move(hook);

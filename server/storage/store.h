@@ -118,6 +118,9 @@ class Store {
                                  std::string_view session, std::optional<uint64_t> expected);
 
   const std::vector<std::string>& mountpaths() const;
+  // An anonymous scratch file in the first mountpath's tmp dir (O_TMPFILE, or created and
+  // unlinked at once), so a crash leaves nothing behind.
+  Result<FileHandle> OpenSpool() const;
   size_t ObjectCount() const;
   void SetFaultHook(FaultHook hook);
 
