@@ -41,6 +41,7 @@ void RegisterBucketCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterArchiveCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action);
+void RegisterEtlCommands(CLI::App* app, CliContext* ctx, Action* action);
 // Polls job `id` until it ends (progress bar on a terminal); 0 = no timeout. Exit code.
 int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s);
 void RegisterClusterCommands(CLI::App* app, CliContext* ctx, Action* action);

@@ -83,6 +83,20 @@ int RunShow(const CliContext& ctx, const std::string& id) {
   return kExitOk;
 }
 
+// One snap with the counters of all: loc/out objects and bytes, total objects.
+json SumSnaps(const std::vector<json>& snaps) {
+  json sum = snaps.front();
+  uint64_t total = 0;
+  for (const char* k : {"loc-objs", "loc-bytes", "out-objs", "out-bytes"}) {
+    uint64_t n = 0;
+    for (const auto& s : snaps) n += Num(s, k);
+    sum["stats"][k] = std::to_string(n);
+  }
+  for (const auto& s : snaps) total += std::stoull(s.value("total-objs", "0"));
+  sum["total-objs"] = std::to_string(total);
+  return sum;
+}
+
 int RunAbort(const CliContext& ctx, const std::string& id) {
   HttpRequest req;
   req.method = "PUT";
@@ -108,9 +122,9 @@ int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s) {
     if (!st.ok()) return Fail(st.status());
     auto snaps = Snaps(ctx, {{"id", id}});
     if (snaps.ok() && !snaps->empty()) {
-      last = snaps->front();
+      last = SumSnaps(*snaps);  // a cluster-wide job has one snap per target
       uint64_t total = std::stoull(last.value("total-objs", "0"));
-      if (!bar && total) bar = std::make_unique<Progress>("archive", total, 0, tty);
+      if (!bar && total) bar = std::make_unique<Progress>(last.value("kind", "job"), total, 0, tty);
       if (bar) {
         int64_t bytes = static_cast<int64_t>(Num(last, "loc-bytes"));
         bar->AddBytes(bytes - static_cast<int64_t>(bar->bytes()));
@@ -124,7 +138,7 @@ int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s) {
       if (ctx.json) {
         PrintJson(last.is_null() ? *st : last);
       } else if (err.empty() && !aborted) {
-        std::printf("Job %s finished: %llu objects, %s -> %llu shard(s)\n", id.c_str(),
+        std::printf("Job %s finished: %llu objects, %s -> %llu written\n", id.c_str(),
                     static_cast<unsigned long long>(last.is_null() ? 0 : Num(last, "loc-objs")),
                     FormatBytes(last.is_null() ? 0 : Num(last, "loc-bytes")).c_str(),
                     static_cast<unsigned long long>(last.is_null() ? 0 : Num(last, "out-objs")));

@@ -27,6 +27,7 @@ int Run(int argc, char** argv) {
   RegisterObjectCommands(&app, &ctx, &action);
   RegisterArchiveCommands(&app, &ctx, &action);
   RegisterJobCommands(&app, &ctx, &action);
+  RegisterEtlCommands(&app, &ctx, &action);
   RegisterClusterCommands(&app, &ctx, &action);
 
   try {

@@ -15,11 +15,13 @@ BUILD_PKGS=(
   libspdlog-dev libfmt-dev
   libcli11-dev
   libssl-dev
+  libturbojpeg0-dev libpng-dev  # ETL built-in image-resize (JPEG DCT-scaled decode, PNG)
   libfuse3-dev fuse3      # aisle-fs
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PKGS=(
   curl python3 python3-msgpack python3-requests python3-pil
+  python3-torchvision     # examples/imagefolder and test_etl.py: unmodified ImageFolder over a mount
   lz4 zstd                # test_archive.py compresses tars with the CLIs
   awscli s3cmd python3-boto3 rclone s3fs   # S3 API clients (tests/integration/test_s3.py)
 )

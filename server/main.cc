@@ -10,6 +10,7 @@
 
 #include "common/hrw.h"
 #include "common/logging.h"
+#include "etl/etl_manager.h"
 #include "server/api/proxy_api.h"
 #include "server/api/s3/s3_api.h"
 #include "server/api/s3/s3_proxy.h"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<aisle::cluster::TargetCluster> target_cluster;
   std::unique_ptr<aisle::cluster::ProxyCluster> proxy_cluster;
   std::unique_ptr<aisle::api::Handler> api;
+  std::unique_ptr<aisle::etl::EtlManager> etl_manager;
   std::unique_ptr<aisle::api::s3::S3Api> s3_api;
   std::unique_ptr<aisle::api::s3::S3ProxyApi> s3_proxy;  // S3 at a proxy (relayed)
   auto self_node = [&] {
@@ -147,6 +149,18 @@ int main(int argc, char** argv) {
           aisle::cluster::TargetCluster::Options{self_node(), cfg->primary_url, cfg->keepalive_ms},
           store.get());
       ctx.cluster = target_cluster.get();
+    }
+    // ETL programs run as children of this target, with scratch space on its first mountpath.
+    etl_manager = std::make_unique<aisle::etl::EtlManager>(
+        aisle::etl::EtlManager::Options{store->mountpaths()[0] + "/.aisle/etl", url, {}});
+    ctx.etl = etl_manager.get();
+    if (target_cluster) {
+      target_cluster->SetEtlMdListener(
+          [m = etl_manager.get()](std::shared_ptr<const aisle::cluster::EtlMd> md) {
+            std::vector<aisle::etl::EtlEntry> want;
+            for (const auto& [name, e] : md->etls) want.push_back({name, e.msg, e.running});
+            m->Apply(want);
+          });
     }
     aisle::api::s3::S3Options s3opts;
     s3opts.keys = cfg->s3_keys;
@@ -198,6 +212,7 @@ int main(int argc, char** argv) {
   if (target_cluster) target_cluster->Stop();
   if (proxy_cluster) proxy_cluster->Stop();
   server.Shutdown(std::chrono::seconds(10));
+  etl_manager.reset();  // stops ETL child processes
   spdlog::info("stopped");
   return 0;
 }

@@ -501,6 +501,33 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
 
 }  // namespace
 
+Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
+                                    std::string_view shard, const std::string& archpath,
+                                    uint64_t max) {
+  AISLE_ASSIGN_OR_RETURN(OpenShard sh,
+                         ShardCache::For(ctx.store).Open(bucket, shard, Format::kUnknown));
+  const Member* m = sh.index->Find(archpath);
+  if (!m)
+    return Status::NotFound(ctx.node.Name() + ": " + storage::ObjectCname(bucket, shard) +
+                            ": archived file \"" + archpath + "\" does not exist");
+  if (m->type == MemberType::kDir)
+    return Status::InvalidArgument("\"" + archpath + "\" is a directory in the archive");
+  if (m->size > max)
+    return Status::TooLarge("\"" + archpath + "\" is too large for an inline transform");
+  std::string out;
+  out.reserve(m->size);
+  archive::FdSource src(sh.obj.file->get(), sh.obj.data_offset, sh.obj.meta.size);
+  Status st = archive::ReadMember(
+      src, *sh.index, *m, 0, m->size,
+      [&](std::string_view b) {
+        out.append(b);
+        return Status::OK();
+      },
+      ShardCache::For(ctx.store).limits());
+  if (!st.ok()) return st.WithContext(storage::ObjectCname(bucket, shard));
+  return out;
+}
+
 bool LooksLikeShard(std::string_view name) {
   return archive::FormatFromName(name) != Format::kUnknown;
 }

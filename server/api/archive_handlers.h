@@ -33,6 +33,10 @@ struct ArchListEntry {
 // readable archive (the caller then lists the object alone).
 Result<std::vector<ArchListEntry>> ListShardMembers(ApiContext& ctx, std::string_view bucket,
                                                     std::string_view shard);
+// The whole bytes of one member (an inline transform's input); kTooLarge beyond `max`.
+Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
+                                    std::string_view shard, const std::string& archpath,
+                                    uint64_t max);
 // True when the name has a shard extension (.tar, .tgz, .tar.gz, .zip, .tar.lz4, .tar.zst).
 bool LooksLikeShard(std::string_view name);
 

@@ -5,6 +5,7 @@
 #include "common/names.h"
 #include "server/api/action_msg.h"
 #include "server/api/archive_handlers.h"
+#include "server/api/etl_handlers.h"
 #include "server/api/errors.h"
 #include "server/api/job_handlers.h"
 #include "server/api/target_api.h"
@@ -197,6 +198,8 @@ void HandleBuckets(ApiContext& ctx, Request& req, Response& resp, std::string_vi
     return ListObjects(ctx, req, resp, bucket, *msg->value);
   }
   if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node);
+  if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
+    return StartEtlBucketJob(ctx, req, resp, bucket, *msg);
   if (req.method == "POST") {
     if (msg->action != "create-bck") {
       return WriteError(req, resp, 400,

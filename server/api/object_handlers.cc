@@ -9,6 +9,7 @@
 #include "server/api/archive_handlers.h"
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
+#include "server/api/etl_handlers.h"
 #include "server/api/target_api.h"
 
 namespace aisle::api {
@@ -204,14 +205,8 @@ void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_vie
     (void)ctx.cluster->SyncMaps();  // a bucket created a moment ago: its push may be late
   }
   if (RedirectToOwner(ctx, req, resp, bucket, object)) return;
+  if (IsEtlRequest(req)) return HandleEtlObject(ctx, req, resp, bucket, object);
   if (IsArchiveRequest(req)) return HandleArchive(ctx, req, resp, bucket, object);
-  for (const char* p : {"etl_name", "etl_pipeline"}) {
-    auto v = req.Query(p);
-    if (v && !v->empty()) {
-      return WriteError(req, resp, 501, std::string(p) + " is not supported by this node yet",
-                        ctx.node);
-    }
-  }
   if (req.method == "GET" || req.method == "HEAD") return Get(ctx, req, resp, bucket, object);
   if (req.method == "PUT") return Put(ctx, req, resp, bucket, object);
   if (req.method == "POST") return Post(ctx, req, resp, bucket, object);

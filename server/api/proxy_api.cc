@@ -70,6 +70,31 @@ json EntryToMsgpackMap(const json& e) {
   return m;
 }
 
+// One job's status from two targets: running while any runs; the first error; counters add.
+json MergeJobStatus(json a, const json& b) {
+  if (!a.is_object() || !b.is_object()) return a;
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (!a.contains(k)) {
+      a[k] = v;
+    } else if (k == "end_time") {
+      int64_t x = a[k].is_number() ? a[k].get<int64_t>() : 0;
+      int64_t y = v.is_number() ? v.get<int64_t>() : 0;
+      a[k] = (x == 0 || y == 0) ? 0 : std::max(x, y);
+    } else if (k == "err") {
+      if (a[k].is_string() && a[k].get<std::string>().empty()) a[k] = v;
+    } else if (k == "aborted" && v.is_boolean()) {
+      a[k] = a[k].is_boolean() && (a[k].get<bool>() || v.get<bool>());
+    } else if (k == "is_idle" && v.is_boolean()) {
+      a[k] = a[k].is_boolean() && a[k].get<bool>() && v.get<bool>();
+    } else if (v.is_number_unsigned() && a[k].is_number_unsigned()) {
+      a[k] = a[k].get<uint64_t>() + v.get<uint64_t>();
+    }
+  }
+  return a;
+}
+
 }  // namespace
 
 std::string RedirectUrl(const std::string& base, const std::string& target,
@@ -98,6 +123,7 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   }
   if (group == "daemon") return Daemon(req, resp);
   if (group == "cluster") return Cluster(req, resp, tail);
+  if (group == "etl") return Etl(req, resp, tail);
   if (group == "metasync") {
     auto body = req.ReadBody(kMaxControlBody);
     if (!body.ok()) return WriteError(req, resp, body.status(), node_);
@@ -250,10 +276,9 @@ void ProxyApi::FanOutJobs(Request& req, Response& resp, const std::string& body)
     if (req.method == "PUT") continue;
     json j = json::parse(r->body, nullptr, false);
     if (j.is_discarded()) continue;
-    if (what == "status") {  // one job: the first target that knows it
-      resp.headers.Set("Content-Type", "application/json");
-      resp.body = j.dump();
-      return;
+    if (what == "status") {  // one job, maybe running on several targets: merge
+      merged = merged.is_array() ? j : MergeJobStatus(std::move(merged), j);
+      continue;
     }
     if (what == "qryxstats" && j.is_object()) {
       for (auto it = j.begin(); it != j.end(); ++it) merged[it.key()] = it.value();
@@ -263,6 +288,8 @@ void ProxyApi::FanOutJobs(Request& req, Response& resp, const std::string& body)
   }
   if (!found && (req.method == "PUT" || what == "status"))
     return WriteError(req, resp, 404, last_error, node_);
+  if (what == "status" && merged.is_array())
+    return WriteError(req, resp, 404, "job not found", node_);
   if (req.method == "PUT") return;
   resp.headers.Set("Content-Type", "application/json");
   resp.body = merged.dump();
@@ -359,6 +386,8 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
   }
   if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node_);
   if (!cluster_->is_primary()) return ForwardToPrimary(req, resp, *body);
+  if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
+    return EtlBucket(req, resp, bucket, *body);
   Status st;
   if (req.method == "POST" && msg->action == "create-bck") {
     int copies = CopiesFrom(*msg->value, 1);

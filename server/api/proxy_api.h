@@ -30,6 +30,12 @@ class ProxyApi : public Handler {
   void Cluster(Request& req, Response& resp, std::string_view tail);
   void Daemon(Request& req, Response& resp);
   void ListObjects(Request& req, Response& resp, std::string_view bucket, const std::string& lso);
+  // /v1/etl: the ETL registry (primary) and its fan-out to the targets (proxy_etl.cc).
+  void Etl(Request& req, Response& resp, std::string_view tail);
+  // Offline etl-bck / copy-bck: every target transforms its own objects (proxy_etl.cc).
+  void EtlBucket(Request& req, Response& resp, std::string_view bucket, const std::string& body);
+  // Waits until every active target runs ETL `name` (or one failed / the time is up).
+  Status WaitEtlRunning(const std::string& name, int64_t timeout_ms);
   // Job queries and stop requests go to every target; the answers are merged.
   void FanOutJobs(Request& req, Response& resp, const std::string& body);
   // Re-issues a control request at the primary and copies its answer back.

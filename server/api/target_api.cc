@@ -8,6 +8,7 @@
 
 #include "common/logging.h"
 #include "server/api/errors.h"
+#include "server/api/etl_handlers.h"
 #include "server/api/job_handlers.h"
 
 namespace aisle::api {
@@ -66,6 +67,7 @@ void TargetApi::Handle(Request& req, Response& resp) {
     return;
   }
   if (group == "cluster" && IsJobRequest(req, tail)) return HandleJobs(ctx_, req, resp);
+  if (group == "etl") return HandleEtl(ctx_, req, resp, tail);
   if (group == "buckets" || group == "objects") {
     if (Status st = CheckProvider(req); !st.ok()) return WriteError(req, resp, st, ctx_.node);
   }

@@ -10,6 +10,10 @@
 #include "server/cluster/target_cluster.h"
 #include "server/storage/store.h"
 
+namespace aisle::etl {
+class EtlManager;
+}
+
 namespace aisle::api {
 
 struct ApiContext {
@@ -18,6 +22,7 @@ struct ApiContext {
   cluster::TargetCluster* cluster = nullptr;  // null: a standalone node
   std::function<void()> request_shutdown;     // PUT /v1/daemon {"action":"shutdown"}
   Handler* s3 = nullptr;  // S3 API (server/api/s3): every path outside /v1/ when set
+  etl::EtlManager* etl = nullptr;  // null: this node runs no transforms
 };
 
 class TargetApi : public Handler {
@@ -54,6 +59,10 @@ void AfterLocalDelete(ApiContext& ctx, const Request& req, std::string_view buck
 Status ClusterRename(ApiContext& ctx, const Request& req, std::string_view bucket,
                      std::string_view from, std::string_view to);
 bool IsIntra(const Request& req);
+// The HTTP client for node-to-node requests of a target (pooled connections).
+HttpClient& Client();
+// "<base>/v1/objects/<bucket>/<object>", escaped.
+std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object);
 
 // RFC 1123 date for Last-Modified; RFC 822 ("02 Jan 06 15:04 UTC") for list entries.
 std::string HttpDate(int64_t unix_ns);

@@ -8,7 +8,6 @@
 #include "server/api/target_api.h"
 
 namespace aisle::api {
-namespace {
 
 std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object) {
   return base + "/v1/objects/" + EscapeComponent(bucket) + "/" + EscapePath(object);
@@ -18,8 +17,6 @@ HttpClient& Client() {
   static HttpClient client;
   return client;
 }
-
-}  // namespace
 
 bool IsIntra(const Request& req) { return req.headers.Find(cluster::kIntraHeader) != nullptr; }
 

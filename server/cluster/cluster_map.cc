@@ -214,4 +214,44 @@ Status ClusterState::SetBmd(Bmd next, bool force) {
   return Status::OK();
 }
 
+Status ClusterState::SetEtlMd(EtlMd next, bool force) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!force && next.version <= etlmd_->version) {
+    return Status::Conflict("stale etl metadata: version " + std::to_string(next.version) +
+                            " is not newer than " + std::to_string(etlmd_->version));
+  }
+  etlmd_ = std::make_shared<const EtlMd>(std::move(next));
+  return Status::OK();
+}
+
+std::shared_ptr<const EtlMd> ClusterState::etlmd() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return etlmd_;
+}
+
+std::string EtlMdToJson(const EtlMd& md) {
+  json etls = json::object();
+  for (const auto& [name, e] : md.etls) etls[name] = {{"msg", e.msg}, {"running", e.running}};
+  return json{{"version", std::to_string(md.version)}, {"etls", etls}}.dump();
+}
+
+Result<EtlMd> EtlMdFromJson(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("malformed etl metadata");
+  EtlMd md;
+  const json& v = j.contains("version") ? j["version"] : json();
+  if (v.is_string())
+    md.version = std::strtoll(v.get<std::string>().c_str(), nullptr, 10);
+  else if (v.is_number_integer())
+    md.version = v.get<int64_t>();
+  if (j.contains("etls") && j["etls"].is_object()) {
+    for (auto it = j["etls"].begin(); it != j["etls"].end(); ++it) {
+      if (!it.value().is_object() || !it.value().contains("msg") || !it.value()["msg"].is_string())
+        return Status::InvalidArgument("malformed etl metadata entry \"" + it.key() + "\"");
+      md.etls[it.key()] = {it.value()["msg"].get<std::string>(), it.value().value("running", true)};
+    }
+  }
+  return md;
+}
+
 }  // namespace aisle::cluster

@@ -57,6 +57,17 @@ struct Bmd {
   std::map<std::string, BucketProps> buckets;
 };
 
+// ETL metadata: the registered transforms (init messages as sent) and whether each should run.
+// Targets start and stop their ETL processes to match (etl/etl_manager.h).
+struct EtlMdEntry {
+  std::string msg;
+  bool running = true;
+};
+struct EtlMd {
+  int64_t version = 0;
+  std::map<std::string, EtlMdEntry> etls;
+};
+
 // AIStore JSON (Smap: tmap/pmap/proxy_si/version-as-string; Snode with public_net etc.).
 std::string SmapToJson(const Smap& smap);
 Result<Smap> SmapFromJson(std::string_view json);
@@ -64,20 +75,25 @@ std::string NodeToJson(const Node& node);
 Result<Node> NodeFromJson(std::string_view json);
 std::string BmdToJson(const Bmd& bmd);
 Result<Bmd> BmdFromJson(std::string_view json);
+std::string EtlMdToJson(const EtlMd& md);
+Result<EtlMd> EtlMdFromJson(std::string_view json);
 
 // Thread-safe holder of the current versions. Readers get immutable snapshots.
 class ClusterState {
  public:
   std::shared_ptr<const Smap> smap() const;
   std::shared_ptr<const Bmd> bmd() const;
+  std::shared_ptr<const EtlMd> etlmd() const;
   // Installs `next` if it is newer; kConflict (stale) otherwise, unless force.
   Status SetSmap(Smap next, bool force = false);
   Status SetBmd(Bmd next, bool force = false);
+  Status SetEtlMd(EtlMd next, bool force = false);
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const Smap> smap_ = std::make_shared<Smap>();
   std::shared_ptr<const Bmd> bmd_ = std::make_shared<Bmd>();
+  std::shared_ptr<const EtlMd> etlmd_ = std::make_shared<EtlMd>();
 };
 
 }  // namespace aisle::cluster

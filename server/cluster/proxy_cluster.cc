@@ -28,7 +28,8 @@ ProxyCluster::~ProxyCluster() { Stop(); }
 
 std::string ProxyCluster::MetasyncBody() const {
   return json{{"smap", json::parse(SmapToJson(*state_.smap()))},
-              {"bmd", json::parse(BmdToJson(*state_.bmd()))}}
+              {"bmd", json::parse(BmdToJson(*state_.bmd()))},
+              {"etlmd", json::parse(EtlMdToJson(*state_.etlmd()))}}
       .dump();
 }
 
@@ -60,6 +61,10 @@ Status ProxyCluster::LoadPersisted() {
   if (s.ok())
     spdlog::info("loaded cluster map v{} ({} targets) and {} bucket(s)", smap.version,
                  smap.targets.size(), bmd.buckets.size());
+  if (auto e = storage::ReadFile(opts_.data_dir + "/etlmd.json"); e.ok()) {
+    AISLE_ASSIGN_OR_RETURN(EtlMd md, EtlMdFromJson(*e));
+    (void)state_.SetEtlMd(std::move(md), true);
+  }
   AISLE_RETURN_IF_ERROR(Persist(smap, bmd));
   AISLE_RETURN_IF_ERROR(state_.SetSmap(std::move(smap), true));
   return state_.SetBmd(std::move(bmd), true);
@@ -121,9 +126,10 @@ void ProxyCluster::KeepaliveLoop() {
     req.method = "POST";
     req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
     req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
-    req.body =
-        json{{"smap_version", state_.smap()->version}, {"bmd_version", state_.bmd()->version}}
-            .dump();
+    req.body = json{{"smap_version", state_.smap()->version},
+                    {"bmd_version", state_.bmd()->version},
+                    {"etlmd_version", state_.etlmd()->version}}
+                   .dump();
     req.max_retries = 0;
     req.total_timeout = milliseconds(5000);
     auto resp = http_.Do(req);
@@ -150,6 +156,11 @@ Status ProxyCluster::ApplyMetasync(std::string_view body) {
     Status st = state_.SetBmd(std::move(b));
     if (result.ok()) result = st;
   }
+  if (j.contains("etlmd") && j["etlmd"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(EtlMd e, EtlMdFromJson(j["etlmd"].dump()));
+    Status st = state_.SetEtlMd(std::move(e));
+    if (result.ok()) result = st;
+  }
   return result;
 }
 
@@ -158,6 +169,19 @@ Status ProxyCluster::Publish(Smap smap, Bmd bmd) {
   (void)state_.SetSmap(smap, true);
   (void)state_.SetBmd(std::move(bmd), true);
   PushAll(MetasyncBody(), smap);
+  return Status::OK();
+}
+
+Status ProxyCluster::UpdateEtlMd(const std::function<Status(EtlMd&)>& mutate) {
+  if (!is_primary()) return Status::InvalidArgument("not the primary: " + opts_.primary_url);
+  std::lock_guard<std::mutex> l(mu_);
+  EtlMd next = *state_.etlmd();
+  AISLE_RETURN_IF_ERROR(mutate(next));
+  next.version++;
+  AISLE_RETURN_IF_ERROR(
+      storage::WriteFileAtomic(opts_.data_dir + "/etlmd.json", EtlMdToJson(next)));
+  (void)state_.SetEtlMd(std::move(next), true);
+  PushAll(MetasyncBody(), *state_.smap());
   return Status::OK();
 }
 
@@ -242,7 +266,9 @@ Result<std::string> ProxyCluster::Keepalive(std::string_view node_id, std::strin
   json j = json::parse(body, nullptr, false);
   int64_t sv = j.is_object() ? j.value("smap_version", int64_t{0}) : 0;
   int64_t bv = j.is_object() ? j.value("bmd_version", int64_t{0}) : 0;
-  if (sv < state_.smap()->version || bv < state_.bmd()->version) return MetasyncBody();
+  int64_t ev = j.is_object() ? j.value("etlmd_version", int64_t{0}) : 0;
+  if (sv < state_.smap()->version || bv < state_.bmd()->version || ev < state_.etlmd()->version)
+    return MetasyncBody();
   return std::string();
 }
 

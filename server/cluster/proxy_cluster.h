@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,7 @@ class ProxyCluster {
   const std::string& primary_url() const { return opts_.primary_url; }
   std::shared_ptr<const Smap> smap() const { return state_.smap(); }
   std::shared_ptr<const Bmd> bmd() const { return state_.bmd(); }
+  std::shared_ptr<const EtlMd> etlmd() const { return state_.etlmd(); }
   HttpClient& http() { return http_; }
 
   // Primary only. Returns the metasync body {"smap":...,"bmd":...} for the new node.
@@ -66,6 +68,9 @@ class ProxyCluster {
   Status CreateBucket(std::string_view bucket, int copies);
   Status DestroyBucket(std::string_view bucket);
   Status SetBucketCopies(std::string_view bucket, int copies);
+  // Primary only: changes the ETL metadata with `mutate` (an error leaves it unchanged), then
+  // persists it and pushes it to every node.
+  Status UpdateEtlMd(const std::function<Status(EtlMd&)>& mutate);
   // Primary only: maintenance (drained by rebalance) and removal of a node.
   Status SetNodeState(std::string_view node_id, NodeState state);
   Status RemoveNode(std::string_view node_id);

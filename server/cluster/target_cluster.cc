@@ -109,7 +109,14 @@ Status TargetCluster::ApplyMetasync(std::string_view body) {
     AISLE_ASSIGN_OR_RETURN(Bmd b, BmdFromJson(j["bmd"].dump()));
     bmd = std::move(b);
   }
-  return ApplyMaps(std::move(smap), std::move(bmd));
+  Status etl_st;
+  if (j.contains("etlmd") && j["etlmd"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(EtlMd e, EtlMdFromJson(j["etlmd"].dump()));
+    etl_st = state_.SetEtlMd(std::move(e));
+    if (etl_st.ok() && etlmd_listener_) etlmd_listener_(state_.etlmd());
+  }
+  Status st = ApplyMaps(std::move(smap), std::move(bmd));
+  return st.ok() ? etl_st : st;
 }
 
 Status TargetCluster::ApplyMaps(std::optional<Smap> smap, std::optional<Bmd> bmd) {
@@ -170,7 +177,7 @@ Status TargetCluster::SyncMaps() {
   req.method = "POST";
   req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
   req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
-  req.body = R"({"smap_version":0,"bmd_version":0})";
+  req.body = R"({"smap_version":0,"bmd_version":0,"etlmd_version":0})";
   req.max_retries = 1;
   req.total_timeout = milliseconds(5000);
   AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
@@ -186,7 +193,9 @@ void TargetCluster::KeepaliveLoop() {
     for (int slept = 0; slept < opts_.keepalive_ms && !stop_; slept += 50)
       std::this_thread::sleep_for(milliseconds(50));
     if (stop_) break;
-    json body = {{"smap_version", state_.smap()->version}, {"bmd_version", state_.bmd()->version}};
+    json body = {{"smap_version", state_.smap()->version},
+                 {"bmd_version", state_.bmd()->version},
+                 {"etlmd_version", state_.etlmd()->version}};
     HttpRequest req;
     req.method = "POST";
     req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;

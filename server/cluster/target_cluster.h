@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,6 +72,12 @@ class TargetCluster {
   // Pulls the current maps from the primary (e.g. a bucket this target has not heard of yet).
   Status SyncMaps();
 
+  std::shared_ptr<const EtlMd> etlmd() const { return state_.etlmd(); }
+  // Called (on the applying thread) with every newer ETL metadata; set before Start().
+  void SetEtlMdListener(std::function<void(std::shared_ptr<const EtlMd>)> fn) {
+    etlmd_listener_ = std::move(fn);
+  }
+
   RebalanceStats rebalance_stats() const;
   // Wakes the rebalance thread (used after a map change and by tests/ops).
   void TriggerRebalance();
@@ -101,6 +108,7 @@ class TargetCluster {
   int64_t reb_wanted_ = 0;  // bumped by every map change/trigger; guarded by reb_mu_
   mutable std::mutex stats_mu_;
   RebalanceStats stats_;
+  std::function<void(std::shared_ptr<const EtlMd>)> etlmd_listener_;
 };
 
 }  // namespace aisle::cluster

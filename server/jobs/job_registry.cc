@@ -82,17 +82,15 @@ Registry::~Registry() {
 }
 
 std::string Registry::Start(std::string kind, std::string bucket, std::string dst_bucket,
-                            std::function<Status(Job&)> fn) {
+                            std::function<Status(Job&)> fn, std::string id) {
   auto job = std::make_shared<Job>();
   job->kind_ = std::move(kind);
   job->bucket_ = std::move(bucket);
   job->dst_bucket_ = std::move(dst_bucket);
   job->start_ns_ = NowNs();
-  std::string id;
   {
     std::lock_guard<std::mutex> l(mu_);
-    do id = NewId();
-    while (jobs_.count(id));
+    while (id.empty() || jobs_.count(id)) id = NewId();
     job->id_ = id;
     jobs_[id] = job;
     order_.push_back(id);

@@ -69,9 +69,10 @@ class Registry {
   static Registry& Global();
 
   // Runs fn on a new thread. fn's Status decides the end state: OK -> finished, error ->
-  // failed (aborted when the abort flag was set). Returns the job id.
+  // failed (aborted when the abort flag was set). Returns the job id: `id` when given and
+  // unused (a cluster-wide job has one id on every target), else a new one.
   std::string Start(std::string kind, std::string bucket, std::string dst_bucket,
-                    std::function<Status(Job&)> fn);
+                    std::function<Status(Job&)> fn, std::string id = "");
   std::optional<JobSnapshot> Get(const std::string& id) const;
   // Newest first; kind "" = all kinds.
   std::vector<JobSnapshot> List(const std::string& kind, bool only_running) const;

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/base64.h"
+
 namespace aisle::api::s3 {
 
 Digest::Digest(const char* kind) : ctx_(EVP_MD_CTX_new()) {
@@ -63,28 +65,10 @@ std::string ToHex(std::string_view raw) {
   return out;
 }
 
-std::string Base64(std::string_view raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()),
-                          static_cast<int>(raw.size()));
-  out.resize(n);
-  return out;
-}
+std::string Base64(std::string_view raw) { return Base64Encode(raw); }
 
 bool FromBase64(std::string_view in, std::string* out) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  std::string buf(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return false;
-  size_t pad = 0;
-  if (in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  buf.resize(static_cast<size_t>(n) - pad);
-  *out = std::move(buf);
-  return true;
+  return !in.empty() && Base64Decode(in, out);
 }
 
 bool SafeEqual(std::string_view a, std::string_view b) {

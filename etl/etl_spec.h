@@ -1,0 +1,54 @@
+// EtlSpec: one registered transform as a target runs it — what to run (built-in, Python code
+// or a user program), how to talk to it (communication type) and its limits. Parsed from
+// AIStore's init messages by etl/etl_msg.cc; turned into a Transformer by MakeTransformer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aisle::etl {
+
+enum class Comm {
+  kBuiltin,  // native C++ in the target, no process hop
+  kCode,     // Python source run by the persistent runtime (etl/runtime/python)
+  kIo,       // io://    a program per object: bytes on stdin, result on stdout
+  kHpush,    // hpush:// the program is an HTTP server; the target PUTs the bytes to it
+  kHpull,    // hpull:// the program GETs the object from the target itself
+  kHrev,     // hrev://  the target reverse-proxies the request to the program
+  kWs,       // ws://    one persistent WebSocket per worker, a message pair per object
+};
+const char* CommName(Comm c);  // "builtin", "code", "io://", "hpush://", ...
+
+struct EtlSpec {
+  std::string name;
+  Comm comm = Comm::kHpush;
+
+  // kIo, kHpush, kHpull, kHrev, kWs: the program and its environment. HTTP programs get
+  // PORT (where to listen, 127.0.0.1) and AIS_TARGET_URL (this target) in the environment.
+  std::vector<std::string> command;
+  std::vector<std::pair<std::string, std::string>> env;
+
+  // kCode: Python source (decoded), requirements text (decoded; Debian python3-* packages
+  // must already be installed: checked at start), and the name of the transform function.
+  std::string code;
+  std::string dependencies;
+  std::string transform_func = "transform";
+
+  // kBuiltin: transform name ("identity", "md5", "image-resize", ...) and default arguments
+  // ("key=value,key=value"); a request's etl_args override them key by key.
+  std::string builtin;
+  std::string builtin_args;
+
+  int64_t init_timeout_ms = 45'000;  // program start until healthy
+  int64_t obj_timeout_ms = 10'000;   // one object, then the worker is killed and restarted
+  int concurrency = 0;               // transforms in flight per target; 0 = number of CPUs
+  uint64_t memory_limit = 0;         // RLIMIT_AS of each child process; 0 = none
+  uint64_t max_output = 1ull << 30;  // a larger result is an error, not an OOM
+
+  std::string work_dir;    // per target and ETL: code files, sockets, logs (created by caller)
+  std::string target_url;  // this target's base URL, e.g. http://127.0.0.1:8081
+};
+
+}  // namespace aisle::etl

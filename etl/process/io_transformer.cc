@@ -1,0 +1,194 @@
+#include "etl/process/io_transformer.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "etl/process/child_process.h"
+#include "etl/process/log_ring.h"
+#include "etl/process/process_util.h"
+
+namespace aisle::etl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class IoTransformer : public Transformer {
+ public:
+  explicit IoTransformer(EtlSpec spec)
+      : spec_(std::move(spec)), prefix_(EtlPrefix(spec_)), slots_(EffectiveConcurrency(spec_)) {}
+  ~IoTransformer() override { Stop(); }
+
+  Status Start() override {
+    if (spec_.command.empty()) return Status::InvalidArgument(prefix_ + "io:// needs a command");
+    std::lock_guard lock(mu_);
+    stopped_ = false;
+    return Status::OK();
+  }
+
+  void Stop() override {
+    try {
+      std::unique_lock lock(mu_);
+      stopped_ = true;
+      for (ChildProcess* c : active_) c->Signal(SIGKILL);
+      idle_cv_.wait(lock, [&] { return running_ == 0; });
+    } catch (...) {  // std::system_error from the mutex: nothing better to do
+    }
+  }
+
+  Result<std::string> Transform(const TransformInput& in) override {
+    try {
+      return DoTransform(in);
+    } catch (const std::exception& e) {
+      return Status::Internal(prefix_ + e.what());
+    }
+  }
+
+  std::string Logs() const override { return log_.Tail(); }
+
+ private:
+  Result<std::string> DoTransform(const TransformInput& in);
+
+  EtlSpec spec_;
+  std::string prefix_;
+  Slots slots_;
+  LogRing log_;
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  bool stopped_ = false;
+  std::set<ChildProcess*> active_;
+  int running_ = 0;  // transforms with a child, until it is reaped
+};
+
+Result<std::string> IoTransformer::DoTransform(const TransformInput& in) {
+  SlotGuard slot(slots_);
+  SpawnOptions opts;
+  opts.argv = spec_.command;
+  opts.env = spec_.env;
+  opts.env.emplace_back("ETL_NAME", spec_.name);
+  opts.env.emplace_back("ETL_ARGS", in.args);
+  opts.env.emplace_back("AIS_BUCKET", in.bucket);
+  opts.env.emplace_back("AIS_OBJECT", in.object);
+  if (!spec_.target_url.empty()) opts.env.emplace_back("AIS_TARGET_URL", spec_.target_url);
+  opts.work_dir = spec_.work_dir;
+  opts.memory_limit = spec_.memory_limit;
+  opts.pipe_stdin = true;
+  opts.pipe_stdout = true;
+  opts.log = &log_;
+
+  std::unique_ptr<ChildProcess> child;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return Status::Unavailable(prefix_ + "stopped");
+    auto spawned = ChildProcess::Spawn(opts);
+    if (!spawned.ok()) return spawned.status().WithContext(prefix_ + "start program");
+    child = std::move(spawned).value();
+    active_.insert(child.get());
+    ++running_;
+  }
+  // Kills/reaps the child and joins its stderr reader before Stop() may return.
+  struct Untrack {
+    IoTransformer* self;
+    std::unique_ptr<ChildProcess>& child;
+    ~Untrack() {
+      {
+        std::lock_guard lock(self->mu_);
+        self->active_.erase(child.get());
+      }
+      child.reset();
+      std::lock_guard lock(self->mu_);
+      --self->running_;
+      self->idle_cv_.notify_all();
+    }
+  };
+  Untrack untrack{this, child};
+
+  const bool has_deadline = spec_.obj_timeout_ms > 0;
+  const auto deadline = has_deadline
+                            ? Clock::now() + std::chrono::milliseconds(spec_.obj_timeout_ms)
+                            : Clock::time_point::max();
+  auto timed_out = [&] {
+    child->Kill(std::chrono::milliseconds(0));
+    return Status::Timeout(prefix_ + "transform timed out after " +
+                           FormatMillis(spec_.obj_timeout_ms));
+  };
+
+  std::string out;
+  size_t written = 0;
+  if (in.data.empty()) child->CloseStdin();
+  char buf[64 * 1024];
+  while (child->stdout_fd() >= 0) {
+    struct pollfd pfd[2];
+    int n = 0;
+    int out_idx = n;
+    pfd[n++] = {child->stdout_fd(), POLLIN, 0};
+    int in_idx = -1;
+    if (child->stdin_fd() >= 0) {
+      in_idx = n;
+      pfd[n++] = {child->stdin_fd(), POLLOUT, 0};
+    }
+    int timeout_ms = -1;
+    if (has_deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return timed_out();
+      timeout_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
+    }
+    int r = ::poll(pfd, n, timeout_ms);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      child->Kill(std::chrono::milliseconds(0));
+      return Status::FromErrno(errno, prefix_ + "poll");
+    }
+    if (r == 0) continue;  // deadline is checked at the top
+    if (in_idx >= 0 && pfd[in_idx].revents) {
+      size_t chunk = std::min<size_t>(in.data.size() - written, 1 << 20);
+      ssize_t w = WriteNoSigpipe(child->stdin_fd(), in.data.data() + written, chunk);
+      if (w > 0) {
+        written += static_cast<size_t>(w);
+        if (written == in.data.size()) child->CloseStdin();
+      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        child->CloseStdin();  // EPIPE: the program stopped reading; its exit status decides
+      }
+    }
+    if (pfd[out_idx].revents) {
+      ssize_t rd = ::read(child->stdout_fd(), buf, sizeof(buf));
+      if (rd > 0) {
+        if (out.size() + static_cast<size_t>(rd) > spec_.max_output) {
+          child->Kill(std::chrono::milliseconds(0));
+          return Status::TooLarge(prefix_ + "output exceeds the limit of " +
+                                  std::to_string(spec_.max_output) + " bytes");
+        }
+        out.append(buf, static_cast<size_t>(rd));
+      } else if (rd == 0) {
+        child->CloseStdout();
+      } else if (errno != EAGAIN && errno != EINTR) {
+        child->CloseStdout();
+      }
+    }
+  }
+  child->CloseStdin();
+  if (!child->WaitExit(deadline)) return timed_out();
+  child->Reap();
+  auto code = child->ExitCode();
+  if (code && *code == 0) return out;
+  std::string msg = prefix_ + "program " + child->ExitDescription();
+  std::string tail = child->StderrTail(std::chrono::milliseconds(200));
+  if (!tail.empty()) msg += ": " + tail;
+  return Status::Internal(msg);
+}
+
+}  // namespace
+
+std::unique_ptr<Transformer> MakeIoTransformer(const EtlSpec& spec) {
+  return std::make_unique<IoTransformer>(spec);
+}
+
+}  // namespace aisle::etl

@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""Aisle ETL Python runtime: serves one user transform function over stdin/stdout.
+
+The target starts one runtime process per worker:
+
+    python3 -B aisle_etl_runtime.py --code transform_code.py --func transform \
+        [--requirements requirements.txt]
+
+Frame protocol (binary, all integers big-endian), on the process's original stdin/stdout:
+
+  ready frame   (runtime -> target, once, after loading the code)
+                  u8 status (0 = ready, 1 = failed) | u64 length | payload
+                  payload: b"ready", or the error text (missing module, syntax error, ...)
+  request       (target -> runtime, one per object)
+                  u32 args length | args (UTF-8 etl_args, may be empty)
+                  u64 data length | data (the object's bytes)
+  response      (runtime -> target, one per request)
+                  u8 status (0 = ok, 1 = error) | u64 length | payload
+                  payload: the transformed bytes, or the error text (the last lines of the
+                  Python traceback)
+
+EOF on stdin ends the runtime with exit code 0. The user's transform is
+`transform(data: bytes) -> bytes`, or `transform(data: bytes, args: str) -> bytes` when it
+takes two parameters; returning str encodes it as UTF-8, None is an empty result.
+
+User output cannot corrupt the frames: the real stdout is dup()ed for frames, fd 1 and
+sys.stdout then point at stderr (which the target collects into the ETL's logs), and
+stdin is replaced with /dev/null.
+
+Only the Python standard library is used; dependencies are never installed, only checked.
+"""
+
+import argparse
+import importlib.util
+import inspect
+import os
+import re
+import struct
+import sys
+import traceback
+
+# Requirement name (lower case, '_' -> '-') -> (module to import, Debian package).
+KNOWN_PACKAGES = {
+    "pillow": ("PIL", "python3-pil"),
+    "pyyaml": ("yaml", "python3-yaml"),
+    "scikit-learn": ("sklearn", "python3-sklearn"),
+    "scikit-image": ("skimage", "python3-skimage"),
+    "opencv-python": ("cv2", "python3-opencv"),
+    "opencv-python-headless": ("cv2", "python3-opencv"),
+    "beautifulsoup4": ("bs4", "python3-bs4"),
+    "python-dateutil": ("dateutil", "python3-dateutil"),
+    "protobuf": ("google.protobuf", "python3-protobuf"),
+    "msgpack-python": ("msgpack", "python3-msgpack"),
+    "pycryptodome": ("Crypto", "python3-pycryptodome"),
+    "torch": ("torch", "python3-torch"),
+    "attrs": ("attr", "python3-attr"),
+    "typing-extensions": ("typing_extensions", "python3-typing-extensions"),
+}
+
+TAIL_LINES = 12
+TAIL_CHARS = 4000
+
+
+def parse_requirements(text):
+    """Yields (requirement name, module, Debian package) for each requirement line."""
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        m = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", line)
+        if not m:
+            continue
+        name = m.group(0)
+        key = name.lower().replace("_", "-")
+        if key in KNOWN_PACKAGES:
+            module, deb = KNOWN_PACKAGES[key]
+        else:
+            module = name.replace("-", "_")
+            deb = "python3-" + key.replace(".", "-")
+            if deb.startswith("python3-python-"):
+                deb = "python3-" + deb[len("python3-python-"):]
+        yield name, module, deb
+
+
+def module_available(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_requirements(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    missing = []
+    for name, module, deb in parse_requirements(text):
+        if module_available(module):
+            continue
+        what = "Python module '%s'" % module
+        if module.lower() != name.lower().replace("-", "_"):
+            what += " (requirement '%s')" % name
+        missing.append("%s is not installed (install Debian package %s)" % (what, deb))
+    return "; ".join(missing) if missing else None
+
+
+def traceback_tail():
+    text = traceback.format_exc().rstrip()
+    lines = text.splitlines()
+    text = "\n".join(lines[-TAIL_LINES:])
+    if len(text) > TAIL_CHARS:
+        text = text[-TAIL_CHARS:]
+    return text
+
+
+def read_exact(f, n):
+    data = f.read(n)
+    if data is None or len(data) != n:
+        return None
+    return data
+
+
+def write_frame(f, status, payload):
+    f.write(struct.pack(">BQ", status, len(payload)))
+    f.write(payload)
+    f.flush()
+
+
+def positional_arity(fn):
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return 1
+    n = 0
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            return 2
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+    return n
+
+
+def load_transform(code_path, func_name):
+    code_dir = os.path.dirname(os.path.abspath(code_path))
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    spec = importlib.util.spec_from_file_location("transform_code", code_path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["transform_code"] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, func_name, None)
+    if fn is None:
+        raise LookupError("the code defines no function '%s'" % func_name)
+    if not callable(fn):
+        raise TypeError("'%s' in the code is not callable" % func_name)
+    return fn
+
+
+def to_bytes(result):
+    if result is None:
+        return b""
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return bytes(result)
+    if isinstance(result, str):
+        return result.encode("utf-8")
+    raise TypeError("transform returned %s, expected bytes" % type(result).__name__)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Aisle ETL Python runtime")
+    parser.add_argument("--code", required=True)
+    parser.add_argument("--func", default="transform")
+    parser.add_argument("--requirements", default="")
+    opts = parser.parse_args()
+
+    # Keep the real stdin/stdout for frames; user output goes to stderr.
+    frames_in = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
+    frames_out = os.fdopen(os.dup(1), "wb", buffering=1 << 16)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    sys.stdin = open(os.devnull, "r")
+
+    missing = check_requirements(opts.requirements)
+    if missing:
+        write_frame(frames_out, 1, missing.encode("utf-8", "replace"))
+        return 1
+    try:
+        fn = load_transform(opts.code, opts.func or "transform")
+    except BaseException:  # noqa: B036 - SystemExit in user code is a load error too
+        write_frame(frames_out, 1,
+                    ("error loading the transform code:\n" + traceback_tail()).encode(
+                        "utf-8", "replace"))
+        return 1
+    with_args = positional_arity(fn) >= 2
+    write_frame(frames_out, 0, b"ready")
+
+    while True:
+        head = read_exact(frames_in, 4)
+        if head is None:
+            return 0
+        (args_len,) = struct.unpack(">I", head)
+        args = read_exact(frames_in, args_len) if args_len else b""
+        size_raw = read_exact(frames_in, 8)
+        if args is None or size_raw is None:
+            return 0
+        (size,) = struct.unpack(">Q", size_raw)
+        data = read_exact(frames_in, size) if size else b""
+        if data is None:
+            return 0
+        try:
+            if with_args:
+                out = fn(data, args.decode("utf-8", "replace"))
+            else:
+                out = fn(data)
+            payload = to_bytes(out)
+            status = 0
+        except BaseException:  # noqa: B036 - report even SystemExit, keep serving
+            payload = traceback_tail().encode("utf-8", "replace")
+            status = 1
+        sys.stderr.flush()
+        write_frame(frames_out, status, payload)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
