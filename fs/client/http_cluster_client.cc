@@ -283,10 +283,8 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
     if (resp->status / 100 != 2) {
       Status st = StatusFromHttp(resp->status, resp->body, what);
       if (!ref.etl_name.empty() && !st.IsNotFound()) {
-        // Until the server runs inline transforms this is the common case: say so, and
-        // give readers a plain EIO.
-        AISLE_LOG_ERROR("aisle-fs: {} (transform views need server support for ?etl_name=)",
-                        st.ToString());
+        // A failing transform (crash, timeout, bad input): readers get EIO, the log the reason.
+        AISLE_LOG_ERROR("aisle-fs: {}", st.ToString());
         return Status::IOError(st.message());
       }
       return st;

@@ -131,8 +131,11 @@ Status PutOutput(ApiContext& ctx, const std::string& bucket, const std::string& 
   return Status::OK();
 }
 
+// Each object is transformed by exactly one target. With one copy that is whoever holds it —
+// independent of the cluster map, which may change under load (a slow keepalive marks a target
+// down for a moment) while the job runs. With more copies, the HRW owner among the holders.
 bool OwnedHere(ApiContext& ctx, const std::string& bucket, const std::string& name) {
-  if (!ctx.cluster) return true;
+  if (!ctx.cluster || ctx.cluster->CopiesOf(bucket) <= 1) return true;
   std::shared_ptr<const cluster::Smap> holder;
   const cluster::Node* owner = ctx.cluster->OwnerOf(holder, bucket, name);
   return owner && owner->id == ctx.node.id;

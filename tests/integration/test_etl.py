@@ -476,11 +476,14 @@ class OfflineTest(EtlTestBase):
 
         def check(n):
             r = requests.get("%s/v1/objects/%s/%s" % (self.url, dst, n), timeout=30)
-            return r.status_code == 200 and r.content == ("data of " + n[:-4] + ".txt").upper().encode()
+            expect = ("data of " + n[:-4] + ".txt").upper().encode()
+            if r.status_code == 200 and r.content == expect:
+                return None
+            return "%s: %d %r" % (n, r.status_code, r.content[:200])
 
         with concurrent.futures.ThreadPoolExecutor(16) as ex:
-            ok = list(ex.map(check, want))
-        self.assertEqual(ok.count(False), 0)
+            bad = [x for x in ex.map(check, want) if x]
+        self.assertEqual(bad, [])
         # Dry run writes nothing; a missing ETL is refused with its name.
         dst2 = dst + "-dry"
         r = self.s.post(self.url + "/v1/buckets/" + src, params={"bck_to": "ais/@#/%s/" % dst2},
