@@ -522,6 +522,39 @@ class MountTest(EtlTestBase):
             with open(m.path(".etl", "no-such-etl", b, "train/cat/1.txt"), "rb") as f:
                 f.read()
 
+    @unittest.skipUnless(os.path.exists("/usr/lib/python3/dist-packages/torchvision"),
+                         "python3-torchvision not installed (packaging/install-deps.sh installs it)")
+    def test_unmodified_imagefolder_over_a_transform_view(self):
+        """examples/imagefolder/train.py (plain torchvision) over /.etl/resize/BUCKET/images."""
+        b = self.bucket("imgs")
+        local = os.path.join(self.tmp, "ds")
+        subprocess.run([PY, os.path.join(tl.REPO, "tools", "gen-dataset.py"), local, "--images", "24",
+                        "--classes", "3", "--size", "300"], check=True, capture_output=True)
+        root = os.path.join(local, "images")
+        for d, _, fs in os.walk(root):
+            for f in fs:
+                with open(os.path.join(d, f), "rb") as fh:
+                    self.put(b, "images/" + os.path.relpath(os.path.join(d, f), root), fh.read())
+        self.init({"name": "resize", "builtin": "image-resize", "args": "size=256,crop=224"})
+        m = test_fs.Mount(self.url).start()
+        self.addCleanup(m.stop)
+        train = os.path.join(tl.REPO, "examples", "imagefolder", "train.py")
+
+        def run(*args):
+            p = subprocess.run([PY, train] + list(args), capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            line = [x for x in p.stdout.splitlines() if x.startswith("epoch 1:")][0]
+            mean = float(line.split("mean pixel ")[1].split(",")[0])
+            return line, mean
+
+        view, view_mean = run(m.path(".etl", "resize", b, "images"))
+        self.assertIn("24 images, 3 classes", view)
+        self.assertIn("image shape (3, 224, 224)", view)
+        ref, ref_mean = run(root, "--client-resize")
+        self.assertIn("image shape (3, 224, 224)", ref)
+        # Same images, resized on the targets (turbojpeg + our filter) or by PIL: close, not equal.
+        self.assertAlmostEqual(view_mean, ref_mean, delta=0.02)
+
 
 if __name__ == "__main__":
     unittest.main()
