@@ -15,23 +15,6 @@ namespace {
 
 constexpr size_t kMaxObjErrors = 100;
 
-int HttpCodeOf(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kTooLarge:
-      return 413;
-    case StatusCode::kTimeout:
-      return 504;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 }  // namespace
 
 const char* StageName(Stage s) {
@@ -63,8 +46,7 @@ Result<std::string> EtlInstance::Run(const TransformInput& in) {
   }
   errors_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> l(mu_);
-  obj_errors_.push_back(
-      {in.bucket + "/" + in.object, out.status().message(), HttpCodeOf(out.status())});
+  obj_errors_.push_back({in.bucket + "/" + in.object, out.status().message(), out.status().code()});
   if (obj_errors_.size() > kMaxObjErrors) obj_errors_.pop_front();
   return out;
 }

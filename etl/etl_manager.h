@@ -38,7 +38,7 @@ struct EtlEntry {
 struct ObjError {
   std::string object;  // bucket/object
   std::string message;
-  int code = 0;  // HTTP status the error maps to
+  StatusCode code = StatusCode::kOk;
 };
 
 struct EtlStatus {

@@ -7,6 +7,7 @@
 
 #include "etl/builtin/builtin_args.h"
 #include "etl/builtin/builtin_ops.h"
+#include "etl/exception_boundary.h"
 #include "etl/transformer.h"
 
 namespace aisle::etl {
@@ -24,23 +25,15 @@ class BuiltinTransformer final : public Transformer {
   void Stop() override {}
 
   Result<std::string> Transform(const TransformInput& in) override {
-    try {
-      // Bounds CPU-heavy work (image decode/encode) to the spec's concurrency.
-      slots_.acquire();
-      struct Release {
-        std::counting_semaphore<>& s;
-        ~Release() { s.release(); }
-      } release{slots_};
-      Result<std::string> r = Run(in);
-      if (!r.ok()) return r.status().WithContext(Context());
-      return r;
-    } catch (const std::bad_alloc&) {
-      return Status::Internal(Context() + ": out of memory");
-    } catch (const std::exception& e) {
-      return Status::Internal(Context() + ": " + e.what());
-    } catch (...) {
-      return Status::Internal(Context() + ": unknown exception");
-    }
+    // Bounds CPU-heavy work (image decode/encode) to the spec's concurrency.
+    slots_.acquire();
+    struct Release {
+      std::counting_semaphore<>& s;
+      ~Release() { s.release(); }
+    } release{slots_};
+    Result<std::string> r = Run(in);
+    if (!r.ok()) return r.status().WithContext(Context());
+    return r;
   }
 
  private:
@@ -88,8 +81,8 @@ Result<std::unique_ptr<Transformer>> MakeBuiltinTransformer(const EtlSpec& spec)
   }
   int slots = spec.concurrency;
   if (slots == 0) slots = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::unique_ptr<Transformer>(
-      std::make_unique<BuiltinTransformer>(spec, op, std::move(*defaults), slots));
+  return WithExceptionBoundary(
+      std::make_unique<BuiltinTransformer>(spec, op, std::move(*defaults), slots), spec);
 }
 
 }  // namespace aisle::etl

@@ -20,35 +20,20 @@ class HttpProgramTransformer : public Transformer {
         program_(spec_, &log_) {}
   ~HttpProgramTransformer() override { Stop(); }
 
-  Status Start() override {
-    try {
-      return program_.Start();
-    } catch (const std::exception& e) {
-      program_.Stop();
-      return Status::Internal(prefix_ + "start: " + e.what());
-    }
-  }
+  Status Start() override { return program_.Start(); }
   void Stop() override {
     try {
       program_.Stop();
     } catch (...) {  // std::system_error from a mutex or a join: nothing better to do
     }
   }
-  Result<std::string> Transform(const TransformInput& in) override {
-    try {
-      return DoTransform(in);
-    } catch (const std::exception& e) {
-      return Status::Internal(prefix_ + e.what());
-    }
-  }
+  Result<std::string> Transform(const TransformInput& in) override;
   bool PullsData() const override { return spec_.comm != Comm::kHpush; }
   std::string ProgramUrl() const override { return program_.Url(); }
   std::string Logs() const override { return log_.Tail(); }
   std::string Health() const override { return program_.Health(); }
 
  private:
-  Result<std::string> DoTransform(const TransformInput& in);
-
   EtlSpec spec_;
   std::string prefix_;
   Slots slots_;
@@ -57,7 +42,7 @@ class HttpProgramTransformer : public Transformer {
   HttpClient http_;
 };
 
-Result<std::string> HttpProgramTransformer::DoTransform(const TransformInput& in) {
+Result<std::string> HttpProgramTransformer::Transform(const TransformInput& in) {
   SlotGuard slot(slots_);
   AISLE_ASSIGN_OR_RETURN(ProgramEndpoint ep, program_.Current());
   HttpRequest req;

@@ -44,19 +44,11 @@ class IoTransformer : public Transformer {
     }
   }
 
-  Result<std::string> Transform(const TransformInput& in) override {
-    try {
-      return DoTransform(in);
-    } catch (const std::exception& e) {
-      return Status::Internal(prefix_ + e.what());
-    }
-  }
+  Result<std::string> Transform(const TransformInput& in) override;
 
   std::string Logs() const override { return log_.Tail(); }
 
  private:
-  Result<std::string> DoTransform(const TransformInput& in);
-
   EtlSpec spec_;
   std::string prefix_;
   Slots slots_;
@@ -68,7 +60,7 @@ class IoTransformer : public Transformer {
   int running_ = 0;  // transforms with a child, until it is reaped
 };
 
-Result<std::string> IoTransformer::DoTransform(const TransformInput& in) {
+Result<std::string> IoTransformer::Transform(const TransformInput& in) {
   SlotGuard slot(slots_);
   SpawnOptions opts;
   opts.argv = spec_.command;

@@ -1,4 +1,5 @@
 // MakeProcessTransformer: picks the process-based Transformer for a spec's communication type.
+#include "etl/exception_boundary.h"
 #include "etl/process/http_program.h"
 #include "etl/process/io_transformer.h"
 #include "etl/process/process_util.h"
@@ -8,7 +9,9 @@
 
 namespace aisle::etl {
 
-Result<std::unique_ptr<Transformer>> MakeProcessTransformer(const EtlSpec& spec) {
+namespace {
+
+Result<std::unique_ptr<Transformer>> MakeUnguarded(const EtlSpec& spec) {
   const std::string prefix = EtlPrefix(spec);
   if (spec.obj_timeout_ms < 0 || spec.init_timeout_ms < 0 || spec.concurrency < 0) {
     return Status::InvalidArgument(prefix + "negative timeout or concurrency");
@@ -36,6 +39,13 @@ Result<std::unique_ptr<Transformer>> MakeProcessTransformer(const EtlSpec& spec)
   }
   return Status::InvalidArgument(prefix + "communication type " + CommName(spec.comm) +
                                  " is not run as a process");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transformer>> MakeProcessTransformer(const EtlSpec& spec) {
+  AISLE_ASSIGN_OR_RETURN(std::unique_ptr<Transformer> t, MakeUnguarded(spec));
+  return WithExceptionBoundary(std::move(t), spec);
 }
 
 }  // namespace aisle::etl

@@ -47,27 +47,14 @@ class PythonRuntimePool : public Transformer {
   explicit PythonRuntimePool(EtlSpec spec) : spec_(std::move(spec)), prefix_(EtlPrefix(spec_)) {}
   ~PythonRuntimePool() override { Stop(); }
 
-  Status Start() override {
-    try {
-      return DoStart();
-    } catch (const std::exception& e) {
-      Stop();
-      return Status::Internal(prefix_ + "start: " + e.what());
-    }
-  }
+  Status Start() override { return DoStart(); }
   void Stop() override {
     try {
       DoStop();
     } catch (...) {  // std::system_error from a mutex or a join: nothing better to do
     }
   }
-  Result<std::string> Transform(const TransformInput& in) override {
-    try {
-      return DoTransform(in);
-    } catch (const std::exception& e) {
-      return Status::Internal(prefix_ + e.what());
-    }
-  }
+  Result<std::string> Transform(const TransformInput& in) override;
   std::string Logs() const override { return log_.Tail(); }
   std::string Health() const override;
 
@@ -88,7 +75,6 @@ class PythonRuntimePool : public Transformer {
 
   Status DoStart();
   void DoStop();
-  Result<std::string> DoTransform(const TransformInput& in);
   Result<std::unique_ptr<ChildProcess>> SpawnRuntime();
   // Reads one frame; errors are already worded ("etl NAME: python worker exited ...").
   Result<Frame> ReadFrame(Worker* w, Clock::time_point deadline, const char* waiting_for);
@@ -329,7 +315,7 @@ void PythonRuntimePool::Replace(Worker* w, const std::string& why) {
   }
 }
 
-Result<std::string> PythonRuntimePool::DoTransform(const TransformInput& in) {
+Result<std::string> PythonRuntimePool::Transform(const TransformInput& in) {
   Worker* w = Checkout();
   if (!w) return Status::Unavailable(prefix_ + "not running");
   struct Return {

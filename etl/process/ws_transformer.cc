@@ -61,14 +61,7 @@ class WsTransformer : public Transformer {
   }
   ~WsTransformer() override { Stop(); }
 
-  Status Start() override {
-    try {
-      return program_.Start();
-    } catch (const std::exception& e) {
-      program_.Stop();
-      return Status::Internal(prefix_ + "start: " + e.what());
-    }
-  }
+  Status Start() override { return program_.Start(); }
   void Stop() override {
     try {
       DoStop();
@@ -92,13 +85,7 @@ class WsTransformer : public Transformer {
       s->client.reset();
     }
   }
-  Result<std::string> Transform(const TransformInput& in) override {
-    try {
-      return DoTransform(in);
-    } catch (const std::exception& e) {
-      return Status::Internal(prefix_ + e.what());
-    }
-  }
+  Result<std::string> Transform(const TransformInput& in) override;
   std::string ProgramUrl() const override { return program_.Url(); }
   std::string Logs() const override { return log_.Tail(); }
   std::string Health() const override { return program_.Health(); }
@@ -111,7 +98,6 @@ class WsTransformer : public Transformer {
     bool timed_out = false;
   };
 
-  Result<std::string> DoTransform(const TransformInput& in);
   // One exchange on the slot's connection (connecting first when needed).
   Result<std::string> Exchange(Slot* s, const ProgramEndpoint& ep, const TransformInput& in,
                                bool* reused);
@@ -155,7 +141,7 @@ Result<std::string> WsTransformer::Exchange(Slot* s, const ProgramEndpoint& ep,
   return std::move(m.data);
 }
 
-Result<std::string> WsTransformer::DoTransform(const TransformInput& in) {
+Result<std::string> WsTransformer::Transform(const TransformInput& in) {
   Slot* s;
   {
     std::unique_lock lock(mu_);

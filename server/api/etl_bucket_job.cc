@@ -86,22 +86,6 @@ std::string DestName(const EtlBucketArgs& a, const std::string& name) {
   return a.prepend + out;
 }
 
-Result<std::string> ReadWhole(storage::Store& store, std::string_view bucket,
-                              std::string_view name) {
-  AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, store.Get(bucket, name));
-  if (!r.small_data.empty() || r.meta.size == 0) return std::move(r.small_data);
-  std::string out(r.meta.size, '\0');
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(r.file->get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(r.data_offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::IOError("read " + storage::ObjectCname(bucket, name));
-    done += static_cast<size_t>(n);
-  }
-  return out;
-}
-
 // Writes one output object where it belongs: locally (then its extra copies) or at its owner.
 Status PutOutput(ApiContext& ctx, const std::string& bucket, const std::string& name,
                  const std::string& data) {
@@ -166,7 +150,8 @@ Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, std::shared_ptr<etl:
       auto st = [&]() -> Status {
         std::string data;
         if (!inst || !inst->transformer().PullsData()) {
-          AISLE_ASSIGN_OR_RETURN(data, ReadWhole(*ctx.store, a.src, name));
+          AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, ctx.store->Get(a.src, name));
+          AISLE_ASSIGN_OR_RETURN(data, storage::ReadObjectData(r));
         }
         job.AddInput(1, data.size());
         if (inst) {

@@ -22,7 +22,8 @@ std::string NonEmpty(const Request& req, const char* name) { return req.Query(na
 json StatusJson(const etl::EtlStatus& s, const std::string& tid) {
   json errs = json::array();
   for (const auto& e : s.obj_errors)
-    errs.push_back({{"obj_name", e.object}, {"msg", e.message}, {"ecode", e.code}});
+    errs.push_back(
+        {{"obj_name", e.object}, {"msg", e.message}, {"ecode", HttpStatusFor(Status(e.code, ""))}});
   json msg = json::parse(s.msg, nullptr, false);
   return {{"id", s.name},
           {"stage", etl::StageName(s.stage)},
@@ -135,18 +136,7 @@ Result<std::string> ReadObjectBytes(ApiContext& ctx, std::string_view bucket,
     return Status::TooLarge(storage::ObjectCname(bucket, object) + " is " +
                             std::to_string(r.meta.size) +
                             " bytes: too large for an inline transform (use an offline job)");
-  if (!r.small_data.empty() || r.meta.size == 0) return std::move(r.small_data);
-  std::string out(r.meta.size, '\0');
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(r.file->get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(r.data_offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return Status::IOError("read " + storage::ObjectCname(bucket, object) + ": short read");
-    done += static_cast<size_t>(n);
-  }
-  return out;
+  return storage::ReadObjectData(r);
 }
 
 }  // namespace

@@ -815,4 +815,13 @@ std::string ObjectCname(std::string_view bucket, std::string_view name) {
   return "ais://" + std::string(bucket) + "/" + std::string(name);
 }
 
+Result<std::string> ReadObjectData(const ObjectReader& r) {
+  if (!r.small_data.empty() || r.meta.size == 0) return r.small_data;
+  std::string out(r.meta.size, '\0');
+  AISLE_ASSIGN_OR_RETURN(
+      size_t got, PreadUpTo(r.file->get(), out.data(), out.size(), r.data_offset, r.meta.name));
+  if (got != out.size()) return Status::IOError("read " + r.meta.name + ": file is truncated");
+  return out;
+}
+
 }  // namespace aisle::storage

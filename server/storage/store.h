@@ -64,6 +64,9 @@ struct ObjectReader {
 };
 constexpr size_t kSmallObject = 60 * 1024;
 
+// The whole data of an opened object in memory (a small object's without another read).
+Result<std::string> ReadObjectData(const ObjectReader& r);
+
 struct ListOptions {
   std::string prefix;
   std::string start_after;  // exclusive; the continuation token is the last name of a page

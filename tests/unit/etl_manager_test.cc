@@ -166,7 +166,7 @@ TEST_F(EtlManagerTest, InitTransformCountAndDelete) {
   EXPECT_EQ(st->out_bytes, 3u);
   ASSERT_EQ(st->obj_errors.size(), 1u);
   EXPECT_EQ(st->obj_errors[0].object, "b/o2");
-  EXPECT_EQ(st->obj_errors[0].code, 400);
+  EXPECT_EQ(st->obj_errors[0].code, StatusCode::kInvalidArgument);
   ASSERT_TRUE(mgr_.Delete("up").ok());
   EXPECT_EQ(live_, 0);
   EXPECT_EQ(mgr_.Acquire("up").status().code(), StatusCode::kNotFound);
