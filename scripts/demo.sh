@@ -53,6 +53,20 @@ step "The same through AIStore's REST API with curl"
 echo "\$ curl -sL '$AIS_ENDPOINT/v1/objects/demo/samples/hello.txt'   # -L: the proxy redirects to the owning target"
 curl -sL "$AIS_ENDPOINT/v1/objects/demo/samples/hello.txt"
 
+step "ETL: a Python transform, registered once, running on every target"
+cat >"$SAMPLES/upper.py" <<'EOPY'
+def transform(data: bytes) -> bytes:
+    return data.upper()
+EOPY
+cat "$SAMPLES/upper.py"
+"$AISLE" etl init code upper "$SAMPLES/upper.py" 2>/dev/null || echo "(etl upper is already registered)"
+"$AISLE" etl ls
+step "aisle etl transform upper ais://demo/samples/hello.txt -   (inline: GET ?etl_name=upper)"
+"$AISLE" etl transform upper ais://demo/samples/hello.txt -
+step "aisle etl transform upper ais://demo/samples/ ais://demo-upper --wait   (offline job on every target)"
+"$AISLE" etl transform upper ais://demo/samples/ ais://demo-upper --wait
+"$AISLE" object cat ais://demo-upper/samples/hello.txt
+
 cat <<EOT
 
 The cluster keeps running (logs in $DATA/*.log). Try:
@@ -62,5 +76,7 @@ The cluster keeps running (logs in $DATA/*.log). Try:
   $AISLE object put ./some-file ais://demo/some-file
   curl -s -X GET "\$AIS_ENDPOINT/v1/buckets/demo" | python3 -m json.tool
   $AISLE cluster show
+  $AISLE etl init builtin resize image-resize --args size=256,crop=224   # see docs/ETL.md
+  build/fs/aisle-fs \$AIS_ENDPOINT /mnt/aisle   # then: cat /mnt/aisle/.etl/upper/demo/samples/hello.txt
 Stop it with: bash scripts/demo.sh stop   (or: $AISLE down --dir $DATA)
 EOT

@@ -13,6 +13,10 @@
 
 namespace aisle::storage {
 
+// Custom metadata key under which the S3 API keeps an object's S3 ETag (MD5 of a single-part
+// upload, md5-of-md5s-N of a multipart one); native listings report it when asked ("etag").
+inline constexpr const char* kCustomS3Etag = "ETag";
+
 struct ObjectMeta {
   std::string name;
   uint64_t size = 0;

@@ -80,6 +80,8 @@ struct ListEntry {
   uint64_t version = 0;
   int64_t mtime_ns = 0;
   int64_t atime_ns = 0;
+  // The S3 ETag, when a listing carries it (a proxy's merged listing); empty from the store.
+  std::string etag;
 };
 
 struct ListPage {

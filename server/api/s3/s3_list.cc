@@ -133,11 +133,9 @@ void ListObjects(S3Ctx& c, Request& req, Response& resp) {
   if (v2) w.Leaf("KeyCount", std::to_string(listing->items.size()));
   for (const Item& it : listing->items) {
     if (it.common_prefix) continue;
-    std::string etag = Hex64(it.entry.xxhash);
-    if (!c.store) {
-      // proxies see the native listing only: the content hash stands in for the ETag
-    } else if (auto r = c.store->Get(c.bucket, it.name); r.ok()) {
-      etag = EtagOf(r->meta);
+    std::string etag = it.entry.etag.empty() ? Hex64(it.entry.xxhash) : it.entry.etag;
+    if (c.store) {  // on a target: from the object itself (a proxy's listing carries it)
+      if (auto r = c.store->Get(c.bucket, it.name); r.ok()) etag = EtagOf(r->meta);
     }
     w.Open("Contents").Leaf("Key", Enc(it.name, url));
     w.Leaf("LastModified", Iso8601(it.entry.mtime_ns)).Leaf("ETag", "\"" + etag + "\"");

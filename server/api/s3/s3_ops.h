@@ -13,6 +13,7 @@
 #include "server/api/s3/s3_auth.h"
 #include "server/api/s3/s3_body.h"
 #include "server/api/s3/s3_multipart.h"
+#include "server/storage/object_meta.h"
 #include "server/storage/store.h"
 
 namespace aisle::api::s3 {
@@ -32,7 +33,7 @@ struct S3Ctx {
 };
 
 // Custom metadata keys the S3 layer keeps per object.
-inline constexpr const char* kMdEtag = "ETag";
+inline constexpr const char* kMdEtag = storage::kCustomS3Etag;
 inline constexpr const char* kMdContentType = "Content-Type";
 inline constexpr std::string_view kMetaPrefix = "x-amz-meta-";
 

@@ -75,6 +75,9 @@ storage::ListEntry EntryFromJson(const cluster::ListedEntry& le) {
     e.xxhash = std::strtoull(it->get_ref<const std::string&>().c_str(), nullptr, 16);
   if (auto it = j.find("atime"); it != j.end() && it->is_string())
     e.atime_ns = e.mtime_ns = ParseListTime(it->get<std::string>());
+  if (auto it = j.find("mtime_ns"); it != j.end() && it->is_string())
+    e.mtime_ns = std::strtoll(it->get_ref<const std::string&>().c_str(), nullptr, 10);
+  if (auto it = j.find("etag"); it != j.end() && it->is_string()) e.etag = it->get<std::string>();
   return e;
 }
 
@@ -204,7 +207,7 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
     }
     Result<cluster::MergedPage> merged = Status::InvalidArgument("list");
     try {
-      json lso = {{"prefix", lo.prefix}, {"props", "name,size,checksum,atime,version"}};
+      json lso = {{"prefix", lo.prefix}, {"props", "name,size,checksum,atime,version,etag,mtime"}};
       merged = cluster_->ListObjects(bucket, lso.dump(), lo.page_size, after);
     } catch (const json::exception&) {  // JSON refuses names that are not UTF-8
       return Status::InvalidArgument("prefix and markers must be valid UTF-8");
