@@ -108,8 +108,14 @@ class Cluster:
 
 def put_many(base, bucket, names, data_of, workers=16):
     def put(n):
-        r = requests.put("%s/v1/objects/%s/%s" % (base, bucket, tl.quote_name(n)), data=data_of(n),
-                         timeout=30)
+        # 503 means "try again" (e.g. a target was marked down for a moment on a loaded
+        # machine): clients retry it, and so does this one, a few times.
+        for attempt in range(5):
+            r = requests.put("%s/v1/objects/%s/%s" % (base, bucket, tl.quote_name(n)),
+                             data=data_of(n), timeout=30)
+            if r.status_code != 503:
+                break
+            time.sleep(0.2 * (attempt + 1))
         return r.status_code
 
     with concurrent.futures.ThreadPoolExecutor(workers) as ex:
