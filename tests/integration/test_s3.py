@@ -630,6 +630,57 @@ class RcloneTest(S3TestCase):
         for n, d in files.items():
             self.assertEqual(s3.read("r-back/" + n[2:]), d)
 
+    @unittest.skipUnless(os.path.exists("/dev/fuse") and have("fusermount3"), "FUSE not available")
+    def test_mount_read_write(self):
+        s3 = self.s3
+        b = self.bucket()
+        data = os.urandom(3 << 20)
+        s3.write("rc-src", data)
+        s3.aws("s3", "cp", "rc-src", "s3://%s/dir/in.bin" % b)
+        mnt = os.path.join(s3.home, "rc-mnt")
+        os.makedirs(mnt, exist_ok=True)
+        conf = os.path.join(s3.home, "rclone.conf")
+        self.rclone("version")  # writes the config
+        log = open(os.path.join(s3.home, "rclone-mount.log"), "wb")
+        proc = subprocess.Popen(["rclone", "--config", conf, "mount", "ais:" + b, mnt,
+                                 "--vfs-cache-mode", "writes", "--vfs-write-back", "0s",
+                                 "--dir-cache-time", "1s"],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=s3.env(RCLONE_CONFIG=conf))
+        out = os.urandom(1 << 20)
+        try:
+            deadline = time.monotonic() + 15
+            while not os.path.ismount(mnt) and time.monotonic() < deadline:
+                self.assertIsNone(proc.poll(), "rclone mount exited")
+                time.sleep(0.1)
+            self.assertTrue(os.path.ismount(mnt))
+            self.assertEqual(sorted(os.listdir(mnt)), ["dir"])
+            with open(os.path.join(mnt, "dir", "in.bin"), "rb") as f:
+                self.assertEqual(f.read(), data)
+            with open(os.path.join(mnt, "dir", "out.bin"), "wb") as f:
+                f.write(out)
+            # rclone uploads from its write cache after close, in the background.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    self.boto().head_object(Bucket=b, Key="dir/out.bin")
+                    break
+                except Exception:
+                    time.sleep(0.2)
+        finally:
+            subprocess.run(["fusermount3", "-u", mnt], timeout=30)
+            if os.path.ismount(mnt):
+                subprocess.run(["fusermount3", "-uz", mnt], timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+        got = self.boto().get_object(Bucket=b, Key="dir/out.bin")
+        self.assertEqual(got["Body"].read(), out)
+        self.assertEqual(got["ETag"], '"%s"' % md5hex(out))
+
 
 # ------------------------------------------------------------------------------------------
 @unittest.skipUnless(have("s3fs") and os.path.exists("/dev/fuse") and have("fusermount3"),
