@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <thread>
 
 #include "cli/ais_client.h"
@@ -54,6 +55,44 @@ std::vector<std::string> Row(const json& s) {
           s.value("last-err", "")};
 }
 
+// One snap with the counters of all parts of a job (a cluster-wide job has one per target).
+json SumSnaps(const std::vector<json>& snaps) {
+  json sum = snaps.front();
+  uint64_t total = 0;
+  for (const char* k : {"loc-objs", "loc-bytes", "out-objs", "out-bytes"}) {
+    uint64_t n = 0;
+    for (const auto& s : snaps) n += Num(s, k);
+    sum["stats"][k] = std::to_string(n);
+  }
+  for (const auto& s : snaps) total += std::stoull(s.value("total-objs", "0"));
+  sum["total-objs"] = std::to_string(total);
+  // One state for the job: running while any part runs, else the worst ending.
+  auto rank = [](const std::string& st) {
+    return st == "running" ? 3 : st == "failed" ? 2 : st == "aborted" ? 1 : 0;
+  };
+  for (const auto& s : snaps) {
+    std::string st = s.value("state", "");
+    if (rank(st) > rank(sum.value("state", ""))) sum["state"] = st;
+    if (sum.value("last-err", "").empty() && !s.value("last-err", "").empty())
+      sum["last-err"] = s["last-err"];
+  }
+  return sum;
+}
+
+// Per-target snaps of one job id become one row, in first-seen (newest first) order.
+std::vector<json> ByJob(const std::vector<json>& snaps) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<json>> parts;
+  for (const auto& s : snaps) {
+    std::string id = s.value("id", "");
+    if (!parts.count(id)) order.push_back(id);
+    parts[id].push_back(s);
+  }
+  std::vector<json> out;
+  for (const auto& id : order) out.push_back(SumSnaps(parts[id]));
+  return out;
+}
+
 int RunLs(const CliContext& ctx, bool running) {
   json q = {{"show_active", running}};
   auto snaps = Snaps(ctx, q);
@@ -64,7 +103,7 @@ int RunLs(const CliContext& ctx, bool running) {
   }
   std::vector<std::vector<std::string>> rows{
       {"ID", "KIND", "STATE", "OBJECTS", "BYTES", "OUT", "STARTED", "ERROR"}};
-  for (const auto& s : *snaps) rows.push_back(Row(s));
+  for (const auto& s : ByJob(*snaps)) rows.push_back(Row(s));
   PrintTable(rows);
   return kExitOk;
 }
@@ -78,23 +117,9 @@ int RunShow(const CliContext& ctx, const std::string& id) {
   }
   std::vector<std::vector<std::string>> rows{
       {"ID", "KIND", "STATE", "OBJECTS", "BYTES", "OUT", "STARTED", "ERROR"}};
-  for (const auto& s : *snaps) rows.push_back(Row(s));
+  for (const auto& s : ByJob(*snaps)) rows.push_back(Row(s));
   PrintTable(rows);
   return kExitOk;
-}
-
-// One snap with the counters of all: loc/out objects and bytes, total objects.
-json SumSnaps(const std::vector<json>& snaps) {
-  json sum = snaps.front();
-  uint64_t total = 0;
-  for (const char* k : {"loc-objs", "loc-bytes", "out-objs", "out-bytes"}) {
-    uint64_t n = 0;
-    for (const auto& s : snaps) n += Num(s, k);
-    sum["stats"][k] = std::to_string(n);
-  }
-  for (const auto& s : snaps) total += std::stoull(s.value("total-objs", "0"));
-  sum["total-objs"] = std::to_string(total);
-  return sum;
 }
 
 int RunAbort(const CliContext& ctx, const std::string& id) {

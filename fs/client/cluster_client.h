@@ -67,6 +67,8 @@ class ClusterClient {
   virtual ~ClusterClient() = default;
 
   virtual Result<std::vector<std::string>> ListBuckets() = 0;
+  // Names of the registered transforms (the directories of /.etl).
+  virtual Result<std::vector<std::string>> ListEtls() = 0;
   virtual Status CreateBucket(const std::string& bucket) = 0;
   virtual Result<ListPage> List(const ListRequest& req) = 0;
   virtual Result<ObjectHead> Head(const std::string& bucket, const std::string& object) = 0;

@@ -150,6 +150,22 @@ Result<std::vector<std::string>> HttpClusterClient::ListBuckets() {
       });
 }
 
+Result<std::vector<std::string>> HttpClusterClient::ListEtls() {
+  return WithRetries<std::vector<std::string>>(
+      "list transforms", [&](int) -> Result<std::vector<std::string>> {
+        auto r = http_.Do(BaseRequest("GET", opts_.endpoint + "/v1/etl", true));
+        if (!r.ok()) return r.status();
+        if (r->status != 200) return StatusFromHttp(r->status, r->body, "list transforms");
+        auto j = nlohmann::json::parse(r->body, nullptr, false);
+        if (j.is_discarded() || !j.is_array()) return Status::IOError("list transforms: bad JSON");
+        std::vector<std::string> out;
+        for (const auto& e : j) {
+          if (e.is_object() && e.contains("id") && e["id"].is_string()) out.push_back(e["id"]);
+        }
+        return out;
+      });
+}
+
 Status HttpClusterClient::CreateBucket(const std::string& bucket) {
   auto req = BaseRequest("POST", opts_.endpoint + "/v1/buckets/" + EscapeComponent(bucket), true);
   req.headers.emplace_back("Content-Type", "application/json");

@@ -30,6 +30,7 @@ class HttpClusterClient : public ClusterClient {
   Status RefreshClusterMap();
 
   Result<std::vector<std::string>> ListBuckets() override;
+  Result<std::vector<std::string>> ListEtls() override;
   Status CreateBucket(const std::string& bucket) override;
   Result<ListPage> List(const ListRequest& req) override;
   Result<ObjectHead> Head(const std::string& bucket, const std::string& object) override;

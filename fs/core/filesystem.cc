@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -110,7 +111,16 @@ void Filesystem::ChildOf(const Inode& dir, const DirEntry& e, Kind* kind, Locati
 Result<std::shared_ptr<const DirListing>> Filesystem::ListDir(const Inode& dir) {
   DirClass c = Classify(dir);
   if (c == DirClass::kNotDir) return ErrnoStatus(ENOTDIR, "readdir");
-  if (c == DirClass::kEtlRoot) return std::make_shared<const DirListing>();
+  if (c == DirClass::kEtlRoot) {  // the registered transforms
+    if (auto l = cache_.GetListing(std::string("\0etls", 5))) return l;
+    AISLE_ASSIGN_OR_RETURN(auto names, client_.ListEtls());
+    auto l = std::make_shared<DirListing>();
+    for (auto& n : names) l->entries.push_back({n, true, 0, 0, ""});
+    std::sort(l->entries.begin(), l->entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    cache_.PutListing(std::string("\0etls", 5), l);
+    return std::shared_ptr<const DirListing>(l);
+  }
   if (c == DirClass::kBucketList) {
     if (auto l = cache_.GetListing(std::string("\0buckets", 8))) return l;
     AISLE_ASSIGN_OR_RETURN(auto names, client_.ListBuckets());
@@ -186,6 +196,15 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
   }
   if (cache_.IsNegative(parent.ino, name)) return ErrnoStatus(ENOENT, "lookup " + name);
   if (c == DirClass::kEtlRoot) {
+    // Only registered transforms are directories here: a misspelt name is ENOENT at once,
+    // not a browsable tree whose every read fails.
+    AISLE_ASSIGN_OR_RETURN(auto etls, ListDir(parent));
+    bool known = std::any_of(etls->entries.begin(), etls->entries.end(),
+                             [&](const DirEntry& d) { return d.name == name; });
+    if (!known) {
+      cache_.PutNegative(parent.ino, name);
+      return ErrnoStatus(ENOENT, "lookup .etl/" + name + ": no such transform");
+    }
     DirEntry e{name, true, 0, 0, ""};
     Kind kind;
     Location loc;

@@ -460,6 +460,12 @@ class OfflineTest(EtlTestBase):
         p = self.aisle("etl", "transform", "off-up", "ais://%s/img/" % src, "ais://" + dst,
                        "--ext", "txt:out", "--wait", timeout=600)
         self.assertIn("finished", p.stdout)
+        job_id = [w for w in p.stdout.split() if w.startswith("tcb-")][0]
+        # One job on three targets is one row.
+        rows = [l for l in self.aisle("job", "ls").stdout.splitlines() if job_id in l]
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn("finished", rows[0])
+        self.assertIn("1000/1000", rows[0])
         listing, token = [], ""
         while True:
             r = self.s.get(self.url + "/v1/buckets/" + dst,
@@ -512,6 +518,7 @@ class MountTest(EtlTestBase):
         self.init({"name": "view-up", "runtime": "python3", "code": b64(UPPER_CODE)})
         m = test_fs.Mount(self.url).start()
         self.addCleanup(m.stop)
+        self.assertIn("view-up", os.listdir(m.path(".etl")))
         for n, d in files.items():
             with open(m.path(".etl", "view-up", b, n), "rb") as f:
                 self.assertEqual(f.read(), d.upper(), n)

@@ -428,10 +428,10 @@ class FsMountTest(unittest.TestCase):
         self.assertNotIn(".raw", os.listdir(self.mount.path()))
         with open(self.mount.path(".raw", self.bucket, "top.txt"), "rb") as f:
             self.assertEqual(f.read(), b"top\n")
-        # A transform that does not exist: the read fails promptly with ENOENT, never hangs.
+        # A transform that does not exist is not a directory of /.etl: ENOENT at once.
         # (Reads through real transforms are tested in test_etl.py.)
         p = self.mount.path(".etl", "some-etl", self.bucket, "top.txt")
-        self.assertTrue(os.path.isfile(p))
+        self.assertFalse(os.path.exists(p))
         with self.assertRaises(OSError) as cm:
             with open(p, "rb") as f:
                 f.read()

@@ -437,6 +437,12 @@ TEST_F(FsCoreTest, SingleBucketMountAndViews) {
   ASSERT_TRUE(raw.ok());
   EXPECT_FALSE(raw->attr.is_dir);
   EXPECT_EQ(ReadAll(*fs, raw->attr.ino), "RAWTAR");
+  // /.etl lists the registered transforms; an unknown one is ENOENT right away.
+  client_.AddEtl("upper");
+  auto etl_root = Walk(*fs, {".etl"});
+  ASSERT_TRUE(etl_root.ok());
+  EXPECT_EQ(ReadDirNames(*fs, etl_root->attr.ino), (std::vector<std::string>{".", "..", "upper"}));
+  EXPECT_EQ(Err(Walk(*fs, {".etl", "uper", "a", "x.txt"}).status()), ENOENT);
   // /.etl/NAME reads through the transform (the mock upper-cases), direct_io.
   auto e = Walk(*fs, {".etl", "upper", "a", "x.txt"});
   ASSERT_TRUE(e.ok());

@@ -67,6 +67,15 @@ class MockClusterClient : public ClusterClient {
     for (auto& [b, _] : buckets_) out.push_back(b);
     return out;
   }
+  Result<std::vector<std::string>> ListEtls() override {
+    std::lock_guard lk(mu_);
+    if (auto st = Fail(); !st.ok()) return st;
+    return etls_;
+  }
+  void AddEtl(const std::string& name) {
+    std::lock_guard lk(mu_);
+    etls_.push_back(name);
+  }
   Status CreateBucket(const std::string& b) override {
     std::lock_guard lk(mu_);
     if (buckets_.count(b)) return Status::AlreadyExists(b);
@@ -213,6 +222,7 @@ class MockClusterClient : public ClusterClient {
   }
   std::mutex mu_;
   std::map<std::string, std::map<std::string, Obj>> buckets_;
+  std::vector<std::string> etls_;
   uint64_t version_ = 0;
   int fail_left_ = 0;
   Status fail_status_;
