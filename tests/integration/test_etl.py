@@ -292,6 +292,23 @@ class InlineTest(EtlTestBase):
         self.assertIn("boom is not allowed", msgs)
         self.assertIn("timed out", msgs)
 
+    def test_python_streaming_form(self):
+        b = self.bucket("stream")
+        big = os.urandom(3 << 20) + b"tail"
+        self.put(b, "big.bin", big)
+        code = ("def transform(chunks, args):\n"
+                "    n = 0\n"
+                "    for c in chunks:\n"
+                "        assert len(c) <= (1 << 20)\n"
+                "        n += 1\n"
+                "        yield c[::-1]\n"
+                "    yield ('|%d chunks|' % n + args).encode()\n")
+        self.init({"name": "py-stream", "runtime": "python3", "code": b64(code)})
+        r = self.get(b, "big.bin", etl_name="py-stream", etl_args="ok")
+        self.assertEqual(r.status_code, 200, r.text[:500])
+        want = b"".join(big[i:i + (1 << 20)][::-1] for i in range(0, len(big), 1 << 20))
+        self.assertEqual(r.content, want + b"|4 chunks|ok")
+
     def test_io_program(self):
         b = self.bucket("io")
         self.put(b, "a.txt", b"make me loud")

@@ -23,6 +23,11 @@ EOF on stdin ends the runtime with exit code 0. The user's transform is
 `transform(data: bytes) -> bytes`, or `transform(data: bytes, args: str) -> bytes` when it
 takes two parameters; returning str encodes it as UTF-8, None is an empty result.
 
+Streaming form: a transform written as a generator function,
+`def transform(chunks, args=""): for c in chunks: yield f(c)`, receives the object as an
+iterator of byte chunks (at most 1 MiB each) and yields its output in pieces, so it never
+needs the whole object as one Python value (the target still frames whole objects).
+
 User output cannot corrupt the frames: the real stdout is dup()ed for frames, fd 1 and
 sys.stdout then point at stderr (which the target collects into the ETL's logs), and
 stdin is replaced with /dev/null.
@@ -58,6 +63,7 @@ KNOWN_PACKAGES = {
 }
 
 TAIL_LINES = 12
+STREAM_CHUNK = 1 << 20
 TAIL_CHARS = 4000
 
 
@@ -167,6 +173,13 @@ def to_bytes(result):
     raise TypeError("transform returned %s, expected bytes" % type(result).__name__)
 
 
+def chunks_of(data):
+    """The streaming form's input: the object in pieces of at most STREAM_CHUNK bytes."""
+    view = memoryview(data)
+    for i in range(0, len(view), STREAM_CHUNK):
+        yield bytes(view[i:i + STREAM_CHUNK])
+
+
 def main():
     parser = argparse.ArgumentParser(description="Aisle ETL Python runtime")
     parser.add_argument("--code", required=True)
@@ -196,6 +209,7 @@ def main():
                         "utf-8", "replace"))
         return 1
     with_args = positional_arity(fn) >= 2
+    streaming = inspect.isgeneratorfunction(fn)
     write_frame(frames_out, 0, b"ready")
 
     while True:
@@ -212,11 +226,11 @@ def main():
         if data is None:
             return 0
         try:
-            if with_args:
-                out = fn(data, args.decode("utf-8", "replace"))
+            arg_list = [args.decode("utf-8", "replace")] if with_args else []
+            if streaming:
+                payload = b"".join(to_bytes(c) for c in fn(chunks_of(data), *arg_list))
             else:
-                out = fn(data)
-            payload = to_bytes(out)
+                payload = to_bytes(fn(data, *arg_list))
             status = 0
         except BaseException:  # noqa: B036 - report even SystemExit, keep serving
             payload = traceback_tail().encode("utf-8", "replace")
