@@ -3,12 +3,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <system_error>
 
 #include "common/logging.h"
 #include "etl/etl_msg.h"
+#include "etl/process_scan.h"
 
 namespace aisle::etl {
 namespace {
@@ -57,18 +59,8 @@ namespace {
 // outlive it; the next start finds them by that cwd and kills them, so no stale program
 // keeps a port or a worker busy.
 void KillLeftoverPrograms(const std::string& work_root) {
-  std::error_code ec;
-  std::string root = std::filesystem::weakly_canonical(work_root, ec).string();
-  if (ec || root.empty()) return;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string pid_s = entry.path().filename().string();
-    if (pid_s.empty() || pid_s.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code rec;
-    std::string cwd = std::filesystem::read_symlink(entry.path() / "cwd", rec).string();
-    if (rec || cwd.rfind(root + "/", 0) != 0) continue;
-    pid_t pid = static_cast<pid_t>(std::stol(pid_s));
-    if (pid == ::getpid()) continue;
-    spdlog::warn("etl: killing leftover program pid {} (cwd {})", pid, cwd);
+  for (pid_t pid : ProcessesUnder(work_root)) {
+    spdlog::warn("etl: killing leftover program pid {} (under {})", pid, work_root);
     ::kill(pid, SIGKILL);
   }
 }
@@ -307,6 +299,25 @@ std::vector<EtlStatus> EtlManager::List(bool with_logs) const {
   std::vector<EtlStatus> out;
   for (const auto& [name, inst] : all) out.push_back(StatusOf(name, *inst, with_logs));
   return out;
+}
+
+Result<EtlUsage> EtlManager::Usage(const std::string& name, int sample_ms) const {
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = live_.find(name);
+    if (it == live_.end()) return Status::NotFound("etl job " + name + " does not exist");
+    dir = it->second->spec_.work_dir;
+  }
+  EtlUsage u;
+  if (dir.empty()) return u;  // built-ins run inside the target: no processes of their own
+  ProcessUsage before = UsageOf(ProcessesUnder(dir));
+  std::this_thread::sleep_for(std::chrono::milliseconds(sample_ms));
+  ProcessUsage after = UsageOf(ProcessesUnder(dir));
+  u.processes = after.processes;
+  u.rss_bytes = after.rss_bytes;
+  u.cpu_cores = std::max(0.0, (after.cpu_seconds - before.cpu_seconds) * 1000.0 / sample_ms);
+  return u;
 }
 
 Result<EtlStatus> EtlManager::Get(const std::string& name, bool with_logs) const {

@@ -53,6 +53,13 @@ struct EtlStatus {
   std::string health;  // "" = healthy
 };
 
+// The processes of one ETL on this target (none for built-ins).
+struct EtlUsage {
+  int processes = 0;
+  double cpu_cores = 0;  // CPU use over the sampling window, in cores
+  uint64_t rss_bytes = 0;
+};
+
 // One running ETL; shared by callers so Stop() never frees it under a transform.
 class EtlInstance {
  public:
@@ -105,6 +112,8 @@ class EtlManager {
 
   std::vector<EtlStatus> List(bool with_logs = false) const;
   Result<EtlStatus> Get(const std::string& name, bool with_logs = false) const;
+  // CPU and memory of the ETL's processes, CPU sampled over `sample_ms`.
+  Result<EtlUsage> Usage(const std::string& name, int sample_ms = 200) const;
 
  private:
   std::shared_ptr<EtlInstance> Launch(const EtlEntry& e);

@@ -113,12 +113,18 @@ void HandleEtl(ApiContext& ctx, Request& req, Response& resp, std::string_view t
                s->stage == etl::Stage::kRunning && s->health.empty()
                    ? std::string("Running")
                    : (s->health.empty() ? std::string(etl::StageName(s->stage)) : s->health)}}}));
-  if (sub == "metrics")
+  if (sub == "metrics") {
+    auto u = ctx.etl->Usage(name);
+    if (!u.ok()) return fail(u.status());
     return WriteJson(resp, json::array({{{"target_id", ctx.node.id},
+                                         {"cpu", u->cpu_cores},
+                                         {"mem", u->rss_bytes},
+                                         {"processes", u->processes},
                                          {"obj_count", s->obj_count},
                                          {"in_bytes", s->in_bytes},
                                          {"out_bytes", s->out_bytes},
                                          {"errors", s->errors}}}));
+  }
   WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", ctx.node);
 }
 

@@ -254,6 +254,13 @@ class InlineTest(EtlTestBase):
         self.assertEqual(len(logs), 3)
         all_logs = b"".join(base64.b64decode(x["logs"]) for x in logs)
         self.assertIn(b"transforming", all_logs)
+        # Metrics: the runtime's worker processes, their memory, per target.
+        metrics = self.s.get(self.url + "/v1/etl/up-py/metrics", timeout=30).json()
+        self.assertEqual(len(metrics), 3)
+        for m in metrics:
+            self.assertGreaterEqual(m["processes"], 1, m)
+            self.assertGreater(m["mem"], 1 << 20, m)
+            self.assertGreaterEqual(m["cpu"], 0)
         health = self.s.get(self.url + "/v1/etl/up-py/health", timeout=30).json()
         self.assertEqual(sorted(h["health_status"] for h in health), ["Running"] * 3)
         # The CLI's inline transform writes the result.
