@@ -9,7 +9,6 @@
 
 #define AISLE_LOG_INFO(...) spdlog::info(__VA_ARGS__)
 #define AISLE_LOG_WARN(...) spdlog::warn(__VA_ARGS__)
-#define AISLE_LOG_ERROR(...) spdlog::error(__VA_ARGS__)
 
 namespace aisle::fs {
 namespace {
@@ -299,8 +298,8 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
     if (resp->status / 100 != 2) {
       Status st = StatusFromHttp(resp->status, resp->body, what);
       if (!ref.etl_name.empty() && !st.IsNotFound()) {
-        // A failing transform (crash, timeout, bad input): readers get EIO, the log the reason.
-        AISLE_LOG_ERROR("aisle-fs: {}", st.ToString());
+        // A failing transform (crash, timeout, bad input): readers get EIO; the FUSE layer
+        // logs the reason once.
         return Status::IOError(st.message());
       }
       return st;
