@@ -221,22 +221,32 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
              !cache_.GetListing(ListingSpec{bucket, key.empty() ? "" : key + "/",
                                             key.empty() ? "" : key + "/", false}
                                     .CacheKey())) {
-    // No fresh listing of the parent: two small targeted lists instead of listing it all.
+    // No fresh listing of the parent: one small list (two at most) instead of listing it all.
+    // Keys sort as "full" < "full-x", "full.x" < "full/...", so the first keys under prefix
+    // `full` usually settle it: just "full" is an object; "full/..." first is a prefix. A
+    // prefix shadows an object of the same name (as in listings), so an object with more keys
+    // behind it needs the prefix checked.
     ListRequest req;
     req.bucket = bucket;
-    req.page_size = 1;
-    req.prefix = full + "/";
-    AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
-    if (!dir_page.entries.empty()) {
-      found = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
-    } else {
-      req.prefix = full;
-      AISLE_ASSIGN_OR_RETURN(ListPage file_page, client_.List(req));
-      if (!file_page.entries.empty() && file_page.entries[0].name == full) {
-        const auto& oe = file_page.entries[0];
-        found = DirEntry{name, false, oe.size, oe.mtime_ns, oe.version};
-      }
+    req.page_size = 2;
+    req.prefix = full;
+    AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+    const std::string dir_prefix = full + "/";
+    auto under_dir = [&](const ObjectEntry& e) { return e.name.rfind(dir_prefix, 0) == 0; };
+    const auto& es = page.entries;
+    bool object = !es.empty() && es[0].name == full;
+    bool dir = (!es.empty() && under_dir(es[0])) || (object && es.size() > 1 && under_dir(es[1]));
+    bool settled = es.empty() || dir || (object && es.size() == 1 && page.next_token.empty());
+    if (!settled) {
+      req.page_size = 1;
+      req.prefix = dir_prefix;
+      AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
+      dir = !dir_page.entries.empty();
+      if (dir) found = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
+    } else if (dir) {
+      found = DirEntry{name, true, 0, under_dir(es[0]) ? es[0].mtime_ns : es[1].mtime_ns, ""};
     }
+    if (!dir && object) found = DirEntry{name, false, es[0].size, es[0].mtime_ns, es[0].version};
   } else {
     AISLE_ASSIGN_OR_RETURN(auto listing, ListDir(parent));
     if (const DirEntry* e = listing->Find(name)) found = *e;

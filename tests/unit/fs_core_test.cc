@@ -155,6 +155,31 @@ TEST_F(FsCoreTest, DirectoryWinsOverSameNamedObject) {
   EXPECT_EQ(std::count(names.begin(), names.end(), "a"), 1);
 }
 
+TEST_F(FsCoreTest, ColdLookupOfAFileIsOneSmallList) {
+  client_.AddObject("b", "d/000001.jpg", "x");
+  client_.AddObject("b", "d/000002.jpg", "y");
+  client_.AddObject("b", "d/sub/000003.jpg", "z");
+  client_.AddObject("b", "d/sub-x", "w");
+  auto fs = Make();
+  auto d = Walk(*fs, {"b", "d"});
+  ASSERT_TRUE(d.ok());
+  int before = client_.list_calls;
+  // Opening a file by path in a directory nobody listed: one list request, no HEAD.
+  auto f = fs->Lookup(d->attr.ino, "000001.jpg");
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->attr.is_dir);
+  EXPECT_EQ(f->attr.size, 1u);
+  EXPECT_EQ(client_.list_calls - before, 1);
+  EXPECT_EQ(client_.head_calls, 0);
+  // A prefix whose sibling "sub-x" sorts first needs a second, one-key list.
+  before = client_.list_calls;
+  auto sub = fs->Lookup(d->attr.ino, "sub");
+  ASSERT_TRUE(sub.ok());
+  EXPECT_TRUE(sub->attr.is_dir);
+  EXPECT_EQ(client_.list_calls - before, 2);
+  EXPECT_EQ(Err(fs->Lookup(d->attr.ino, "nope").status()), ENOENT);
+}
+
 TEST_F(FsCoreTest, StreamedListingAcrossPagesLetsDirectoriesWin) {
   client_.max_page = 1;  // every entry its own page: held-back objects cross page boundaries
   client_.AddObject("b", "s/x", "shadowed");
