@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api/action_msg.h"
+#include "server/api/archive_cluster_io.h"
 #include "server/api/errors.h"
 #include "server/jobs/archive_job.h"
 #include "server/jobs/job_registry.h"
@@ -156,14 +157,22 @@ void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_
   if (!spec.ok()) return WriteError(req, resp, spec.status(), ctx.node);
   for (const std::string& b : {spec->src_bucket, spec->dst_bucket}) {
     auto h = ctx.store->HeadBucket(b);
+    if (!h.ok() && ctx.cluster) {  // created at the primary a moment ago
+      (void)ctx.cluster->SyncMaps();
+      h = ctx.store->HeadBucket(b);
+    }
     if (!h.ok()) return WriteError(req, resp, h.status(), ctx.node);
   }
   storage::Store* store = ctx.store;
-  std::string id =
-      jobs::Registry::Global().Start("archive", spec->src_bucket, spec->dst_bucket,
-                                     [store, s = std::move(spec).value()](jobs::Job& job) {
-                                       return jobs::RunArchiveJob(store, s, job);
-                                     });
+  // In a cluster this target runs the whole job (the proxy picked it), over every target.
+  jobs::ArchiveIo io =
+      ctx.cluster ? ClusterArchiveIo(ctx, *spec) : jobs::LocalArchiveIo(store, *spec);
+  std::string id = jobs::Registry::Global().Start(
+      "archive", spec->src_bucket, spec->dst_bucket,
+      [store, io = std::move(io), s = std::move(spec).value()](jobs::Job& job) {
+        return jobs::RunArchiveJob(store, s, io, job);
+      },
+      req.Query("job_id").value_or(""));
   resp.headers.Set("Content-Type", "text/plain");
   resp.body = id;
 }

@@ -15,7 +15,8 @@ namespace aisle::api {
 // or any PUT on /v1/cluster itself).
 bool IsJobRequest(const Request& req, std::string_view tail);
 void HandleJobs(ApiContext& ctx, Request& req, Response& resp);
-// PUT /v1/buckets/B {"action":"archive","value":{ArchiveBckMsg}} -> job id text.
+// PUT /v1/buckets/B {"action":"archive","value":{ArchiveBckMsg}} -> job id text (`?job_id=`
+// when the proxy chose it). On a clustered target the job reads and writes cluster-wide.
 void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                      const std::string& value_json);
 

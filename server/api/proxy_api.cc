@@ -388,6 +388,7 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
   if (!cluster_->is_primary()) return ForwardToPrimary(req, resp, *body);
   if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
     return EtlBucket(req, resp, bucket, *body);
+  if (req.method == "PUT" && msg->action == "archive") return Archive(req, resp, bucket, *body);
   Status st;
   if (req.method == "POST" && msg->action == "create-bck") {
     int copies = CopiesFrom(*msg->value, 1);

@@ -34,6 +34,9 @@ class ProxyApi : public Handler {
   void Etl(Request& req, Response& resp, std::string_view tail);
   // Offline etl-bck / copy-bck: every target transforms its own objects (proxy_etl.cc).
   void EtlBucket(Request& req, Response& resp, std::string_view bucket, const std::string& body);
+  // The archive job: forwarded to one target (the destination owner of the first shard),
+  // which runs it over the whole cluster (proxy_archive.cc).
+  void Archive(Request& req, Response& resp, std::string_view bucket, const std::string& body);
   // Waits until every active target runs ETL `name` (or one failed / the time is up).
   Status WaitEtlRunning(const std::string& name, int64_t timeout_ms);
   // Job queries and stop requests go to every target; the answers are merged.

@@ -77,13 +77,10 @@ Result<std::unique_ptr<OpenShardOut>> NewShard(storage::Store* store, archive::F
   return out;
 }
 
-Status CommitShard(storage::Store* store, const ArchiveSpec& spec, OpenShardOut& s,
-                   const std::string& name, Job& job) {
+Status CommitShard(const ArchiveIo& io, OpenShardOut& s, const std::string& name, Job& job) {
   AISLE_RETURN_IF_ERROR(s.writer->Finish());
-  FdReader body(s.spool.get(), s.off);
-  auto meta = store->Put(spec.dst_bucket, name, body, storage::PutOptions{});
-  if (!meta.ok()) return meta.status();
-  job.AddOutput(1, meta->size);
+  AISLE_RETURN_IF_ERROR(io.put_shard(name, s.spool.get(), s.off));
+  job.AddOutput(1, s.off);
   return Status::OK();
 }
 
@@ -249,7 +246,44 @@ bool IsOwnOutput(const ArchiveSpec& spec, const std::string& name) {
 
 }  // namespace
 
+ArchiveIo LocalArchiveIo(storage::Store* store, const ArchiveSpec& spec) {
+  ArchiveIo io;
+  std::string src = spec.src_bucket, dst = spec.dst_bucket;
+  io.list = [store, src](const std::string& prefix) -> Result<std::vector<std::string>> {
+    std::vector<std::string> names;
+    storage::ListOptions lo;
+    lo.prefix = prefix;
+    lo.page_size = 10000;
+    for (;;) {
+      AISLE_ASSIGN_OR_RETURN(storage::ListPage page, store->List(src, lo));
+      for (auto& e : page.entries) names.push_back(std::move(e.name));
+      if (page.next_token.empty()) break;
+      lo.start_after = page.next_token;
+    }
+    return names;
+  };
+  io.open = [store, src](const std::string& name) -> Result<SourceObject> {
+    AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, store->Get(src, name));
+    SourceObject o;
+    o.file = std::move(r.file);
+    o.offset = r.data_offset;
+    o.size = r.meta.size;
+    o.mtime_s = r.meta.mtime_ns / 1000000000;
+    return o;
+  };
+  io.put_shard = [store, dst](const std::string& name, int fd, uint64_t size) -> Status {
+    FdReader body(fd, size);
+    return store->Put(dst, name, body, storage::PutOptions{}).status();
+  };
+  return io;
+}
+
 Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
+  return RunArchiveJob(store, spec, LocalArchiveIo(store, spec), job);
+}
+
+Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const ArchiveIo& io,
+                     Job& job) {
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.src_bucket).status());
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.dst_bucket).status());
   // The source names: a list, a template or a listing (minus our own output).
@@ -257,18 +291,10 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
   if (!spec.templ.empty()) {
     AISLE_ASSIGN_OR_RETURN(names, ExpandTemplate(spec.templ, kMaxTemplateNames));
   } else if (names.empty()) {
-    storage::ListOptions lo;
-    lo.prefix = spec.prefix;
-    lo.page_size = 10000;
-    for (;;) {
-      AISLE_ASSIGN_OR_RETURN(storage::ListPage page, store->List(spec.src_bucket, lo));
-      for (auto& e : page.entries) {
-        if (!IsOwnOutput(spec, e.name)) names.push_back(std::move(e.name));
-      }
-      if (page.next_token.empty()) break;
-      lo.start_after = page.next_token;
-      if (job.aborted()) return Status::OK();
-    }
+    AISLE_ASSIGN_OR_RETURN(std::vector<std::string> listed, io.list(spec.prefix));
+    if (job.aborted()) return Status::OK();
+    for (auto& n : listed)
+      if (!IsOwnOutput(spec, n)) names.push_back(std::move(n));
   }
   if (names.empty()) return Status::NotFound("archive: no source objects matched");
   job.SetTotal(names.size());
@@ -277,7 +303,7 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
   size_t shard_no = 0;
   for (const std::string& name : names) {
     if (job.aborted()) return Status::OK();
-    auto obj = store->Get(spec.src_bucket, name);
+    auto obj = io.open(name);
     if (!obj.ok()) {
       if (spec.continue_on_error) {
         job.NoteError(obj.status().message());
@@ -285,10 +311,10 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
       }
       return obj.status().WithContext("archive");
     }
-    uint64_t size = obj->meta.size;
+    uint64_t size = obj->size;
     if (cur && spec.max_shard_size && cur->members > 0 &&
         cur->off + size + 1024 > spec.max_shard_size) {
-      AISLE_RETURN_IF_ERROR(CommitShard(store, spec, *cur, ShardName(spec, shard_no++), job));
+      AISLE_RETURN_IF_ERROR(CommitShard(io, *cur, ShardName(spec, shard_no++), job));
       cur.reset();
     }
     if (!cur) {
@@ -300,10 +326,9 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
     if (spec.include_src_bucket) member = spec.src_bucket + "/" + member;
     uint64_t pos = 0;
     int fd = obj->file->get();
-    uint64_t base = obj->data_offset;
+    uint64_t base = obj->offset;
     Status st = cur->writer->Add(
-        member, size, 0644, obj->meta.mtime_ns / 1000000000,
-        [&](char* buf, size_t n) -> Result<size_t> {
+        member, size, 0644, obj->mtime_s, [&](char* buf, size_t n) -> Result<size_t> {
           size_t want = static_cast<size_t>(std::min<uint64_t>(n, size - pos));
           AISLE_ASSIGN_OR_RETURN(size_t k, storage::PreadUpTo(fd, buf, want, base + pos, name));
           pos += k;
@@ -314,7 +339,7 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
     job.AddInput(1, size);
   }
   if (cur && cur->members > 0)
-    AISLE_RETURN_IF_ERROR(CommitShard(store, spec, *cur, ShardName(spec, shard_no), job));
+    AISLE_RETURN_IF_ERROR(CommitShard(io, *cur, ShardName(spec, shard_no), job));
   return Status::OK();
 }
 

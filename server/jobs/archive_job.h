@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,7 +41,30 @@ Result<std::vector<std::string>> ExpandTemplate(std::string_view tmpl, size_t ma
 // The name of the i-th shard when splitting (archname itself when not splitting).
 std::string ShardName(const ArchiveSpec& spec, size_t i);
 
-// Runs the job body; polls job.aborted() between objects.
+// A source object opened for reading: its bytes are [offset, offset + size) of file.
+struct SourceObject {
+  std::shared_ptr<storage::FileHandle> file;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  int64_t mtime_s = 0;
+};
+
+// Where the job reads sources and writes shards: the local store (a standalone node) or the
+// cluster (server/api/archive_cluster_io.cc; the jobs library knows no HTTP or cluster map).
+struct ArchiveIo {
+  // Source names with this prefix ("" = all), sorted and without duplicates.
+  std::function<Result<std::vector<std::string>>(const std::string& prefix)> list;
+  std::function<Result<SourceObject>(const std::string& name)> open;
+  // Stores a finished shard: bytes [0, size) of fd, under `name` in the destination bucket.
+  std::function<Status(const std::string& name, int fd, uint64_t size)> put_shard;
+};
+
+// Reads from and writes to `store` only.
+ArchiveIo LocalArchiveIo(storage::Store* store, const ArchiveSpec& spec);
+
+// Runs the job body; polls job.aborted() between objects. `store` provides spool files.
+Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const ArchiveIo& io, Job& job);
+// The same with LocalArchiveIo.
 Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job);
 
 }  // namespace aisle::jobs

@@ -2,7 +2,8 @@
 """Shards end to end against a real aisle-node: for tar, tgz, zip, tar.lz4 and tar.zst archives
 built here (tarfile/zipfile, lz4/zstd CLIs): PUT, list (LsArchDir, JSON listing, WebDataset
 samples), GET every member byte-equal, Range inside a member, multi-select TAR, APPEND and list
-again; corrupt and truncated shards; tar-slip names; a 100k-member tar; the archive job."""
+again; corrupt and truncated shards; tar-slip names; a 100k-member tar; the archive job, on one
+node and through a proxy over a 3-target cluster."""
 
 import io
 import json
@@ -20,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import requests  # noqa: E402
 
-from aisle_testlib import NodeTestCase, cli_bin, main, make_tmpdir, remove_tmpdir  # noqa: E402
+from aisle_testlib import (NodeTestCase, cli_bin, hrw_owner, main, make_tmpdir,  # noqa: E402
+                           remove_tmpdir)
 
 T = 30
 LS_ARCH_DIR = 8
@@ -496,6 +498,141 @@ class CliTest(ArchiveTestBase):
         _, err = self.cli("job", "wait", json.loads(out)["job"], rc=1)
         self.assertIn("does not exist", err)
         self.cli("job", "abort", "nosuchjob", rc=1)
+
+
+class ClusterArchiveTest(unittest.TestCase):
+    """The archive job through a proxy: one target runs it, reading from every owner."""
+
+    @classmethod
+    def setUpClass(cls):
+        from test_cluster import Cluster  # noqa: E402 (a sibling module; starts real nodes)
+        cls.c = Cluster(3)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.cleanup()
+
+    def bucket(self, name):
+        r = requests.post(self.c.url + "/v1/buckets/" + name, json={"action": "create-bck"},
+                          timeout=T)
+        self.assertEqual(r.status_code, 200, r.text)
+        return name
+
+    def start(self, src, value, status=200):
+        r = requests.put(self.c.url + "/v1/buckets/" + src, json={"action": "archive", "value": value},
+                         timeout=T)
+        self.assertEqual(r.status_code, status, r.content[:300])
+        return r
+
+    def wait_job(self, jid, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = requests.get(self.c.url + "/v1/cluster", params={"what": "status"},
+                             json={"id": jid}, timeout=T)
+            self.assertEqual(r.status_code, 200, r.content[:300])
+            st = r.json()
+            if st["end_time"] != 0:
+                self.assertEqual(st["kind"], "archive")
+                return st
+            time.sleep(0.1)
+        self.fail("job %s did not finish" % jid)
+
+    def names(self, bucket, prefix):
+        r = requests.get(self.c.url + "/v1/buckets/" + bucket,
+                         json={"action": "list", "value": {"prefix": prefix}}, timeout=T)
+        self.assertEqual(r.status_code, 200, r.content[:300])
+        return sorted(e["name"] for e in r.json()["entries"])
+
+    def shard(self, bucket, name):
+        r = requests.get("%s/v1/objects/%s/%s" % (self.c.url, bucket, name), timeout=T)
+        self.assertEqual(r.status_code, 200, r.content[:300])
+        return r.content
+
+    def check_shards(self, bucket, shards, expect):
+        """Every shard read through the proxy; members in order, bytes equal to the sources."""
+        from test_cluster import local_names  # noqa: E402
+        ids = self.c.online_ids()
+        got = []
+        for s in shards:
+            with tarfile.open(fileobj=io.BytesIO(self.shard(bucket, s))) as tf:
+                for ti in tf.getmembers():
+                    self.assertEqual(tf.extractfile(ti).read(), expect[ti.name], ti.name)
+                    got.append(ti.name)
+            # Written to (not just readable through) its HRW owner.
+            owner = self.c.target_by_id(hrw_owner(ids, bucket, s))
+            self.assertIn(s, local_names(owner, bucket))
+        self.assertEqual(got, sorted(expect))
+
+    def test_archive_across_targets(self):
+        from test_cluster import local_names, put_many  # noqa: E402
+        src, dst = self.bucket("csrc"), self.bucket("cdst")
+        data = {}
+        for i in range(50):
+            data["c/img-%04d.jpg" % i] = rand_bytes(2000 + 97 * i, 500 + i)
+        for i in range(10):
+            data["other-%d.bin" % i] = rand_bytes(300 + i, 700 + i)
+        data["c/img-0007.jpg"] = rand_bytes(300000, 9)  # several network buffers
+        codes = put_many(self.c.url, src, sorted(data), lambda n: data[n])
+        self.assertEqual(set(codes), {200})
+        held = [set(local_names(t, src)) for t in self.c.targets]
+        self.assertEqual(sum(len(h) for h in held), len(data))
+        self.assertGreaterEqual(len([h for h in held if h]), 2)  # really spread out
+
+        # Template, split at ~150 KB (the 300 KB object gets a shard of its own).
+        jid = self.start(src, {"template": "c/img-{0000..0039}.jpg", "archname": "t.tar",
+                               "max_shard_size": 150000, "tobck": {"name": dst}}).text
+        st = self.wait_job(jid)
+        self.assertEqual(st["err"], "")
+        shards = self.names(dst, "t-")
+        self.assertGreater(len(shards), 2)
+        self.check_shards(dst, shards, {n: data[n] for n in data if n < "c/img-0040"})
+        r = requests.get(self.c.url + "/v1/cluster", params={"what": "qryxstats"},
+                         json={"id": jid}, timeout=T)
+        snaps = [s for v in r.json().values() for s in v]
+        self.assertEqual(len(snaps), 1)  # one target ran it
+        self.assertEqual(snaps[0]["stats"]["loc-objs"], "40")
+        self.assertEqual(int(snaps[0]["stats"]["out-objs"]), len(shards))
+
+        # Prefix: the names come from every target's listing.
+        jid = self.start(src, {"prefix": "c/", "archname": "p.tar", "max_shard_size": 200000,
+                               "tobck": {"name": dst}}).text
+        self.assertEqual(self.wait_job(jid)["err"], "")
+        self.check_shards(dst, self.names(dst, "p-"), {n: data[n] for n in data if n.startswith("c/")})
+
+        # Whole bucket into itself, one shard: its own output is not packed.
+        jid = self.start(src, {"archname": "all.tar"}).text
+        self.assertEqual(self.wait_job(jid)["err"], "")
+        self.check_shards(src, ["all.tar"], data)
+
+        # continue_on_error skips a missing template name; without it the job fails.
+        tmpl = "other-{0,1,7,nosuch}.bin"
+        jid = self.start(src, {"template": tmpl, "archname": "coer.tar", "coer": True,
+                               "tobck": {"name": dst}}).text
+        self.assertEqual(self.wait_job(jid)["err"], "")
+        self.check_shards(dst, ["coer.tar"], {"other-%d.bin" % i: data["other-%d.bin" % i]
+                                              for i in (0, 1, 7)})
+        jid = self.start(src, {"template": tmpl, "archname": "fail.tar", "tobck": {"name": dst}}).text
+        self.assertIn("does not exist", self.wait_job(jid)["err"])
+        self.assertEqual(self.names(dst, "fail"), [])
+
+        # Missing buckets: 404 from the proxy, AIStore-style; bad messages 400.
+        r = self.start("nosuch", {"archname": "x.tar"}, status=404)
+        self.assertEqual(r.json()["status"], 404)
+        self.assertIn("nosuch", r.json()["message"])
+        r = self.start(src, {"archname": "x.tar", "tobck": {"name": "nodst"}}, status=404)
+        self.assertIn("nodst", r.json()["message"])
+        r = self.start(src, {"archname": "x.rar"}, status=400)
+        self.assertIn("supported extension", r.json()["message"])
+
+        # The CLI against the proxy: start, then poll the job through it.
+        if os.path.exists(cli_bin()):
+            p = subprocess.run([cli_bin(), "--endpoint", self.c.url, "archive", "create",
+                                "ais://" + src, "ais://%s/cli.tar" % dst,
+                                "--template", "other-{0..9}.bin", "--wait"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
+            self.assertIn("10 objects", p.stdout.decode())
+            self.check_shards(dst, ["cli.tar"], {n: data[n] for n in data if n.startswith("other-")})
 
 
 if __name__ == "__main__":
