@@ -1,5 +1,6 @@
-"""Helpers for bench/bench-fs.sh: populate a bucket in parallel (keep-alive connections),
-mirror files on local disk, run N parallel readers over a file list, sample a process's RSS."""
+"""Helpers for bench/bench-fs.sh and bench/bench-s3.sh: populate a bucket in parallel (keep-alive
+connections), mirror files on local disk, run N parallel readers over a file list, GET a list of
+objects over N keep-alive connections, sample a process's RSS."""
 
 import http.client
 import json
@@ -89,6 +90,40 @@ def read_files(listfile, readers):
     print("%.4f %d" % (dt, total[0]))
 
 
+def get_objects(url, listfile, conns):
+    """GETs every object path in listfile (one "bucket/name" a line) over `conns` keep-alive
+    connections of the native API; prints seconds and bytes, like read_files."""
+    with open(listfile) as f:
+        names = [l.strip() for l in f if l.strip()]
+    total = [0]
+    errors = []
+    lock = threading.Lock()
+
+    def worker(k):
+        c = _conn(url)
+        n = 0
+        for name in names[k::conns]:
+            st, body = _req(c, "GET", "/v1/objects/" + name)
+            if st != 200:
+                errors.append("GET %s: %d" % (name, st))
+                return
+            n += len(body)
+        c.close()
+        with lock:
+            total[0] += n
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    dt = time.monotonic() - t0
+    if errors:
+        sys.exit(errors[0])
+    print("%.4f %d" % (dt, total[0]))
+
+
 def peak_rss(pid, stopfile):
     """Samples VmRSS of pid every 50 ms until stopfile exists; prints the peak in MiB."""
     peak = 0
@@ -111,6 +146,8 @@ if __name__ == "__main__":
                  sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] != "-" else None)
     elif cmd == "read":
         read_files(sys.argv[2], int(sys.argv[3]))
+    elif cmd == "get":
+        get_objects(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "rss":
         peak_rss(int(sys.argv[2]), sys.argv[3])
     else:
