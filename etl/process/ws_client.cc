@@ -83,23 +83,13 @@ Status WsClient::Connect(const std::string& host, int port, const std::string& p
   }
 }
 
-Status WsClient::WriteText(std::string_view data) {
-  try {
-    beast::error_code ec;
-    impl_->ws.text(true);
-    impl_->ws.write(asio::buffer(data.data(), data.size()), ec);
-    if (ec) return impl_->Fail("write", ec);
-    return Status::OK();
-  } catch (const std::exception& e) {
-    impl_->healthy = false;
-    return Status::Unavailable(std::string("websocket write: ") + e.what());
-  }
-}
+Status WsClient::WriteText(std::string_view data) { return Write(data, false); }
+Status WsClient::WriteBinary(std::string_view data) { return Write(data, true); }
 
-Status WsClient::WriteBinary(std::string_view data) {
+Status WsClient::Write(std::string_view data, bool binary) {
   try {
     beast::error_code ec;
-    impl_->ws.binary(true);
+    impl_->ws.binary(binary);
     impl_->ws.write(asio::buffer(data.data(), data.size()), ec);
     if (ec) return impl_->Fail("write", ec);
     return Status::OK();

@@ -38,6 +38,7 @@ class WsClient {
   bool healthy() const;
 
  private:
+  Status Write(std::string_view data, bool binary);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
