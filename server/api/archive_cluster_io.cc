@@ -13,28 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string ErrorText(const HttpResponse& r) {
-  json e = json::parse(r.body, nullptr, false);
-  return e.is_object() && e.contains("message") && e["message"].is_string()
-             ? e["message"].get<std::string>()
-             : r.body;
-}
-
-// A non-2xx answer of another target as a Status of the same kind (404 stays kNotFound).
-Status FromHttp(const HttpResponse& r, const std::string& what) {
-  std::string m = what + ": " + ErrorText(r);
-  switch (r.status) {
-    case 404:
-      return Status::NotFound(m);
-    case 400:
-      return Status::InvalidArgument(m);
-    case 503:
-      return Status::Unavailable(m);
-    default:
-      return Status::IOError(m + " (status " + std::to_string(r.status) + ")");
-  }
-}
-
 int64_t ParseHttpDate(const std::string& s) {
   std::tm tm{};
   const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
@@ -60,7 +38,7 @@ Status ListRemote(const std::string& self_id, const std::string& base, const std
     r.max_retries = 2;
     r.total_timeout = std::chrono::milliseconds(60000);
     AISLE_ASSIGN_OR_RETURN(HttpResponse resp, Client().Do(r));
-    if (resp.status != 200) return FromHttp(resp, "list ais://" + bucket + " at " + base);
+    if (resp.status != 200) return StatusFromRemote(resp, "list ais://" + bucket + " at " + base);
     json j = json::parse(resp.body, nullptr, false);
     if (!j.is_object() || !j.contains("entries") || !j["entries"].is_array())
       return Status::IOError("list ais://" + bucket + " at " + base + ": malformed answer");
@@ -89,7 +67,7 @@ Result<jobs::SourceObject> OpenRemote(const ApiContext& ctx, const std::string& 
     return Status::OK();
   };
   AISLE_ASSIGN_OR_RETURN(HttpResponse resp, Client().Do(r));
-  if (resp.status != 200) return FromHttp(resp, storage::ObjectCname(bucket, name));
+  if (resp.status != 200) return StatusFromRemote(resp, storage::ObjectCname(bucket, name));
   jobs::SourceObject o;
   o.file = std::move(file);
   o.size = off;
@@ -133,24 +111,9 @@ jobs::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const jobs::ArchiveSpec&
   };
 
   io.put_shard = [ctx, local, dst](const std::string& name, int fd, uint64_t size) -> Status {
-    std::shared_ptr<const cluster::Smap> holder;
-    const cluster::Node* owner = ctx.cluster->OwnerOf(holder, dst, name);
-    if (!owner) return Status::Unavailable("no active target to own " + dst + "/" + name);
-    if (owner->id == ctx.node.id) {
-      AISLE_RETURN_IF_ERROR(local.put_shard(name, fd, size));
-      return ctx.cluster->Replicate(dst, name);
-    }
     // The spool has no name; /proc/self/fd gives a path curl can re-open (so retries work).
-    HttpRequest put;
-    put.method = "PUT";
-    put.url = ObjectUrl(owner->Url(), dst, name);
-    put.headers = {{cluster::kIntraHeader, ctx.node.id},
-                   {"Content-Type", "application/octet-stream"}};
-    put.body = aisle::FileBody{"/proc/self/fd/" + std::to_string(fd)};
-    put.max_retries = 2;
-    AISLE_ASSIGN_OR_RETURN(HttpResponse r, Client().Do(put));
-    if (r.status != 200) return FromHttp(r, "put " + storage::ObjectCname(dst, name));
-    return Status::OK();
+    return PutAtOwner(ctx, dst, name, aisle::FileBody{"/proc/self/fd/" + std::to_string(fd)},
+                      [&] { return local.put_shard(name, fd, size); });
   };
   return io;
 }

@@ -4,13 +4,10 @@
 // crosses the network at most once, from the transforming target to the new owner.
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/body.h"
-#include "common/logging.h"
-#include "common/net/http_client.h"
 #include "etl/etl_manager.h"
 #include "server/api/errors.h"
 #include "server/api/etl_handlers.h"
@@ -86,35 +83,6 @@ std::string DestName(const EtlBucketArgs& a, const std::string& name) {
   return a.prepend + out;
 }
 
-// Writes one output object where it belongs: locally (then its extra copies) or at its owner.
-Status PutOutput(ApiContext& ctx, const std::string& bucket, const std::string& name,
-                 const std::string& data) {
-  if (ctx.cluster) {
-    std::shared_ptr<const cluster::Smap> holder;
-    const cluster::Node* owner = ctx.cluster->OwnerOf(holder, bucket, name);
-    if (!owner) return Status::Unavailable("no active target to own " + bucket + "/" + name);
-    if (owner->id != ctx.node.id) {
-      HttpRequest put;
-      put.method = "PUT";
-      put.url = ObjectUrl(owner->Url(), bucket, name);
-      put.headers = {{cluster::kIntraHeader, ctx.node.id},
-                     {"Content-Type", "application/octet-stream"}};
-      put.body = data;
-      put.max_retries = 2;
-      put.total_timeout = std::chrono::milliseconds(120000);
-      AISLE_ASSIGN_OR_RETURN(HttpResponse r, Client().Do(put));
-      if (r.status != 200)
-        return Status::IOError("put " + storage::ObjectCname(bucket, name) + " at " + owner->id +
-                               ": status " + std::to_string(r.status) + ": " + r.body);
-      return Status::OK();
-    }
-  }
-  StringBodyReader body(data);
-  AISLE_RETURN_IF_ERROR(ctx.store->Put(bucket, name, body, {}).status());
-  if (ctx.cluster) return ctx.cluster->Replicate(bucket, name);
-  return Status::OK();
-}
-
 // Each object is transformed by exactly one target. With one copy that is whoever holds it —
 // independent of the cluster map, which may change under load (a slow keepalive marks a target
 // down for a moment) while the job runs. With more copies, the HRW owner among the holders.
@@ -157,7 +125,16 @@ Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, std::shared_ptr<etl:
         if (inst) {
           AISLE_ASSIGN_OR_RETURN(data, inst->Run({data, a.src, name, a.etl_args}));
         }
-        if (!a.dry_run) AISLE_RETURN_IF_ERROR(PutOutput(ctx, a.dst, DestName(a, name), data));
+        if (!a.dry_run) {
+          std::string out_name = DestName(a, name);
+          AISLE_RETURN_IF_ERROR(PutAtOwner(
+              ctx, a.dst, out_name, data,
+              [&] {
+                StringBodyReader body(data);
+                return ctx.store->Put(a.dst, out_name, body, {}).status();
+              },
+              std::chrono::milliseconds(120000)));
+        }
         job.AddOutput(1, data.size());
         return Status::OK();
       }();

@@ -1,6 +1,7 @@
 #include "server/api/proxy_api.h"
 
 #include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -244,21 +245,33 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   if (!st.ok()) WriteError(req, resp, st, node_);
 }
 
+std::vector<ProxyApi::TargetAnswer> ProxyApi::AskTargets(const std::string& method,
+                                                         const std::string& target,
+                                                         const std::string& body,
+                                                         std::chrono::milliseconds timeout) {
+  auto smap = cluster_->smap();
+  std::vector<std::pair<std::string, std::future<Result<HttpResponse>>>> calls;
+  for (const cluster::Node* t : smap->ActiveTargets()) {
+    HttpRequest r;
+    r.method = method;
+    r.url = t->Url() + target;
+    r.headers = {{"Content-Type", "application/json"}, {cluster::kIntraHeader, node_.id}};
+    r.body = body;
+    r.max_retries = 1;
+    r.total_timeout = timeout;
+    calls.emplace_back(t->id, std::async(std::launch::async, [this, r = std::move(r)]() {
+                         return cluster_->http().Do(r);
+                       }));
+  }
+  std::vector<TargetAnswer> out;
+  for (auto& [id, f] : calls) out.push_back({id, f.get()});
+  return out;
+}
+
 void ProxyApi::FanOutJobs(Request& req, Response& resp, const std::string& body) {
   // Jobs live on the targets: ask every online target, then merge as one cluster's answer.
-  auto smap = cluster_->smap();
   std::string what = req.Query("what").value_or("");
-  std::vector<std::pair<std::string, Result<HttpResponse>>> answers;
-  for (const cluster::Node* t : smap->ActiveTargets()) {
-    HttpRequest fwd;
-    fwd.method = req.method;
-    fwd.url = t->Url() + req.target;
-    fwd.headers = {{"Content-Type", "application/json"}, {cluster::kIntraHeader, node_.id}};
-    fwd.body = body;
-    fwd.max_retries = 1;
-    fwd.total_timeout = std::chrono::milliseconds(15000);
-    answers.emplace_back(t->id, cluster_->http().Do(fwd));
-  }
+  auto answers = AskTargets(req.method, req.target, body, std::chrono::milliseconds(15000));
   json merged = what == "qryxstats" ? json::object() : json::array();
   bool found = false;
   std::string last_error = "no target is online";
@@ -268,8 +281,7 @@ void ProxyApi::FanOutJobs(Request& req, Response& resp, const std::string& body)
       continue;
     }
     if (r->status != 200) {
-      json e = json::parse(r->body, nullptr, false);
-      last_error = e.is_object() ? e.value("message", r->body) : r->body;
+      last_error = RemoteErrorMessage(*r);
       continue;
     }
     found = true;

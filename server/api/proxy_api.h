@@ -4,7 +4,9 @@
 // listings fan out to the targets and merge.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <vector>
 
 #include "server/api/http_types.h"
 #include "server/api/node_context.h"
@@ -39,6 +41,14 @@ class ProxyApi : public Handler {
   void Archive(Request& req, Response& resp, std::string_view bucket, const std::string& body);
   // Waits until every active target runs ETL `name` (or one failed / the time is up).
   Status WaitEtlRunning(const std::string& name, int64_t timeout_ms);
+  struct TargetAnswer {
+    std::string id;
+    Result<HttpResponse> resp;
+  };
+  // The same node-to-node request to every active target, in parallel.
+  std::vector<TargetAnswer> AskTargets(
+      const std::string& method, const std::string& target, const std::string& body = "",
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
   // Job queries and stop requests go to every target; the answers are merged.
   void FanOutJobs(Request& req, Response& resp, const std::string& body);
   // Re-issues a control request at the primary and copies its answer back.

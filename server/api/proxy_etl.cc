@@ -2,7 +2,6 @@
 // metadata at the primary, which pushes it to every target; init and start then wait until
 // each target reports the ETL running, or fail with the target's reason), listings and
 // logs gathered from the targets, and the offline bucket job started on every target.
-#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -20,38 +19,6 @@ namespace {
 using json = nlohmann::json;
 constexpr size_t kMaxInitBody = 64 << 20;  // init messages carry user code
 
-struct TargetAnswer {
-  std::string id;
-  Result<HttpResponse> resp;
-};
-
-// The same request to every active target, in parallel.
-std::vector<TargetAnswer> AskTargets(cluster::ProxyCluster& c, const std::string& self_id,
-                                     const std::string& method, const std::string& target,
-                                     const std::string& body = "") {
-  auto smap = c.smap();
-  std::vector<std::pair<std::string, std::future<Result<HttpResponse>>>> calls;
-  for (const cluster::Node* t : smap->ActiveTargets()) {
-    HttpRequest r;
-    r.method = method;
-    r.url = t->Url() + target;
-    r.headers = {{"Content-Type", "application/json"}, {cluster::kIntraHeader, self_id}};
-    r.body = body;
-    r.max_retries = 1;
-    r.total_timeout = std::chrono::milliseconds(30000);
-    calls.emplace_back(
-        t->id, std::async(std::launch::async, [&c, r = std::move(r)]() { return c.http().Do(r); }));
-  }
-  std::vector<TargetAnswer> out;
-  for (auto& [id, f] : calls) out.push_back({id, f.get()});
-  return out;
-}
-
-std::string ErrorText(const HttpResponse& r) {
-  json e = json::parse(r.body, nullptr, false);
-  return e.is_object() ? e.value("message", r.body) : r.body;
-}
-
 void WriteJson(Response& resp, const json& j) {
   resp.headers.Set("Content-Type", "application/json");
   resp.body = j.dump();
@@ -67,7 +34,7 @@ Status ProxyApi::WaitEtlRunning(const std::string& name, int64_t timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     bool all_running = true;
-    for (auto& a : AskTargets(*cluster_, node_.id, "GET", "/v1/etl/" + name)) {
+    for (auto& a : AskTargets("GET", "/v1/etl/" + name)) {
       if (!a.resp.ok() || a.resp->status != 200) {
         all_running = false;  // not applied yet, or unreachable for a moment
         continue;
@@ -132,7 +99,7 @@ void ProxyApi::Etl(Request& req, Response& resp, std::string_view tail) {
                     {"in_bytes", 0},
                     {"out_bytes", 0}};
     bool first = true;
-    for (auto& a : AskTargets(*cluster_, node_.id, "GET", "/v1/etl")) {
+    for (auto& a : AskTargets("GET", "/v1/etl")) {
       if (!a.resp.ok() || a.resp->status != 200) continue;
       json arr = json::parse(a.resp->body, nullptr, false);
       if (!arr.is_array()) continue;
@@ -187,11 +154,11 @@ void ProxyApi::Etl(Request& req, Response& resp, std::string_view tail) {
                 {"targets", json::array()},
                 {"running", entry->second.running}};
     std::string stage;
-    for (auto& a : AskTargets(*cluster_, node_.id, "GET", "/v1/etl/" + name)) {
+    for (auto& a : AskTargets("GET", "/v1/etl/" + name)) {
       if (!a.resp.ok() || a.resp->status != 200) {
         out["targets"].push_back(
             {{"target_id", a.id},
-             {"error", a.resp.ok() ? ErrorText(*a.resp) : a.resp.status().message()}});
+             {"error", a.resp.ok() ? RemoteErrorMessage(*a.resp) : a.resp.status().message()}});
         continue;
       }
       json j = json::parse(a.resp->body, nullptr, false);
@@ -210,10 +177,10 @@ void ProxyApi::Etl(Request& req, Response& resp, std::string_view tail) {
     std::string only = sub.rfind("logs/", 0) == 0 ? sub.substr(5) : "";
     std::string leaf = only.empty() ? sub : "logs";
     json out = json::array();
-    for (auto& a : AskTargets(*cluster_, node_.id, "GET", "/v1/etl/" + name + "/" + leaf)) {
+    for (auto& a : AskTargets("GET", "/v1/etl/" + name + "/" + leaf)) {
       if (!only.empty() && a.id != only) continue;
       if (!a.resp.ok() || a.resp->status != 200) {
-        std::string why = a.resp.ok() ? ErrorText(*a.resp) : a.resp.status().message();
+        std::string why = a.resp.ok() ? RemoteErrorMessage(*a.resp) : a.resp.status().message();
         if (leaf == "health") out.push_back({{"target_id", a.id}, {"health_status", why}});
         continue;
       }
@@ -258,17 +225,17 @@ void ProxyApi::EtlBucket(Request& req, Response& resp, std::string_view bucket,
       req.target + (req.target.find('?') == std::string::npos ? "?" : "&") + "job_id=" + id;
   bool started = false;
   std::string error;
-  for (auto& a : AskTargets(*cluster_, node_.id, "POST", target, body)) {
+  for (auto& a : AskTargets("POST", target, body)) {
     if (a.resp.ok() && a.resp->status == 200) {
       started = true;
       continue;
     }
-    error =
-        "target " + a.id + ": " + (a.resp.ok() ? ErrorText(*a.resp) : a.resp.status().message());
+    error = "target " + a.id + ": " +
+            (a.resp.ok() ? RemoteErrorMessage(*a.resp) : a.resp.status().message());
   }
   if (!error.empty()) {
     if (started)  // stop the parts that did start
-      (void)AskTargets(*cluster_, node_.id, "PUT", "/v1/cluster",
+      (void)AskTargets("PUT", "/v1/cluster",
                        json{{"action", "stop"}, {"value", {{"ID", id}}}}.dump());
     return fail(Status::InvalidArgument(error));
   }

@@ -3,6 +3,7 @@
 // sockets. The cluster work will put a proxy API in front of the same handlers.
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include "server/api/http_types.h"
@@ -21,7 +22,7 @@ struct ApiContext {
   NodeContext node;
   cluster::TargetCluster* cluster = nullptr;  // null: a standalone node
   std::function<void()> request_shutdown;     // PUT /v1/daemon {"action":"shutdown"}
-  Handler* s3 = nullptr;  // S3 API (server/api/s3): every path outside /v1/ when set
+  Handler* s3 = nullptr;           // S3 API (server/api/s3): every path outside /v1/ when set
   etl::EtlManager* etl = nullptr;  // null: this node runs no transforms
 };
 
@@ -63,6 +64,17 @@ bool IsIntra(const Request& req);
 HttpClient& Client();
 // "<base>/v1/objects/<bucket>/<object>", escaped.
 std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object);
+// Another node's error answer: the "message" of its JSON error body, else the body.
+std::string RemoteErrorMessage(const HttpResponse& r);
+// Another node's non-2xx answer as a Status of the same kind (404 stays kNotFound, 400
+// kInvalidArgument, 503 kUnavailable; others kIOError naming the status).
+Status StatusFromRemote(const HttpResponse& r, const std::string& what);
+// Writes bucket/name where it belongs (jobs producing new objects): when this target owns it
+// (or is standalone), `put_local` stores it and the extra copies follow; else a node-to-node
+// PUT of `body` to the owner. total_timeout 0 = none.
+Status PutAtOwner(const ApiContext& ctx, const std::string& bucket, const std::string& name,
+                  const HttpBody& body, const std::function<Status()>& put_local,
+                  std::chrono::milliseconds total_timeout = std::chrono::milliseconds(0));
 
 // RFC 1123 date for Last-Modified; RFC 822 ("02 Jan 06 15:04 UTC") for list entries.
 std::string HttpDate(int64_t unix_ns);

@@ -1,5 +1,6 @@
 // How a target behaves inside a cluster: redirects to owners and holders, copies, deletes.
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "common/logging.h"
 #include "common/net/http_client.h"
@@ -16,6 +17,54 @@ std::string ObjectUrl(const std::string& base, std::string_view bucket, std::str
 HttpClient& Client() {
   static HttpClient client;
   return client;
+}
+
+std::string RemoteErrorMessage(const HttpResponse& r) {
+  nlohmann::json e = nlohmann::json::parse(r.body, nullptr, false);
+  return e.is_object() && e.contains("message") && e["message"].is_string()
+             ? e["message"].get<std::string>()
+             : r.body;
+}
+
+Status StatusFromRemote(const HttpResponse& r, const std::string& what) {
+  std::string m = what + ": " + RemoteErrorMessage(r);
+  switch (r.status) {
+    case 404:
+      return Status::NotFound(m);
+    case 400:
+      return Status::InvalidArgument(m);
+    case 503:
+      return Status::Unavailable(m);
+    default:
+      return Status::IOError(m + " (status " + std::to_string(r.status) + ")");
+  }
+}
+
+Status PutAtOwner(const ApiContext& ctx, const std::string& bucket, const std::string& name,
+                  const HttpBody& body, const std::function<Status()>& put_local,
+                  std::chrono::milliseconds total_timeout) {
+  const cluster::Node* owner = nullptr;
+  std::shared_ptr<const cluster::Smap> holder;
+  if (ctx.cluster) {
+    owner = ctx.cluster->OwnerOf(holder, bucket, name);
+    if (!owner) return Status::Unavailable("no active target to own " + bucket + "/" + name);
+  }
+  if (!owner || owner->id == ctx.node.id) {
+    AISLE_RETURN_IF_ERROR(put_local());
+    return ctx.cluster ? ctx.cluster->Replicate(bucket, name) : Status::OK();
+  }
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = ObjectUrl(owner->Url(), bucket, name);
+  put.headers = {{cluster::kIntraHeader, ctx.node.id},
+                 {"Content-Type", "application/octet-stream"}};
+  put.body = body;
+  put.max_retries = 2;
+  put.total_timeout = total_timeout;
+  AISLE_ASSIGN_OR_RETURN(HttpResponse r, Client().Do(put));
+  if (r.status != 200)
+    return StatusFromRemote(r, "put " + storage::ObjectCname(bucket, name) + " at " + owner->id);
+  return Status::OK();
 }
 
 bool IsIntra(const Request& req) { return req.headers.Find(cluster::kIntraHeader) != nullptr; }
