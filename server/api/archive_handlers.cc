@@ -134,6 +134,22 @@ void SetShardHeaders(const storage::ObjectMeta& m, Response& resp) {
 
 // ---- GET one member ---------------------------------------------------------------------
 
+// Bytes [start, start+length) of member m, decoded, in memory.
+Result<std::string> ReadMemberToString(const OpenShard& sh, const Member& m, uint64_t start,
+                                       uint64_t length, const archive::Limits& lim) {
+  std::string out;
+  out.reserve(length);
+  archive::FdSource src(sh.obj.file->get(), sh.obj.data_offset, sh.obj.meta.size);
+  AISLE_RETURN_IF_ERROR(archive::ReadMember(
+      src, *sh.index, m, start, length,
+      [&](std::string_view b) {
+        out.append(b);
+        return Status::OK();
+      },
+      lim));
+  return out;
+}
+
 void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                std::string_view object, const std::string& archpath, Format fmt) {
   auto sh = ShardCache::For(ctx.store).Open(bucket, object, fmt);
@@ -174,18 +190,11 @@ void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view b
   archive::FdSource src(obj.file->get(), obj.data_offset, obj.meta.size);
   const archive::Limits& lim = ShardCache::For(ctx.store).limits();
   if (length <= kInlineLimit) {
-    std::string out;
-    out.reserve(length);
-    Status st = archive::ReadMember(
-        src, idx, *m, start, length,
-        [&](std::string_view b) {
-          out.append(b);
-          return Status::OK();
-        },
-        lim);
-    if (!st.ok())
-      return WriteError(req, resp, st.WithContext(storage::ObjectCname(bucket, object)), ctx.node);
-    resp.body = std::move(out);
+    auto out = ReadMemberToString(*sh, *m, start, length, lim);
+    if (!out.ok())
+      return WriteError(req, resp, out.status().WithContext(storage::ObjectCname(bucket, object)),
+                        ctx.node);
+    resp.body = std::move(out).value();
     return;
   }
   auto spool = ctx.store->OpenSpool();
@@ -514,17 +523,8 @@ Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
     return Status::InvalidArgument("\"" + archpath + "\" is a directory in the archive");
   if (m->size > max)
     return Status::TooLarge("\"" + archpath + "\" is too large for an inline transform");
-  std::string out;
-  out.reserve(m->size);
-  archive::FdSource src(sh.obj.file->get(), sh.obj.data_offset, sh.obj.meta.size);
-  Status st = archive::ReadMember(
-      src, *sh.index, *m, 0, m->size,
-      [&](std::string_view b) {
-        out.append(b);
-        return Status::OK();
-      },
-      ShardCache::For(ctx.store).limits());
-  if (!st.ok()) return st.WithContext(storage::ObjectCname(bucket, shard));
+  auto out = ReadMemberToString(sh, *m, 0, m->size, ShardCache::For(ctx.store).limits());
+  if (!out.ok()) return out.status().WithContext(storage::ObjectCname(bucket, shard));
   return out;
 }
 
