@@ -93,23 +93,9 @@ std::vector<json> ByJob(const std::vector<json>& snaps) {
   return out;
 }
 
-int RunLs(const CliContext& ctx, bool running) {
-  json q = {{"show_active", running}};
+// The jobs a query matches, one row per job (JSON: every node's snaps as they are).
+int PrintJobs(const CliContext& ctx, const json& q) {
   auto snaps = Snaps(ctx, q);
-  if (!snaps.ok()) return Fail(snaps.status());
-  if (ctx.json) {
-    PrintJson(*snaps);
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> rows{
-      {"ID", "KIND", "STATE", "OBJECTS", "BYTES", "OUT", "STARTED", "ERROR"}};
-  for (const auto& s : ByJob(*snaps)) rows.push_back(Row(s));
-  PrintTable(rows);
-  return kExitOk;
-}
-
-int RunShow(const CliContext& ctx, const std::string& id) {
-  auto snaps = Snaps(ctx, {{"id", id}});
   if (!snaps.ok()) return Fail(snaps.status());
   if (ctx.json) {
     PrintJson(*snaps);
@@ -184,11 +170,11 @@ void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action) {
   auto* ls = job->add_subcommand("ls", "List jobs (newest first)");
   auto running = std::make_shared<bool>(false);
   ls->add_flag("--running", *running, "Only running jobs");
-  ls->callback([=] { *action = [=] { return RunLs(*ctx, *running); }; });
+  ls->callback([=] { *action = [=] { return PrintJobs(*ctx, {{"show_active", *running}}); }; });
   auto id = std::make_shared<std::string>();
   auto* show = job->add_subcommand("show", "Show one job");
   show->add_option("ID", *id)->required();
-  show->callback([=] { *action = [=] { return RunShow(*ctx, *id); }; });
+  show->callback([=] { *action = [=] { return PrintJobs(*ctx, {{"id", *id}}); }; });
   auto* wait =
       job->add_subcommand("wait", "Wait for a job to end (progress bar); exit 1 if it failed");
   auto timeout = std::make_shared<int>(0);
