@@ -347,6 +347,9 @@ CURLcode HttpClient::Impl::Perform(CURL* h, Exchange* ex, const std::string& met
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // we follow, to keep method + body
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  // Bigger receive chunks: fewer recv calls and body callbacks on multi-MiB range GETs (a
+  // FUSE sequential read spent a third less CPU than with the 16 KiB default).
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HeaderCallback);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, ex);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteCallback);

@@ -2,7 +2,9 @@
 // fs/core sees only this interface, so its semantics are unit-tested against a mock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -76,6 +78,21 @@ class ClusterClient {
   // Returns the number of bytes delivered (0 at or past the end).
   virtual Result<uint64_t> GetRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
                                     const DataSink& sink) = 0;
+  // Reads bytes [offset, offset+length) into `dest` (room for `length` bytes); fewer at the
+  // end of the object. Clients that can receive straight into `dest` override this; the
+  // default goes through GetRange and copies.
+  virtual Result<uint64_t> ReadRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
+                                     char* dest) {
+    uint64_t got = 0;
+    auto r = GetRange(ref, offset, length, [&](std::string_view chunk) -> Status {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(chunk.size(), length - got));
+      std::memcpy(dest + got, chunk.data(), k);
+      got += k;
+      return Status::OK();
+    });
+    if (!r.ok()) return r.status();
+    return got;
+  }
   // Stores the object durably (the server acknowledges after fsync); returns its new head.
   virtual Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                                  const PutBody& body) = 0;

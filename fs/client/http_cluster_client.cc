@@ -78,7 +78,10 @@ Status StatusFromHttp(int http_status, const std::string& body, const std::strin
   }
 }
 
-HttpClusterClient::HttpClusterClient(HttpClusterOptions opts) : opts_(std::move(opts)) {
+HttpClusterClient::HttpClusterClient(HttpClusterOptions opts)
+    : opts_(std::move(opts)),
+      raw_(opts_.connect_timeout,
+           std::chrono::duration_cast<std::chrono::milliseconds>(opts_.stall_timeout)) {
   while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
 }
 
@@ -260,13 +263,7 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
   auto res = WithRetries<uint64_t>(what.c_str(), [&](int attempt_no) -> Result<uint64_t> {
     if (length == delivered) return delivered;
     uint64_t off = offset + delivered, want = length - delivered;
-    std::string url = BaseFor(ref.bucket, ref.object, attempt_no > 0) + "/v1/objects/" +
-                      EscapeComponent(ref.bucket) + "/" + EscapePath(ref.object);
-    std::string q;
-    if (!ref.archpath.empty()) q += "archpath=" + EscapeComponent(ref.archpath);
-    if (!ref.etl_name.empty())
-      q += (q.empty() ? "" : "&") + std::string("etl_name=") + EscapeComponent(ref.etl_name);
-    if (!q.empty()) url += "?" + q;
+    std::string url = BaseFor(ref.bucket, ref.object, attempt_no > 0) + ObjectTarget(ref);
     auto req = BaseRequest("GET", url, false);
     // Transforms produce new bytes and may not honour Range: take the whole body and skip.
     bool skip_mode = !ref.etl_name.empty();
@@ -283,10 +280,13 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
       }
       if (chunk.empty()) return Status::OK();
       uint64_t left = length - delivered;
+      // Bytes beyond the range (a server ignoring Range, a transform's whole output): stop
+      // the transfer. Never when the range just ended: an aborted transfer costs curl the
+      // keep-alive connection, and a reconnect per range GET.
+      if (left == 0) return Status::Internal(kRangeDone);
       if (chunk.size() > left) chunk = chunk.substr(0, left);
       AISLE_RETURN_IF_ERROR(sink(chunk));
       delivered += chunk.size();
-      if (delivered == length) return Status::Internal(kRangeDone);
       return Status::OK();
     };
     auto resp = http_.Do(req);
@@ -306,6 +306,41 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
     }
     return delivered;
   });
+  return res;
+}
+
+std::string HttpClusterClient::ObjectTarget(const ObjectRef& ref) {
+  std::string t = "/v1/objects/" + EscapeComponent(ref.bucket) + "/" + EscapePath(ref.object);
+  std::string q;
+  if (!ref.archpath.empty()) q += "archpath=" + EscapeComponent(ref.archpath);
+  if (!ref.etl_name.empty())
+    q += (q.empty() ? "" : "&") + std::string("etl_name=") + EscapeComponent(ref.etl_name);
+  if (!q.empty()) t += "?" + q;
+  return t;
+}
+
+Result<uint64_t> HttpClusterClient::ReadRange(const ObjectRef& ref, uint64_t offset,
+                                              uint64_t length, char* dest) {
+  if (!ref.etl_name.empty()) return ClusterClient::ReadRange(ref, offset, length, dest);
+  std::string what = "get " + ref.bucket + "/" + ref.object;
+  if (!ref.archpath.empty()) what += "[" + ref.archpath + "]";
+  bool general = false;
+  auto res = WithRetries<uint64_t>(what.c_str(), [&](int attempt_no) -> Result<uint64_t> {
+    std::string hp = RawRangeGetter::HostPortOf(BaseFor(ref.bucket, ref.object, attempt_no > 0));
+    if (hp.empty()) {
+      general = true;
+      return Status::Unsupported("not a plain http:// node");
+    }
+    auto r = raw_.Get(hp, ObjectTarget(ref), offset, length, dest);
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kUnsupported) general = true;
+      return r.status();
+    }
+    if (r->status == 416) return uint64_t{0};  // at or past the end
+    if (r->status / 100 != 2) return StatusFromHttp(r->status, r->error_body, what);
+    return r->body_len;
+  });
+  if (!res.ok() && general) return ClusterClient::ReadRange(ref, offset, length, dest);
   return res;
 }
 

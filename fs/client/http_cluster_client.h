@@ -11,6 +11,7 @@
 #include "common/net/http_client.h"
 #include "fs/client/cluster_client.h"
 #include "fs/client/cluster_map.h"
+#include "fs/client/raw_range_get.h"
 
 namespace aisle::fs {
 
@@ -36,6 +37,10 @@ class HttpClusterClient : public ClusterClient {
   Result<ObjectHead> Head(const std::string& bucket, const std::string& object) override;
   Result<uint64_t> GetRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
                             const DataSink& sink) override;
+  // Straight into `dest` over a plain keep-alive socket (RawRangeGetter) for objects and
+  // shard members; transforms and unusual replies take GetRange.
+  Result<uint64_t> ReadRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
+                             char* dest) override;
   Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                          const PutBody& body) override;
   Result<ObjectHead> AppendMember(const std::string& bucket, const std::string& shard,
@@ -52,9 +57,12 @@ class HttpClusterClient : public ClusterClient {
   template <typename T, typename F>
   Result<T> WithRetries(const char* what, F&& attempt);
   HttpRequest BaseRequest(std::string method, std::string url, bool metadata) const;
+  // "/v1/objects/B/O[?archpath=..&etl_name=..]" for a read of `ref`.
+  static std::string ObjectTarget(const ObjectRef& ref);
 
   HttpClusterOptions opts_;
   HttpClient http_;
+  RawRangeGetter raw_;
   mutable std::mutex map_mu_;
   ClusterMap map_;  // GUARDED_BY(map_mu_)
 };

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "fs/core/buffer_pool.h"
 #include "fs/core/errno_map.h"
 #include "fs/core/file_handle.h"
 #include "fs/core/prefetcher.h"
@@ -22,6 +23,10 @@
 
 namespace aisle::fs {
 namespace {
+
+// Keys per lookup window: a cold lookup lists this many names of its directory from the
+// looked-up one on (~50 KiB of listing), settling the lookups that follow in name order.
+constexpr uint32_t kLookupWindowKeys = 512;
 
 Clock::duration Seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -40,7 +45,8 @@ Filesystem::Filesystem(ClusterClient& client, FsOptions opts)
     : client_(client),
       opts_(std::move(opts)),
       cache_(Seconds(opts_.dir_timeout), Seconds(opts_.negative_timeout)),
-      pool_(opts_.max_conns) {}
+      pool_(opts_.max_conns),
+      buffers_(BufferPool::Create(opts_.readahead + (16ull << 20))) {}
 
 Filesystem::~Filesystem() {
   std::lock_guard lk(mu_);
@@ -221,32 +227,44 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
              !cache_.GetListing(ListingSpec{bucket, key.empty() ? "" : key + "/",
                                             key.empty() ? "" : key + "/", false}
                                     .CacheKey())) {
-    // No fresh listing of the parent: one small list (two at most) instead of listing it all.
-    // Keys sort as "full" < "full-x", "full.x" < "full/...", so the first keys under prefix
-    // `full` usually settle it: just "full" is an object; "full/..." first is a prefix. A
-    // prefix shadows an object of the same name (as in listings), so an object with more keys
-    // behind it needs the prefix checked.
-    ListRequest req;
-    req.bucket = bucket;
-    req.page_size = 2;
-    req.prefix = full;
-    AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
-    const std::string dir_prefix = full + "/";
-    auto under_dir = [&](const ObjectEntry& e) { return e.name.rfind(dir_prefix, 0) == 0; };
-    const auto& es = page.entries;
-    bool object = !es.empty() && es[0].name == full;
-    bool dir = (!es.empty() && under_dir(es[0])) || (object && es.size() > 1 && under_dir(es[1]));
-    bool settled = es.empty() || dir || (object && es.size() == 1 && page.next_token.empty());
-    if (!settled) {
-      req.page_size = 1;
+    // No fresh listing of the parent: a window of it from `full` on, instead of listing it
+    // all. It settles this name (a prefix shadows an object of the same name, as in
+    // listings) and, kept for the TTL, the names that follow it.
+    const std::string dir_prefix = key.empty() ? "" : key + "/";
+    DirEntry e;
+    auto answer = cache_.FindInWindows(bucket, dir_prefix, name, &e);
+    if (answer == LookupWindow::Answer::kUnknown) {
+      ListRequest req;
+      req.bucket = bucket;
       req.prefix = dir_prefix;
-      AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
-      dir = !dir_page.entries.empty();
-      if (dir) found = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
-    } else if (dir) {
-      found = DirEntry{name, true, 0, under_dir(es[0]) ? es[0].mtime_ns : es[1].mtime_ns, ""};
+      req.start_after = LookupWindow::KeyBefore(full);
+      req.page_size = kLookupWindowKeys;
+      AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+      std::optional<ObjectEntry> exact;
+      for (const auto& o : page.entries) {
+        if (o.name == full) exact = o;
+        if (o.name >= full) break;
+      }
+      auto window = std::make_shared<LookupWindow>(dir_prefix, full, std::move(page));
+      answer = window->Find(name, &e);
+      if (answer == LookupWindow::Answer::kUnknown) {
+        // More than a window of keys under "full/" before the first that settles it: only
+        // possible for a directory, which one key under it proves.
+        req.prefix = full + "/";
+        req.start_after.clear();
+        req.page_size = 1;
+        AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
+        if (!dir_page.entries.empty()) {
+          e = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
+          answer = LookupWindow::Answer::kFound;
+        } else if (exact) {
+          e = DirEntry{name, false, exact->size, exact->mtime_ns, exact->version};
+          answer = LookupWindow::Answer::kFound;
+        }
+      }
+      cache_.PutWindow(bucket, dir_prefix, std::move(window));
     }
-    if (!dir && object) found = DirEntry{name, false, es[0].size, es[0].mtime_ns, es[0].version};
+    if (answer == LookupWindow::Answer::kFound) found = e;
   } else {
     AISLE_ASSIGN_OR_RETURN(auto listing, ListDir(parent));
     if (const DirEntry* e = listing->Find(name)) found = *e;
@@ -629,7 +647,7 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
       po.min_window = po.max_window = po.min_part = po.max_part = 1ull << 30;
       out.direct_io = true;
     }
-    h->reader = std::make_unique<Prefetcher>(client_, pool_, RefOf(in),
+    h->reader = std::make_unique<Prefetcher>(client_, pool_, buffers_, RefOf(in),
                                              etl ? UINT64_MAX : in.attr.size, po);
     out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;
     out.noflush = true;

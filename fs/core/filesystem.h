@@ -25,6 +25,7 @@
 namespace aisle::fs {
 
 class Prefetcher;
+class BufferPool;
 class WriteSpool;
 
 struct AttrOut {
@@ -130,6 +131,7 @@ class Filesystem {
   InodeTable table_;
   MetaCache cache_;
   TaskPool pool_;
+  std::shared_ptr<BufferPool> buffers_;  // read buffers, recycled across files
 
   std::mutex mu_;
   std::atomic<uint64_t> next_fh_{1};

@@ -25,8 +25,57 @@ void MetaCache::InvalidateBucket(const std::string& bucket) {
   std::lock_guard lk(mu_);
   std::string pfx = bucket;
   pfx += '\0';
-  std::erase_if(listings_,
-                [&](const auto& kv) { return kv.first.compare(0, pfx.size(), pfx) == 0; });
+  auto in_bucket = [&](const auto& kv) { return kv.first.compare(0, pfx.size(), pfx) == 0; };
+  std::erase_if(listings_, in_bucket);
+  std::erase_if(windows_, [&](const auto& kv) {
+    if (!in_bucket(kv)) return false;
+    window_count_ -= kv.second.size();
+    return true;
+  });
+}
+
+namespace {
+constexpr size_t kWindowsPerDir = 4;  // a few readers walking one directory at once
+constexpr size_t kMaxWindows = 256;   // ~512 entries each: bounded memory
+
+std::string WindowKey(const std::string& bucket, const std::string& dir_prefix) {
+  std::string k = bucket;
+  k += '\0';
+  k += dir_prefix;
+  return k;
+}
+}  // namespace
+
+LookupWindow::Answer MetaCache::FindInWindows(const std::string& bucket,
+                                              const std::string& dir_prefix,
+                                              const std::string& name, DirEntry* entry) const {
+  std::lock_guard lk(mu_);
+  auto it = windows_.find(WindowKey(bucket, dir_prefix));
+  if (it == windows_.end()) return LookupWindow::Answer::kUnknown;
+  auto now = Clock::now();
+  for (const auto& w : it->second) {
+    if (w.expiry <= now) continue;
+    auto a = w.window->Find(name, entry);
+    if (a != LookupWindow::Answer::kUnknown) return a;
+  }
+  return LookupWindow::Answer::kUnknown;
+}
+
+void MetaCache::PutWindow(const std::string& bucket, const std::string& dir_prefix,
+                          std::shared_ptr<const LookupWindow> window) {
+  if (dir_ttl_ <= Clock::duration::zero()) return;
+  std::lock_guard lk(mu_);
+  if (window_count_ >= kMaxWindows) {
+    windows_.clear();  // refetching a window is one listing
+    window_count_ = 0;
+  }
+  auto& ws = windows_[WindowKey(bucket, dir_prefix)];
+  auto now = Clock::now();
+  window_count_ -= ws.size();
+  std::erase_if(ws, [&](const CachedWindow& w) { return w.expiry <= now; });
+  if (ws.size() >= kWindowsPerDir) ws.erase(ws.begin());  // the oldest
+  ws.push_back({std::move(window), now + dir_ttl_});
+  window_count_ += ws.size();
 }
 
 bool MetaCache::IsNegative(uint64_t parent, const std::string& name) const {

@@ -15,6 +15,7 @@
 
 #include "fs/core/dir_listing.h"
 #include "fs/core/inode_table.h"
+#include "fs/core/lookup_window.h"
 
 namespace aisle::fs {
 
@@ -27,6 +28,13 @@ class MetaCache {
   void PutListing(const std::string& key, std::shared_ptr<const DirListing> listing);
   // Drops every cached listing of `bucket` (writes change parents and shard listings).
   void InvalidateBucket(const std::string& bucket);
+
+  // Lookup windows of one directory (bucket + key prefix): the answer of the first window
+  // that covers `name` (kUnknown when none does).
+  LookupWindow::Answer FindInWindows(const std::string& bucket, const std::string& dir_prefix,
+                                     const std::string& name, DirEntry* entry) const;
+  void PutWindow(const std::string& bucket, const std::string& dir_prefix,
+                 std::shared_ptr<const LookupWindow> window);
 
   bool IsNegative(uint64_t parent, const std::string& name) const;
   void PutNegative(uint64_t parent, const std::string& name);
@@ -47,7 +55,13 @@ class MetaCache {
   };
   const Clock::duration dir_ttl_, negative_ttl_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, CachedListing> listings_;                 // GUARDED_BY(mu_)
+  std::unordered_map<std::string, CachedListing> listings_;  // GUARDED_BY(mu_)
+  struct CachedWindow {
+    std::shared_ptr<const LookupWindow> window;
+    Clock::time_point expiry;
+  };
+  std::unordered_map<std::string, std::vector<CachedWindow>> windows_;      // GUARDED_BY(mu_)
+  size_t window_count_ = 0;                                                 // GUARDED_BY(mu_)
   std::map<std::pair<uint64_t, std::string>, Clock::time_point> negative_;  // GUARDED_BY(mu_)
   std::set<std::pair<std::string, std::string>> local_dirs_;                // GUARDED_BY(mu_)
 };

@@ -5,10 +5,41 @@
 
 namespace aisle::fs {
 
-Prefetcher::Prefetcher(ClusterClient& client, TaskPool& pool, ObjectRef ref, uint64_t size,
-                       PrefetchOptions opts)
+namespace {
+
+// Parts up to this size are received in place into pooled buffers.
+constexpr uint64_t kMaxPooledPart = 64ull << 20;
+
+// Fills `st` with bytes [off, off+len) of `ref`: in place when the object's size is known,
+// streamed otherwise. Returns the status of the transfer.
+Status FetchPart(ClusterClient& client, BufferPool& buffers, const ObjectRef& ref, uint64_t off,
+                 uint64_t len, bool size_known, const std::atomic<bool>& cancelled,
+                 std::unique_ptr<BufferPool::Buffer>* buf, std::string* streamed, uint64_t* got) {
+  *got = 0;
+  if (size_known && len <= kMaxPooledPart) {
+    *buf = buffers.Get(len);
+    auto r = client.ReadRange(ref, off, len, (*buf)->data());
+    if (!r.ok()) return r.status();
+    *got = *r;
+    return Status::OK();
+  }
+  auto r = client.GetRange(ref, off, len, [&](std::string_view chunk) -> Status {
+    if (cancelled) return Status::Internal("read cancelled");  // not retried
+    streamed->append(chunk);
+    return Status::OK();
+  });
+  if (!r.ok()) return r.status();
+  *got = streamed->size();
+  return Status::OK();
+}
+
+}  // namespace
+
+Prefetcher::Prefetcher(ClusterClient& client, TaskPool& pool, std::shared_ptr<BufferPool> buffers,
+                       ObjectRef ref, uint64_t size, PrefetchOptions opts)
     : client_(client),
       pool_(pool),
+      buffers_(std::move(buffers)),
       ref_(std::move(ref)),
       size_(size),
       opts_(opts),
@@ -31,35 +62,29 @@ void Prefetcher::Schedule(uint64_t off, uint64_t len) {
   ++requests_;
   ClusterClient* client = &client_;
   ObjectRef ref = ref_;
-  pool_.Submit([client, ref, off, len, st] {
+  std::shared_ptr<BufferPool> buffers = buffers_;
+  bool size_known = size_ != UINT64_MAX;
+  pool_.Submit([client, ref, off, len, st, buffers, size_known] {
     Status status;
-    std::string data;
+    std::unique_ptr<BufferPool::Buffer> buf;
+    std::string streamed;
+    uint64_t got = 0;
     if (!st->cancelled) {
-      if (len < (64u << 20)) data.reserve(len);
-      auto r = client->GetRange(ref, off, len, [&](std::string_view chunk) -> Status {
-        if (st->cancelled) return Status::Internal("read cancelled");  // not retried
-        data.append(chunk);
-        return Status::OK();
-      });
-      if (!r.ok()) status = r.status();
+      status = FetchPart(*client, *buffers, ref, off, len, size_known, st->cancelled, &buf,
+                         &streamed, &got);
     }
     std::lock_guard lk(st->mu);
     st->status = std::move(status);
-    st->data = std::move(data);
+    st->buf = std::move(buf);
+    st->streamed = std::move(streamed);
+    st->size = got;
     st->done = true;
     st->cv.notify_all();
   });
 }
 
 Result<size_t> Prefetcher::DirectRead(uint64_t offset, uint64_t len, char* out) {
-  uint64_t got = 0;
-  auto r = client_.GetRange(ref_, offset, len, [&](std::string_view chunk) -> Status {
-    uint64_t k = std::min<uint64_t>(chunk.size(), len - got);
-    std::memcpy(out + got, chunk.data(), k);
-    got += k;
-    return Status::OK();
-  });
-  if (!r.ok()) return r.status();
+  AISLE_ASSIGN_OR_RETURN(uint64_t got, client_.ReadRange(ref_, offset, len, out));
   return static_cast<size_t>(got);
 }
 
@@ -76,12 +101,8 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
       // latency of one GET is what small-file workloads pay).
       lk.unlock();
       auto st = std::make_shared<PartState>();
-      st->data.reserve(size_);
-      auto r = client_.GetRange(ref_, 0, size_, [&](std::string_view chunk) -> Status {
-        st->data.append(chunk);
-        return Status::OK();
-      });
-      if (!r.ok()) return r.status();
+      AISLE_RETURN_IF_ERROR(FetchPart(client_, *buffers_, ref_, 0, size_, true, st->cancelled,
+                                      &st->buf, &st->streamed, &st->size));
       st->done = true;
       lk.lock();
       ++requests_;
@@ -89,13 +110,13 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
         parts_.push_back({0, size_, st, false});
         sched_end_ = size_;
       }
-      next_ = std::min<uint64_t>(n, st->data.size());
-      size_t k = std::min<uint64_t>(n, st->data.size());
+      next_ = std::min<uint64_t>(n, st->size);
+      size_t k = std::min<uint64_t>(n, st->size);
       if (view != nullptr) {
-        *view = st->data.data();
+        *view = st->data();
         *hold = st;
       } else {
-        std::memcpy(out, st->data.data(), k);
+        std::memcpy(out, st->data(), k);
       }
       return k;
     }
@@ -161,18 +182,18 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
       return s;
     }
     uint64_t in_part = pos - p.off;
-    if (in_part >= st.data.size()) break;  // the object ended earlier than listed
-    uint64_t k = std::min<uint64_t>(end - pos, st.data.size() - in_part);
+    if (in_part >= st.size) break;  // the object ended earlier than listed
+    uint64_t k = std::min<uint64_t>(end - pos, st.size - in_part);
     if (view != nullptr && pos == offset && k == end - offset) {
-      *view = st.data.data() + in_part;  // the whole read is inside this part: no copy
+      *view = st.data() + in_part;  // the whole read is inside this part: no copy
       *hold = p.st;
       return static_cast<size_t>(k);
     }
-    std::memcpy(out + (pos - offset), st.data.data() + in_part, k);
+    std::memcpy(out + (pos - offset), st.data() + in_part, k);
     pos += k;
-    if (st.data.size() < p.len) {
+    if (st.size < p.len) {
       std::lock_guard lk(mu_);
-      size_ = std::min(size_, p.off + st.data.size());
+      size_ = std::min(size_, p.off + st.size);
       break;
     }
   }

@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "fs/client/cluster_client.h"
+#include "fs/core/buffer_pool.h"
 #include "fs/core/task_pool.h"
 
 namespace aisle::fs {
@@ -35,8 +36,8 @@ class Prefetcher {
  public:
   // `size` is the object size from the listing; UINT64_MAX when unknown (reads stop at the
   // first short part).
-  Prefetcher(ClusterClient& client, TaskPool& pool, ObjectRef ref, uint64_t size,
-             PrefetchOptions opts);
+  Prefetcher(ClusterClient& client, TaskPool& pool, std::shared_ptr<BufferPool> buffers,
+             ObjectRef ref, uint64_t size, PrefetchOptions opts);
   ~Prefetcher();  // cancels parts still in flight (they own their buffers)
 
   // Copies up to n bytes at `offset` into `out`; fewer only at the end of the object.
@@ -55,7 +56,12 @@ class Prefetcher {
     std::atomic<bool> cancelled{false};
     bool done = false;
     Status status;
-    std::string data;
+    // The bytes: received in place into a pooled buffer when the size is known, else
+    // streamed into `streamed` (a transform's output of unknown length).
+    std::unique_ptr<BufferPool::Buffer> buf;
+    std::string streamed;
+    uint64_t size = 0;
+    const char* data() const { return buf ? buf->data() : streamed.data(); }
   };
   struct Part {
     uint64_t off, len;
@@ -68,6 +74,7 @@ class Prefetcher {
 
   ClusterClient& client_;
   TaskPool& pool_;
+  const std::shared_ptr<BufferPool> buffers_;
   const ObjectRef ref_;
   uint64_t size_;
   const PrefetchOptions opts_;

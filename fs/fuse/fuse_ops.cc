@@ -8,14 +8,13 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "fs/core/errno_map.h"
@@ -26,7 +25,6 @@ namespace aisle::fs {
 namespace {
 
 std::atomic<Filesystem*> g_fs{nullptr};
-std::atomic<bool> g_init_done{false};
 
 Filesystem& FS() { return *g_fs.load(std::memory_order_acquire); }
 
@@ -90,13 +88,50 @@ void OpInit(void*, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_background = 64;
   conn->congestion_threshold = 48;
-  g_init_done = true;
   spdlog::info("aisle-fs: kernel FUSE {}.{}: max_write={} max_readahead={} max_read={} splice={}",
                conn->proto_major, conn->proto_minor, conn->max_write, conn->max_readahead,
                conn->max_read, (conn->capable & FUSE_CAP_SPLICE_WRITE) ? "yes" : "no");
 }
 
+// The kernel caps FUSE readahead at 128 KiB unless the bdi is told otherwise; large
+// sequential reads (up to max_pages = 1 MiB per request) need a bigger window. Best effort
+// (root only). Reads /proc/self/mountinfo, never the mount itself (the loop is not running).
+void RaiseKernelReadahead(const std::string& mountpoint, unsigned kb) {
+  char real[PATH_MAX];
+  if (realpath(mountpoint.c_str(), real) == nullptr) return;
+  FILE* f = std::fopen("/proc/self/mountinfo", "r");
+  if (f == nullptr) return;
+  char line[4096];
+  std::string dev;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    char mdev[64], mpoint[PATH_MAX];
+    if (std::sscanf(line, "%*d %*d %63s %*s %4095s", mdev, mpoint) == 2 &&
+        real == std::string(mpoint) && std::strstr(line, "fuse.aisle") != nullptr) {
+      dev = mdev;  // the last match is the newest mount
+    }
+  }
+  std::fclose(f);
+  if (dev.empty()) return;
+  std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+  FILE* ra = std::fopen(path.c_str(), "w");
+  if (ra == nullptr) return;
+  std::fprintf(ra, "%u", kb);
+  std::fclose(ra);
+}
+
+std::string g_mountpoint;
+std::once_flag g_readahead_once;
+
+// The kernel sets the bdi readahead from our INIT reply and holds every other request until
+// that reply is processed, so the first later request is the earliest point at which the
+// bigger window sticks -- and it comes before any file of the mount is opened (a file takes
+// its readahead size at open), so no reader ever starts with the small window.
+void RaiseReadaheadOnce() {
+  std::call_once(g_readahead_once, [] { RaiseKernelReadahead(g_mountpoint, 8192); });
+}
+
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  RaiseReadaheadOnce();
   Guard(req, [&] {
     auto r = FS().Lookup(parent, name);
     if (!r.ok()) {
@@ -131,6 +166,7 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  RaiseReadaheadOnce();
   Guard(req, [&] {
     auto r = FS().GetAttr(ino);
     if (!r.ok()) return ReplyError(req, r.status());
@@ -237,6 +273,7 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  RaiseReadaheadOnce();
   Guard(req, [&] {
     auto r = FS().Open(ino, fi->flags);
     if (!r.ok()) return ReplyError(req, r.status());
@@ -346,32 +383,6 @@ fuse_lowlevel_ops MakeOps() {
   return ops;
 }
 
-// The kernel caps FUSE readahead at 128 KiB unless the bdi is told otherwise; large
-// sequential reads (up to max_pages = 1 MiB per request) need a bigger window. Best effort
-// (root only). Reads /proc/self/mountinfo, never the mount itself (the loop is not running).
-void RaiseKernelReadahead(const std::string& mountpoint, unsigned kb) {
-  char real[PATH_MAX];
-  if (realpath(mountpoint.c_str(), real) == nullptr) return;
-  FILE* f = std::fopen("/proc/self/mountinfo", "r");
-  if (f == nullptr) return;
-  char line[4096];
-  std::string dev;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    char mdev[64], mpoint[PATH_MAX];
-    if (std::sscanf(line, "%*d %*d %63s %*s %4095s", mdev, mpoint) == 2 &&
-        real == std::string(mpoint) && std::strstr(line, "fuse.aisle") != nullptr) {
-      dev = mdev;  // the last match is the newest mount
-    }
-  }
-  std::fclose(f);
-  if (dev.empty()) return;
-  std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
-  FILE* ra = std::fopen(path.c_str(), "w");
-  if (ra == nullptr) return;
-  std::fprintf(ra, "%u", kb);
-  std::fclose(ra);
-}
-
 }  // namespace
 
 int RunFuse(const MountConfig& cfg, MakeFilesystem make_fs, void* ctx) {
@@ -400,16 +411,7 @@ int RunFuse(const MountConfig& cfg, MakeFilesystem make_fs, void* ctx) {
         Filesystem* fs = make_fs(ctx);
         if (fs != nullptr) {
           g_fs.store(fs, std::memory_order_release);
-          // The kernel sets the bdi readahead when it processes our INIT reply, so raise it
-          // only after that; a short-lived helper thread waits for INIT.
-          std::string mp = cfg.mountpoint;
-          std::thread([mp] {
-            for (int i = 0; i < 500 && !g_init_done; ++i) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            RaiseKernelReadahead(mp, 8192);
-          }).detach();
+          g_mountpoint = cfg.mountpoint;
           fuse_loop_config* lc = fuse_loop_cfg_create();
           fuse_loop_cfg_set_max_threads(lc, 64);
           fuse_loop_cfg_set_idle_threads(lc, 16);

@@ -155,11 +155,12 @@ TEST_F(FsCoreTest, DirectoryWinsOverSameNamedObject) {
   EXPECT_EQ(std::count(names.begin(), names.end(), "a"), 1);
 }
 
-TEST_F(FsCoreTest, ColdLookupOfAFileIsOneSmallList) {
+TEST_F(FsCoreTest, ColdLookupOfAFileIsOneListingWindow) {
   client_.AddObject("b", "d/000001.jpg", "x");
   client_.AddObject("b", "d/000002.jpg", "y");
   client_.AddObject("b", "d/sub/000003.jpg", "z");
   client_.AddObject("b", "d/sub-x", "w");
+  client_.AddObject("b", "d/sub", "shadowed by the prefix");
   auto fs = Make();
   auto d = Walk(*fs, {"b", "d"});
   ASSERT_TRUE(d.ok());
@@ -171,13 +172,52 @@ TEST_F(FsCoreTest, ColdLookupOfAFileIsOneSmallList) {
   EXPECT_EQ(f->attr.size, 1u);
   EXPECT_EQ(client_.list_calls - before, 1);
   EXPECT_EQ(client_.head_calls, 0);
-  // A prefix whose sibling "sub-x" sorts first needs a second, one-key list.
+  // The names after it in the directory are settled by that window: no more requests,
+  // and the prefix "sub/" shadows the object "sub" as in listings.
   before = client_.list_calls;
+  auto f2 = fs->Lookup(d->attr.ino, "000002.jpg");
+  ASSERT_TRUE(f2.ok());
+  EXPECT_EQ(f2->attr.size, 1u);
   auto sub = fs->Lookup(d->attr.ino, "sub");
   ASSERT_TRUE(sub.ok());
   EXPECT_TRUE(sub->attr.is_dir);
-  EXPECT_EQ(client_.list_calls - before, 2);
+  auto subx = fs->Lookup(d->attr.ino, "sub-x");
+  ASSERT_TRUE(subx.ok());
+  EXPECT_FALSE(subx->attr.is_dir);
   EXPECT_EQ(Err(fs->Lookup(d->attr.ino, "nope").status()), ENOENT);
+  EXPECT_EQ(client_.list_calls - before, 0);
+  // A name before the window needs a window of its own.
+  EXPECT_EQ(Err(fs->Lookup(d->attr.ino, "0000").status()), ENOENT);
+  EXPECT_EQ(client_.list_calls - before, 1);
+}
+
+TEST_F(FsCoreTest, LookupWindowThatEndsShortOfTheNameAsksAgain) {
+  client_.max_page = 2;  // windows of two keys
+  client_.AddObject("b", "d/a", "1");
+  client_.AddObject("b", "d/a-1", "2");
+  client_.AddObject("b", "d/a-2", "3");
+  client_.AddObject("b", "d/a/x", "4");  // "a/" sorts after "a-1", "a-2": beyond the window
+  client_.AddObject("b", "d/c", "5");
+  client_.AddObject("b", "d/e", "6");
+  auto fs = Make();
+  auto d = Walk(*fs, {"b", "d"});
+  ASSERT_TRUE(d.ok());
+  auto a = fs->Lookup(d->attr.ino, "a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->attr.is_dir);  // found by the one-key check of "a/"
+  int before = client_.list_calls;
+  auto c = fs->Lookup(d->attr.ino, "c");  // outside the window [a, a-1]: a new window
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->attr.is_dir);
+  EXPECT_EQ(client_.list_calls - before, 1);
+  EXPECT_EQ(Err(fs->Lookup(d->attr.ino, "d").status()), ENOENT);  // inside [c, e]
+  EXPECT_EQ(client_.list_calls - before, 1);
+  auto e = fs->Lookup(d->attr.ino, "e");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(client_.list_calls - before, 1);
+  // A key another client adds inside a window stays unseen for the TTL, as in listings.
+  client_.AddObject("b", "d/d", "7");
+  EXPECT_EQ(Err(fs->Lookup(d->attr.ino, "d").status()), ENOENT);  // negative entry, TTL
 }
 
 TEST_F(FsCoreTest, StreamedListingAcrossPagesLetsDirectoriesWin) {
@@ -523,7 +563,8 @@ class PrefetcherTest : public ::testing::Test {
 TEST_F(PrefetcherTest, SequentialReadsGrowTheWindow) {
   PrefetchOptions po;
   po.max_window = 16 << 20;
-  Prefetcher p(client_, pool_, ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
   std::string out(data_.size(), '\0');
   size_t chunk = 128 << 10;
   for (size_t off = 0; off < data_.size(); off += chunk) {
@@ -543,7 +584,8 @@ TEST_F(PrefetcherTest, RandomReadsAreBounded) {
   PrefetchOptions po;
   po.random_read = 64 << 10;
   po.slack = 1 << 20;
-  Prefetcher p(client_, pool_, ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
   std::string buf(4096, '\0');
   for (int i = 1; i < 50; ++i) {
     uint64_t off = ((i * 7) % 13) * (3 << 20) + 12345;  // each read >= 3 MiB from the last
@@ -557,7 +599,8 @@ TEST_F(PrefetcherTest, RandomReadsAreBounded) {
 TEST_F(PrefetcherTest, OutOfOrderReadaheadStaysSequential) {
   PrefetchOptions po;
   po.max_window = 8 << 20;
-  Prefetcher p(client_, pool_, ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
   std::string out(data_.size(), '\0');
   // The kernel's parallel readahead: 1 MiB requests, each group of four in reverse order.
   const uint64_t mb = 1 << 20;

@@ -1,0 +1,209 @@
+// RawRangeGetter against a scripted HTTP server on loopback: bodies land in the caller's
+// buffer, connections are kept alive and reused, and every failure (error status, stale or
+// dropped connection, stall, refused connect, replies it leaves to libcurl) is a clear Status.
+#include "fs/client/raw_range_get.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace aisle::fs {
+namespace {
+
+// What the server does with one request: send `reply`, then keep the connection, close it,
+// or stall (send nothing more, hold the connection).
+struct Scripted {
+  std::string reply;
+  enum { kKeep, kClose, kStall } after = kKeep;
+};
+
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::function<Scripted(const std::string& request)> script)
+      : script_(std::move(script)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    for (auto& t : conns_) t.join();
+  }
+  std::string hostport() const { return "127.0.0.1:" + std::to_string(port_); }
+  int accepted() const { return accepted_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      ++accepted_;
+      conns_.emplace_back([this, c] { Handle(c); });
+    }
+  }
+  void Handle(int c) {
+    std::string buf;
+    char tmp[4096];
+    for (;;) {
+      size_t e;
+      while ((e = buf.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t k = ::recv(c, tmp, sizeof tmp, 0);
+        if (k <= 0) return (void)::close(c);
+        buf.append(tmp, static_cast<size_t>(k));
+      }
+      std::string req = buf.substr(0, e + 4);
+      buf.erase(0, e + 4);
+      Scripted s = script_(req);
+      (void)::send(c, s.reply.data(), s.reply.size(), MSG_NOSIGNAL);
+      if (s.after == Scripted::kClose) return (void)::close(c);
+      if (s.after == Scripted::kStall) {
+        while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return (void)::close(c);
+      }
+    }
+  }
+
+  std::function<Scripted(const std::string&)> script_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+  std::vector<std::thread> conns_;  // joined after the listener stops
+};
+
+std::string Reply(int status, const std::string& body, const std::string& extra = "") {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra + "\r\n" + body;
+}
+
+RawRangeGetter Getter(int stall_ms = 2000) {
+  return RawRangeGetter(std::chrono::milliseconds(1000), std::chrono::milliseconds(stall_ms));
+}
+
+TEST(RawRangeGetTest, BodyLandsInTheBufferOverOneKeptAliveConnection) {
+  std::string object(300000, '\0');
+  for (size_t i = 0; i < object.size(); ++i) object[i] = static_cast<char>(i * 7);
+  ScriptedServer srv([&](const std::string& req) {
+    size_t r = req.find("Range: bytes=");
+    EXPECT_NE(r, std::string::npos);
+    uint64_t a = std::stoull(req.substr(r + 13)), b = std::stoull(req.substr(req.find('-', r) + 1));
+    EXPECT_NE(req.find("GET /v1/objects/b/o HTTP/1.1\r\n"), std::string::npos);
+    return Scripted{Reply(206, object.substr(a, b - a + 1))};
+  });
+  auto g = Getter();
+  for (uint64_t off : {0ull, 1000ull, 299000ull}) {
+    std::string dest(200000, 'x');
+    auto r = g.Get(srv.hostport(), "/v1/objects/b/o", off, 200000, dest.data());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 206);
+    uint64_t want = std::min<uint64_t>(200000, object.size() - off);
+    ASSERT_EQ(r->body_len, want);
+    EXPECT_EQ(dest.substr(0, want), object.substr(off, want));
+  }
+  EXPECT_EQ(srv.accepted(), 1);
+}
+
+TEST(RawRangeGetTest, ErrorStatusCarriesItsBody) {
+  ScriptedServer srv([](const std::string&) {
+    return Scripted{Reply(404, R"({"message":"ais://b/o does not exist"})")};
+  });
+  auto g = Getter();
+  char dest[16];
+  auto r = g.Get(srv.hostport(), "/v1/objects/b/o", 0, sizeof dest, dest);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(r->error_body.find("does not exist"), std::string::npos);
+}
+
+TEST(RawRangeGetTest, RepliesForLibcurlAreUnsupported) {
+  int n = 0;
+  ScriptedServer srv([&](const std::string&) {
+    switch (n++) {
+      case 0:  // chunked
+        return Scripted{
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"};
+      case 1:  // a redirect
+        return Scripted{Reply(307, "", "Location: http://elsewhere/\r\n")};
+      default:  // Range ignored: the whole (longer) object
+        return Scripted{Reply(200, std::string(100, 'z'))};
+    }
+  });
+  auto g = Getter();
+  char dest[10];
+  for (int i = 0; i < 3; ++i) {
+    auto r = g.Get(srv.hostport(), "/o", 0, sizeof dest, dest);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnsupported) << i;
+  }
+}
+
+TEST(RawRangeGetTest, ReconnectsWhenTheNodeClosedAKeptConnection) {
+  ScriptedServer srv([](const std::string&) {
+    return Scripted{Reply(206, "abcd"), Scripted::kClose};
+  });
+  auto g = Getter();
+  char dest[4];
+  for (int i = 0; i < 3; ++i) {
+    auto r = g.Get(srv.hostport(), "/o", 0, 4, dest);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(std::string(dest, 4), "abcd");
+  }
+  EXPECT_EQ(srv.accepted(), 3);
+}
+
+TEST(RawRangeGetTest, ShortBodyStallAndRefusedAreErrors) {
+  ScriptedServer short_body([](const std::string&) {
+    return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nabc", Scripted::kClose};
+  });
+  auto g = Getter(300);
+  char dest[10];
+  auto r = g.Get(short_body.hostport(), "/o", 0, 10, dest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+
+  ScriptedServer stall([](const std::string&) {
+    return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nab", Scripted::kStall};
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  r = g.Get(stall.hostport(), "/o", 0, 10, dest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+
+  int port;
+  {
+    ScriptedServer gone([](const std::string&) { return Scripted{}; });
+    port = std::stoi(gone.hostport().substr(10));
+  }
+  r = g.Get("127.0.0.1:" + std::to_string(port), "/o", 0, 10, dest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(RawRangeGetTest, HostPortOfPlainHttpOnly) {
+  EXPECT_EQ(RawRangeGetter::HostPortOf("http://127.0.0.1:8080"), "127.0.0.1:8080");
+  EXPECT_EQ(RawRangeGetter::HostPortOf("https://h:1"), "");
+  EXPECT_EQ(RawRangeGetter::HostPortOf("http://h:1/x"), "");
+}
+
+}  // namespace
+}  // namespace aisle::fs
