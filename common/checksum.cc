@@ -1,8 +1,10 @@
 #include "common/checksum.h"
 
+#define XXH_STATIC_LINKING_ONLY  // XXH64_state_t's size, to save and restore it
 #include <xxhash.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace aisle {
 
@@ -15,6 +17,24 @@ void Xxh64Stream::Update(const void* data, size_t n) {
 }
 uint64_t Xxh64Stream::Digest() const {
   return XXH64_digest(static_cast<const XXH64_state_t*>(state_));
+}
+
+// Layout: u32 XXH_versionNumber(), then the raw XXH64_state_t.
+std::string Xxh64Stream::SaveState() const {
+  uint32_t v = XXH_versionNumber();
+  std::string out(sizeof v + sizeof(XXH64_state_t), '\0');
+  std::memcpy(out.data(), &v, sizeof v);
+  std::memcpy(out.data() + sizeof v, state_, sizeof(XXH64_state_t));
+  return out;
+}
+
+bool Xxh64Stream::LoadState(std::string_view s) {
+  uint32_t v = 0;
+  if (s.size() != sizeof v + sizeof(XXH64_state_t)) return false;
+  std::memcpy(&v, s.data(), sizeof v);
+  if (v != XXH_versionNumber()) return false;
+  std::memcpy(state_, s.data() + sizeof v, sizeof(XXH64_state_t));
+  return true;
 }
 
 uint64_t Xxh64(std::string_view data, uint64_t seed) {

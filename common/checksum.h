@@ -17,6 +17,11 @@ class Xxh64Stream {
   Xxh64Stream& operator=(const Xxh64Stream&) = delete;
   void Update(const void* data, size_t n);
   uint64_t Digest() const;
+  // The hashing state as bytes, to continue later (e.g. the next in-place append of a shard
+  // hashes only its new bytes). Tied to the xxhash library version that saved it.
+  std::string SaveState() const;
+  // Restores a SaveState() result; false (state unchanged) if s is not one from this version.
+  bool LoadState(std::string_view s);
 
  private:
   void* state_;  // XXH64_state_t*, kept opaque so xxhash.h stays out of our headers

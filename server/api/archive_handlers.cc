@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -12,6 +15,7 @@
 #include "common/archive/shard_writer.h"
 #include "common/archive/tar_header.h"
 #include "common/checksum.h"
+#include "common/logging.h"
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
 #include "server/api/shard_cache.h"
@@ -391,6 +395,121 @@ Result<storage::ObjectMeta> CommitSpool(ApiContext& ctx, std::string_view bucket
   return ctx.store->Put(bucket, object, body, opts);
 }
 
+// The appended member, read whole before any lock is taken (a slow client must not hold a
+// shard's write lock): in memory up to kInlineLimit, else in a spool file.
+struct MemberBytes {
+  uint64_t size = 0;
+  std::string data;
+  std::shared_ptr<storage::FileHandle> spool;
+  void AddTo(ConcatReader& r) const {
+    if (spool)
+      r.AddFile(spool->get(), 0, size);
+    else
+      r.AddString(data);
+  }
+};
+
+Result<MemberBytes> Materialize(ApiContext& ctx, const MemberBody& body) {
+  MemberBytes m;
+  m.size = body.size;
+  if (body.buffered) {
+    m.data = *body.buffered;
+    return m;
+  }
+  char buf[64 << 10];
+  uint64_t done = 0;
+  storage::FileHandle spool;
+  if (body.size > kInlineLimit) {
+    AISLE_ASSIGN_OR_RETURN(spool, ctx.store->OpenSpool());
+  } else {
+    m.data.reserve(body.size);
+  }
+  while (done < body.size) {
+    AISLE_ASSIGN_OR_RETURN(
+        size_t n, body.reader->Read(buf, std::min<uint64_t>(sizeof buf, body.size - done)));
+    if (n == 0) return Status::InvalidArgument("request body ended before its declared length");
+    if (spool.valid())
+      AISLE_RETURN_IF_ERROR(storage::PwriteAll(spool.get(), buf, n, done, "spool"));
+    else
+      m.data.append(buf, n);
+    done += n;
+  }
+  if (spool.valid()) m.spool = std::make_shared<storage::FileHandle>(std::move(spool));
+  return m;
+}
+
+// AISLE_APPEND_INPLACE=0 in the node's environment forces rewrites (benchmarks compare them).
+bool InPlaceAppendsEnabled() {
+  const char* v = std::getenv("AISLE_APPEND_INPLACE");
+  return !v || std::string_view(v) != "0";
+}
+
+// Tar: the new member's header + data + padding + end blocks replace the end blocks. In place
+// when the store can (crash-safe through its undo record; only the new bytes are written and
+// hashed), else the old entries + the tail are committed as a new object version through
+// the store's temp file -> fsync -> rename path. Either way a crash leaves the old or the new
+// shard. The member index is updated, not rebuilt. Answers Ais-Append-Mode.
+Result<storage::ObjectMeta> AppendTar(ApiContext& ctx, std::string_view bucket,
+                                      std::string_view object, const storage::ObjectReader& obj,
+                                      const archive::ShardIndex& old, const std::string& name,
+                                      int64_t now, const MemberBytes& member, Response& resp) {
+  ShardCache& cache = ShardCache::For(ctx.store);
+  std::string header = archive::TarFileHeader(name, member.size, 0644, now);
+  std::string padding(archive::TarPadding(member.size), '\0');
+  std::string end_blocks(archive::kTarEndBlocks, '\0');
+  auto tail = [&](ConcatReader& r) {
+    r.AddString(header);
+    member.AddTo(r);
+    r.AddString(padding);
+    r.AddString(end_blocks);
+  };
+  uint64_t new_end = old.end_of_entries + header.size() + member.size + padding.size();
+  std::optional<storage::ObjectMeta> meta;
+  if (InPlaceAppendsEnabled()) {
+    ConcatReader r;
+    tail(r);
+    storage::InPlaceAppend ia;
+    ia.expected_version = obj.meta.version;
+    ia.overwrite_at = old.end_of_entries;
+    ia.tail_len = r.total();
+    ia.snapshot_at = new_end;
+    ia.prefix_state = cache.LoadHashState(bucket, object, old.tag, old.end_of_entries);
+    AISLE_ASSIGN_OR_RETURN(storage::InPlaceResult res,
+                           ctx.store->AppendInPlace(bucket, object, ia, r));
+    if (res.applied) {
+      meta = std::move(res.meta);
+      cache.SaveHashState(bucket, object, TagOf(*meta), new_end, res.snapshot_state);
+      resp.headers.Add("Ais-Append-Mode", "inplace");
+    } else {
+      spdlog::debug("append to {}: rewriting ({})", storage::ObjectCname(bucket, object),
+                    res.fallback);
+    }
+  }
+  if (!meta) {
+    ConcatReader all;
+    all.AddFile(obj.file->get(), obj.data_offset, old.end_of_entries);
+    tail(all);
+    storage::PutOptions opts;
+    opts.custom = obj.meta.custom;
+    AISLE_ASSIGN_OR_RETURN(meta, ctx.store->Put(bucket, object, all, opts));
+    resp.headers.Add("Ais-Append-Mode", "rewrite");
+  }
+  auto idx = std::make_shared<archive::ShardIndex>(old);
+  Member m;
+  m.name = name;
+  m.header_offset = old.end_of_entries;
+  m.offset = old.end_of_entries + header.size();
+  m.size = m.csize = member.size;
+  m.mode = 0644;
+  m.mtime = now;
+  idx->members.push_back(m);
+  idx->end_of_entries = new_end;
+  idx->stream_size = meta->size;
+  idx->tag = TagOf(*meta);
+  cache.Install(bucket, object, idx);
+  return *meta;
+}
+
 void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
             std::string_view object, const std::string& name, Format fmt) {
   ShardCache& cache = ShardCache::For(ctx.store);
@@ -413,6 +532,17 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   }
   auto body = TakeBody(req);
   if (!body.ok()) return WriteError(req, resp, body.status(), ctx.node);
+  // A tar member is received whole before any lock (it may go in place, under the store's
+  // locks); the rest stream into their rewrite.
+  Result<MemberBytes> member = Status::NotFound("not materialised");
+  ConcatReader member_reader;
+  if (fmt == Format::kTar ||
+      (fmt == Format::kUnknown && archive::FormatFromName(object) == Format::kTar)) {
+    member = Materialize(ctx, *body);
+    if (!member.ok()) return WriteError(req, resp, member.status(), ctx.node);
+    member->AddTo(member_reader);
+    body->reader = &member_reader;
+  }
   int64_t now = static_cast<int64_t>(::time(nullptr));
   std::lock_guard<std::mutex> lock(cache.WriteLock(bucket, object));
 
@@ -440,32 +570,10 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   }
 
   if (exists && fmt == Format::kTar) {
-    // Tar: old entries + header + data + padding + end blocks, committed as a new version
-    // through the store's temp file -> fsync -> rename path (a crash leaves the old shard).
-    const storage::ObjectReader& obj = *cur;
-    std::string header = archive::TarFileHeader(name, body->size, 0644, now);
-    ConcatReader all;
-    all.AddFile(obj.file->get(), obj.data_offset, old->end_of_entries);
-    all.AddString(header);
-    all.AddReader(body->reader, body->size);
-    all.AddString(std::string(archive::TarPadding(body->size) + archive::kTarEndBlocks, '\0'));
-    storage::PutOptions opts;
-    opts.custom = obj.meta.custom;
-    auto meta = ctx.store->Put(bucket, object, all, opts);
+    if (!member.ok()) member = Materialize(ctx, *body);  // a tar by its magic bytes
+    if (!member.ok()) return WriteError(req, resp, member.status(), ctx.node);
+    auto meta = AppendTar(ctx, bucket, object, *cur, *old, name, now, *member, resp);
     if (!meta.ok()) return WriteError(req, resp, meta.status(), ctx.node);
-    auto idx = std::make_shared<archive::ShardIndex>(*old);
-    Member m;
-    m.name = name;
-    m.header_offset = old->end_of_entries;
-    m.offset = old->end_of_entries + header.size();
-    m.size = m.csize = body->size;
-    m.mode = 0644;
-    m.mtime = now;
-    idx->members.push_back(m);
-    idx->end_of_entries = m.offset + m.size + archive::TarPadding(m.size);
-    idx->stream_size = meta->size;
-    idx->tag = TagOf(*meta);
-    cache.Install(bucket, object, idx);
     SetShardHeaders(*meta, resp);
     return;
   }
@@ -505,6 +613,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   if (!st.ok()) return WriteError(req, resp, st, ctx.node);
   auto meta = CommitSpool(ctx, bucket, object, *spool, sink.off, exists ? &cur->meta : nullptr);
   if (!meta.ok()) return WriteError(req, resp, meta.status(), ctx.node);
+  resp.headers.Add("Ais-Append-Mode", exists ? "rewrite" : "create");
   SetShardHeaders(*meta, resp);
 }
 
@@ -570,20 +679,36 @@ void HandleArchive(ApiContext& ctx, Request& req, Response& resp, std::string_vi
   return GetMatching(ctx, req, resp, bucket, object, *fmt);
 }
 
-Result<std::vector<ArchListEntry>> ListShardMembers(ApiContext& ctx, std::string_view bucket,
-                                                    std::string_view shard) {
+Result<ArchMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
+                                     std::string_view shard) {
   AISLE_ASSIGN_OR_RETURN(OpenShard sh,
                          ShardCache::For(ctx.store).Open(bucket, shard, Format::kUnknown));
+  // A few recently listed shards, keyed by their index object: a new version of a shard gets
+  // a new index, so a stale list is never served.
+  struct Cached {
+    std::shared_ptr<const archive::ShardIndex> index;
+    ArchMembers members;
+  };
+  static std::mutex mu;
+  static std::vector<Cached> recent;  // GUARDED_BY(mu), newest last
+  {
+    std::lock_guard lk(mu);
+    for (const auto& c : recent)
+      if (c.index == sh.index) return c.members;
+  }
   const archive::ShardIndex& idx = *sh.index;
-  std::vector<ArchListEntry> out;
-  out.reserve(idx.members.size());
+  auto out = std::make_shared<std::vector<ArchListEntry>>();
+  out->reserve(idx.members.size());
   for (const auto& m : idx.members) {
     if (m.type != MemberType::kFile || idx.Find(m.name) != &m) continue;
-    out.push_back({std::string(shard) + "/" + m.name, m.size});
+    out->push_back({std::string(shard) + "/" + m.name, m.size});
   }
-  std::sort(out.begin(), out.end(),
+  std::sort(out->begin(), out->end(),
             [](const ArchListEntry& a, const ArchListEntry& b) { return a.name < b.name; });
-  return out;
+  std::lock_guard lk(mu);
+  if (recent.size() >= 8) recent.erase(recent.begin());
+  recent.push_back({sh.index, out});
+  return ArchMembers(out);
 }
 
 }  // namespace aisle::api

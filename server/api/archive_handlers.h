@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +32,11 @@ struct ArchListEntry {
 };
 // Members of `shard` for list-objects with LsArchDir; kInvalidArgument when it is not a
 // readable archive (the caller then lists the object alone).
-Result<std::vector<ArchListEntry>> ListShardMembers(ApiContext& ctx, std::string_view bucket,
-                                                    std::string_view shard);
+// Sorted by name; the list of the shard's current index is kept (a few shards), so paging
+// through one shard directory at a time does not sort 100k members per page.
+using ArchMembers = std::shared_ptr<const std::vector<ArchListEntry>>;
+Result<ArchMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
+                                     std::string_view shard);
 // The whole bytes of one member (an inline transform's input); kTooLarge beyond `max`.
 Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
                                     std::string_view shard, const std::string& archpath,

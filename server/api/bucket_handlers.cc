@@ -1,5 +1,8 @@
 // /v1/buckets[/B]: create, destroy, list buckets, list objects, HEAD props.
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/checksum.h"
 #include "common/names.h"
@@ -85,6 +88,23 @@ std::string S3EtagOf(ApiContext& ctx, std::string_view bucket, const storage::Li
   return Hex64(e.xxhash);
 }
 
+struct ShardRef {
+  std::string name;
+  int64_t atime_ns = 0;
+};
+
+// The shard a listing prefix reaches into: "a/s.tar/d/" -> "a/s.tar" when that object exists
+// and has a shard's name; nullopt otherwise (a plain prefix).
+std::optional<ShardRef> ShardOfPrefix(ApiContext& ctx, std::string_view bucket,
+                                      const std::string& prefix) {
+  for (size_t i = prefix.find('/'); i != std::string::npos; i = prefix.find('/', i + 1)) {
+    std::string name = prefix.substr(0, i);
+    if (!LooksLikeShard(name)) continue;
+    if (auto r = ctx.store->Get(bucket, name); r.ok()) return ShardRef{name, r->meta.atime_ns};
+  }
+  return std::nullopt;
+}
+
 void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                  const nlohmann::json& lso) {
   storage::ListOptions opts;
@@ -107,24 +127,57 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
   bool want_etag = WantsProp(props, "etag");
   bool want_mtime = WantsProp(props, "mtime");
 
-  auto page_res = ctx.store->List(bucket, opts);
-  if (!page_res.ok()) return WriteError(req, resp, page_res.status(), ctx.node);
-  const storage::ListPage& pg = *page_res;
-
   bool msgpack = req.headers.Get("Accept").find("application/msgpack") != std::string::npos;
   nlohmann::json entries = nlohmann::json::array();
   const bool arch_dir = JsonUint(FindKey(lso, "flags")) & kLsArchDir;
+  storage::ListPage pg;
+  if (auto shard = arch_dir ? ShardOfPrefix(ctx, bucket, opts.prefix) : std::nullopt) {
+    // The prefix reaches into a shard ("shard.tar/dir/"): only its members under it, paged
+    // by name, so one directory of a 100k-member shard costs what it holds.
+    auto members = ListShardMembers(ctx, bucket, shard->name);
+    if (!members.ok()) return WriteError(req, resp, members.status(), ctx.node);
+    const std::vector<ArchListEntry>& ms = **members;
+    auto it =
+        std::lower_bound(ms.begin(), ms.end(), std::max(opts.prefix, opts.start_after),
+                         [](const ArchListEntry& m, const std::string& k) { return m.name < k; });
+    size_t n = 0;
+    for (; it != ms.end() && it->name.compare(0, opts.prefix.size(), opts.prefix) == 0; ++it) {
+      if (it->name == opts.start_after) continue;
+      if (n == opts.page_size) {
+        pg.next_token = std::prev(it)->name;
+        break;
+      }
+      ++n;
+      nlohmann::json mj;
+      mj[msgpack ? "n" : "name"] = it->name;
+      if (want_size && it->size) {
+        if (msgpack)
+          mj["s"] = it->size;
+        else
+          mj["size"] = std::to_string(it->size);
+      }
+      if (want_atime) mj[msgpack ? "a" : "atime"] = Rfc822(shard->atime_ns);  // the shard's
+      mj[msgpack ? "f" : "flags"] = kEntryIsCached | kEntryInArch;
+      entries.push_back(std::move(mj));
+    }
+  } else {
+    auto page_res = ctx.store->List(bucket, opts);
+    if (!page_res.ok()) return WriteError(req, resp, page_res.status(), ctx.node);
+    pg = std::move(page_res).value();
+  }
   for (const auto& e : pg.entries) {
     // LsArchDir: a shard is flagged and followed by its members (shard/member).
-    std::vector<ArchListEntry> members;
+    static const std::vector<ArchListEntry> kNone;
+    ArchMembers listed;
     uint32_t entry_flags = kEntryIsCached;
     if (arch_dir && LooksLikeShard(e.name)) {
       auto r = ListShardMembers(ctx, bucket, e.name);
       if (r.ok()) {
-        members = std::move(r).value();
+        listed = std::move(r).value();
         entry_flags |= kEntryIsArchive;
       }
     }
+    const std::vector<ArchListEntry>& members = listed ? *listed : kNone;
     nlohmann::json j;
     if (msgpack) {
       j["n"] = e.name;

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "common/archive/index_builder.h"
+#include "common/checksum.h"
 #include "common/logging.h"
 #include "server/storage/file_util.h"
 
@@ -83,28 +84,65 @@ void ShardCache::Remember(const Key& key, std::shared_ptr<const archive::ShardIn
   }
 }
 
-// Best effort: the sidecar is a cache, so a failure only costs a rebuild later. Written to a
-// temp name and renamed, so readers never see a torn file (its checksum would catch it too).
 void ShardCache::Persist(std::string_view bucket, std::string_view name,
                          const archive::ShardIndex& idx) {
-  auto path = store_->SidecarPath(bucket, name, ".idx");
+  PersistSidecar(bucket, name, ".idx", idx.Encode());
+}
+
+// Best effort: a sidecar is a cache, so a failure only costs a rebuild later. Written to a
+// temp name and renamed, so readers never see a torn file (its checksum would catch it too).
+void ShardCache::PersistSidecar(std::string_view bucket, std::string_view name, const char* suffix,
+                                const std::string& data) {
+  auto path = store_->SidecarPath(bucket, name, suffix);
   if (!path.ok()) return;
   Status st = storage::MakeDirs(Dirname(*path));
   std::string tmp = *path + ".tmp-" + storage::RandomHex(8);
   if (st.ok()) {
     auto fh = storage::OpenFile(tmp, O_CREAT | O_EXCL | O_WRONLY, 0644);
     st = fh.status();
-    if (st.ok()) {
-      std::string data = idx.Encode();
-      st = storage::WriteAll(fh->get(), data.data(), data.size(), tmp);
-    }
+    if (st.ok()) st = storage::WriteAll(fh->get(), data.data(), data.size(), tmp);
     if (st.ok()) st = storage::RenameFile(tmp, *path);
   }
   if (!st.ok()) {
     ::unlink(tmp.c_str());
-    spdlog::warn("shard index for {} not persisted: {}", storage::ObjectCname(bucket, name),
+    spdlog::warn("{} sidecar for {} not persisted: {}", suffix, storage::ObjectCname(bucket, name),
                  st.ToString());
   }
+}
+
+// .xxs: magic "AISLXXS1", tag (u64 version, u64 xxhash, u64 size, i64 mtime_ns), u64 offset,
+// u32 length + state, u64 XXH64 of all before (docs/formats/shard-index.md).
+namespace {
+constexpr std::string_view kXxsMagic = "AISLXXS1";
+std::string EncodeXxs(const archive::IndexTag& tag, uint64_t offset, const std::string& state) {
+  std::string s(kXxsMagic);
+  for (uint64_t v :
+       {tag.version, tag.xxhash, tag.size, static_cast<uint64_t>(tag.mtime_ns), offset})
+    s.append(reinterpret_cast<const char*>(&v), 8);
+  uint32_t n = static_cast<uint32_t>(state.size());
+  s.append(reinterpret_cast<const char*>(&n), 4).append(state);
+  uint64_t sum = Xxh64(s);
+  return s.append(reinterpret_cast<const char*>(&sum), 8);
+}
+}  // namespace
+
+std::string ShardCache::LoadHashState(std::string_view bucket, std::string_view name,
+                                      const archive::IndexTag& tag, uint64_t offset) {
+  auto path = store_->SidecarPath(bucket, name, ".xxs");
+  if (!path.ok()) return {};
+  auto data = ReadWholeFile(*path);
+  constexpr size_t kFixed = 8 + 5 * 8 + 4;
+  if (!data.ok() || data->size() < kFixed + 8) return {};
+  std::string state = data->substr(kFixed, data->size() - kFixed - 8);
+  // Same bytes when re-encoded for this tag and offset: magic, tag, offset, length, checksum.
+  if (EncodeXxs(tag, offset, state) != *data) return {};
+  return state;
+}
+
+void ShardCache::SaveHashState(std::string_view bucket, std::string_view name,
+                               const archive::IndexTag& tag, uint64_t offset,
+                               const std::string& state) {
+  PersistSidecar(bucket, name, ".xxs", EncodeXxs(tag, offset, state));
 }
 
 void ShardCache::Install(std::string_view bucket, std::string_view name,
@@ -120,10 +158,19 @@ Result<OpenShard> ShardCache::Open(std::string_view bucket, std::string_view nam
   AISLE_ASSIGN_OR_RETURN(out.obj, store_->Get(bucket, name));
   archive::IndexTag tag = TagOf(out.obj.meta);
   Key key = std::string(bucket) + '\0' + std::string(name);
-  if ((out.index = Lookup(key, tag))) return out;
+  // Member reads stay below the end of entries and never re-read the header, which an
+  // in-place append leaves untouched: do not hold such appends off (ObjectReader::guard).
+  // Index builds read the whole object, so the guard is released only once the index is here.
+  if ((out.index = Lookup(key, tag))) {
+    out.obj.ReleaseGuard();
+    return out;
+  }
 
   std::lock_guard<std::mutex> build(build_mu_[std::hash<std::string>()(key) % kStripes]);
-  if ((out.index = Lookup(key, tag))) return out;  // built by the thread we waited for
+  if ((out.index = Lookup(key, tag))) {  // built by the thread we waited for
+    out.obj.ReleaseGuard();
+    return out;
+  }
   if (format == archive::Format::kUnknown) format = archive::FormatFromName(name);
   auto path = store_->SidecarPath(bucket, name, ".idx");
   if (path.ok()) {
@@ -135,6 +182,7 @@ Result<OpenShard> ShardCache::Open(std::string_view bucket, std::string_view nam
         auto shared = std::make_shared<archive::ShardIndex>(std::move(idx).value());
         out.index = shared;
         Remember(key, shared);
+        out.obj.ReleaseGuard();
         return out;
       }
     }
@@ -147,6 +195,7 @@ Result<OpenShard> ShardCache::Open(std::string_view bucket, std::string_view nam
   Persist(bucket, name, *shared);
   out.index = shared;
   Remember(key, shared);
+  out.obj.ReleaseGuard();
   return out;
 }
 

@@ -34,6 +34,13 @@ class ShardCache {
   // Installs an index built for the object version `obj` (after an append): memory + sidecar.
   void Install(std::string_view bucket, std::string_view name,
                std::shared_ptr<archive::ShardIndex> index);
+  // XXH64 state (Xxh64Stream::SaveState) of the shard's data [0, offset) for the object version
+  // `tag`, kept in a sidecar (.xxs) by the last in-place append so the next one hashes only
+  // its new bytes; empty when there is none for this version and offset.
+  std::string LoadHashState(std::string_view bucket, std::string_view name,
+                            const archive::IndexTag& tag, uint64_t offset);
+  void SaveHashState(std::string_view bucket, std::string_view name, const archive::IndexTag& tag,
+                     uint64_t offset, const std::string& state);
   // Serialises writers (appends) to one shard.
   std::mutex& WriteLock(std::string_view bucket, std::string_view name);
 
@@ -52,6 +59,8 @@ class ShardCache {
   std::shared_ptr<const archive::ShardIndex> Lookup(const Key& key, const archive::IndexTag& tag);
   void Remember(const Key& key, std::shared_ptr<const archive::ShardIndex> index);
   void Persist(std::string_view bucket, std::string_view name, const archive::ShardIndex& idx);
+  void PersistSidecar(std::string_view bucket, std::string_view name, const char* suffix,
+                      const std::string& data);
 
   storage::Store* store_;
   size_t max_bytes_;

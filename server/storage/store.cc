@@ -19,6 +19,8 @@
 #include "common/hrw.h"
 #include "common/logging.h"
 #include "common/names.h"
+#include "server/storage/inplace_append.h"
+#include "server/storage/read_guard.h"
 
 namespace aisle::storage {
 namespace {
@@ -123,6 +125,8 @@ struct Store::Impl {
 
   std::mutex append_mu;
   std::map<std::string, std::shared_ptr<AppendSession>> appends;
+
+  std::shared_ptr<GuardTable> guards = std::make_shared<GuardTable>();
 
   Status Fault(std::string_view step) {
     std::lock_guard<std::mutex> l(hook_mu);
@@ -410,6 +414,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     AISLE_RETURN_IF_ERROR(RemoveTree(mp.TrashDir()));
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.TmpDir()));
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.TrashDir()));
+    // Interrupted in-place appends: back to the old version before any header is read.
+    AISLE_RETURN_IF_ERROR(MakeDirs(inplace::UndoDir(root)));
+    AISLE_RETURN_IF_ERROR(inplace::Recover(root));
     impl->mp_roots.push_back(root);
     impl->mps.push_back(std::move(mp));
   }
@@ -613,18 +620,27 @@ Result<ObjectReader> Store::Get(std::string_view bucket, std::string_view name) 
     small = it->second.size <= kSmallObject;
   }
   std::string path = impl_->ObjectPath(mp, bucket, name);
+  // Guard first (it waits out an in-place append), so the header and data read are one version.
+  struct GuardedFile {
+    GuardedFile(std::shared_ptr<GuardTable> t, uint64_t key) : guard(std::move(t), key) {}
+    ReadGuard guard;
+    FileHandle fh;
+  };
+  auto held = std::make_shared<GuardedFile>(impl_->guards, GuardTable::Key(bucket, name));
   auto fh = OpenFile(path, O_RDONLY);
   if (!fh.ok()) {
     if (fh.status().IsNotFound()) return ObjectNotFound(bucket, name);  // raced with delete
     return fh.status();
   }
+  held->fh = std::move(fh).value();
   ObjectReader r;
   uint32_t hlen = 0;
   // The header is read from the open fd, so size and checksum always match the bytes served.
   AISLE_RETURN_IF_ERROR(
-      ReadHeader(fh->get(), path, &r.meta, &hlen, small ? &r.small_data : nullptr));
+      ReadHeader(held->fh.get(), path, &r.meta, &hlen, small ? &r.small_data : nullptr));
   if (r.meta.name != name) return ObjectNotFound(bucket, name);
-  r.file = std::make_shared<FileHandle>(std::move(fh).value());
+  r.file = std::shared_ptr<FileHandle>(held, &held->fh);  // one lifetime for fd and guard
+  r.guard = std::shared_ptr<ReadGuard>(held, &held->guard);
   r.data_offset = hlen;
   r.mountpath = impl_->mps[mp].root;
   return r;
@@ -643,7 +659,9 @@ Status Store::Delete(std::string_view bucket, std::string_view name) {
     dir = impl_->ObjectDir(it->second.mp, bucket, hash);
     if (::unlink((dir + "/" + hash).c_str()) != 0 && errno != ENOENT)
       return Status::FromErrno(errno, "delete " + ObjectCname(bucket, name));
-    ::unlink((impl_->mps[it->second.mp].BucketDir(bucket) + "/.shards/" + hash + ".idx").c_str());
+    for (const char* sidecar : {".idx", ".xxs"})
+      ::unlink(
+          (impl_->mps[it->second.mp].BucketDir(bucket) + "/.shards/" + hash + sidecar).c_str());
     b->objects.erase(it);
   }
   return FsyncDir(dir);
@@ -792,6 +810,133 @@ Result<ObjectMeta> Store::AppendFlush(std::string_view bucket, std::string_view 
   meta.mtime_ns = meta.atime_ns = NowNs();
   AISLE_RETURN_IF_ERROR(impl_->Commit(*b, s->mp, tmp, meta, s->header_len).WithContext(what));
   return meta;
+}
+
+// ---- in-place append ----------------------------------------------------------------------
+
+void ObjectReader::ReleaseGuard() {
+  if (guard) guard->Release();
+}
+
+Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_view name,
+                                           const InPlaceAppend& req, BodyReader& tail) {
+  std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
+  if (!b) return BucketNotFound(bucket);
+  const std::string what = "append " + ObjectCname(bucket, name);
+  InPlaceResult out;
+  auto fallback = [&](std::string why) -> Result<InPlaceResult> {
+    out.fallback = std::move(why);
+    return out;
+  };
+  auto current = [&]() -> std::optional<IndexEntry> {
+    std::shared_lock<std::shared_mutex> l(b->mu);
+    auto it = b->objects.find(name);
+    if (it == b->objects.end() || b->destroyed) return std::nullopt;
+    return it->second;
+  };
+  std::optional<IndexEntry> e = current();
+  if (!e) return ObjectNotFound(bucket, name);
+  if (e->version != req.expected_version) return fallback("the object changed");
+  const uint8_t mp = e->mp;
+  std::string hash = NameHash(name);
+  std::string dir = impl_->ObjectDir(mp, bucket, hash);
+  std::string path = dir + "/" + hash;
+  AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(path, O_RDWR));
+  ObjectMeta old;
+  uint32_t hlen = 0;
+  AISLE_RETURN_IF_ERROR(ReadHeader(fh.get(), path, &old, &hlen));
+  if (old.name != name || old.version != req.expected_version)
+    return fallback("the object changed");
+  if (req.overwrite_at > old.size || old.size - req.overwrite_at > inplace::kMaxOldTail)
+    return fallback("too many bytes after the append point");
+  if (req.snapshot_at < req.overwrite_at || req.snapshot_at > req.overwrite_at + req.tail_len)
+    return Status::InvalidArgument(what + ": snapshot offset outside the appended bytes");
+  ObjectMeta meta = old;
+  if (req.custom) {
+    meta.custom = *req.custom;
+    std::sort(meta.custom.begin(), meta.custom.end());
+  }
+  meta.version = old.version + 1;
+  meta.mtime_ns = meta.atime_ns = NowNs();
+  if (EncodedHeaderLen(meta) != hlen) return fallback("the object header would change length");
+
+  // Bytes below overwrite_at of this version never change (an overwrite is a new file, an
+  // in-place append writes only from its append point on), so they are hashed without locks.
+  Xxh64Stream probe;
+  std::string prefix = req.prefix_state;
+  bool given = probe.LoadState(prefix);
+  if (!given) {
+    AISLE_ASSIGN_OR_RETURN(prefix, inplace::HashPrefix(fh.get(), hlen, req.overwrite_at, what));
+  }
+
+  std::lock_guard<std::mutex> stripe(b->Stripe(name));  // no commit of this name meanwhile
+  e = current();
+  struct stat fst, pst;
+  if (!e || e->version != old.version || e->mp != mp || ::fstat(fh.get(), &fst) != 0 ||
+      ::stat(path.c_str(), &pst) != 0 || fst.st_ino != pst.st_ino)
+    return fallback("the object changed");
+  ObjectMeta again;
+  AISLE_RETURN_IF_ERROR(ReadHeader(fh.get(), path, &again, &hlen));
+  if (again.version != old.version) return fallback("the object changed");
+
+  inplace::WriteArgs a;
+  a.undo.rel_path = path.substr(impl_->mps[mp].root.size() + 1);
+  a.undo.ino = static_cast<uint64_t>(fst.st_ino);
+  a.undo.old_len = hlen + old.size;
+  a.undo.tail_off = hlen + req.overwrite_at;
+  a.undo.old_header.resize(hlen);
+  a.undo.old_tail.resize(old.size - req.overwrite_at);
+  AISLE_ASSIGN_OR_RETURN(size_t got, PreadUpTo(fh.get(), a.undo.old_header.data(), hlen, 0, path));
+  AISLE_ASSIGN_OR_RETURN(size_t got_tail, PreadUpTo(fh.get(), a.undo.old_tail.data(),
+                                                    a.undo.old_tail.size(), a.undo.tail_off, path));
+  if (got != hlen || got_tail != a.undo.old_tail.size())
+    return Status::DataCorruption(what + ": object shorter than its metadata");
+  // The prefix state must reproduce the stored checksum, or the new one would be wrong.
+  auto verifies = [&](const std::string& state) {
+    Xxh64Stream h;
+    if (!h.LoadState(state)) return false;
+    h.Update(a.undo.old_tail.data(), a.undo.old_tail.size());
+    return h.Digest() == old.xxhash;
+  };
+  if (!verifies(prefix)) {
+    if (!given)
+      return Status::DataCorruption("BAD DATA CHECKSUM: " + ObjectCname(bucket, name) +
+                                    ": data does not match its xxhash " + Hex64(old.xxhash));
+    AISLE_ASSIGN_OR_RETURN(prefix, inplace::HashPrefix(fh.get(), hlen, req.overwrite_at, what));
+    if (!verifies(prefix))
+      return Status::DataCorruption("BAD DATA CHECKSUM: " + ObjectCname(bucket, name) +
+                                    ": data does not match its xxhash " + Hex64(old.xxhash));
+  }
+
+  WriteGuard guard(*impl_->guards, GuardTable::Key(bucket, name));
+  if (!guard.held()) return fallback("the object is being read");
+  a.fd = fh.get();
+  a.mp_root = impl_->mps[mp].root;
+  a.prefix_state = std::move(prefix);
+  a.header_len = hlen;
+  a.data_at = req.overwrite_at;
+  a.tail = &tail;
+  a.tail_len = req.tail_len;
+  a.snapshot_at = req.snapshot_at;
+  a.encode_header = [&](uint64_t size, uint64_t xxhash) {
+    meta.size = size;
+    meta.xxhash = xxhash;
+    return EncodeHeader(meta);
+  };
+  a.fault = [this](std::string_view step) { return impl_->Fault(step); };
+  AISLE_ASSIGN_OR_RETURN(inplace::WriteResult w, inplace::Write(a));
+  {
+    std::unique_lock<std::shared_mutex> l(b->mu);
+    auto it = b->objects.find(meta.name);
+    if (it != b->objects.end())
+      it->second =
+          IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
+  }
+  AISLE_RETURN_IF_ERROR(impl_->Fault("append.done"));
+  out.applied = true;
+  out.meta = std::move(meta);
+  out.snapshot_state = std::move(w.snapshot_state);
+  return out;
 }
 
 // ---- shards: sidecar files ----------------------------------------------------------------

@@ -4,6 +4,7 @@
 //   MP/.aisle/node-id             node identity (first mountpath only)
 //   MP/.aisle/tmp/                work files; removed at start (crash leftovers)
 //   MP/.aisle/trash/              destroyed buckets being removed
+//   MP/.aisle/undo/               undo records of in-place appends; rolled back at start
 //   MP/ais/<bucket>/.props        bucket marker; a bucket dir is built aside and renamed in
 //   MP/ais/<bucket>/<hh>/<hash>   one file per object: header + data; <hash> = XXH3-128 of
 //                                 the name, so names never become paths ("a" and "a/b" coexist,
@@ -52,7 +53,12 @@ struct PutOptions {
   std::function<Status(ObjectMeta& meta)> finalize;
 };
 
-// An open object: the fd stays valid even if the object is overwritten or deleted meanwhile.
+class ReadGuard;
+
+// An open object: the fd stays valid even if the object is overwritten or deleted meanwhile,
+// and its bytes stay those of the version opened: while any copy of `file` lives, the reader
+// holds a read guard (read_guard.h) that makes an in-place append of the object fall back to
+// a rewrite (a new file).
 struct ObjectReader {
   std::shared_ptr<FileHandle> file;
   ObjectMeta meta;
@@ -61,11 +67,38 @@ struct ObjectReader {
   // The whole data of a small object (<= kSmallObject), read together with the header, so
   // serving it needs no further read; empty for larger objects.
   std::string small_data;
+  std::shared_ptr<ReadGuard> guard;  // the guard `file` carries
+
+  // Ends the guard early, for every copy of `file`. Only for readers that never read the
+  // header again nor data at or after the append point of their version (shard member reads:
+  // an in-place append changes only the header and the bytes from the old end of entries on).
+  void ReleaseGuard();
 };
 constexpr size_t kSmallObject = 60 * 1024;
 
 // The whole data of an opened object in memory (a small object's without another read).
 Result<std::string> ReadObjectData(const ObjectReader& r);
+
+// Store::AppendInPlace: replace the data from `overwrite_at` on (a tar's end blocks) with
+// `tail`, in the object's file, without copying the bytes before it.
+struct InPlaceAppend {
+  uint64_t expected_version = 0;  // the version whose layout the caller computed the tail for
+  uint64_t overwrite_at = 0;      // data offset where the tail starts; at most
+                                  // inplace::kMaxOldTail old bytes may follow it
+  uint64_t tail_len = 0;
+  uint64_t snapshot_at = 0;  // data offset (in the new data) whose XXH64 state to return
+  // Xxh64Stream::SaveState of data [0, overwrite_at) of expected_version, or empty (then the
+  // store reads those bytes once). Checked against the object's checksum before use.
+  std::string prefix_state;
+  std::optional<std::vector<std::pair<std::string, std::string>>> custom;  // replaces it
+};
+
+struct InPlaceResult {
+  bool applied = false;
+  std::string fallback;        // why not applied: the caller rewrites the object instead
+  ObjectMeta meta;             // the new version, when applied
+  std::string snapshot_state;  // XXH64 state of new data [0, snapshot_at), when applied
+};
 
 struct ListOptions {
   std::string prefix;
@@ -90,8 +123,12 @@ struct ListPage {
 };
 
 // Test hook: called at named steps of a write ("put.write", "put.fsync", "put.rename",
-// "put.dirsync"); a non-OK return fails the write there, as a crash or I/O error would.
-// kInternal with message "crash" leaves the temp file behind, as a real crash does.
+// "put.dirsync"; in-place appends: "append.undo" (record durable, object untouched),
+// "append.tail" (tail written), "append.header" (header written, not fsynced),
+// "append.commit" (object fsynced, record not yet removed), "append.done" (durable, before
+// the acknowledgement)); a non-OK return fails the write there, as a crash or I/O error
+// would. kInternal with message "crash" leaves the temp file (or undo record) behind, as a
+// real crash does.
 using FaultHook = std::function<Status(std::string_view step)>;
 
 class Store {
@@ -121,6 +158,14 @@ class Store {
                              std::string_view session, BodyReader& body);
   Result<ObjectMeta> AppendFlush(std::string_view bucket, std::string_view name,
                                  std::string_view session, std::optional<uint64_t> expected);
+
+  // In-place append (tar shards): see InPlaceAppend. Returns applied=false with a reason,
+  // having changed nothing, when the object is not expected_version any more, the header
+  // would change length, too many old bytes follow overwrite_at, or a reader holds the
+  // object (ObjectReader::guard). Crash-safe: after a crash the object is the old or the new
+  // version (undo record, rolled back by Open). Serialised with Put/Delete of the same name.
+  Result<InPlaceResult> AppendInPlace(std::string_view bucket, std::string_view name,
+                                      const InPlaceAppend& req, BodyReader& tail);
 
   const std::vector<std::string>& mountpaths() const;
   // An anonymous scratch file in the first mountpath's tmp dir (O_TMPFILE, or created and

@@ -22,7 +22,7 @@ import msgpack  # noqa: E402
 import requests  # noqa: E402
 
 from aisle_testlib import (NodeTestCase, cli_bin, hrw_owner, main, make_tmpdir,  # noqa: E402
-                           remove_tmpdir)
+                           remove_tmpdir, xxh64_hex)
 
 T = 30
 LS_ARCH_DIR = 8
@@ -334,6 +334,86 @@ class SafetyTest(ArchiveTestBase):
         self.put(b, "new.tar", make_tar({"only.txt": b"replaced"}))
         self.assertEqual(self.member(b, "new.tar", "only.txt").content, b"replaced")
         self.assertEqual(self.member(b, "new.tar", "c/017").status_code, 404)
+
+
+class InPlaceAppendTest(ArchiveTestBase):
+    """APPEND to a plain tar goes in place (Ais-Append-Mode: inplace): byte-exact members and
+    whole-shard checksum after many appends; a reader streaming the whole shard forces a rewrite
+    and still gets the old bytes; other formats are rewritten."""
+
+    def append(self, b, shard, name, data):
+        r = requests.put(self.node.obj_url(b, shard), params={"archpath": name}, data=data,
+                         timeout=T)
+        self.assertEqual(r.status_code, 200, r.content[:300])
+        return r
+
+    def test_200_appends_in_place(self):
+        b = self.make_bucket()
+        base = {"000001.jpg": rand_bytes(70000, 1), "x/y.txt": b"hello"}
+        self.put(b, "s.tar", make_tar(base))
+        want = dict(base)
+        rnd = random.Random(5)
+        version = int(requests.head(self.node.obj_url(b, "s.tar"), timeout=T)
+                      .headers["Ais-Version"])
+        sess = requests.Session()
+        for i in range(200):
+            name = "app/%04d.%s" % (i, "bin" if i % 3 else "txt")
+            if i % 50 == 7:
+                name = "long/" + "n" * 120 + "/%d.dat" % i  # pax header
+            data = rand_bytes(rnd.choice([0, 1, 511, 512, 513, 4096, 20000]), 100 + i)
+            r = sess.put(self.node.obj_url(b, "s.tar"), params={"archpath": name}, data=data,
+                         timeout=T)
+            self.assertEqual(r.status_code, 200, r.content[:300])
+            self.assertEqual(r.headers.get("Ais-Append-Mode"), "inplace", i)
+            version += 1
+            self.assertEqual(int(r.headers["Ais-Version"]), version)
+            want[name] = data
+        # The same member name again shadows the old one.
+        r = self.append(b, "s.tar", "x/y.txt", b"newer")
+        self.assertEqual(r.headers.get("Ais-Append-Mode"), "inplace")
+        want["x/y.txt"] = b"newer"
+        for name, data in want.items():
+            got = sess.get(self.node.obj_url(b, "s.tar"), params={"archpath": name}, timeout=T)
+            self.assertEqual(got.status_code, 200, name)
+            self.assertEqual(got.content, data, name)
+        whole = sess.get(self.node.obj_url(b, "s.tar"), timeout=T)
+        self.assertEqual(whole.status_code, 200)
+        self.assertEqual(whole.headers["Ais-Checksum-Value"], xxh64_hex(whole.content))
+        self.assertEqual(read_tar(whole.content), want)  # tarfile: the last duplicate wins
+        listed = {n: sz for n, sz, _ in self.list_arch(b, "s.tar")}
+        self.assertEqual(listed["s.tar"], len(whole.content))
+        sess.close()
+
+    def test_reader_forces_rewrite_and_keeps_old_bytes(self):
+        b = self.make_bucket()
+        big = make_tar({"big.bin": rand_bytes(48 << 20, 9)})  # more than the socket buffers
+        self.put(b, "r.tar", big)
+        with requests.get(self.node.obj_url(b, "r.tar"), stream=True, timeout=T) as held:
+            self.assertEqual(held.status_code, 200)
+            r = self.append(b, "r.tar", "while-read", b"w" * 1000)
+            self.assertEqual(r.headers.get("Ais-Append-Mode"), "rewrite")
+            old = b"".join(held.iter_content(1 << 20))
+        self.assertEqual(old, big)  # the reader saw the version it opened, untouched
+        # Once the reader is done, appends go in place again (the server may still be
+        # finishing the response for a moment).
+        mode = None
+        for i in range(50):
+            mode = self.append(b, "r.tar", "after-%d" % i, b"a").headers.get("Ais-Append-Mode")
+            if mode == "inplace":
+                break
+            time.sleep(0.1)
+        self.assertEqual(mode, "inplace")
+        self.assertEqual(self.member(b, "r.tar", "while-read").content, b"w" * 1000)
+        self.assertEqual(self.member(b, "r.tar", "big.bin").content, big[512:512 + (48 << 20)])
+
+    def test_other_formats_rewrite(self):
+        b = self.make_bucket()
+        r = self.append(b, "n.tgz", "a", b"1")
+        self.assertEqual(r.headers.get("Ais-Append-Mode"), "create")
+        r = self.append(b, "n.tgz", "b", b"2")
+        self.assertEqual(r.headers.get("Ais-Append-Mode"), "rewrite")
+        self.assertEqual(self.member(b, "n.tgz", "a").content, b"1")
+        self.assertEqual(self.member(b, "n.tgz", "b").content, b"2")
 
 
 class BigTarTest(ArchiveTestBase):

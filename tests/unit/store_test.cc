@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "common/checksum.h"
 #include "tests/testing/temp_dir.h"
@@ -246,6 +249,246 @@ TEST_F(StoreTest, IgnoresForeignAndCorruptFilesAtStart) {
   Reopen();
   EXPECT_EQ(store_->ObjectCount(), 1u);
   EXPECT_EQ(Get("b", "good"), "ok");
+}
+
+// ---- in-place append ----------------------------------------------------------------------
+
+class InPlaceTest : public StoreTest {
+ protected:
+  // A tar-like object: `body` then `end` zero bytes (the "end blocks" an append replaces).
+  void PutShard(const std::string& body, size_t end = 1024) {
+    ASSERT_TRUE(store_->CreateBucket("b").ok() || store_->HeadBucket("b").ok());
+    old_ = body + std::string(end, '\0');
+    auto m = Put("b", "s.tar", old_);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    old_meta_ = *m;
+    eoe_ = body.size();
+  }
+  Result<InPlaceResult> Append(const std::string& tail, std::string prefix_state = "") {
+    InPlaceAppend ia;
+    ia.expected_version = old_meta_.version;
+    ia.overwrite_at = eoe_;
+    ia.tail_len = tail.size();
+    ia.snapshot_at = eoe_ + tail.size() - 1024;
+    ia.prefix_state = std::move(prefix_state);
+    StringBodyReader r(tail);
+    return store_->AppendInPlace("b", "s.tar", ia, r);
+  }
+  size_t UndoRecords() {
+    size_t n = 0;
+    for (auto mp : {"mp1", "mp2"})
+      for (auto& e : std::filesystem::directory_iterator(dir_.Sub(mp) + "/.aisle/undo"))
+        (void)e, ++n;
+    return n;
+  }
+  // The object is exactly `want`: bytes, header checksum and listing agree.
+  void ExpectObject(const std::string& want) {
+    auto r = store_->Get("b", "s.tar");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->meta.size, want.size());
+    EXPECT_TRUE(ReadAll(*r) == want) << "object bytes differ";
+    EXPECT_EQ(r->meta.xxhash, Xxh64(want));
+    auto page = store_->List("b", {.prefix = "s.tar"});
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->entries.size(), 1u);
+    EXPECT_EQ(page->entries[0].size, want.size());
+    EXPECT_EQ(page->entries[0].xxhash, Xxh64(want));
+    EXPECT_EQ(page->entries[0].version, r->meta.version);
+  }
+  std::string Tail(const std::string& member) { return member + std::string(1024, '\0'); }
+
+  std::string old_;
+  ObjectMeta old_meta_;
+  uint64_t eoe_ = 0;
+};
+
+constexpr size_t inplace_max_old_tail = 1 << 20;  // inplace::kMaxOldTail
+
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7 + i / 977) & 0xff);
+  return s;
+}
+
+TEST_F(InPlaceTest, SameBytesAndChecksumAsARewrite) {
+  PutShard(Pattern(300000, 1), 10240);  // GNU tar pads to 10 KiB records: the file shrinks
+  std::string tail = Tail(Pattern(5000, 2));
+  auto res = Append(tail);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  ASSERT_TRUE(res->applied) << res->fallback;
+  std::string want = old_.substr(0, eoe_) + tail;
+  EXPECT_EQ(res->meta.version, old_meta_.version + 1);
+  EXPECT_EQ(res->meta.size, want.size());
+  EXPECT_EQ(res->meta.xxhash, Xxh64(want));
+  ExpectObject(want);
+  // The snapshot continues the hash at the new append point.
+  Xxh64Stream h;
+  ASSERT_TRUE(h.LoadState(res->snapshot_state));
+  h.Update(want.data() + want.size() - 1024, 1024);
+  EXPECT_EQ(h.Digest(), Xxh64(want));
+  // A rewrite of the same bytes has the same checksum.
+  auto rewritten = Put("b", "copy", want);
+  ASSERT_TRUE(rewritten.ok());
+  EXPECT_EQ(rewritten->xxhash, res->meta.xxhash);
+  EXPECT_EQ(UndoRecords(), 0u);
+
+  // The next append starts from the saved state; a wrong state is detected and recomputed.
+  old_ = want;
+  old_meta_ = res->meta;
+  eoe_ = want.size() - 1024;
+  std::string tail2 = Tail(Pattern(777, 3));
+  auto res2 = Append(tail2, res->snapshot_state);
+  ASSERT_TRUE(res2.ok() && res2->applied);
+  want = old_.substr(0, eoe_) + tail2;
+  EXPECT_EQ(res2->meta.xxhash, Xxh64(want));
+  old_ = want;
+  old_meta_ = res2->meta;
+  eoe_ = want.size() - 1024;
+  std::string tail3 = Tail(Pattern(12345, 4));
+  auto res3 = Append(tail3, res->snapshot_state);  // stale state
+  ASSERT_TRUE(res3.ok() && res3->applied);
+  want = old_.substr(0, eoe_) + tail3;
+  EXPECT_EQ(res3->meta.version, 4u);
+  ExpectObject(want);
+  Reopen();
+  ExpectObject(want);
+  auto store_copy = store_->Get("b", "copy");
+  ASSERT_TRUE(store_copy.ok());
+}
+
+TEST_F(InPlaceTest, CrashOrErrorAtEveryStepLeavesOldOrNew) {
+  for (const char* step :
+       {"append.undo", "append.tail", "append.header", "append.commit", "append.done"}) {
+    for (bool crash : {false, true}) {
+      SCOPED_TRACE(std::string(step) + (crash ? " crash" : " error"));
+      PutShard(Pattern(200000, 5), 4096);
+      std::string tail = Tail(Pattern(9000, 6));
+      std::string want_new = old_.substr(0, eoe_) + tail;
+      store_->SetFaultHook([&](std::string_view s) {
+        if (s != step) return Status::OK();
+        return crash ? Status::Internal("crash") : Status::IOError("injected");
+      });
+      auto res = Append(tail);
+      store_->SetFaultHook(nullptr);
+      EXPECT_FALSE(res.ok());
+      bool durable = std::string_view(step) == "append.done";
+      if (!crash) {  // an error rolls back at once (except after the point of no return)
+        EXPECT_EQ(UndoRecords(), 0u);
+        ExpectObject(durable ? want_new : old_);
+      } else {
+        EXPECT_EQ(UndoRecords(), durable ? 0u : 1u);
+      }
+      Reopen();
+      EXPECT_EQ(UndoRecords(), 0u);
+      ExpectObject(durable ? want_new : old_);
+      auto r = store_->Get("b", "s.tar");
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->meta.version, old_meta_.version + (durable ? 1 : 0));
+    }
+  }
+}
+
+TEST_F(InPlaceTest, TornUndoRecordIsIgnored) {
+  PutShard(Pattern(50000, 7));
+  for (auto mp : {"mp1", "mp2"}) {
+    FILE* f = fopen((dir_.Sub(mp) + "/.aisle/undo/deadbeef").c_str(), "w");
+    fputs("AISLUND1 torn", f);
+    fclose(f);
+  }
+  Reopen();
+  EXPECT_EQ(UndoRecords(), 0u);
+  ExpectObject(old_);
+}
+
+TEST_F(InPlaceTest, FallsBackWithoutChangingAnything) {
+  PutShard(Pattern(70000, 8));
+  std::string tail = Tail("member");
+  // The header would grow past its 4 KiB block.
+  {
+    InPlaceAppend ia;
+    ia.expected_version = old_meta_.version;
+    ia.overwrite_at = eoe_;
+    ia.tail_len = tail.size();
+    ia.snapshot_at = eoe_;
+    ia.custom = std::vector<std::pair<std::string, std::string>>{{"k", std::string(5000, 'v')}};
+    StringBodyReader r(tail);
+    auto res = store_->AppendInPlace("b", "s.tar", ia, r);
+    ASSERT_TRUE(res.ok());
+    EXPECT_FALSE(res->applied);
+    EXPECT_NE(res->fallback.find("header"), std::string::npos) << res->fallback;
+  }
+  // A stale expected version.
+  old_meta_.version += 1;
+  auto res = Append(tail);
+  ASSERT_TRUE(res.ok());
+  EXPECT_FALSE(res->applied);
+  old_meta_.version -= 1;
+  ExpectObject(old_);
+  // Too many old bytes after the append point (more than an undo record keeps).
+  PutShard(Pattern(1000, 8), inplace_max_old_tail + 1);
+  res = Append(tail);
+  ASSERT_TRUE(res.ok());
+  EXPECT_FALSE(res->applied);
+  EXPECT_NE(res->fallback.find("too many bytes"), std::string::npos) << res->fallback;
+  ExpectObject(old_);
+  EXPECT_EQ(UndoRecords(), 0u);
+}
+
+TEST_F(InPlaceTest, ActiveReaderForcesFallbackAndKeepsItsBytes) {
+  PutShard(Pattern(100000, 9));
+  std::string tail = Tail(Pattern(3000, 10));
+  auto reader = store_->Get("b", "s.tar");
+  ASSERT_TRUE(reader.ok());
+  auto res = Append(tail);
+  ASSERT_TRUE(res.ok());
+  EXPECT_FALSE(res->applied);
+  EXPECT_EQ(res->fallback, "the object is being read");
+  EXPECT_TRUE(ReadAll(*reader) == old_);
+  // Any copy of the fd (a response body still being sent) keeps the guard.
+  auto fd_copy = reader->file;
+  uint64_t data_offset = reader->data_offset;
+  reader = Status::Internal("gone");
+  res = Append(tail);
+  ASSERT_TRUE(res.ok());
+  EXPECT_FALSE(res->applied);
+  fd_copy.reset();
+  // Released explicitly (shard member readers do), the append goes in place; the reader's
+  // bytes below the append point are unchanged.
+  reader = store_->Get("b", "s.tar");
+  ASSERT_TRUE(reader.ok());
+  reader->ReleaseGuard();
+  res = Append(tail);
+  ASSERT_TRUE(res.ok());
+  ASSERT_TRUE(res->applied) << res->fallback;
+  std::string got(eoe_, '\0');
+  ASSERT_TRUE(PreadUpTo(reader->file->get(), got.data(), got.size(), data_offset, "t").ok());
+  EXPECT_TRUE(got == old_.substr(0, eoe_));
+  ExpectObject(old_.substr(0, eoe_) + tail);
+}
+
+TEST_F(InPlaceTest, ReadersWaitForAnInPlaceWrite) {
+  PutShard(Pattern(100000, 11));
+  std::string tail = Tail(Pattern(3000, 12));
+  std::string want = old_.substr(0, eoe_) + tail;
+  std::atomic<bool> read_done{false};
+  std::string seen;
+  std::thread reader;
+  store_->SetFaultHook([&](std::string_view s) {
+    if (s == "append.tail") {  // tail written, header still old: a reader must not get in
+      reader = std::thread([&] {
+        seen = Get("b", "s.tar");
+        read_done = true;
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      EXPECT_FALSE(read_done.load());
+    }
+    return Status::OK();
+  });
+  auto res = Append(tail);
+  store_->SetFaultHook(nullptr);
+  ASSERT_TRUE(res.ok() && res->applied);
+  reader.join();
+  EXPECT_TRUE(seen == want);
 }
 
 }  // namespace
