@@ -3,11 +3,13 @@
 #   random member reads over HTTP from aisle-node (keep-alive, READERS=4 concurrent readers)
 #   from a 100k-member tar (1 KiB members) and from a ~1 GB tgz, against archivemount and
 #   fuse-zip mounting a local copy (mount time included; fuse-zip gets a stored zip of the same
-#   members: it reads only zip) and against Python's tarfile. Median (min/max) of RUNS runs,
+#   members: it reads only zip) and against Python's tarfile; the tar also through an aisle-fs
+#   mount of the node (mount + first member timed, then random members by path). Median (min/max) of RUNS runs,
 #   each measurement capped at CAP_S seconds. Prints ratios; writes
 #   bench/results/shards-<date>.md. Builds nothing; stops the node and unmounts on exit.
 #
-# Environment: AISLE_NODE_BIN (default build/server/aisle-node), BENCH_DIR (/var/tmp),
+# Environment: AISLE_NODE_BIN (default build/server/aisle-node), AISLE_FS_BIN (build/fs/aisle-fs),
+#   BENCH_DIR (/var/tmp),
 #   RUNS (3), READERS (4), N_TAR (100000), TGZ_MB (1024), CAP_S (8), READS (2000), KEEP_DATA (0)
 # The aisle side is measured twice: with wrk (C, keep-alive, READERS connections, random
 # archpath per request) and with Python requests sessions in READERS threads, as the FUSE
@@ -17,6 +19,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 NODE_BIN="${AISLE_NODE_BIN:-$REPO/build/server/aisle-node}"
+FS_BIN="${AISLE_FS_BIN:-$REPO/build/fs/aisle-fs}"
 BENCH_DIR="${BENCH_DIR:-/var/tmp}"
 export RUNS="${RUNS:-3}" READERS="${READERS:-4}" N_TAR="${N_TAR:-100000}" TGZ_MB="${TGZ_MB:-1024}"
 export CAP_S="${CAP_S:-8}" READS="${READS:-2000}"
@@ -24,6 +27,7 @@ CMDLINE="RUNS=$RUNS N_TAR=$N_TAR TGZ_MB=$TGZ_MB CAP_S=$CAP_S bench/bench-shards.
 
 die() { echo "bench-shards: $*" >&2; exit 1; }
 [[ -x "$NODE_BIN" ]] || die "aisle-node not found at $NODE_BIN (set AISLE_NODE_BIN)"
+[[ -x "$FS_BIN" ]] || die "aisle-fs not found at $FS_BIN (set AISLE_FS_BIN)"
 for tool in archivemount fuse-zip fusermount wrk; do
   command -v "$tool" >/dev/null || die "$tool missing: run $REPO/packaging/install-deps.sh --bench"
 done
@@ -42,7 +46,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "bench-shards: work dir $WORK" >&2
-/usr/bin/python3 "$HERE/bench_shards.py" "$WORK" "$NODE_BIN" > "$WORK/result.json" &
+/usr/bin/python3 "$HERE/bench_shards.py" "$WORK" "$NODE_BIN" "$FS_BIN" > "$WORK/result.json" &
 HELPER_PID=$!
 wait "$HELPER_PID"
 HELPER_PID=""
@@ -68,6 +72,7 @@ lines = [
   "| aisle HTTP archpath (tar), wrk client | %s | %s | – |" % (mm("aisle_tar_wrk", "reads_per_s"), mm("aisle_tar_wrk", "median_ms")),
   "| aisle HTTP archpath (tar), Python requests client | %s | %s | – |" % (mm("aisle_tar", "reads_per_s"), mm("aisle_tar", "median_ms")),
   "| aisle HTTP archpath (stored zip) | %s | %s | – |" % (mm("aisle_zip", "reads_per_s"), mm("aisle_zip", "median_ms")),
+  "| aisle-fs mount of the node (tar shard as a directory), incl. mount + first member | %s | %s | %s |" % (mm("aislefs_tar", "reads_per_s_incl_mount"), mm("aislefs_tar", "median_ms"), mm("aislefs_tar", "mount_s")),
   "| fuse-zip (stored zip), incl. mount | %s | %s | %s |" % (mm("fusezip_zip", "reads_per_s_incl_mount"), mm("fusezip_zip", "median_ms"), mm("fusezip_zip", "mount_s")),
   "| archivemount (tar), incl. mount | %s | %s | %s |" % (mm("archivemount_tar", "reads_per_s_incl_mount"), mm("archivemount_tar", "median_ms"), mm("archivemount_tar", "mount_s")),
   "| Python tarfile, incl. open | %s | %s | – |" % (mm("tarfile_tar", "reads_per_s_incl_open"), mm("tarfile_tar", "median_ms")),
@@ -76,6 +81,11 @@ lines = [
     aisle_tar / m("archivemount_tar", "reads_per_s_incl_mount"), aisle_tar / m("fusezip_zip", "reads_per_s_incl_mount"),
     aisle_tar / m("tarfile_tar", "reads_per_s_incl_open"),
     aisle_tar_py / m("archivemount_tar", "reads_per_s_incl_mount"), aisle_tar_py / m("fusezip_zip", "reads_per_s_incl_mount")),
+  "",
+  "Through the mount (all three are FUSE, read by the same Python threads): aisle-fs/archivemount = **%.0f×**, aisle-fs/fuse-zip = **%.2f×** (targets ≥ 100×, ≥ 0.5×); aisle-fs mount + first member **%.3f s** (target ≤ 0.1 s; archivemount's mount + first listing %.2f s)." % (
+    m("aislefs_tar", "reads_per_s_incl_mount") / m("archivemount_tar", "reads_per_s_incl_mount"),
+    m("aislefs_tar", "reads_per_s_incl_mount") / m("fusezip_zip", "reads_per_s_incl_mount"),
+    m("aislefs_tar", "mount_s"), m("archivemount_tar", "mount_s")),
   "", "## %.0f MB tgz" % (r["tgz_bytes"] / 1e6), "",
   "| side | reads/s | median ms/member | mount s |", "|---|---|---|---|",
   "| aisle HTTP archpath, wrk client | %s | %s | – |" % (mm("aisle_tgz_wrk", "reads_per_s"), mm("aisle_tgz_wrk", "median_ms")),

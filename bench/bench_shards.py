@@ -22,6 +22,7 @@ import zipfile
 import requests
 
 WORK, NODE_BIN = sys.argv[1], sys.argv[2]
+FS_BIN = sys.argv[3] if len(sys.argv) > 3 else ""
 RUNS = int(os.environ.get("RUNS", "3"))
 READERS = int(os.environ.get("READERS", "4"))
 N_TAR = int(os.environ.get("N_TAR", "100000"))
@@ -181,6 +182,35 @@ def fuse_side(cmd, archive, names, reads, cap):
             "reads_per_s": rate, "median_ms": statistics.median(lat) * 1000 if lat else None}
 
 
+def aisle_fs_side(url, bucket, shard, names, reads, cap):
+    """aisle-fs mounted at the node: mount + first member (a random one, read by path with no
+    listing before it, timed together) and random member reads through BUCKET/SHARD/."""
+    mnt = os.path.join(WORK, "mnt-aisle-fs")
+    os.makedirs(mnt, exist_ok=True)
+    root = os.path.join(mnt, bucket, shard)
+    first = random.choice(names)
+    t0 = time.perf_counter()
+    p = subprocess.Popen([FS_BIN, url, mnt, "-f"], stdout=open(os.path.join(WORK, "fs.log"), "ab"),
+                         stderr=subprocess.STDOUT)
+    procs.append(p)
+    mounts.append(mnt)
+    while not os.path.ismount(mnt):
+        if p.poll() is not None or time.perf_counter() - t0 > 10:
+            raise RuntimeError("aisle-fs did not mount")
+        time.sleep(0.002)
+    file_reader(root)(first)
+    mt = time.perf_counter() - t0
+    rate, lat = run_readers(file_reader(root), names, reads, cap)
+    umount(mnt)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    n = len(lat)
+    return {"mount_s": mt, "reads": n, "reads_per_s_incl_mount": n / (mt + n / rate) if n else 0,
+            "reads_per_s": rate, "median_ms": statistics.median(lat) * 1000 if lat else None}
+
+
 def tarfile_side(path, names, reads, cap, mode):
     t0 = time.perf_counter()
     local = threading.local()
@@ -270,7 +300,7 @@ def main():
         out["index_build_s_" + name] = time.perf_counter() - t0
     out["index_build_s_per_gb_tgz"] = out["index_build_s_big.tgz"] / (out["tgz_bytes"] / 1e9)
 
-    res = {k: [] for k in ("aisle_tar_wrk", "aisle_tgz_wrk", "aisle_tar", "aisle_zip", "fusezip_zip", "archivemount_tar", "tarfile_tar",
+    res = {k: [] for k in ("aisle_tar_wrk", "aisle_tgz_wrk", "aisle_tar", "aisle_zip", "fusezip_zip", "archivemount_tar", "tarfile_tar", "aislefs_tar",
                            "aisle_tgz", "archivemount_tgz", "tarfile_tgz")}
     for run in range(RUNS):
         log("run %d/%d" % (run + 1, RUNS))
@@ -282,6 +312,8 @@ def main():
         res["aisle_tar"].append({"reads_per_s": rate, "median_ms": statistics.median(lat) * 1000})
         rate, lat = run_readers(http_reader(url, "bench", "small.zip"), tar_names, READS, CAP_S)
         res["aisle_zip"].append({"reads_per_s": rate, "median_ms": statistics.median(lat) * 1000})
+        if FS_BIN:
+            res["aislefs_tar"].append(guarded(aisle_fs_side, url, "bench", "small.tar", tar_names, READS, CAP_S))
         res["fusezip_zip"].append(guarded(fuse_side, ["fuse-zip", "-r"], zip_path, tar_names, READS, CAP_S))
         res["archivemount_tar"].append(guarded(
             fuse_side, ["archivemount", "-o", "ro,readonly"], tar_path, tar_names, READS, CAP_S))

@@ -167,8 +167,8 @@ bool Filesystem::SpecFor(const Inode& dir, ListingSpec* spec, std::string* key) 
   DirClass c = Classify(dir);
   if (c == DirClass::kShardDir) {
     spec->bucket = dir.loc.bucket;
-    spec->prefix = dir.loc.key;
     spec->strip = dir.loc.key + "/" + (dir.loc.member.empty() ? "" : dir.loc.member + "/");
+    spec->prefix = spec->strip;  // the server lists just this directory of the shard
     spec->archive = true;
     return true;
   }
@@ -220,22 +220,40 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
   std::optional<DirEntry> found;
   std::string bucket, key;
   if (c == DirClass::kObjectDir) ObjectDirOf(parent, opts_, &bucket, &key);
-  std::string full = JoinKey(key, name);
+  ListingSpec spec;
+  std::string unused;
+  const bool listable = SpecFor(parent, &spec, &unused);
+  // The key the name stands for: "dir/name", or "shard.tar/member-dir/name" in a shard.
+  std::string full = c == DirClass::kObjectDir ? JoinKey(key, name) : spec.strip + name;
   if (c == DirClass::kObjectDir && cache_.IsLocalDir(bucket, full)) {
     found = DirEntry{name, true, 0, 0, ""};
-  } else if (c == DirClass::kObjectDir &&
-             !cache_.GetListing(ListingSpec{bucket, key.empty() ? "" : key + "/",
-                                            key.empty() ? "" : key + "/", false}
-                                    .CacheKey())) {
+  } else if (listable && !cache_.GetListing(spec.CacheKey())) {
     // No fresh listing of the parent: a window of it from `full` on, instead of listing it
     // all. It settles this name (a prefix shadows an object of the same name, as in
-    // listings) and, kept for the TTL, the names that follow it.
-    const std::string dir_prefix = key.empty() ? "" : key + "/";
+    // listings) and, kept for the TTL, the names that follow it. In a shard the window lists
+    // members (the server pages one shard directory by name).
+    const std::string& dir_prefix = spec.strip;
+    bucket = spec.bucket;
     DirEntry e;
-    auto answer = cache_.FindInWindows(bucket, dir_prefix, name, &e);
+    auto answer = cache_.FindInWindows(bucket, dir_prefix, spec.archive, name, &e);
+    if (answer == LookupWindow::Answer::kUnknown &&
+        !cache_.HasWindows(bucket, dir_prefix, spec.archive)) {
+      // The first lookup in a directory takes its head: all of a small directory (a shard's
+      // member directory, a class folder) in one listing, whatever order names come in.
+      ListRequest req;
+      req.bucket = bucket;
+      req.archive = spec.archive;
+      req.prefix = dir_prefix;
+      req.page_size = 2 * kLookupWindowKeys;
+      AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+      auto head = std::make_shared<LookupWindow>(dir_prefix, dir_prefix, std::move(page));
+      answer = head->Find(name, &e);
+      cache_.PutWindow(bucket, dir_prefix, spec.archive, std::move(head));
+    }
     if (answer == LookupWindow::Answer::kUnknown) {
       ListRequest req;
       req.bucket = bucket;
+      req.archive = spec.archive;
       req.prefix = dir_prefix;
       req.start_after = LookupWindow::KeyBefore(full);
       req.page_size = kLookupWindowKeys;
@@ -262,7 +280,7 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
           answer = LookupWindow::Answer::kFound;
         }
       }
-      cache_.PutWindow(bucket, dir_prefix, std::move(window));
+      cache_.PutWindow(bucket, dir_prefix, spec.archive, std::move(window));
     }
     if (answer == LookupWindow::Answer::kFound) found = e;
   } else {

@@ -1,5 +1,7 @@
 #include "fs/core/meta_cache.h"
 
+#include <algorithm>
+
 namespace aisle::fs {
 
 std::shared_ptr<const DirListing> MetaCache::GetListing(const std::string& key) const {
@@ -38,19 +40,20 @@ namespace {
 constexpr size_t kWindowsPerDir = 4;  // a few readers walking one directory at once
 constexpr size_t kMaxWindows = 256;   // ~512 entries each: bounded memory
 
-std::string WindowKey(const std::string& bucket, const std::string& dir_prefix) {
+std::string WindowKey(const std::string& bucket, const std::string& dir_prefix, bool members) {
   std::string k = bucket;
   k += '\0';
+  k += members ? '\1' : '\0';
   k += dir_prefix;
   return k;
 }
 }  // namespace
 
 LookupWindow::Answer MetaCache::FindInWindows(const std::string& bucket,
-                                              const std::string& dir_prefix,
+                                              const std::string& dir_prefix, bool members,
                                               const std::string& name, DirEntry* entry) const {
   std::lock_guard lk(mu_);
-  auto it = windows_.find(WindowKey(bucket, dir_prefix));
+  auto it = windows_.find(WindowKey(bucket, dir_prefix, members));
   if (it == windows_.end()) return LookupWindow::Answer::kUnknown;
   auto now = Clock::now();
   for (const auto& w : it->second) {
@@ -61,7 +64,17 @@ LookupWindow::Answer MetaCache::FindInWindows(const std::string& bucket,
   return LookupWindow::Answer::kUnknown;
 }
 
-void MetaCache::PutWindow(const std::string& bucket, const std::string& dir_prefix,
+bool MetaCache::HasWindows(const std::string& bucket, const std::string& dir_prefix,
+                           bool members) const {
+  std::lock_guard lk(mu_);
+  auto it = windows_.find(WindowKey(bucket, dir_prefix, members));
+  if (it == windows_.end()) return false;
+  auto now = Clock::now();
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](const CachedWindow& w) { return w.expiry > now; });
+}
+
+void MetaCache::PutWindow(const std::string& bucket, const std::string& dir_prefix, bool members,
                           std::shared_ptr<const LookupWindow> window) {
   if (dir_ttl_ <= Clock::duration::zero()) return;
   std::lock_guard lk(mu_);
@@ -69,7 +82,7 @@ void MetaCache::PutWindow(const std::string& bucket, const std::string& dir_pref
     windows_.clear();  // refetching a window is one listing
     window_count_ = 0;
   }
-  auto& ws = windows_[WindowKey(bucket, dir_prefix)];
+  auto& ws = windows_[WindowKey(bucket, dir_prefix, members)];
   auto now = Clock::now();
   window_count_ -= ws.size();
   std::erase_if(ws, [&](const CachedWindow& w) { return w.expiry <= now; });

@@ -31,9 +31,11 @@ class MetaCache {
 
   // Lookup windows of one directory (bucket + key prefix): the answer of the first window
   // that covers `name` (kUnknown when none does).
+  // `members`: a directory inside a shard (listed with the archive flag).
   LookupWindow::Answer FindInWindows(const std::string& bucket, const std::string& dir_prefix,
-                                     const std::string& name, DirEntry* entry) const;
-  void PutWindow(const std::string& bucket, const std::string& dir_prefix,
+                                     bool members, const std::string& name, DirEntry* entry) const;
+  bool HasWindows(const std::string& bucket, const std::string& dir_prefix, bool members) const;
+  void PutWindow(const std::string& bucket, const std::string& dir_prefix, bool members,
                  std::shared_ptr<const LookupWindow> window);
 
   bool IsNegative(uint64_t parent, const std::string& name) const;
