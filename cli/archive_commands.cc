@@ -141,7 +141,7 @@ struct CreateArgs {
   std::string src, dst, templ, prefix;
   std::vector<std::string> list;
   uint64_t max_size = 0;
-  bool wait = false, coer = false;
+  bool wait = false, coer = false, append = false;
 };
 
 int RunCreate(const CliContext& ctx, const CreateArgs& a) {
@@ -154,6 +154,7 @@ int RunCreate(const CliContext& ctx, const CreateArgs& a) {
   json value = {{"archname", dst->object},
                 {"tobck", {{"name", dst->bucket}, {"provider", "ais"}}},
                 {"coer", a.coer}};
+  if (a.append) value["aate"] = true;
   if (!a.templ.empty()) value["template"] = a.templ;
   if (!a.prefix.empty()) value["prefix"] = a.prefix;
   if (!a.list.empty()) value["objnames"] = a.list;
@@ -223,6 +224,9 @@ void RegisterArchiveCommands(CLI::App* app, CliContext* ctx, Action* action) {
                      "Split into NAME-0000.ext, ... of at most this many bytes");
   create->add_flag("--wait", c->wait, "Wait for the job, with a progress bar");
   create->add_flag("--continue-on-error", c->coer, "Skip missing or unreadable objects");
+  create->add_flag("--append,--append-if-exists", c->append,
+                   "Append the objects to DST if it exists (aate; tar in place, other formats "
+                   "rewritten), else create it; not with --max-size");
   create->callback([=] { *action = [=] { return RunCreate(*ctx, *c); }; });
 }
 

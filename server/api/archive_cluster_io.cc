@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/net/http_client.h"
+#include "server/api/shard_append.h"
 #include "server/storage/file_util.h"
 
 namespace aisle::api {
@@ -114,6 +115,34 @@ jobs::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const jobs::ArchiveSpec&
     // The spool has no name; /proc/self/fd gives a path curl can re-open (so retries work).
     return PutAtOwner(ctx, dst, name, aisle::FileBody{"/proc/self/fd/" + std::to_string(fd)},
                       [&] { return local.put_shard(name, fd, size); });
+  };
+
+  // aate: all new members in one append at the destination owner (here: AppendArchive, then
+  // the copies; elsewhere: its Aisle-internal PUT ?archappend=true).
+  io.append_shard = [ctx, dst, fmt = spec.format](const std::string& name, int fd,
+                                                  uint64_t size) -> Result<std::string> {
+    std::shared_ptr<const cluster::Smap> holder;
+    const cluster::Node* owner = ctx.cluster->OwnerOf(holder, dst, name);
+    if (!owner) return Status::Unavailable("no active target to own " + dst + "/" + name);
+    if (owner->id == ctx.node.id) {
+      AISLE_ASSIGN_OR_RETURN(ShardAppendResult r,
+                             AppendArchive(ctx.store, dst, name, fd, size, fmt));
+      AISLE_RETURN_IF_ERROR(ctx.cluster->Replicate(dst, name));
+      return r.mode;
+    }
+    HttpRequest put;
+    put.method = "PUT";
+    put.url = ObjectUrl(owner->Url(), dst, name) +
+              "?archappend=true&archmime=" + EscapeComponent(archive::FormatExtension(fmt));
+    put.headers = {{cluster::kIntraHeader, ctx.node.id},
+                   {"Content-Type", "application/octet-stream"}};
+    put.body = aisle::FileBody{"/proc/self/fd/" + std::to_string(fd)};
+    put.max_retries = 0;  // not idempotent: a retry after a lost answer would append twice
+    AISLE_ASSIGN_OR_RETURN(HttpResponse r, Client().Do(put));
+    if (r.status != 200)
+      return StatusFromRemote(r,
+                              "append to " + storage::ObjectCname(dst, name) + " at " + owner->id);
+    return r.Header("Ais-Append-Mode").value_or("unknown");
   };
   return io;
 }

@@ -1,6 +1,6 @@
 // The archive job inside a cluster: one target runs it, listing the source bucket on every
 // active target, reading each source object from its owner and writing each shard to the
-// destination owner (then its extra copies).
+// destination owner (then its extra copies); with aate, appending to it there instead.
 #pragma once
 
 #include "server/api/target_api.h"

@@ -17,7 +17,9 @@
 #include "common/checksum.h"
 #include "common/logging.h"
 #include "server/api/byte_range.h"
+#include "server/api/concat_reader.h"
 #include "server/api/errors.h"
+#include "server/api/shard_append.h"
 #include "server/api/shard_cache.h"
 #include "server/storage/file_util.h"
 
@@ -74,60 +76,6 @@ void ServeSpool(storage::FileHandle spool, uint64_t length, Response& resp) {
   fb.length = length;
   resp.file = fb;
 }
-
-// A BodyReader over consecutive parts: file ranges, strings and (a bounded prefix of) another
-// reader. Used to stream "old shard + new member" into Store::Put without buffering.
-class ConcatReader : public BodyReader {
- public:
-  void AddFile(int fd, uint64_t off, uint64_t len) {
-    parts_.push_back({fd, off, len, {}, nullptr});
-  }
-  void AddString(std::string s) {
-    uint64_t n = s.size();
-    parts_.push_back({-1, 0, n, std::move(s), nullptr});
-  }
-  void AddReader(BodyReader* r, uint64_t len) { parts_.push_back({-1, 0, len, {}, r}); }
-  uint64_t total() const {
-    uint64_t n = 0;
-    for (const auto& p : parts_) n += p.len;
-    return n;
-  }
-
-  Result<size_t> Read(char* buf, size_t n) override {
-    while (cur_ < parts_.size() && done_ == parts_[cur_].len) {
-      ++cur_;
-      done_ = 0;
-    }
-    if (cur_ == parts_.size()) return size_t{0};
-    Part& p = parts_[cur_];
-    size_t want = static_cast<size_t>(std::min<uint64_t>(n, p.len - done_));
-    size_t got = 0;
-    if (p.fd >= 0) {
-      AISLE_ASSIGN_OR_RETURN(got, storage::PreadUpTo(p.fd, buf, want, p.off + done_, "shard"));
-      if (got == 0) return Status::DataCorruption("shard shorter than its index");
-    } else if (p.reader) {
-      AISLE_ASSIGN_OR_RETURN(got, p.reader->Read(buf, want));
-      if (got == 0) return Status::InvalidArgument("request body ended before its declared length");
-    } else {
-      std::memcpy(buf, p.str.data() + done_, want);
-      got = want;
-    }
-    done_ += got;
-    return got;
-  }
-  std::optional<uint64_t> DeclaredLength() const override { return total(); }
-
- private:
-  struct Part {
-    int fd;
-    uint64_t off, len;
-    std::string str;
-    BodyReader* reader;
-  };
-  std::vector<Part> parts_;
-  size_t cur_ = 0;
-  uint64_t done_ = 0;
-};
 
 void SetShardHeaders(const storage::ObjectMeta& m, Response& resp) {
   resp.headers.Add("Ais-Checksum-Type", "xxhash");
@@ -438,12 +386,6 @@ Result<MemberBytes> Materialize(ApiContext& ctx, const MemberBody& body) {
   return m;
 }
 
-// AISLE_APPEND_INPLACE=0 in the node's environment forces rewrites (benchmarks compare them).
-bool InPlaceAppendsEnabled() {
-  const char* v = std::getenv("AISLE_APPEND_INPLACE");
-  return !v || std::string_view(v) != "0";
-}
-
 // Tar: the new member's header + data + padding + end blocks replace the end blocks. In place
 // when the store can (crash-safe through its undo record; only the new bytes are written and
 // hashed), else the old entries + the tail are committed as a new object version through
@@ -642,7 +584,7 @@ bool LooksLikeShard(std::string_view name) {
 }
 
 bool IsArchiveRequest(const Request& req) {
-  for (const char* p : {"archpath", "archregx", "archlist"}) {
+  for (const char* p : {"archpath", "archregx", "archlist", "archappend"}) {
     auto v = req.Query(p);
     if (v && !v->empty()) return true;
   }
@@ -656,6 +598,14 @@ void HandleArchive(ApiContext& ctx, Request& req, Response& resp, std::string_vi
   auto fmt = RequestedFormat(req);
   if (!fmt.ok()) return WriteError(req, resp, fmt.status(), ctx.node);
   std::string archpath = NonEmptyQuery(req, "archpath");
+  if (req.method == "PUT" && NonEmptyQuery(req, "archappend") == "true") {
+    HandleArchiveAppend(ctx, req, resp, bucket, object);  // the archive job's aate
+    if (resp.status == 200) {
+      if (Status st = AfterLocalPut(ctx, req, bucket, object); !st.ok())
+        WriteError(req, resp, st, ctx.node);
+    }
+    return;
+  }
   if (req.method == "PUT") {
     if (archpath.empty())
       return WriteError(req, resp, 400, "PUT into a shard needs archpath=<member name>", ctx.node);

@@ -6,6 +6,7 @@
 #include "server/api/action_msg.h"
 #include "server/api/archive_cluster_io.h"
 #include "server/api/errors.h"
+#include "server/api/shard_append.h"
 #include "server/jobs/archive_job.h"
 #include "server/jobs/job_registry.h"
 
@@ -62,7 +63,8 @@ nlohmann::json SnapJson(const JobSnapshot& s) {
           // Aisle extensions: end state, total to do, last (possibly non-fatal) error.
           {"state", jobs::JobStateName(s.state)},
           {"total-objs", std::to_string(s.total_objects)},
-          {"last-err", s.error}};
+          {"last-err", s.error},
+          {"ext", s.ext}};
 }
 
 std::string JStr(const nlohmann::json& o, const char* k) {
@@ -166,7 +168,7 @@ void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_
   storage::Store* store = ctx.store;
   // In a cluster this target runs the whole job (the proxy picked it), over every target.
   jobs::ArchiveIo io =
-      ctx.cluster ? ClusterArchiveIo(ctx, *spec) : jobs::LocalArchiveIo(store, *spec);
+      ctx.cluster ? ClusterArchiveIo(ctx, *spec) : StandaloneArchiveIo(store, *spec);
   std::string id = jobs::Registry::Global().Start(
       "archive", spec->src_bucket, spec->dst_bucket,
       [store, io = std::move(io), s = std::move(spec).value()](jobs::Job& job) {

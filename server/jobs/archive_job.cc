@@ -77,9 +77,15 @@ Result<std::unique_ptr<OpenShardOut>> NewShard(storage::Store* store, archive::F
   return out;
 }
 
-Status CommitShard(const ArchiveIo& io, OpenShardOut& s, const std::string& name, Job& job) {
+Status CommitShard(const ArchiveIo& io, OpenShardOut& s, const std::string& name, bool append,
+                   Job& job) {
   AISLE_RETURN_IF_ERROR(s.writer->Finish());
-  AISLE_RETURN_IF_ERROR(io.put_shard(name, s.spool.get(), s.off));
+  if (append) {
+    AISLE_ASSIGN_OR_RETURN(std::string mode, io.append_shard(name, s.spool.get(), s.off));
+    job.Count("shards-" + mode);  // ext stats: how aate wrote it (create / inplace / rewrite)
+  } else {
+    AISLE_RETURN_IF_ERROR(io.put_shard(name, s.spool.get(), s.off));
+  }
   job.AddOutput(1, s.off);
   return Status::OK();
 }
@@ -123,10 +129,7 @@ Result<ArchiveSpec> ParseArchiveMsg(const std::string& value_json, std::string_v
   s.base_name_only = Bool(v, "bnonly");
   s.include_src_bucket = Bool(v, "isbn");
   s.continue_on_error = Bool(v, "coer");
-  if (Bool(v, "aate"))
-    return Status::Unsupported(
-        "archive: append-to-existing (aate) is not supported; use "
-        "PUT ?archpath= to append members");
+  s.append_if_exists = Bool(v, "aate");
   if (const auto* m = Key(v, "max_shard_size")) {
     if (m->is_number_unsigned())
       s.max_shard_size = m->get<uint64_t>();
@@ -139,6 +142,10 @@ Result<ArchiveSpec> ParseArchiveMsg(const std::string& value_json, std::string_v
     } else if (!m->is_null())
       return Status::InvalidArgument("archive: bad max_shard_size");
   }
+  // aate names one shard; appending to a numbered series has no clear meaning.
+  if (s.append_if_exists && s.max_shard_size)
+    return Status::InvalidArgument(
+        "archive: append-if-exists (aate) cannot be combined with max_shard_size");
   if (!s.templ.empty()) AISLE_RETURN_IF_ERROR(ExpandTemplate(s.templ, kMaxTemplateNames).status());
   return s;
 }
@@ -286,6 +293,8 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const Archi
                      Job& job) {
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.src_bucket).status());
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.dst_bucket).status());
+  if (spec.append_if_exists && !io.append_shard)
+    return Status::Unsupported("archive: append-if-exists (aate) needs a node's shard appender");
   // The source names: a list, a template or a listing (minus our own output).
   std::vector<std::string> names = spec.objnames;
   if (!spec.templ.empty()) {
@@ -314,7 +323,8 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const Archi
     uint64_t size = obj->size;
     if (cur && spec.max_shard_size && cur->members > 0 &&
         cur->off + size + 1024 > spec.max_shard_size) {
-      AISLE_RETURN_IF_ERROR(CommitShard(io, *cur, ShardName(spec, shard_no++), job));
+      AISLE_RETURN_IF_ERROR(
+          CommitShard(io, *cur, ShardName(spec, shard_no++), spec.append_if_exists, job));
       cur.reset();
     }
     if (!cur) {
@@ -339,7 +349,8 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const Archi
     job.AddInput(1, size);
   }
   if (cur && cur->members > 0)
-    AISLE_RETURN_IF_ERROR(CommitShard(io, *cur, ShardName(spec, shard_no), job));
+    AISLE_RETURN_IF_ERROR(
+        CommitShard(io, *cur, ShardName(spec, shard_no), spec.append_if_exists, job));
   return Status::OK();
 }
 

@@ -1,6 +1,7 @@
 // The "archive" job: packs objects (a list, a brace template or a prefix) into shards in a
 // destination bucket, streaming each object into a spool file (never a shard in memory),
-// splitting at a maximum shard size, and committing each shard through Store::Put.
+// splitting at a maximum shard size, and committing each shard through Store::Put. With
+// aate (append-if-exists) the spool's members are appended to an existing shard instead.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct ArchiveSpec {
   bool include_src_bucket = false;    // isbn: member = bucket/object
   bool continue_on_error = false;     // coer: skip missing/unreadable objects
   uint64_t max_shard_size = 0;        // Aisle extension; 0 = one shard
+  bool append_if_exists = false;      // aate: append to archname if it exists (no split)
 };
 
 // Parses AIStore's ArchiveBckMsg (keys case-insensitive) for source bucket src.
@@ -57,9 +59,13 @@ struct ArchiveIo {
   std::function<Result<SourceObject>(const std::string& name)> open;
   // Stores a finished shard: bytes [0, size) of fd, under `name` in the destination bucket.
   std::function<Status(const std::string& name, int fd, uint64_t size)> put_shard;
+  // aate: appends the members of the finished shard in fd (format spec.format) to `name`,
+  // creating it when missing. Returns how: "create", "inplace" or "rewrite". Needs the
+  // node's shard machinery (server/api/shard_append.h), so LocalArchiveIo leaves it unset.
+  std::function<Result<std::string>(const std::string& name, int fd, uint64_t size)> append_shard;
 };
 
-// Reads from and writes to `store` only.
+// Reads from and writes to `store` only (no append_shard).
 ArchiveIo LocalArchiveIo(storage::Store* store, const ArchiveSpec& spec);
 
 // Runs the job body; polls job.aborted() between objects. `store` provides spool files.

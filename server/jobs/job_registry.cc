@@ -61,7 +61,13 @@ JobSnapshot Job::Snapshot() const {
   s.state = state_;
   s.end_ns = end_ns_;
   s.error = error_;
+  s.ext = ext_;
   return s;
+}
+
+void Job::Count(const std::string& key, uint64_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  ext_[key] += n;
 }
 
 Registry& Registry::Global() {

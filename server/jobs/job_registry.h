@@ -31,6 +31,7 @@ struct JobSnapshot {
   uint64_t total_objects = 0;               // 0 = unknown
   std::string error;
   bool abort_requested = false;
+  std::map<std::string, uint64_t> ext;  // kind-specific counters (AIStore's snapshot "ext")
 };
 
 class Job {
@@ -45,6 +46,8 @@ class Job {
     out_bytes_ += bytes;
   }
   void SetTotal(uint64_t objects) { total_ = objects; }
+  // Adds n to a kind-specific counter (JobSnapshot::ext).
+  void Count(const std::string& key, uint64_t n = 1);
   // Non-fatal per-object errors (continue-on-error); the last one is kept.
   void NoteError(const std::string& e);
   JobSnapshot Snapshot() const;
@@ -59,6 +62,7 @@ class Job {
   JobState state_ = JobState::kRunning;
   int64_t end_ns_ = 0;
   std::string error_;
+  std::map<std::string, uint64_t> ext_;
   std::thread thread_;
 };
 

@@ -523,6 +523,76 @@ class ArchiveJobTest(ArchiveTestBase):
         self.assertEqual(len([j for j in r.json() if j["kind"] == "archive"]), 4)
 
 
+class AppendIfExistsJobTest(ArchiveTestBase):
+    """The archive job with aate on one node: created when missing, else appended (tar in
+    place, as the job's ext stats say; other formats rewritten)."""
+
+    wait_job = ArchiveJobTest.wait_job
+
+    def job_ext(self, jid):
+        r = requests.get(self.node.url + "/v1/cluster", params={"what": "qryxstats"},
+                         json={"id": jid}, timeout=T)
+        self.assertEqual(r.status_code, 200, r.content[:300])
+        return list(r.json().values())[0][0]["ext"]
+
+    def check_members(self, b, shard, want):
+        """?archlist=true and the LsArchDir listing name exactly `want`; every member reads
+        back byte-equal through ?archpath=."""
+        doc = requests.get(self.node.obj_url(b, shard), params={"archlist": "true"},
+                           timeout=T).json()
+        visible = [m["name"] for m in doc["members"] if not m.get("shadowed")]
+        self.assertEqual(sorted(visible), sorted(want))
+        listed = {n.split("/", 1)[1]: sz for n, sz, _ in self.list_arch(b, shard)
+                  if n.startswith(shard + "/")}
+        self.assertEqual(listed, {k: len(v) for k, v in want.items()})
+        for name, data in want.items():
+            self.assertEqual(self.member(b, shard, name).content, data, name)
+        return doc
+
+    def test_archive_append_if_exists(self):
+        src, dst = self.make_bucket("src"), self.make_bucket("dst")
+        data = {"o-%02d.bin" % i: rand_bytes(3000 + 517 * i, 900 + i) for i in range(12)}
+        data["o-11.bin"] = rand_bytes(200000, 77)  # several buffers
+        for n, d in data.items():
+            self.put(src, n, d)
+        for shard, second_mode in (("t.tar", "shards-inplace"), ("t.tgz", "shards-rewrite"),
+                                   ("t.zip", "shards-rewrite")):
+            first = ["o-%02d.bin" % i for i in range(5)]
+            second = ["o-%02d.bin" % i for i in range(5, 12)]
+            msg = {"action": "archive", "value": {"objnames": first, "archname": shard,
+                                                  "aate": True, "tobck": {"name": dst}}}
+            jid = requests.put(self.node.bck_url(src), json=msg, timeout=T).text
+            self.assertEqual(self.wait_job(jid)["err"], "")
+            self.assertEqual(self.job_ext(jid), {"shards-create": 1})  # missing: created
+            version = requests.head(self.node.obj_url(dst, shard), timeout=T).headers["Ais-Version"]
+            msg["value"]["objnames"] = second
+            jid = requests.put(self.node.bck_url(src), json=msg, timeout=T).text
+            st = self.wait_job(jid)
+            self.assertEqual(st["err"], "")
+            self.assertEqual(self.job_ext(jid), {second_mode: 1}, shard)
+            self.assertNotEqual(requests.head(self.node.obj_url(dst, shard), timeout=T)
+                                .headers["Ais-Version"], version)
+            self.check_members(dst, shard, data)
+        # A name already in the shard: the new bytes win (tar: the old member stays, shadowed).
+        self.put(src, "o-03.bin", b"new three")
+        msg = {"action": "archive", "value": {"objnames": ["o-03.bin"], "archname": "t.tar",
+                                              "aate": True, "tobck": {"name": dst}}}
+        jid = requests.put(self.node.bck_url(src), json=msg, timeout=T).text
+        self.assertEqual(self.wait_job(jid)["err"], "")
+        self.assertEqual(self.job_ext(jid), {"shards-inplace": 1})
+        doc = self.check_members(dst, "t.tar", dict(data, **{"o-03.bin": b"new three"}))
+        self.assertEqual([m.get("shadowed", False) for m in doc["members"]
+                          if m["name"] == "o-03.bin"], [True, False])
+        # aate names one shard: a split is refused.
+        msg["value"]["max_shard_size"] = 100000
+        r = requests.put(self.node.bck_url(src), json=msg, timeout=T)
+        self.check_error(r, 400, "max_shard_size")
+        # The shard-append route is Aisle-internal.
+        r = requests.put(self.node.obj_url(dst, "t.tar"), params={"archappend": "true"},
+                         data=make_tar({"z": b"z"}), timeout=T)
+        self.check_error(r, 403, "Aisle-internal")
+
+
 @unittest.skipUnless(os.path.exists(cli_bin()), "aisle CLI not built (AISLE_CLI_BIN)")
 class CliTest(ArchiveTestBase):
     def cli(self, *args, rc=0):
@@ -564,6 +634,14 @@ class CliTest(ArchiveTestBase):
                           "--template", "o-{0..4}.bin", "--wait")
         self.assertIn("5 objects", out)
         self.assertEqual(self.member(b, "out.tgz", "o-3.bin").content, b"3" * 100)
+        # --append (aate): more objects into the existing shard.
+        self.put(b, "o-5.bin", b"five")
+        self.cli("archive", "create", "ais://%s" % b, "ais://%s/out.tgz" % b,
+                 "--list", "o-5.bin", "--append", "--wait")
+        self.assertEqual(self.member(b, "out.tgz", "o-5.bin").content, b"five")
+        self.assertEqual(self.member(b, "out.tgz", "o-3.bin").content, b"3" * 100)
+        out, _ = self.cli("archive", "create", "--help")
+        self.assertIn("--append", out)
         out, _ = self.cli("--json", "archive", "create", "ais://%s" % b, "ais://%s/l.zip" % b,
                           "--list", "o-1.bin,o-2.bin")
         jid = json.loads(out)["job"]
@@ -642,6 +720,63 @@ class ClusterArchiveTest(unittest.TestCase):
             owner = self.c.target_by_id(hrw_owner(ids, bucket, s))
             self.assertIn(s, local_names(owner, bucket))
         self.assertEqual(got, sorted(expect))
+
+    def test_archive_append_if_exists(self):
+        from test_cluster import local_names, put_many  # noqa: E402
+        src, dst = self.bucket("asrc"), self.bucket("adst")
+        data = {"a/%03d.bin" % i: rand_bytes(1000 + 313 * i, 1100 + i) for i in range(30)}
+        data["a/029.bin"] = rand_bytes(250000, 3)
+        self.assertEqual(set(put_many(self.c.url, src, sorted(data), lambda n: data[n])), {200})
+        ids = self.c.online_ids()
+
+        def ext(jid):
+            r = requests.get(self.c.url + "/v1/cluster", params={"what": "qryxstats"},
+                             json={"id": jid}, timeout=T)
+            snaps = [s for v in r.json().values() for s in v]
+            self.assertEqual(len(snaps), 1)
+            return snaps[0]["ext"]
+
+        def members(shard, want):
+            url = "%s/v1/objects/%s/%s" % (self.c.url, dst, shard)
+            doc = requests.get(url, params={"archlist": "true"}, timeout=T).json()
+            self.assertEqual(sorted(m["name"] for m in doc["members"] if not m.get("shadowed")),
+                             sorted(want))
+            r = requests.get(self.c.url + "/v1/buckets/" + dst, timeout=T, json={
+                "action": "list", "value": {"prefix": shard, "flags": str(LS_ARCH_DIR)}})
+            self.assertEqual(sorted(e["name"] for e in r.json()["entries"]
+                                    if e["name"].startswith(shard + "/")),
+                             sorted(shard + "/" + n for n in want))
+            for n, d in want.items():
+                r = requests.get(url, params={"archpath": n}, timeout=T)
+                self.assertEqual(r.status_code, 200, r.content[:300])
+                self.assertEqual(r.content, d, n)
+            owner = self.c.target_by_id(hrw_owner(ids, dst, shard))
+            self.assertIn(shard, local_names(owner, dst))
+
+        for shard, mode in (("j.tar", "shards-inplace"), ("j.tar.zst", "shards-rewrite")):
+            v = {"template": "a/{000..014}.bin", "archname": shard, "aate": True,
+                 "tobck": {"name": dst}}
+            jid = self.start(src, v).text
+            self.assertEqual(self.wait_job(jid)["err"], "")
+            self.assertEqual(ext(jid), {"shards-create": 1})
+            v["template"] = "a/{015..029}.bin"
+            jid = self.start(src, v).text
+            self.assertEqual(self.wait_job(jid)["err"], "")
+            self.assertEqual(ext(jid), {mode: 1}, shard)
+            members(shard, data)
+        self.start(src, {"archname": "x.tar", "aate": True, "max_shard_size": 1000}, status=400)
+
+        # The owner's Aisle-internal route the job uses when the owner is another target: all
+        # members of one tar in one in-place append.
+        owner = self.c.target_by_id(hrw_owner(ids, dst, "j.tar"))
+        extra = {"b/1": b"one", "b/2": rand_bytes(5000, 8)}
+        url = owner.obj_url(dst, "j.tar", {"archappend": "true", "archmime": ".tar"})
+        r = requests.put(url, data=make_tar(extra), headers={"Aisle-Intra": "test"}, timeout=T)
+        self.assertEqual(r.status_code, 200, r.content[:300])
+        self.assertEqual(r.headers["Ais-Append-Mode"], "inplace")
+        members("j.tar", dict(data, **extra))
+        r = requests.put(url, data=make_tar(extra), timeout=T)
+        self.assertEqual(r.status_code, 403, r.content[:300])
 
     def test_archive_across_targets(self):
         from test_cluster import local_names, put_many  # noqa: E402
