@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 namespace aisle::fs {
 
@@ -69,9 +70,16 @@ void Prefetcher::Schedule(uint64_t off, uint64_t len) {
     std::unique_ptr<BufferPool::Buffer> buf;
     std::string streamed;
     uint64_t got = 0;
-    if (!st->cancelled) {
-      status = FetchPart(*client, *buffers, ref, off, len, size_known, st->cancelled, &buf,
-                         &streamed, &got);
+    try {
+      if (!st->cancelled) {
+        status = FetchPart(*client, *buffers, ref, off, len, size_known, st->cancelled, &buf,
+                           &streamed, &got);
+      }
+    } catch (const std::exception& e) {
+      // The reader waits for `done`: whatever happens, the part must end.
+      status = Status::Internal(std::string("readahead part: ") + e.what());
+    } catch (...) {
+      status = Status::Internal("readahead part: unknown exception");
     }
     std::lock_guard lk(st->mu);
     st->status = std::move(status);
