@@ -1,9 +1,11 @@
 """Helpers for bench/bench-fs.sh and bench/bench-s3.sh: populate a bucket in parallel (keep-alive
-connections), mirror files on local disk, run N parallel readers over a file list, GET a list of
-objects over N keep-alive connections, sample a process's RSS."""
+connections), mirror files on local disk, upload a local directory tree, run N parallel readers
+over a file list, GET a list of objects over N keep-alive connections, stream a file through
+O_DIRECT reads, sample a process's RSS."""
 
 import http.client
 import json
+import mmap
 import os
 import sys
 import threading
@@ -59,6 +61,90 @@ def populate(url, bucket, prefix, count, size, localdir, conns=32):
         t.join()
     if errors:
         sys.exit(errors[0])
+
+
+def put_dir(url, bucket, prefix, localdir, conns=16):
+    """PUTs every file under localdir as prefix/<relative path> (parallel, keep-alive
+    connections, like populate); prints the number of objects written."""
+    create_bucket(url, bucket)
+    rels = []
+    for d, _, files in os.walk(localdir):
+        for f in files:
+            rels.append(os.path.relpath(os.path.join(d, f), localdir))
+    rels.sort()
+    errors = []
+    done = [0]
+    lock = threading.Lock()
+
+    def worker(k):
+        c = _conn(url)
+        n = 0
+        for rel in rels[k::conns]:
+            with open(os.path.join(localdir, rel), "rb") as f:
+                data = f.read()
+            name = urllib.parse.quote("%s/%s" % (prefix, rel.replace(os.sep, "/")))
+            st, body = _req(c, "PUT", "/v1/objects/%s/%s" % (bucket, name), data)
+            if st != 200:
+                errors.append("PUT %s: %d %r" % (rel, st, body[:200]))
+                return
+            n += 1
+        c.close()
+        with lock:
+            done[0] += n
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        sys.exit(errors[0])
+    print(done[0])
+
+
+def stream(path, total_bytes, bufsize=1 << 20):
+    """Reads path again and again from the start until total_bytes were read, with O_DIRECT
+    (page cache bypassed, so every pass goes through the file system again); if the file
+    system refuses O_DIRECT, with buffered reads and posix_fadvise(DONTNEED) after each pass.
+    Prints seconds, bytes read, passes, and the mode (direct|buffered). Fails on a short pass
+    (a file of another size on a later pass) or an empty file."""
+    mode = "direct"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    except OSError:
+        mode, fd = "buffered", os.open(path, os.O_RDONLY)
+    buf = mmap.mmap(-1, bufsize)  # page aligned, as O_DIRECT wants
+    total, passes, first = 0, 0, None
+    t0 = time.monotonic()
+    try:
+        while total < total_bytes:
+            os.lseek(fd, 0, os.SEEK_SET)
+            n = 0
+            while True:
+                try:
+                    got = os.readv(fd, [buf])
+                except OSError:
+                    if mode != "direct" or total or n:
+                        raise
+                    os.close(fd)  # O_DIRECT opened but refused at read time
+                    mode, fd = "buffered", os.open(path, os.O_RDONLY)
+                    continue
+                if not got:
+                    break
+                n += got
+            if n == 0:
+                sys.exit("stream %s: empty file" % path)
+            if first is None:
+                first = n
+            elif n != first:
+                sys.exit("stream %s: pass %d read %d bytes, the first %d" % (path, passes + 1, n, first))
+            if mode == "buffered":
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            total += n
+            passes += 1
+    finally:
+        os.close(fd)
+    print("%.4f %d %d %s" % (time.monotonic() - t0, total, passes, mode))
 
 
 def read_files(listfile, readers):
@@ -124,10 +210,12 @@ def get_objects(url, listfile, conns):
     print("%.4f %d" % (dt, total[0]))
 
 
-def peak_rss(pid, stopfile):
-    """Samples VmRSS of pid every 50 ms until stopfile exists; prints the peak in MiB."""
+def peak_rss(pid, stopfile, readyfile=None):
+    """Samples VmRSS of pid every 50 ms until stopfile exists (at least once; readyfile, if
+    given, is created after the first sample); prints the peak in MiB."""
     peak = 0
-    while not os.path.exists(stopfile):
+    first = True
+    while first or not os.path.exists(stopfile):
         try:
             with open("/proc/%d/status" % pid) as f:
                 for line in f:
@@ -135,6 +223,9 @@ def peak_rss(pid, stopfile):
                         peak = max(peak, int(line.split()[1]))
         except OSError:
             break
+        if first and readyfile:
+            open(readyfile, "w").close()
+        first = False
         time.sleep(0.05)
     print("%.1f" % (peak / 1024.0))
 
@@ -144,11 +235,15 @@ if __name__ == "__main__":
     if cmd == "populate":
         populate(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
                  sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] != "-" else None)
+    elif cmd == "putdir":
+        put_dir(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif cmd == "stream":
+        stream(sys.argv[2], int(sys.argv[3]))
     elif cmd == "read":
         read_files(sys.argv[2], int(sys.argv[3]))
     elif cmd == "get":
         get_objects(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "rss":
-        peak_rss(int(sys.argv[2]), sys.argv[3])
+        peak_rss(int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:
         sys.exit("unknown command " + cmd)
