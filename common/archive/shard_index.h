@@ -17,9 +17,12 @@ namespace aisle::archive {
 
 // Resource bounds applied while indexing and reading. Defaults suit ML shards.
 struct Limits {
-  uint64_t max_members = 2'000'000;        // more members -> kInvalidArgument
-  size_t max_name_len = 4096;              // longer member name -> kInvalidArgument
-  uint64_t max_expansion_ratio = 200;      // uncompressed/compressed: whole stream, zip member
+  uint64_t max_members = 2'000'000;    // more members -> kInvalidArgument
+  size_t max_name_len = 4096;          // longer member name -> kInvalidArgument
+  uint64_t max_expansion_ratio = 200;  // uncompressed/compressed: whole stream, zip member
+  // ... checked only past this many uncompressed bytes: a small file of zeros or text may
+  // compress 1000:1 and is no bomb.
+  uint64_t expansion_floor = 16ull << 20;
   uint64_t max_uncompressed = 1ull << 40;  // 1 TiB of tar stream behind a filter
   uint64_t seek_span = 4ull << 20;         // seek point every 4 MiB of uncompressed output
 };

@@ -274,7 +274,7 @@ Status StreamDecoder::CheckExpansion(uint64_t in_consumed) const {
   if (out_ > limits_.max_uncompressed)
     return Status::InvalidArgument("archive expands beyond the limit of " +
                                    std::to_string(limits_.max_uncompressed) + " bytes");
-  if (record_ && out_ / in > limits_.max_expansion_ratio)
+  if (record_ && out_ > limits_.expansion_floor && out_ / in > limits_.max_expansion_ratio)
     return Status::InvalidArgument("archive expansion ratio exceeds the limit of " +
                                    std::to_string(limits_.max_expansion_ratio) +
                                    ":1 (compression bomb?)");

@@ -141,7 +141,7 @@ Result<ShardIndex> BuildZipIndex(const RandomAccessSource& src, const Limits& li
     m.name_flags = CheckMemberName(m.name);
     if (m.header_offset > size || m.csize > size - m.header_offset)
       return Bad("member \"" + m.name + "\" lies outside the archive");
-    if (m.type == MemberType::kFile && m.method == 8 &&
+    if (m.type == MemberType::kFile && m.method == 8 && m.size > limits.expansion_floor &&
         m.size / (m.csize + 1) > limits.max_expansion_ratio)
       return Status::InvalidArgument("member \"" + m.name + "\" expands " +
                                      std::to_string(m.size / (m.csize + 1)) +
