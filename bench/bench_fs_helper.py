@@ -24,6 +24,17 @@ def _req(c, method, path, body=None, headers=None):
     return r.status, r.read()
 
 
+def _run_workers(worker, n, errors):
+    """Runs worker(0..n-1) in threads; exits with the first error any of them recorded."""
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        sys.exit(errors[0])
+
+
 def create_bucket(url, bucket):
     c = _conn(url)
     st, body = _req(c, "POST", "/v1/buckets/" + bucket, json.dumps({"action": "create-bck"}).encode(),
@@ -54,13 +65,7 @@ def populate(url, bucket, prefix, count, size, localdir, conns=32):
                     f.write(data)
         c.close()
 
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        sys.exit(errors[0])
+    _run_workers(worker, conns, errors)
 
 
 def put_dir(url, bucket, prefix, localdir, conns=16):
@@ -92,13 +97,7 @@ def put_dir(url, bucket, prefix, localdir, conns=16):
         with lock:
             done[0] += n
 
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        sys.exit(errors[0])
+    _run_workers(worker, conns, errors)
     print(done[0])
 
 

@@ -14,6 +14,8 @@
 #include <random>
 #include <thread>
 
+#include "common/text.h"
+
 namespace aisle {
 namespace {
 
@@ -23,21 +25,6 @@ constexpr uint64_t kExpectContinueThreshold = 64 * 1024;
 // Error bodies are small JSON; cap them when the caller streams the success body elsewhere.
 constexpr size_t kMaxCollectedErrorBody = 1 << 20;
 constexpr size_t kMaxIdleHandles = 16;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // A request body that can be read and, when possible, rewound to the start.
 class BodySource {
@@ -174,8 +161,8 @@ size_t HeaderCallback(char* p, size_t size, size_t n, void* ud) {
     } else {
       size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
-        ex->resp.headers.emplace_back(std::string(Trim(line.substr(0, colon))),
-                                      std::string(Trim(line.substr(colon + 1))));
+        ex->resp.headers.emplace_back(std::string(TrimSpace(line.substr(0, colon))),
+                                      std::string(TrimSpace(line.substr(colon + 1))));
       }
     }
   } catch (...) {
@@ -239,7 +226,7 @@ Status TransportError(CURLcode code, const char* errbuf, const std::string& meth
                       const std::string& url) {
   // curl's error buffer is the more specific text when it has one.
   std::string msg = method + " " + url + ": " +
-                    (errbuf[0] != '\0' ? std::string(Trim(errbuf)) : curl_easy_strerror(code));
+                    (errbuf[0] != '\0' ? std::string(TrimSpace(errbuf)) : curl_easy_strerror(code));
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return Status::Timeout(std::move(msg));

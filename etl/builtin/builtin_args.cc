@@ -2,33 +2,26 @@
 
 #include <charconv>
 
+#include "common/text.h"
+
 namespace aisle::etl::builtin {
-namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 Result<Args> ParseArgs(std::string_view text) {
   Args out;
-  if (Trim(text).empty()) return out;
+  if (TrimSpace(text).empty()) return out;
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
     if (comma == std::string_view::npos) comma = text.size();
-    std::string_view part = Trim(text.substr(pos, comma - pos));
+    std::string_view part = TrimSpace(text.substr(pos, comma - pos));
     pos = comma + 1;
     if (part.empty()) continue;  // tolerate "a=1,,b=2" and a trailing comma
     size_t eq = part.find('=');
     if (eq == std::string_view::npos) {
       return Status::InvalidArgument("bad argument '" + std::string(part) + "' (want key=value)");
     }
-    std::string_view key = Trim(part.substr(0, eq));
-    std::string_view value = Trim(part.substr(eq + 1));
+    std::string_view key = TrimSpace(part.substr(0, eq));
+    std::string_view value = TrimSpace(part.substr(eq + 1));
     if (key.empty()) {
       return Status::InvalidArgument("bad argument '" + std::string(part) + "' (empty key)");
     }

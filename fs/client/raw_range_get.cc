@@ -13,26 +13,14 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/text.h"
+
 namespace aisle::fs {
 namespace {
 
 constexpr size_t kMaxHead = 16 << 10;
 constexpr size_t kMaxErrorBody = 64 << 10;
 constexpr size_t kMaxIdlePerHost = 32;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 Status SocketError(const char* what, int err, bool* sent_nothing_back) {
   if (err == EAGAIN || err == EWOULDBLOCK)
@@ -68,7 +56,7 @@ bool ParseHead(std::string_view head, Head* h) {
     pos = e + 2;
     size_t colon = l.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string_view name = Trim(l.substr(0, colon)), value = Trim(l.substr(colon + 1));
+    std::string_view name = TrimSpace(l.substr(0, colon)), value = TrimSpace(l.substr(colon + 1));
     if (IEquals(name, "Content-Length")) {
       h->has_length = true;
       h->content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);

@@ -56,17 +56,6 @@ Result<Format> RequestedFormat(const Request& req) {
   return f;
 }
 
-// Appends to a spool file.
-struct SpoolSink {
-  int fd;
-  uint64_t off = 0;
-  Status operator()(std::string_view b) {
-    AISLE_RETURN_IF_ERROR(storage::PwriteAll(fd, b.data(), b.size(), off, "spool"));
-    off += b.size();
-    return Status::OK();
-  }
-};
-
 void ServeSpool(storage::FileHandle spool, uint64_t length, Response& resp) {
   auto owner = std::make_shared<storage::FileHandle>(std::move(spool));
   FileBody fb;
@@ -151,7 +140,7 @@ void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view b
   }
   auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
-  SpoolSink sink{spool->get()};
+  storage::SpoolSink sink{spool->get()};
   Status st = archive::ReadMember(src, idx, *m, start, length, std::ref(sink), lim);
   if (!st.ok())
     return WriteError(req, resp, st.WithContext(storage::ObjectCname(bucket, object)), ctx.node);
@@ -216,7 +205,7 @@ void GetMatching(ApiContext& ctx, Request& req, Response& resp, std::string_view
   }
   auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
-  SpoolSink sink{spool->get()};
+  storage::SpoolSink sink{spool->get()};
   const storage::ObjectReader& obj = sh->obj;
   archive::FdSource src(obj.file->get(), obj.data_offset, obj.meta.size);
   for (const Member* m : hits) {
@@ -523,7 +512,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   // Other formats (and new shards): write the whole shard again, streaming through a spool.
   auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
-  SpoolSink sink{spool->get()};
+  storage::SpoolSink sink{spool->get()};
   auto writer = archive::ShardWriter::Open(fmt, std::ref(sink));
   if (!writer.ok()) return WriteError(req, resp, writer.status(), ctx.node);
   if (old) {
@@ -534,7 +523,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
       // Pull-based writer, push-based reader: decode each member to a second spool first.
       auto tmp = ctx.store->OpenSpool();
       if (!tmp.ok()) return WriteError(req, resp, tmp.status(), ctx.node);
-      SpoolSink ms{tmp->get()};
+      storage::SpoolSink ms{tmp->get()};
       Status st = archive::ReadMember(src, *old, m, 0, m.size, std::ref(ms), cache.limits());
       uint64_t pos = 0;
       int fd = tmp->get();

@@ -2,12 +2,10 @@
 
 #include <strings.h>
 
+#include "common/text.h"
+
 namespace aisle::api {
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

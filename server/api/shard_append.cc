@@ -22,17 +22,6 @@ using archive::Format;
 using archive::Member;
 using archive::MemberType;
 
-// Writes to a spool file at its end.
-struct SpoolSink {
-  int fd;
-  uint64_t off = 0;
-  Status operator()(std::string_view b) {
-    AISLE_RETURN_IF_ERROR(storage::PwriteAll(fd, b.data(), b.size(), off, "spool"));
-    off += b.size();
-    return Status::OK();
-  }
-};
-
 // The archive to append was packed by an archive job (here or on a peer that sent it with
 // Aisle-Intra), not by a client: highly compressible members (a zip member of zeros) are not
 // a bomb there, so the expansion ratio bound does not apply.
@@ -47,7 +36,7 @@ Status CopyMember(storage::Store* store, const archive::RandomAccessSource& src,
                   const archive::ShardIndex& idx, const Member& m, archive::ShardWriter& w,
                   const archive::Limits& lim) {
   AISLE_ASSIGN_OR_RETURN(storage::FileHandle tmp, store->OpenSpool());
-  SpoolSink sink{tmp.get()};
+  storage::SpoolSink sink{tmp.get()};
   AISLE_RETURN_IF_ERROR(archive::ReadMember(src, idx, m, 0, m.size, std::ref(sink), lim));
   uint64_t pos = 0;
   int fd = tmp.get();
@@ -119,7 +108,7 @@ Result<ShardAppendResult> RewriteWith(storage::Store* store, std::string_view bu
   const archive::Limits& lim = ShardCache::For(store).limits();
   const archive::ShardIndex& old = *cur.index;
   AISLE_ASSIGN_OR_RETURN(storage::FileHandle spool, store->OpenSpool());
-  SpoolSink sink{spool.get()};
+  storage::SpoolSink sink{spool.get()};
   AISLE_ASSIGN_OR_RETURN(auto writer, archive::ShardWriter::Open(old.format, std::ref(sink)));
   archive::FdSource old_src(cur.obj.file->get(), cur.obj.data_offset, cur.obj.meta.size);
   for (const Member& m : old.members) {
@@ -196,7 +185,7 @@ void HandleArchiveAppend(ApiContext& ctx, Request& req, Response& resp, std::str
   // The whole body first (no lock held while a peer sends), in a spool file.
   auto spool = ctx.store->OpenSpool();
   if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
-  SpoolSink sink{spool->get()};
+  storage::SpoolSink sink{spool->get()};
   char buf[64 << 10];
   for (;;) {
     auto n = req.body->Read(buf, sizeof buf);

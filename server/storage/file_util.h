@@ -36,6 +36,17 @@ class FileHandle {
 Result<FileHandle> OpenFile(const std::string& path, int flags, int mode = 0644);
 Status WriteAll(int fd, const char* data, size_t n, const std::string& what);
 Status PwriteAll(int fd, const char* data, size_t n, uint64_t off, const std::string& what);
+
+// A sink that writes consecutive chunks to fd from offset `off` on (a spool being filled).
+struct SpoolSink {
+  int fd;
+  uint64_t off = 0;
+  Status operator()(std::string_view b) {
+    AISLE_RETURN_IF_ERROR(PwriteAll(fd, b.data(), b.size(), off, "spool"));
+    off += b.size();
+    return Status::OK();
+  }
+};
 // Reads up to n bytes at off; returns the count. A short read of a regular file means EOF,
 // so it is not retried (saves a syscall per small-object GET).
 Result<size_t> PreadUpTo(int fd, char* data, size_t n, uint64_t off, const std::string& what);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/text.h"
 #include "server/api/s3/s3_crypto.h"
 
 namespace aisle::api::s3 {
@@ -21,15 +22,9 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Trims and collapses runs of spaces, as SigV4 canonical headers require.
 std::string CanonicalValue(std::string_view v) {
-  v = Trim(v);
+  v = TrimSpace(v);
   std::string out;
   bool space = false;
   for (char c : v) {
@@ -114,11 +109,11 @@ std::optional<AuthError> ParseHeaderAuth(const Request& req, std::string_view au
   while (pos < auth.size()) {
     size_t comma = auth.find(',', pos);
     if (comma == std::string_view::npos) comma = auth.size();
-    std::string_view item = Trim(auth.substr(pos, comma - pos));
+    std::string_view item = TrimSpace(auth.substr(pos, comma - pos));
     pos = comma + 1;
     size_t eq = item.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string_view k = Trim(item.substr(0, eq)), v = Trim(item.substr(eq + 1));
+    std::string_view k = TrimSpace(item.substr(0, eq)), v = TrimSpace(item.substr(eq + 1));
     if (k == "Credential") {
       if (auto e = ParseCredential(v, p)) return e;
     } else if (k == "SignedHeaders") {

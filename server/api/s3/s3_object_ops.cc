@@ -7,6 +7,7 @@
 
 #include "common/checksum.h"
 #include "common/names.h"
+#include "common/text.h"
 #include "server/api/byte_range.h"
 #include "server/api/s3/s3_crypto.h"
 #include "server/api/s3/s3_ops.h"
@@ -17,10 +18,6 @@ namespace {
 
 constexpr size_t kMaxDeleteBody = 2 << 20;      // 1000 keys of up to 1 KiB, plus markup
 constexpr uint64_t kMaxSinglePut = 5ull << 30;  // S3's PutObject limit
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 bool IsHex64(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
