@@ -38,6 +38,8 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
   }
   if (opt == "ro") {
     c->fs.read_only = true;
+  } else if (opt == "direct_io") {
+    c->fs.direct_io = true;
   } else if (opt == "allow_other") {
     c->allow_other = true;
   } else if (opt == "debug") {
@@ -177,6 +179,8 @@ std::string MountUsage() {
          "  readahead=SIZE          max sequential readahead window per file (64M)\n"
          "  max_conns=N             parallel range GETs (16)\n"
          "  shards=on|off           show .tar/.tgz/.zip... as directories of members (on)\n"
+         "  direct_io               read files past the kernel page cache: faster streaming,\n"
+         "                          no cache between opens, no shared mmap (off)\n"
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
          "  log_level=LEVEL         trace|debug|info|warn|error (info)\n";

@@ -22,7 +22,10 @@ struct FsOptions {
   uint64_t random_read = 256 << 10;  // bytes fetched for one non-sequential read
   int max_conns = 16;                // parallel range GETs (threads of the fetch pool)
   bool shards = true;                // show .tar/.tgz/.zip/... objects as directories of members
-  std::string spool_dir = "/tmp";    // where non-streamed writes are spooled before the PUT
+  // -o direct_io: files are read without the kernel page cache (one copy less per byte for
+  // streaming; no caching across opens; MAP_SHARED mmap of a file fails with ENODEV).
+  bool direct_io = false;
+  std::string spool_dir = "/tmp";  // where non-streamed writes are spooled before the PUT
 };
 
 }  // namespace aisle::fs

@@ -9,6 +9,7 @@ import atexit
 import errno
 import hashlib
 import io
+import mmap
 import os
 import shutil
 import signal
@@ -376,6 +377,27 @@ class FsMountTest(unittest.TestCase):
             t.join(60)
             self.assertFalse(t.is_alive(), "reader hung")
         self.assertEqual(errors, [])
+
+    def test_direct_io_option(self):
+        # -o direct_io: the same bytes past the page cache, sequential and random; a shared
+        # mmap is refused by the kernel (documented), a private one still works.
+        m = Mount(self.node.url, "direct_io,ro").start()
+        try:
+            blob = self.objects["big/blob.bin"]
+            path = m.path(self.bucket, "big", "blob.bin")
+            with open(path, "rb") as f:
+                self.assertEqual(sha(f.read()), sha(blob))
+                for off in (5 << 20, 123457, len(blob) - 1000):
+                    f.seek(off)
+                    self.assertEqual(f.read(1000), blob[off:off + 1000])
+                with self.assertRaises(OSError) as cm:
+                    mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+                self.assertEqual(cm.exception.errno, errno.ENODEV)
+                mp = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+                self.assertEqual(mp[1000:2000], blob[1000:2000])
+                mp.close()
+        finally:
+            m.stop()
 
     def test_python_walk(self):
         seen = {}

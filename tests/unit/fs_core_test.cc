@@ -620,7 +620,7 @@ TEST_F(PrefetcherTest, OutOfOrderReadaheadStaysSequential) {
 TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
   auto c = ParseMountArgs({"aisle-fs", "127.0.0.1:8080/bkt/", "/mnt/x", "-o",
                            "ro,allow_other,uid=5,gid=6,umask=027,attr_timeout=1.5,readahead=32M,"
-                           "max_conns=4,shards=off,noauto,_netdev,x-systemd.automount",
+                           "max_conns=4,shards=off,direct_io,noauto,_netdev,x-systemd.automount",
                            "-f"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->endpoint, "http://127.0.0.1:8080");
@@ -636,6 +636,7 @@ TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
   EXPECT_EQ(c->fs.readahead, 32u << 20);
   EXPECT_EQ(c->fs.max_conns, 4);
   EXPECT_FALSE(c->fs.shards);
+  EXPECT_TRUE(c->fs.direct_io);
   EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "bogus"}).ok());
   EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1"}).ok());
   EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "shards=maybe"}).ok());
