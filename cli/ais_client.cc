@@ -3,45 +3,12 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/net/http_errors.h"
+
 namespace aisle::cli {
 namespace {
 
 using nlohmann::json;
-
-StatusCode CodeForHttp(int status) {
-  switch (status) {
-    case 400:
-      return StatusCode::kInvalidArgument;
-    case 404:
-      return StatusCode::kNotFound;
-    case 409:
-      return StatusCode::kAlreadyExists;
-    case 413:
-      return StatusCode::kTooLarge;
-    case 416:
-      return StatusCode::kRangeNotSatisfiable;
-    case 501:
-      return StatusCode::kUnsupported;
-    case 503:
-      return StatusCode::kUnavailable;
-    case 504:
-      return StatusCode::kTimeout;
-    case 507:
-      return StatusCode::kNoSpace;
-    default:
-      return StatusCode::kInternal;
-  }
-}
-
-// The "message" of an AIStore error JSON, or "" when `text` is not one.
-std::string ErrorMessage(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object()) {
-    auto it = j.find("message");
-    if (it != j.end() && it->is_string()) return it->get<std::string>();
-  }
-  return "";
-}
 
 bool ParseU64(std::string_view s, uint64_t* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -103,8 +70,8 @@ HttpRequest JsonRequest(std::string method, std::string url, const json& body) {
 
 Status StatusFromHttpError(const HttpResponse& resp, std::string_view method) {
   std::string msg;
-  if (auto hdr = resp.Header("Hdr-Error")) msg = ErrorMessage(*hdr);
-  if (msg.empty()) msg = ErrorMessage(resp.body);
+  if (auto hdr = resp.Header("Hdr-Error")) msg = AisErrorMessage(*hdr);
+  if (msg.empty()) msg = AisErrorMessage(resp.body);
   if (msg.empty() && !resp.body.empty() && resp.body.size() < 1024) {
     msg = resp.body;
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r')) msg.pop_back();
@@ -112,7 +79,7 @@ Status StatusFromHttpError(const HttpResponse& resp, std::string_view method) {
   if (msg.empty()) {
     msg = std::string(method) + " " + resp.effective_url + ": HTTP " + std::to_string(resp.status);
   }
-  return Status(CodeForHttp(resp.status), std::move(msg));
+  return Status(StatusCodeForHttp(resp.status), std::move(msg));
 }
 
 AisClient::AisClient(HttpClient* http, std::string_view endpoint)

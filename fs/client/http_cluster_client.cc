@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "common/net/http_errors.h"
 
 #define AISLE_LOG_INFO(...) spdlog::info(__VA_ARGS__)
 #define AISLE_LOG_WARN(...) spdlog::warn(__VA_ARGS__)
@@ -49,33 +50,8 @@ const char kRangeDone[] = "range complete";
 
 Status StatusFromHttp(int http_status, const std::string& body, const std::string& what) {
   std::string msg = what + ": HTTP " + std::to_string(http_status);
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("message") && j["message"].is_string()) {
-    msg += ": " + j["message"].get<std::string>();
-  }
-  switch (http_status) {
-    case 400:
-      return Status::InvalidArgument(msg);
-    case 404:
-      return Status::NotFound(msg);
-    case 409:
-      return Status::Conflict(msg);
-    case 413:
-      return Status::TooLarge(msg);
-    case 416:
-      return Status::RangeNotSatisfiable(msg);
-    case 501:
-      return Status::Unsupported(msg);
-    case 502:
-    case 503:
-      return Status::Unavailable(msg);
-    case 504:
-      return Status::Timeout(msg);
-    case 507:
-      return Status::NoSpace(msg);
-    default:
-      return Status::IOError(msg);
-  }
+  if (std::string m = AisErrorMessage(body); !m.empty()) msg += ": " + m;
+  return Status(StatusCodeForHttp(http_status), std::move(msg));
 }
 
 HttpClusterClient::HttpClusterClient(HttpClusterOptions opts)

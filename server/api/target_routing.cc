@@ -4,6 +4,7 @@
 
 #include "common/logging.h"
 #include "common/net/http_client.h"
+#include "common/net/http_errors.h"
 #include "server/api/errors.h"
 #include "server/api/proxy_api.h"
 #include "server/api/target_api.h"
@@ -20,24 +21,15 @@ HttpClient& Client() {
 }
 
 std::string RemoteErrorMessage(const HttpResponse& r) {
-  nlohmann::json e = nlohmann::json::parse(r.body, nullptr, false);
-  return e.is_object() && e.contains("message") && e["message"].is_string()
-             ? e["message"].get<std::string>()
-             : r.body;
+  std::string m = AisErrorMessage(r.body);
+  return m.empty() ? r.body : m;
 }
 
 Status StatusFromRemote(const HttpResponse& r, const std::string& what) {
   std::string m = what + ": " + RemoteErrorMessage(r);
-  switch (r.status) {
-    case 404:
-      return Status::NotFound(m);
-    case 400:
-      return Status::InvalidArgument(m);
-    case 503:
-      return Status::Unavailable(m);
-    default:
-      return Status::IOError(m + " (status " + std::to_string(r.status) + ")");
-  }
+  StatusCode code = StatusCodeForHttp(r.status);
+  if (code == StatusCode::kIOError) m += " (status " + std::to_string(r.status) + ")";
+  return Status(code, std::move(m));
 }
 
 Status PutAtOwner(const ApiContext& ctx, const std::string& bucket, const std::string& name,
