@@ -237,6 +237,58 @@ struct Store::Impl {
     return Status::OK();
   }
 
+  // What every kind of Put starts from: the checked name, its bucket, the new object's
+  // metadata before its data (name and sorted custom) and the header length (the data offset).
+  struct NewObject {
+    std::shared_ptr<Bucket> bucket;
+    std::string what;
+    ObjectMeta meta;
+    uint32_t hlen = 0;
+  };
+  Result<NewObject> StartPut(std::string_view bucket, std::string_view name,
+                             const PutOptions& opts) {
+    AISLE_RETURN_IF_ERROR(ValidateObjectName(name));
+    NewObject n;
+    n.bucket = FindBucket(bucket);
+    if (!n.bucket) return BucketNotFound(bucket);
+    n.what = ObjectCname(bucket, name);
+    n.meta.name = std::string(name);
+    n.meta.custom = opts.custom;
+    std::sort(n.meta.custom.begin(), n.meta.custom.end());
+    size_t hlen = EncodedHeaderLen(n.meta);
+    if (hlen > kMaxHeaderLen) return Status::TooLarge(n.what + ": custom metadata too large");
+    n.hlen = static_cast<uint32_t>(hlen);
+    return n;
+  }
+
+  Status CheckSize(uint64_t size, const std::string& what) const {
+    if (opts.max_object_size && size > opts.max_object_size)
+      return Status::TooLarge("put " + what + ": object larger than " +
+                              std::to_string(opts.max_object_size) + " bytes");
+    return Status::OK();
+  }
+
+  // The end of every Put: meta (size and xxhash set) checked and completed from opts, then
+  // committed.
+  Status Seal(Bucket& b, uint8_t mp, TempFile& tmp, ObjectMeta& meta, uint32_t hlen,
+              const PutOptions& popts, const std::string& what) {
+    if (popts.expected_xxhash && *popts.expected_xxhash != meta.xxhash) {
+      return Status::DataCorruption("BAD DATA CHECKSUM: " + what + ": xxhash(" +
+                                    Hex64(*popts.expected_xxhash) + " != " + Hex64(meta.xxhash) +
+                                    ")");
+    }
+    meta.mtime_ns = meta.atime_ns = NowNs();
+    if (popts.mtime_ns) meta.mtime_ns = *popts.mtime_ns;
+    meta.version = popts.version.value_or(0);  // 0: next after the current one
+    if (popts.finalize) {
+      AISLE_RETURN_IF_ERROR(popts.finalize(meta));
+      std::sort(meta.custom.begin(), meta.custom.end());
+      if (EncodedHeaderLen(meta) != hlen)
+        return Status::Internal("put " + what + ": finalize changed the header length");
+    }
+    return Commit(b, mp, tmp, meta, hlen).WithContext("put " + what);
+  }
+
   // Copies n data bytes from src (at src_off) to dst (at dst_off), hashing them.
   Status CopyData(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t n,
                   Xxh64Stream* hash, const std::string& what) {
@@ -553,17 +605,8 @@ Result<BucketInfo> Store::HeadBucket(std::string_view bucket) const {
 
 Result<ObjectMeta> Store::Put(std::string_view bucket, std::string_view name, BodyReader& body,
                               const PutOptions& opts) {
-  AISLE_RETURN_IF_ERROR(ValidateObjectName(name));
-  std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
-  if (!b) return BucketNotFound(bucket);
-  const std::string what = ObjectCname(bucket, name);
-
-  ObjectMeta meta;
-  meta.name = std::string(name);
-  meta.custom = opts.custom;
-  std::sort(meta.custom.begin(), meta.custom.end());
-  uint32_t hlen = static_cast<uint32_t>(EncodedHeaderLen(meta));
-  if (hlen > kMaxHeaderLen) return Status::TooLarge(what + ": custom metadata too large");
+  AISLE_ASSIGN_OR_RETURN(Impl::NewObject n, impl_->StartPut(bucket, name, opts));
+  auto& [b, what, meta, hlen] = n;
   uint8_t mp = impl_->PickMountpath(bucket, name);
   AISLE_ASSIGN_OR_RETURN(TempFile tmp, impl_->CreateTemp(mp));
 
@@ -590,20 +633,62 @@ Result<ObjectMeta> Store::Put(std::string_view bucket, std::string_view name, Bo
   }
   meta.size = off - hlen;
   meta.xxhash = hash.Digest();
-  if (opts.expected_xxhash && *opts.expected_xxhash != meta.xxhash) {
-    return Status::DataCorruption("BAD DATA CHECKSUM: " + what + ": xxhash(" +
-                                  Hex64(*opts.expected_xxhash) + " != " + Hex64(meta.xxhash) + ")");
+  AISLE_RETURN_IF_ERROR(impl_->Seal(*b, mp, tmp, meta, hlen, opts, what));
+  return meta;
+}
+
+Result<ObjectMeta> Store::PutRanges(std::string_view bucket, std::string_view name,
+                                    const std::vector<FileRange>& ranges, const PutOptions& opts) {
+  AISLE_ASSIGN_OR_RETURN(Impl::NewObject n, impl_->StartPut(bucket, name, opts));
+  auto& [b, what, meta, hlen] = n;
+  for (const FileRange& r : ranges) meta.size += r.length;
+  AISLE_RETURN_IF_ERROR(impl_->CheckSize(meta.size, what));
+  uint8_t mp = impl_->PickMountpath(bucket, name);
+  AISLE_ASSIGN_OR_RETURN(TempFile tmp, impl_->CreateTemp(mp));
+  AISLE_RETURN_IF_ERROR(
+      CopyRanges(ranges, tmp.fd.get(), hlen, tmp.path).WithContext("put " + what));
+  Status st = impl_->Fault("put.write");
+  if (!st.ok()) {
+    tmp.keep = Impl::IsCrash(st);
+    return st;
   }
-  meta.mtime_ns = meta.atime_ns = NowNs();
-  if (opts.mtime_ns) meta.mtime_ns = *opts.mtime_ns;
-  meta.version = opts.version.value_or(0);  // 0: next after the current one
-  if (opts.finalize) {
-    AISLE_RETURN_IF_ERROR(opts.finalize(meta));
-    std::sort(meta.custom.begin(), meta.custom.end());
-    if (EncodedHeaderLen(meta) != hlen)
-      return Status::Internal("put " + what + ": finalize changed the header length");
-  }
-  AISLE_RETURN_IF_ERROR(impl_->Commit(*b, mp, tmp, meta, hlen).WithContext("put " + what));
+  // Hash what was stored (page cache, mapped): it also checks the copy.
+  AISLE_ASSIGN_OR_RETURN(meta.xxhash, HashRange(tmp.fd.get(), hlen, meta.size, tmp.path));
+  AISLE_RETURN_IF_ERROR(impl_->Seal(*b, mp, tmp, meta, hlen, opts, what));
+  return meta;
+}
+
+Result<ObjectMeta> Store::PutFile(std::string_view bucket, std::string_view name,
+                                  const std::string& path, uint64_t data_offset, uint64_t size,
+                                  const PutOptions& opts) {
+  AISLE_ASSIGN_OR_RETURN(Impl::NewObject n, impl_->StartPut(bucket, name, opts));
+  auto& [b, what, meta, hlen] = n;
+  AISLE_RETURN_IF_ERROR(impl_->CheckSize(size, what));
+  AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(path, O_RDWR));
+  uint8_t mp = impl_->PickMountpath(bucket, name);
+  struct stat fst, mst;
+  if (::fstat(fh.get(), &fst) != 0) return Status::FromErrno(errno, "stat " + path);
+  if (::stat(impl_->mps[mp].TmpDir().c_str(), &mst) != 0)
+    return Status::FromErrno(errno, "stat " + impl_->mps[mp].TmpDir());
+  if (static_cast<uint64_t>(fst.st_size) < data_offset + size)
+    return Status::InvalidArgument("put " + what + ": " + path + " is shorter than its data");
+  // Renaming needs the same file system; adopting needs the data where the header ends.
+  if (data_offset != hlen || fst.st_dev != mst.st_dev)
+    return PutRanges(bucket, name, {{fh.get(), data_offset, size}}, opts);
+  if (static_cast<uint64_t>(fst.st_size) > data_offset + size &&
+      ::ftruncate(fh.get(), static_cast<off_t>(data_offset + size)) != 0)
+    return Status::FromErrno(errno, "truncate " + path);
+  TempFile tmp;  // the caller's file: never unlinked here, whatever happens
+  tmp.path = path;
+  tmp.fd = std::move(fh);
+  tmp.keep = true;
+  Status st = impl_->Fault("put.write");
+  if (!st.ok()) return st;
+  meta.size = size;
+  AISLE_ASSIGN_OR_RETURN(meta.xxhash, HashRange(tmp.fd.get(), hlen, size, path));
+  st = impl_->Seal(*b, mp, tmp, meta, hlen, opts, what);
+  tmp.keep = true;
+  AISLE_RETURN_IF_ERROR(st);
   return meta;
 }
 

@@ -26,6 +26,7 @@
 
 #include "common/body.h"
 #include "common/result.h"
+#include "server/storage/file_ranges.h"
 #include "server/storage/file_util.h"
 #include "server/storage/object_meta.h"
 
@@ -143,6 +144,22 @@ class Store {
 
   Result<ObjectMeta> Put(std::string_view bucket, std::string_view name, BodyReader& body,
                          const PutOptions& opts);
+  // Put of data already in files (S3 multipart completion), with Put's commit steps, fault
+  // points and options. The data is the concatenation of `ranges`, copied into the temp file
+  // in the kernel (copy_file_range) and hashed through mmap: it never passes through a user
+  // buffer. The ranges must not change until this returns.
+  Result<ObjectMeta> PutRanges(std::string_view bucket, std::string_view name,
+                               const std::vector<FileRange>& ranges, const PutOptions& opts);
+  // Commits the file at `path` itself as the object, copying nothing, when its data
+  // [data_offset, data_offset + size) sits where the header ends (data_offset equals the
+  // header length; see EncodedHeaderLen) and the file is on the object's mountpath's file
+  // system: the store truncates it to data_offset + size, hashes the data, writes the header
+  // into its first bytes, fsyncs it and renames it into place. Otherwise it falls back to
+  // PutRanges over that range. On success `path` may be gone (renamed); on failure it is
+  // left in place, its data intact. Nobody may write the file until this returns.
+  Result<ObjectMeta> PutFile(std::string_view bucket, std::string_view name,
+                             const std::string& path, uint64_t data_offset, uint64_t size,
+                             const PutOptions& opts);
   Result<ObjectReader> Get(std::string_view bucket, std::string_view name) const;
   Status Delete(std::string_view bucket, std::string_view name);
   Status Rename(std::string_view bucket, std::string_view from, std::string_view to);

@@ -269,6 +269,78 @@ class AwsCliTest(S3TestCase):
         s3.aws("s3", "cp", "s3://%s/large" % b, "large-down")
         self.assertEqual(s3.read("large-down"), data)
 
+    def test_multipart_uneven_and_reuploaded_parts(self):
+        """Parts of differing sizes, sent out of order, one uploaded twice: the object is the
+        listed parts' bytes, its ETag md5-of-md5s-N, its xxhash that of the same bytes PUT
+        natively. Then uniform parts (the in-place assembly path) get the same checks."""
+        c = self.boto()
+        b = self.bucket()
+
+        def native_xxhash(key):
+            r = requests.head(self.s3.url + "/v1/objects/%s/%s" % (b, key), timeout=10)
+            self.assertEqual(r.status_code, 200)
+            return r.headers["Ais-Checksum-Value"]
+
+        def check(key, data, parts, meta):
+            g = c.get_object(Bucket=b, Key=key)
+            self.assertTrue(g["Body"].read() == data)
+            self.assertEqual(g["ETag"], '"%s"' % multipart_etag(parts))
+            self.assertEqual(g["Metadata"], meta)
+            r = requests.put(self.s3.url + "/v1/objects/%s/%s.native" % (b, key), data=data,
+                             timeout=60)
+            self.assertEqual(r.status_code, 200)
+            self.assertEqual(native_xxhash(key), native_xxhash(key + ".native"))
+            self.assertEqual(native_xxhash(key), tl.xxh64_hex(data))
+            ls = requests.get(self.s3.url + "/v1/buckets/%s" % b, timeout=10,
+                              json={"action": "list", "value": {"prefix": key, "props": "checksum"}})
+            self.assertEqual(ls.status_code, 200)
+            sums = {e["name"]: e.get("checksum") for e in ls.json()["entries"]}
+            self.assertEqual(sums[key], tl.xxh64_hex(data))
+
+        mp = c.create_multipart_upload(Bucket=b, Key="uneven", Metadata={"k": "v"})
+        uid = mp["UploadId"]
+        sizes = {1: 6 << 20, 2: (5 << 20) + 17, 3: 7 << 20, 4: 1000}
+        first = {n: os.urandom(sz) for n, sz in sizes.items()}
+        etags = {}
+        for n in (2, 1, 4, 3):  # out of order
+            etags[n] = c.upload_part(Bucket=b, Key="uneven", UploadId=uid, PartNumber=n,
+                                     Body=first[n])["ETag"]
+            self.assertEqual(etags[n], '"%s"' % md5hex(first[n]))
+        final = dict(first)
+        final[2] = os.urandom((5 << 20) + 1)  # re-uploaded, another size
+        etags[2] = c.upload_part(Bucket=b, Key="uneven", UploadId=uid, PartNumber=2,
+                                 Body=final[2])["ETag"]
+        listed = c.list_parts(Bucket=b, Key="uneven", UploadId=uid)["Parts"]
+        self.assertEqual([(p["PartNumber"], p["Size"], p["ETag"]) for p in listed],
+                         [(n, len(final[n]), etags[n]) for n in (1, 2, 3, 4)])
+        done = c.complete_multipart_upload(
+            Bucket=b, Key="uneven", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in (1, 2, 3, 4)]})
+        parts = [final[n] for n in (1, 2, 3, 4)]
+        self.assertEqual(done["ETag"], '"%s"' % multipart_etag(parts))
+        check("uneven", b"".join(parts), parts, {"k": "v"})
+        self.assertEqual(c.list_multipart_uploads(Bucket=b).get("Uploads", []), [])
+
+        # Uniform parts 1..3 and a short last one; a part 5 uploaded but left out.
+        mp = c.create_multipart_upload(Bucket=b, Key="uniform", Metadata={"a": "b"})
+        uid = mp["UploadId"]
+        parts = [os.urandom(5 << 20) for _ in range(3)] + [os.urandom(12345)]
+        etags = [c.upload_part(Bucket=b, Key="uniform", UploadId=uid, PartNumber=i + 1,
+                               Body=p)["ETag"] for i, p in enumerate(parts)]
+        c.upload_part(Bucket=b, Key="uniform", UploadId=uid, PartNumber=5, Body=os.urandom(5 << 20))
+        # Completing only 1..2 first must not lose parts 3..5 (the upload stays usable on error).
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError):
+            c.complete_multipart_upload(
+                Bucket=b, Key="uniform", UploadId=uid,
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etags[0]},
+                                           {"PartNumber": 2, "ETag": '"%s"' % ("0" * 32)}]})
+        done = c.complete_multipart_upload(
+            Bucket=b, Key="uniform", UploadId=uid,
+            MultipartUpload={"Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+        self.assertEqual(done["ETag"], '"%s"' % multipart_etag(parts))
+        check("uniform", b"".join(parts), parts, {"a": "b"})
+
     def test_copy_range_conditionals(self):
         s3 = self.s3
         b = self.bucket()

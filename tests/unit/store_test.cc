@@ -1,8 +1,10 @@
 #include "server/storage/store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -489,6 +491,169 @@ TEST_F(InPlaceTest, ReadersWaitForAnInPlaceWrite) {
   ASSERT_TRUE(res.ok() && res->applied);
   reader.join();
   EXPECT_TRUE(seen == want);
+}
+
+// ---- commits from files (S3 multipart completion) -------------------------------------------
+
+class PutFromFilesTest : public StoreTest {
+ protected:
+  // A file holding `data` at `off` (zeros before it) and `tail` after it.
+  std::string WriteFile(const std::string& name, uint64_t off, const std::string& data,
+                        const std::string& tail = "") {
+    std::string path = dir_.Sub(name);
+    auto fh = OpenFile(path, O_CREAT | O_TRUNC | O_RDWR);
+    EXPECT_TRUE(fh.ok());
+    EXPECT_TRUE(PwriteAll(fh->get(), data.data(), data.size(), off, path).ok());
+    EXPECT_TRUE(PwriteAll(fh->get(), tail.data(), tail.size(), off + data.size(), path).ok());
+    return path;
+  }
+  static std::string Bytes(size_t n, uint32_t seed) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 2654435761u + seed) >> 13);
+    return s;
+  }
+  static uint64_t HeaderLen(const std::string& name, const PutOptions& o) {
+    ObjectMeta m;
+    m.name = name;
+    m.custom = o.custom;
+    std::sort(m.custom.begin(), m.custom.end());
+    return EncodedHeaderLen(m);
+  }
+  void ExpectStored(const std::string& name, const std::string& data, uint64_t version) {
+    auto r = store_->Get("b", name);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(ReadAll(*r) == data);
+    EXPECT_EQ(r->meta.size, data.size());
+    EXPECT_EQ(r->meta.xxhash, Xxh64(data));
+    EXPECT_EQ(r->meta.version, version);
+    ListOptions lo;
+    lo.prefix = name;
+    auto page = store_->List("b", lo);
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->entries.size(), 1u);
+    EXPECT_EQ(page->entries[0].size, data.size());
+    EXPECT_EQ(page->entries[0].xxhash, Xxh64(data));
+    EXPECT_EQ(page->entries[0].version, version);
+  }
+  void SetUp() override {
+    StoreTest::SetUp();
+    ASSERT_TRUE(store_->CreateBucket("b").ok());
+  }
+};
+
+TEST_F(PutFromFilesTest, PutRangesStoresTheConcatenation) {
+  std::string a = Bytes(3 << 20, 1), b = Bytes(12345, 2), c = Bytes(1, 3);
+  auto fa = OpenFile(WriteFile("a", 0, a), O_RDONLY);
+  auto fb = OpenFile(WriteFile("b", 777, b, "junk"), O_RDONLY);
+  auto fc = OpenFile(WriteFile("c", 8192, c), O_RDONLY);
+  ASSERT_TRUE(fa.ok() && fb.ok() && fc.ok());
+  PutOptions o;
+  o.custom = {{"ETag", "abc-3"}, {"Content-Type", "x/y"}};
+  std::vector<FileRange> ranges = {
+      {fa->get(), 0, a.size()}, {fb->get(), 777, b.size()}, {fc->get(), 8192, 1}};
+  for (const char* name : {"obj", "o/on/another/mountpath"}) {
+    for (uint64_t version : {1, 2}) {  // a second commit overwrites: the next version
+      auto m = store_->PutRanges("b", name, ranges, o);
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+      EXPECT_EQ(m->xxhash, Xxh64(a + b + c));
+      ExpectStored(name, a + b + c, version);
+    }
+  }
+  auto r = store_->Get("b", "obj");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->meta.custom, (std::vector<std::pair<std::string, std::string>>{
+                                {"Content-Type", "x/y"}, {"ETag", "abc-3"}}));
+  // A range past its file's end stores nothing.
+  auto bad = store_->PutRanges("b", "short", {{fb->get(), 777, b.size() + 100}}, o);
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataCorruption);
+  EXPECT_EQ(store_->Get("b", "short").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(TempFiles(), 0u);
+  Reopen();
+  ExpectStored("obj", a + b + c, 2);
+}
+
+TEST_F(PutFromFilesTest, PutFileRenamesTheFileItselfWhenTheHeaderFits) {
+  PutOptions o;
+  o.custom = {{"ETag", "0123-2"}};
+  std::string data = Bytes((5 << 20) + 3, 7);
+  uint64_t hlen = HeaderLen("obj", o);
+  // Bytes after the data (a region of a later part) are cut off.
+  std::string path = WriteFile("asm", hlen, data, "trailing bytes");
+  auto m = store_->PutFile("b", "obj", path, hlen, data.size(), o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_FALSE(PathExists(path));  // renamed into place: nothing was copied
+  EXPECT_EQ(m->xxhash, Xxh64(data));
+  ExpectStored("obj", data, 1);
+  Reopen();
+  ExpectStored("obj", data, 1);
+  // Data elsewhere than where the header ends: copied, the file left alone.
+  path = WriteFile("asm2", hlen + 4096, data);
+  m = store_->PutFile("b", "obj", path, hlen + 4096, data.size(), o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(PathExists(path));
+  ExpectStored("obj", data, 2);
+  // A file shorter than the data it claims: refused, nothing stored.
+  m = store_->PutFile("b", "other", path, hlen + 4096, data.size() + 1, o);
+  EXPECT_FALSE(m.ok());
+  EXPECT_EQ(store_->Get("b", "other").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(TempFiles(), 0u);
+}
+
+// As for Put: a failure or crash at each step leaves the old object or the new one; for
+// PutFile the source file stays usable until the rename (a retry commits it).
+TEST_F(PutFromFilesTest, CrashAtEveryStepKeepsOldOrNew) {
+  PutOptions o;
+  o.custom = {{"ETag", "e-1"}};
+  std::string data = Bytes(100000, 9);
+  uint64_t hlen = HeaderLen("obj", o);
+  for (bool whole_file : {true, false}) {
+    for (const char* step : {"put.write", "put.fsync", "put.rename", "put.dirsync"}) {
+      for (bool crash : {false, true}) {
+        SCOPED_TRACE(std::string(whole_file ? "PutFile " : "PutRanges ") + step +
+                     (crash ? " crash" : " error"));
+        ASSERT_TRUE(Put("b", "obj", "old-version").ok());
+        std::string path = WriteFile("src", hlen, data);
+        store_->SetFaultHook([&](std::string_view s) {
+          if (s != step) return Status::OK();
+          return crash ? Status::Internal("crash") : Status::IOError("injected");
+        });
+        Result<ObjectMeta> r = Status::Internal("unset");
+        if (whole_file) {
+          r = store_->PutFile("b", "obj", path, hlen, data.size(), o);
+        } else {
+          auto fh = OpenFile(path, O_RDONLY);
+          ASSERT_TRUE(fh.ok());
+          r = store_->PutRanges("b", "obj", {{fh->get(), hlen, data.size()}}, o);
+        }
+        store_->SetFaultHook(nullptr);
+        bool after_rename = std::string_view(step) == "put.dirsync";
+        EXPECT_FALSE(r.ok());
+        if (!crash) {
+          EXPECT_EQ(TempFiles(), 0u);
+        }
+        Reopen();
+        EXPECT_EQ(TempFiles(), 0u);
+        if (after_rename) {
+          ExpectStored("obj", data, 2);
+          if (whole_file) {
+            EXPECT_FALSE(PathExists(path));
+          }
+        } else {
+          ExpectStored("obj", "old-version", 1);
+          ASSERT_TRUE(PathExists(path));
+          // Its data intact: a retry commits it.
+          auto again = whole_file ? store_->PutFile("b", "obj", path, hlen, data.size(), o)
+                                  : Status::Internal("n/a");
+          if (whole_file) {
+            ASSERT_TRUE(again.ok()) << again.status().ToString();
+            ExpectStored("obj", data, 2);
+          }
+        }
+        ASSERT_TRUE(store_->Delete("b", "obj").ok());
+        ::unlink(path.c_str());
+      }
+    }
+  }
 }
 
 }  // namespace
