@@ -64,20 +64,10 @@ NODE_PIDS=()
 FS_PID=""
 T_START=$(date +%s)
 
-is_mounted() { awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | grep -q .; }
-unmount() {
-  if is_mounted; then
-    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
-  if [[ -n "$FS_PID" ]]; then
-    for _ in $(seq 50); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -TERM "$FS_PID" 2>/dev/null || true
-    sleep 0.2
-    kill -KILL "$FS_PID" 2>/dev/null || true
-    wait "$FS_PID" 2>/dev/null || true
-    FS_PID=""
-  fi
-}
+# shellcheck source=bench/bench-lib.sh
+source "$HERE/bench-lib.sh"
+ELAPSED_DIGITS=3
+unmount() { unmount_fuse FS_PID; }
 descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 cleanup() {
   local rc=$?
@@ -116,8 +106,6 @@ mount_fs() {
   done
   die "mount not ready"
 }
-now() { date +%s.%N; }
-elapsed() { $PY -c "print('%.3f' % ($2 - $1))"; }
 jget() { $PY -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 aisle() { AIS_ENDPOINT="$EP" "$CLI_BIN" "$@"; }
 

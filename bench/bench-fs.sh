@@ -64,29 +64,13 @@ MNT="$WORK/mnt"
 NODE_PID=""
 FS_PID=""
 
-is_mounted() { awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | grep -q .; }
-unmount() {
-  if is_mounted; then
-    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
-  if [[ -n "$FS_PID" ]]; then
-    for _ in $(seq 50); do kill -0 "$FS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -TERM "$FS_PID" 2>/dev/null || true
-    sleep 0.2
-    kill -KILL "$FS_PID" 2>/dev/null || true
-    wait "$FS_PID" 2>/dev/null || true
-    FS_PID=""
-  fi
-}
+# shellcheck source=bench/bench-lib.sh
+source "$HERE/bench-lib.sh"
+unmount() { unmount_fuse FS_PID; }
 cleanup() {
   local rc=$?
   unmount
-  if [[ -n "$NODE_PID" ]] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NODE_PID" 2>/dev/null || true
-    wait "$NODE_PID" 2>/dev/null || true
-  fi
+  if [[ -n "$NODE_PID" ]] && kill -0 "$NODE_PID" 2>/dev/null; then stop_pid "$NODE_PID" 0 50; fi
   # Only after the unmount: never rm -rf through a live mount.
   if ! is_mounted; then
     if [[ "${BENCH_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
@@ -106,12 +90,8 @@ mount_fs() {  # mount_fs [extra -o options]
   done
   die "mount not ready"
 }
-now() { date +%s.%N; }
-elapsed() { $PY -c "print('%.4f' % ($2 - $1))"; }
-stats() { $PY -c "import statistics,sys; x=[float(v) for v in sys.argv[1:]]; print('%.4f %.4f %.4f' % (statistics.median(x), min(x), max(x)))" "$@"; }
 
 verdict() { $PY -c "print('meets' if $1 else 'MISSES')"; }
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "== aisle-node ($NODE_BIN) and aisle-fs ($FS_BIN), data in $WORK"
 mkdir -p "$WORK/mp0" "$MNT" "$WORK/local"

@@ -50,30 +50,14 @@ MNT="$WORK/mnt"     # one mount point, used by one FUSE client at a time
 MNT_PID=""          # the foreground FUSE process (aisle-fs -f, s3fs -f, rclone mount)
 MNT_LOG=""
 
-is_mounted() { awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | grep -q .; }
-unmount() {
-  if is_mounted; then
-    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
-  fi
-  if [[ -n "$MNT_PID" ]]; then
-    for _ in $(seq 100); do kill -0 "$MNT_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -TERM "$MNT_PID" 2>/dev/null || true
-    for _ in $(seq 20); do kill -0 "$MNT_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$MNT_PID" 2>/dev/null || true
-    wait "$MNT_PID" 2>/dev/null || true
-    MNT_PID=""
-  fi
-}
+# shellcheck source=bench/bench-lib.sh
+source "$HERE/bench-lib.sh"
+unmount() { unmount_fuse MNT_PID 100 20; }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   unmount
-  if [[ -n "$NODE_PID" ]] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NODE_PID" 2>/dev/null || true
-    wait "$NODE_PID" 2>/dev/null || true
-  fi
+  if [[ -n "$NODE_PID" ]] && kill -0 "$NODE_PID" 2>/dev/null; then stop_pid "$NODE_PID" 0 50; fi
   # Only after the unmount: never rm -rf through a live mount.
   if ! is_mounted; then
     if [[ "${BENCH_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
@@ -107,9 +91,6 @@ EP="$URL/s3"
 B=bench
 curl -fsS -X PUT "$EP/$B" >/dev/null
 
-now() { date +%s.%N; }
-elapsed() { $PY -c "print('%.4f' % ($2 - $1))"; }
-stats() { $PY -c "import statistics,sys; x=[float(v) for v in sys.argv[1:]]; print('%.4f %.4f %.4f' % (statistics.median(x), min(x), max(x)))" "$@"; }
 calc() { $PY -c "print($1)"; }
 
 printf 'bench:bench\n' >"$WORK/s3fs-pw"; chmod 600 "$WORK/s3fs-pw"
