@@ -42,6 +42,24 @@ def _netloc(url):
     return urllib.parse.urlsplit(url).netloc
 
 
+def _follow(conns, netloc, method, path, body=None):
+    """One request over keep-alive connections (one per host, kept in `conns`), following the
+    proxy's 301/307 to the owner (3 hops at most). Returns (status, body)."""
+    for _ in range(3):
+        c = conns.get(netloc)
+        if c is None:
+            c = conns[netloc] = _conn(netloc)
+        c.request(method, path, body=body)
+        r = c.getresponse()
+        data = r.read()
+        if r.status in (301, 307):
+            u = urllib.parse.urlsplit(r.getheader("Location"))
+            netloc, path = u.netloc, u.path + ("?" + u.query if u.query else "")
+            continue
+        break
+    return r.status, data
+
+
 def populate(url, bucket, prefix, count, size, conns=16):
     c = _conn(_netloc(url))
     c.request("POST", "/v1/buckets/" + bucket, body=json.dumps({"action": "create-bck"}),
@@ -58,19 +76,9 @@ def populate(url, bucket, prefix, count, size, conns=16):
         for i in range(k, count, conns):
             path = "/v1/objects/%s/%s%05d" % (bucket, prefix, i)
             data = blob[i % 4096:i % 4096 + size]
-            netloc = _netloc(url)
-            for _ in range(3):
-                c = conns_.setdefault(netloc, _conn(netloc))
-                c.request("PUT", path, body=data)
-                r = c.getresponse()
-                body = r.read()
-                if r.status in (301, 307):
-                    u = urllib.parse.urlsplit(r.getheader("Location"))
-                    netloc, path = u.netloc, u.path + ("?" + u.query if u.query else "")
-                    continue
-                break
-            if r.status != 200:
-                errors.append("PUT %s: %d %r" % (path, r.status, body[:200]))
+            status, body = _follow(conns_, _netloc(url), "PUT", path, data)
+            if status != 200:
+                errors.append("PUT %s: %d %r" % (path, status, body[:200]))
                 return
 
     ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
@@ -99,27 +107,15 @@ def load(url, bucket, prefix, count, threads, seconds, etl=None, expect_len=None
             name = names[i % len(names)]
             i += 1
             path = "/v1/objects/%s/%s%s" % (bucket, name, query)
-            netloc = proxy
             try:
-                for _ in range(3):  # the proxy answers 301/307 with Location: the owner
-                    c = conns.get(netloc)
-                    if c is None:
-                        c = conns[netloc] = _conn(netloc)
-                    c.request("GET", path)
-                    r = c.getresponse()
-                    body = r.read()
-                    if r.status in (301, 307):
-                        u = urllib.parse.urlsplit(r.getheader("Location"))
-                        netloc, path = u.netloc, u.path + ("?" + u.query if u.query else "")
-                        continue
-                    break
-                if r.status == 200 and (expect_len is None or len(body) == expect_len):
+                status, body = _follow(conns, proxy, "GET", path)
+                if status == 200 and (expect_len is None or len(body) == expect_len):
                     nbytes += len(body)
                     ngets += 1
                 else:
                     nerr += 1
                     if not first:
-                        first = "%s: HTTP %d, %d bytes: %r" % (name, r.status, len(body), body[:300])
+                        first = "%s: HTTP %d, %d bytes: %r" % (name, status, len(body), body[:300])
             except (OSError, http.client.HTTPException) as e:
                 nerr += 1
                 if not first:
