@@ -217,8 +217,7 @@ Result<ListPage> HttpClusterClient::List(const ListRequest& lr) {
 Result<ObjectHead> HttpClusterClient::Head(const std::string& bucket, const std::string& object) {
   std::string what = "head " + bucket + "/" + object;
   return WithRetries<ObjectHead>(what.c_str(), [&](int attempt_no) -> Result<ObjectHead> {
-    auto url = BaseFor(bucket, object, attempt_no > 0) + "/v1/objects/" + EscapeComponent(bucket) +
-               "/" + EscapePath(object);
+    auto url = ObjectUrl(bucket, object, attempt_no > 0);
     auto r = http_.Do(BaseRequest("HEAD", url, true));
     if (!r.ok()) return r.status();
     if (r->status != 200) return StatusFromHttp(r->status, "", what);
@@ -232,9 +231,7 @@ Result<ObjectHead> HttpClusterClient::Head(const std::string& bucket, const std:
 
 Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
                                              const DataSink& sink) {
-  std::string what = "get " + ref.bucket + "/" + ref.object;
-  if (!ref.archpath.empty()) what += "[" + ref.archpath + "]";
-  if (!ref.etl_name.empty()) what += " via etl " + ref.etl_name;
+  std::string what = Describe(ref);
   uint64_t delivered = 0;
   auto res = WithRetries<uint64_t>(what.c_str(), [&](int attempt_no) -> Result<uint64_t> {
     if (length == delivered) return delivered;
@@ -285,8 +282,24 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
   return res;
 }
 
+std::string HttpClusterClient::ObjectPath(const std::string& bucket, const std::string& object) {
+  return "/v1/objects/" + EscapeComponent(bucket) + "/" + EscapePath(object);
+}
+
+std::string HttpClusterClient::ObjectUrl(const std::string& bucket, const std::string& object,
+                                         bool fallback) const {
+  return BaseFor(bucket, object, fallback) + ObjectPath(bucket, object);
+}
+
+std::string HttpClusterClient::Describe(const ObjectRef& ref) {
+  std::string what = "get " + ref.bucket + "/" + ref.object;
+  if (!ref.archpath.empty()) what += "[" + ref.archpath + "]";
+  if (!ref.etl_name.empty()) what += " via etl " + ref.etl_name;
+  return what;
+}
+
 std::string HttpClusterClient::ObjectTarget(const ObjectRef& ref) {
-  std::string t = "/v1/objects/" + EscapeComponent(ref.bucket) + "/" + EscapePath(ref.object);
+  std::string t = ObjectPath(ref.bucket, ref.object);
   std::string q;
   if (!ref.archpath.empty()) q += "archpath=" + EscapeComponent(ref.archpath);
   if (!ref.etl_name.empty())
@@ -298,8 +311,7 @@ std::string HttpClusterClient::ObjectTarget(const ObjectRef& ref) {
 Result<uint64_t> HttpClusterClient::ReadRange(const ObjectRef& ref, uint64_t offset,
                                               uint64_t length, char* dest) {
   if (!ref.etl_name.empty()) return ClusterClient::ReadRange(ref, offset, length, dest);
-  std::string what = "get " + ref.bucket + "/" + ref.object;
-  if (!ref.archpath.empty()) what += "[" + ref.archpath + "]";
+  std::string what = Describe(ref);
   bool general = false;
   auto res = WithRetries<uint64_t>(what.c_str(), [&](int attempt_no) -> Result<uint64_t> {
     std::string hp = RawRangeGetter::HostPortOf(BaseFor(ref.bucket, ref.object, attempt_no > 0));
@@ -324,10 +336,7 @@ Result<ObjectHead> HttpClusterClient::Put(const std::string& bucket, const std::
                                           const PutBody& body) {
   std::string what = "put " + bucket + "/" + object;
   auto attempt = [&](int attempt_no) -> Result<ObjectHead> {
-    auto req = BaseRequest("PUT",
-                           BaseFor(bucket, object, attempt_no > 0) + "/v1/objects/" +
-                               EscapeComponent(bucket) + "/" + EscapePath(object),
-                           false);
+    auto req = BaseRequest("PUT", ObjectUrl(bucket, object, attempt_no > 0), false);
     if (body.reader != nullptr) {
       req.body = body.reader;
     } else if (!body.file_path.empty()) {
@@ -353,11 +362,9 @@ Result<ObjectHead> HttpClusterClient::AppendMember(const std::string& bucket,
                                                    const std::string& member, const PutBody& body) {
   std::string what = "append " + bucket + "/" + shard + "[" + member + "]";
   auto attempt = [&](int attempt_no) -> Result<ObjectHead> {
-    auto req = BaseRequest("PUT",
-                           BaseFor(bucket, shard, attempt_no > 0) + "/v1/objects/" +
-                               EscapeComponent(bucket) + "/" + EscapePath(shard) +
-                               "?archpath=" + EscapeComponent(member),
-                           false);
+    auto req = BaseRequest(
+        "PUT", ObjectUrl(bucket, shard, attempt_no > 0) + "?archpath=" + EscapeComponent(member),
+        false);
     if (!body.file_path.empty()) {
       req.body = FileBody{body.file_path};
     } else {
@@ -376,10 +383,7 @@ Result<ObjectHead> HttpClusterClient::AppendMember(const std::string& bucket,
 Status HttpClusterClient::Delete(const std::string& bucket, const std::string& object) {
   std::string what = "delete " + bucket + "/" + object;
   auto r = WithRetries<int>(what.c_str(), [&](int attempt_no) -> Result<int> {
-    auto resp = http_.Do(BaseRequest("DELETE",
-                                     BaseFor(bucket, object, attempt_no > 0) + "/v1/objects/" +
-                                         EscapeComponent(bucket) + "/" + EscapePath(object),
-                                     true));
+    auto resp = http_.Do(BaseRequest("DELETE", ObjectUrl(bucket, object, attempt_no > 0), true));
     if (!resp.ok()) return resp.status();
     if (resp->status / 100 != 2) return StatusFromHttp(resp->status, resp->body, what);
     return 0;
@@ -391,10 +395,7 @@ Status HttpClusterClient::Rename(const std::string& bucket, const std::string& f
                                  const std::string& to) {
   std::string what = "rename " + bucket + "/" + from + " -> " + to;
   auto r = WithRetries<int>(what.c_str(), [&](int attempt_no) -> Result<int> {
-    auto req = BaseRequest("POST",
-                           BaseFor(bucket, from, attempt_no > 0) + "/v1/objects/" +
-                               EscapeComponent(bucket) + "/" + EscapePath(from),
-                           true);
+    auto req = BaseRequest("POST", ObjectUrl(bucket, from, attempt_no > 0), true);
     req.headers.emplace_back("Content-Type", "application/json");
     nlohmann::json msg = {{"action", "rename-obj"}, {"name", to}};
     req.body = msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

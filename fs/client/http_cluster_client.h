@@ -57,8 +57,13 @@ class HttpClusterClient : public ClusterClient {
   template <typename T, typename F>
   Result<T> WithRetries(const char* what, F&& attempt);
   HttpRequest BaseRequest(std::string method, std::string url, bool metadata) const;
-  // "/v1/objects/B/O[?archpath=..&etl_name=..]" for a read of `ref`.
+  // "/v1/objects/B/O" (escaped); with BaseFor in front; with the read's query (archpath,
+  // etl_name) for `ref`.
+  static std::string ObjectPath(const std::string& bucket, const std::string& object);
+  std::string ObjectUrl(const std::string& bucket, const std::string& object, bool fallback) const;
   static std::string ObjectTarget(const ObjectRef& ref);
+  // "get B/O[member] via etl E", for messages.
+  static std::string Describe(const ObjectRef& ref);
 
   HttpClusterOptions opts_;
   HttpClient http_;
