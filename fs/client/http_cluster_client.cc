@@ -111,37 +111,30 @@ std::string HttpClusterClient::BaseFor(const std::string& bucket, const std::str
   return owner.empty() ? opts_.endpoint : owner;
 }
 
-Result<std::vector<std::string>> HttpClusterClient::ListBuckets() {
+Result<std::vector<std::string>> HttpClusterClient::ListNames(const std::string& path,
+                                                              const char* field,
+                                                              const std::string& what) {
   return WithRetries<std::vector<std::string>>(
-      "list buckets", [&](int attempt_no) -> Result<std::vector<std::string>> {
-        auto r = http_.Do(BaseRequest("GET", opts_.endpoint + "/v1/buckets", true));
+      what.c_str(), [&](int) -> Result<std::vector<std::string>> {
+        auto r = http_.Do(BaseRequest("GET", opts_.endpoint + path, true));
         if (!r.ok()) return r.status();
-        if (r->status != 200) return StatusFromHttp(r->status, r->body, "list buckets");
+        if (r->status != 200) return StatusFromHttp(r->status, r->body, what);
         auto j = nlohmann::json::parse(r->body, nullptr, false);
-        if (j.is_discarded() || !j.is_array()) return Status::IOError("list buckets: bad JSON");
+        if (j.is_discarded() || !j.is_array()) return Status::IOError(what + ": bad JSON");
         std::vector<std::string> out;
-        for (const auto& b : j) {
-          if (b.is_object() && b.contains("name") && b["name"].is_string())
-            out.push_back(b["name"]);
+        for (const auto& e : j) {
+          if (e.is_object() && e.contains(field) && e[field].is_string()) out.push_back(e[field]);
         }
         return out;
       });
 }
 
+Result<std::vector<std::string>> HttpClusterClient::ListBuckets() {
+  return ListNames("/v1/buckets", "name", "list buckets");
+}
+
 Result<std::vector<std::string>> HttpClusterClient::ListEtls() {
-  return WithRetries<std::vector<std::string>>(
-      "list transforms", [&](int) -> Result<std::vector<std::string>> {
-        auto r = http_.Do(BaseRequest("GET", opts_.endpoint + "/v1/etl", true));
-        if (!r.ok()) return r.status();
-        if (r->status != 200) return StatusFromHttp(r->status, r->body, "list transforms");
-        auto j = nlohmann::json::parse(r->body, nullptr, false);
-        if (j.is_discarded() || !j.is_array()) return Status::IOError("list transforms: bad JSON");
-        std::vector<std::string> out;
-        for (const auto& e : j) {
-          if (e.is_object() && e.contains("id") && e["id"].is_string()) out.push_back(e["id"]);
-        }
-        return out;
-      });
+  return ListNames("/v1/etl", "id", "list transforms");
 }
 
 Status HttpClusterClient::CreateBucket(const std::string& bucket) {

@@ -57,6 +57,9 @@ class HttpClusterClient : public ClusterClient {
   template <typename T, typename F>
   Result<T> WithRetries(const char* what, F&& attempt);
   HttpRequest BaseRequest(std::string method, std::string url, bool metadata) const;
+  // GET endpoint+path, a JSON array of objects: their string `field`s.
+  Result<std::vector<std::string>> ListNames(const std::string& path, const char* field,
+                                             const std::string& what);
   // "/v1/objects/B/O" (escaped); with BaseFor in front; with the read's query (archpath,
   // etl_name) for `ref`.
   static std::string ObjectPath(const std::string& bucket, const std::string& object);

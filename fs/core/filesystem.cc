@@ -117,26 +117,21 @@ void Filesystem::ChildOf(const Inode& dir, const DirEntry& e, Kind* kind, Locati
 Result<std::shared_ptr<const DirListing>> Filesystem::ListDir(const Inode& dir) {
   DirClass c = Classify(dir);
   if (c == DirClass::kNotDir) return ErrnoStatus(ENOTDIR, "readdir");
-  if (c == DirClass::kEtlRoot) {  // the registered transforms
-    if (auto l = cache_.GetListing(std::string("\0etls", 5))) return l;
-    AISLE_ASSIGN_OR_RETURN(auto names, client_.ListEtls());
+  // Directories of names only (cached under keys no bucket listing can have).
+  auto names_dir = [&](std::string key, auto fetch) -> Result<std::shared_ptr<const DirListing>> {
+    if (auto l = cache_.GetListing(key)) return l;
+    AISLE_ASSIGN_OR_RETURN(std::vector<std::string> names, fetch());
     auto l = std::make_shared<DirListing>();
     for (auto& n : names) l->entries.push_back({n, true, 0, 0, ""});
     std::sort(l->entries.begin(), l->entries.end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-    cache_.PutListing(std::string("\0etls", 5), l);
+    cache_.PutListing(key, l);
     return std::shared_ptr<const DirListing>(l);
-  }
-  if (c == DirClass::kBucketList) {
-    if (auto l = cache_.GetListing(std::string("\0buckets", 8))) return l;
-    AISLE_ASSIGN_OR_RETURN(auto names, client_.ListBuckets());
-    auto l = std::make_shared<DirListing>();
-    for (auto& n : names) l->entries.push_back({n, true, 0, 0, ""});
-    std::sort(l->entries.begin(), l->entries.end(),
-              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-    cache_.PutListing(std::string("\0buckets", 8), l);
-    return std::shared_ptr<const DirListing>(l);
-  }
+  };
+  if (c == DirClass::kEtlRoot)  // the registered transforms
+    return names_dir(std::string("\0etls", 5), [&] { return client_.ListEtls(); });
+  if (c == DirClass::kBucketList)
+    return names_dir(std::string("\0buckets", 8), [&] { return client_.ListBuckets(); });
   ListingSpec spec;
   std::string key;
   SpecFor(dir, &spec, &key);
