@@ -375,70 +375,31 @@ Result<MemberBytes> Materialize(ApiContext& ctx, const MemberBody& body) {
   return m;
 }
 
-// Tar: the new member's header + data + padding + end blocks replace the end blocks. In place
-// when the store can (crash-safe through its undo record; only the new bytes are written and
-// hashed), else the old entries + the tail are committed as a new object version through
-// the store's temp file -> fsync -> rename path. Either way a crash leaves the old or the new
-// shard. The member index is updated, not rebuilt. Answers Ais-Append-Mode.
+// Tar: the member's header + bytes + padding go where the end blocks were (AppendTarTail: in
+// place when the store can, else a new version). Answers Ais-Append-Mode.
 Result<storage::ObjectMeta> AppendTar(ApiContext& ctx, std::string_view bucket,
                                       std::string_view object, const storage::ObjectReader& obj,
                                       const archive::ShardIndex& old, const std::string& name,
                                       int64_t now, const MemberBytes& member, Response& resp) {
-  ShardCache& cache = ShardCache::For(ctx.store);
   std::string header = archive::TarFileHeader(name, member.size, 0644, now);
   std::string padding(archive::TarPadding(member.size), '\0');
-  std::string end_blocks(archive::kTarEndBlocks, '\0');
-  auto tail = [&](ConcatReader& r) {
-    r.AddString(header);
-    member.AddTo(r);
-    r.AddString(padding);
-    r.AddString(end_blocks);
-  };
-  uint64_t new_end = old.end_of_entries + header.size() + member.size + padding.size();
-  std::optional<storage::ObjectMeta> meta;
-  if (InPlaceAppendsEnabled()) {
-    ConcatReader r;
-    tail(r);
-    storage::InPlaceAppend ia;
-    ia.expected_version = obj.meta.version;
-    ia.overwrite_at = old.end_of_entries;
-    ia.tail_len = r.total();
-    ia.snapshot_at = new_end;
-    ia.prefix_state = cache.LoadHashState(bucket, object, old.tag, old.end_of_entries);
-    AISLE_ASSIGN_OR_RETURN(storage::InPlaceResult res,
-                           ctx.store->AppendInPlace(bucket, object, ia, r));
-    if (res.applied) {
-      meta = std::move(res.meta);
-      cache.SaveHashState(bucket, object, TagOf(*meta), new_end, res.snapshot_state);
-      resp.headers.Add("Ais-Append-Mode", "inplace");
-    } else {
-      spdlog::debug("append to {}: rewriting ({})", storage::ObjectCname(bucket, object),
-                    res.fallback);
-    }
-  }
-  if (!meta) {
-    ConcatReader all;
-    all.AddFile(obj.file->get(), obj.data_offset, old.end_of_entries);
-    tail(all);
-    storage::PutOptions opts;
-    opts.custom = obj.meta.custom;
-    AISLE_ASSIGN_OR_RETURN(meta, ctx.store->Put(bucket, object, all, opts));
-    resp.headers.Add("Ais-Append-Mode", "rewrite");
-  }
-  auto idx = std::make_shared<archive::ShardIndex>(old);
   Member m;
   m.name = name;
-  m.header_offset = old.end_of_entries;
-  m.offset = old.end_of_entries + header.size();
+  m.header_offset = 0;
+  m.offset = header.size();
   m.size = m.csize = member.size;
   m.mode = 0644;
   m.mtime = now;
-  idx->members.push_back(m);
-  idx->end_of_entries = new_end;
-  idx->stream_size = meta->size;
-  idx->tag = TagOf(*meta);
-  cache.Install(bucket, object, idx);
-  return *meta;
+  auto entries = [&](ConcatReader& r) {
+    r.AddString(header);
+    member.AddTo(r);
+    r.AddString(padding);
+  };
+  AISLE_ASSIGN_OR_RETURN(ShardAppendResult res,
+                         AppendTarTail(ctx.store, bucket, object, obj, old, entries,
+                                       header.size() + member.size + padding.size(), {m}));
+  resp.headers.Add("Ais-Append-Mode", res.mode);
+  return res.meta;
 }
 
 void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,

@@ -10,6 +10,7 @@
 #include "common/archive/source.h"
 #include "common/archive/tar_header.h"
 #include "common/checksum.h"
+#include "common/logging.h"
 #include "server/api/concat_reader.h"
 #include "server/api/errors.h"
 #include "server/api/shard_cache.h"
@@ -45,59 +46,6 @@ Status CopyMember(storage::Store* store, const archive::RandomAccessSource& src,
     pos += k;
     return k;
   });
-}
-
-// Tar into tar: the new entries + end blocks replace the old end blocks, in place when the
-// store can, else as a new version (old entries + new). The index is extended, not rebuilt.
-Result<ShardAppendResult> AppendTarEntries(storage::Store* store, std::string_view bucket,
-                                           std::string_view shard, const OpenShard& cur, int fd,
-                                           const archive::ShardIndex& in) {
-  ShardCache& cache = ShardCache::For(store);
-  const archive::ShardIndex& old = *cur.index;
-  auto tail = [&](ConcatReader& r) {
-    r.AddFile(fd, 0, in.end_of_entries);
-    r.AddString(std::string(archive::kTarEndBlocks, '\0'));
-  };
-  uint64_t new_end = old.end_of_entries + in.end_of_entries;
-  ShardAppendResult out;
-  bool applied = false;
-  if (InPlaceAppendsEnabled()) {
-    ConcatReader r;
-    tail(r);
-    storage::InPlaceAppend ia;
-    ia.expected_version = cur.obj.meta.version;
-    ia.overwrite_at = old.end_of_entries;
-    ia.tail_len = r.total();
-    ia.snapshot_at = new_end;
-    ia.prefix_state = cache.LoadHashState(bucket, shard, old.tag, old.end_of_entries);
-    AISLE_ASSIGN_OR_RETURN(storage::InPlaceResult res, store->AppendInPlace(bucket, shard, ia, r));
-    if (res.applied) {
-      applied = true;
-      out.mode = "inplace";
-      out.meta = std::move(res.meta);
-      cache.SaveHashState(bucket, shard, TagOf(out.meta), new_end, res.snapshot_state);
-    }
-  }
-  if (!applied) {
-    ConcatReader all;
-    all.AddFile(cur.obj.file->get(), cur.obj.data_offset, old.end_of_entries);
-    tail(all);
-    storage::PutOptions opts;
-    opts.custom = cur.obj.meta.custom;
-    AISLE_ASSIGN_OR_RETURN(out.meta, store->Put(bucket, shard, all, opts));
-    out.mode = "rewrite";
-  }
-  auto idx = std::make_shared<archive::ShardIndex>(old);
-  for (Member m : in.members) {  // same bytes, shifted by the old end of entries
-    m.header_offset += old.end_of_entries;
-    m.offset += old.end_of_entries;
-    idx->members.push_back(std::move(m));
-  }
-  idx->end_of_entries = new_end;
-  idx->stream_size = out.meta.size;
-  idx->tag = TagOf(out.meta);
-  cache.Install(bucket, shard, idx);
-  return out;
 }
 
 // Any other pair of formats: old members (minus those the new ones replace) + new members,
@@ -157,8 +105,66 @@ Result<ShardAppendResult> AppendArchive(storage::Store* store, std::string_view 
   auto in = archive::BuildIndex(src, fmt, IncomingLimits(cache.limits()));
   if (!in.ok()) return in.status().WithContext("members to append");
   if (cur->index->format == Format::kTar && in->format == Format::kTar)
-    return AppendTarEntries(store, bucket, shard, *cur, fd, *in);
+    return AppendTarTail(
+        store, bucket, shard, cur->obj, *cur->index,
+        [&](ConcatReader& r) { r.AddFile(fd, 0, in->end_of_entries); }, in->end_of_entries,
+        in->members);
   return RewriteWith(store, bucket, shard, *cur, fd, size, *in);
+}
+
+Result<ShardAppendResult> AppendTarTail(storage::Store* store, std::string_view bucket,
+                                        std::string_view shard, const storage::ObjectReader& obj,
+                                        const archive::ShardIndex& old,
+                                        const std::function<void(ConcatReader&)>& add_entries,
+                                        uint64_t entries_len, const std::vector<Member>& added) {
+  ShardCache& cache = ShardCache::For(store);
+  auto tail = [&](ConcatReader& r) {
+    add_entries(r);
+    r.AddString(std::string(archive::kTarEndBlocks, '\0'));
+  };
+  uint64_t new_end = old.end_of_entries + entries_len;
+  ShardAppendResult out;
+  bool applied = false;
+  if (InPlaceAppendsEnabled()) {
+    ConcatReader r;
+    tail(r);
+    storage::InPlaceAppend ia;
+    ia.expected_version = obj.meta.version;
+    ia.overwrite_at = old.end_of_entries;
+    ia.tail_len = r.total();
+    ia.snapshot_at = new_end;
+    ia.prefix_state = cache.LoadHashState(bucket, shard, old.tag, old.end_of_entries);
+    AISLE_ASSIGN_OR_RETURN(storage::InPlaceResult res, store->AppendInPlace(bucket, shard, ia, r));
+    if (res.applied) {
+      applied = true;
+      out.mode = "inplace";
+      out.meta = std::move(res.meta);
+      cache.SaveHashState(bucket, shard, TagOf(out.meta), new_end, res.snapshot_state);
+    } else {
+      spdlog::debug("append to {}: rewriting ({})", storage::ObjectCname(bucket, shard),
+                    res.fallback);
+    }
+  }
+  if (!applied) {
+    ConcatReader all;
+    all.AddFile(obj.file->get(), obj.data_offset, old.end_of_entries);
+    tail(all);
+    storage::PutOptions opts;
+    opts.custom = obj.meta.custom;
+    AISLE_ASSIGN_OR_RETURN(out.meta, store->Put(bucket, shard, all, opts));
+    out.mode = "rewrite";
+  }
+  auto idx = std::make_shared<archive::ShardIndex>(old);
+  for (Member m : added) {  // same bytes, shifted by the old end of entries
+    m.header_offset += old.end_of_entries;
+    m.offset += old.end_of_entries;
+    idx->members.push_back(std::move(m));
+  }
+  idx->end_of_entries = new_end;
+  idx->stream_size = out.meta.size;
+  idx->tag = TagOf(out.meta);
+  cache.Install(bucket, shard, idx);
+  return out;
 }
 
 jobs::ArchiveIo StandaloneArchiveIo(storage::Store* store, const jobs::ArchiveSpec& spec) {

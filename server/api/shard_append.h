@@ -6,11 +6,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/archive/archive_format.h"
+#include "common/archive/shard_index.h"
 #include "common/result.h"
+#include "server/api/concat_reader.h"
 #include "server/api/http_types.h"
 #include "server/api/target_api.h"
 #include "server/jobs/archive_job.h"
@@ -33,6 +37,18 @@ struct ShardAppendResult {
 Result<ShardAppendResult> AppendArchive(storage::Store* store, std::string_view bucket,
                                         std::string_view shard, int fd, uint64_t size,
                                         archive::Format fmt);
+
+// Tar into tar: new entries (tar headers + data + padding, laid out by `add_entries` into a
+// reader, `entries_len` bytes) replace the old end blocks of the shard that `obj`/`old`
+// describe, in place when the store can, else as a new version (old entries + new). `added`
+// are the new members with offsets relative to the start of the entries; the index is
+// extended with them, not rebuilt. Used by PUT ?archpath= (one member) and AppendArchive.
+Result<ShardAppendResult> AppendTarTail(storage::Store* store, std::string_view bucket,
+                                        std::string_view shard, const storage::ObjectReader& obj,
+                                        const archive::ShardIndex& old,
+                                        const std::function<void(ConcatReader&)>& add_entries,
+                                        uint64_t entries_len,
+                                        const std::vector<archive::Member>& added);
 
 // A standalone node's archive job I/O: LocalArchiveIo plus append_shard through AppendArchive.
 jobs::ArchiveIo StandaloneArchiveIo(storage::Store* store, const jobs::ArchiveSpec& spec);
