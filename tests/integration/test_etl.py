@@ -82,92 +82,10 @@ class H(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 """
 
-# ws:// program: a minimal stdlib WebSocket server. Per object: a text frame (JSON header),
-# then a binary frame with the bytes; it answers with one binary frame (the bytes upper-cased).
-WS_PROGRAM = r"""
-import base64, hashlib, os, socketserver, struct
-from http.server import BaseHTTPRequestHandler
-
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-def read_exact(f, n):
-    b = b""
-    while len(b) < n:
-        c = f.read(n - len(b))
-        if not c:
-            raise EOFError
-        b += c
-    return b
-
-def read_frame(f):
-    msg, opcode = b"", None
-    while True:
-        h = read_exact(f, 2)
-        fin, op = h[0] & 0x80, h[0] & 0x0F
-        n = h[1] & 0x7F
-        if n == 126:
-            n = struct.unpack(">H", read_exact(f, 2))[0]
-        elif n == 127:
-            n = struct.unpack(">Q", read_exact(f, 8))[0]
-        mask = read_exact(f, 4) if h[1] & 0x80 else b"\0\0\0\0"
-        data = bytes(b ^ mask[i % 4] for i, b in enumerate(read_exact(f, n)))
-        if op == 8:
-            raise EOFError
-        if op in (9, 10):
-            continue
-        if op != 0:
-            opcode = op
-        msg += data
-        if fin:
-            return opcode, msg
-
-def send_frame(w, op, data):
-    n = len(data)
-    if n < 126:
-        h = struct.pack(">BB", 0x80 | op, n)
-    elif n < 65536:
-        h = struct.pack(">BBH", 0x80 | op, 126, n)
-    else:
-        h = struct.pack(">BBQ", 0x80 | op, 127, n)
-    w.write(h + data)
-    w.flush()
-
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):
-        if self.path == "/health":
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-            return
-        key = self.headers["Sec-WebSocket-Key"]
-        acc = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-        self.send_response(101)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", acc)
-        self.end_headers()
-        self.wfile.flush()
-        try:
-            while True:
-                op, header = read_frame(self.rfile)
-                op, data = read_frame(self.rfile)
-                send_frame(self.wfile, 2, data.upper())
-        except EOFError:
-            pass
-        self.close_connection = True
-
-class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-S(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
-"""
+# ws:// program: the shared stdlib WebSocket server (also used by the unit tests); --plain:
+# it answers each object with its bytes upper-cased.
+WS_PROGRAM = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "testing",
+                                          "ws_upper_program.py"))
 
 
 def b64(s):
@@ -348,8 +266,8 @@ class InlineTest(EtlTestBase):
     def test_ws_program(self):
         b = self.bucket("ws")
         self.put(b, "w.txt", b"over a websocket")
-        prog = self.write("ws_prog.py", WS_PROGRAM)
-        self.init({"name": "ws-up", "communication": "ws://", "runtime": {"command": [PY, prog]}})
+        self.init({"name": "ws-up", "communication": "ws://",
+                   "runtime": {"command": [PY, WS_PROGRAM, "--plain"]}})
         for _ in range(3):
             r = self.get(b, "w.txt", etl_name="ws-up")
             self.assertEqual((r.status_code, r.content), (200, b"OVER A WEBSOCKET"))
