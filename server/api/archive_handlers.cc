@@ -579,36 +579,11 @@ void HandleArchive(ApiContext& ctx, Request& req, Response& resp, std::string_vi
   return GetMatching(ctx, req, resp, bucket, object, *fmt);
 }
 
-Result<ArchMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
-                                     std::string_view shard) {
-  AISLE_ASSIGN_OR_RETURN(OpenShard sh,
-                         ShardCache::For(ctx.store).Open(bucket, shard, Format::kUnknown));
-  // A few recently listed shards, keyed by their index object: a new version of a shard gets
-  // a new index, so a stale list is never served.
-  struct Cached {
-    std::shared_ptr<const archive::ShardIndex> index;
-    ArchMembers members;
-  };
-  static std::mutex mu;
-  static std::vector<Cached> recent;  // GUARDED_BY(mu), newest last
-  {
-    std::lock_guard lk(mu);
-    for (const auto& c : recent)
-      if (c.index == sh.index) return c.members;
-  }
-  const archive::ShardIndex& idx = *sh.index;
-  auto out = std::make_shared<std::vector<ArchListEntry>>();
-  out->reserve(idx.members.size());
-  for (const auto& m : idx.members) {
-    if (m.type != MemberType::kFile || idx.Find(m.name) != &m) continue;
-    out->push_back({std::string(shard) + "/" + m.name, m.size});
-  }
-  std::sort(out->begin(), out->end(),
-            [](const ArchListEntry& a, const ArchListEntry& b) { return a.name < b.name; });
-  std::lock_guard lk(mu);
-  if (recent.size() >= 8) recent.erase(recent.begin());
-  recent.push_back({sh.index, out});
-  return ArchMembers(out);
+Result<ShardMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
+                                      std::string_view shard) {
+  ShardCache& cache = ShardCache::For(ctx.store);
+  AISLE_ASSIGN_OR_RETURN(OpenShard sh, cache.Open(bucket, shard, Format::kUnknown));
+  return cache.Members(bucket, shard, sh.index);
 }
 
 }  // namespace aisle::api

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server/api/http_types.h"
+#include "server/api/shard_cache.h"
 #include "server/api/target_api.h"
 
 namespace aisle::api {
@@ -26,17 +27,11 @@ bool IsArchiveRequest(const Request& req);
 void HandleArchive(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                    std::string_view object);
 
-struct ArchListEntry {
-  std::string name;  // "<shard>/<member>"
-  uint64_t size = 0;
-};
-// Members of `shard` for list-objects with LsArchDir; kInvalidArgument when it is not a
-// readable archive (the caller then lists the object alone).
-// Sorted by name; the list of the shard's current index is kept (a few shards), so paging
-// through one shard directory at a time does not sort 100k members per page.
-using ArchMembers = std::shared_ptr<const std::vector<ArchListEntry>>;
-Result<ArchMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
-                                     std::string_view shard);
+// Members of `shard` for list-objects with LsArchDir, sorted (ShardCache::Members keeps the
+// list with the shard's index); kInvalidArgument when it is not a readable archive (the
+// caller then lists the object alone).
+Result<ShardMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
+                                      std::string_view shard);
 // The whole bytes of one member (an inline transform's input); kTooLarge beyond `max`.
 Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
                                     std::string_view shard, const std::string& archpath,

@@ -136,10 +136,10 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
     // by name, so one directory of a 100k-member shard costs what it holds.
     auto members = ListShardMembers(ctx, bucket, shard->name);
     if (!members.ok()) return WriteError(req, resp, members.status(), ctx.node);
-    const std::vector<ArchListEntry>& ms = **members;
-    auto it =
-        std::lower_bound(ms.begin(), ms.end(), std::max(opts.prefix, opts.start_after),
-                         [](const ArchListEntry& m, const std::string& k) { return m.name < k; });
+    const std::vector<ShardMemberEntry>& ms = **members;
+    auto it = std::lower_bound(
+        ms.begin(), ms.end(), std::max(opts.prefix, opts.start_after),
+        [](const ShardMemberEntry& m, const std::string& k) { return m.name < k; });
     size_t n = 0;
     for (; it != ms.end() && it->name.compare(0, opts.prefix.size(), opts.prefix) == 0; ++it) {
       if (it->name == opts.start_after) continue;
@@ -167,8 +167,8 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
   }
   for (const auto& e : pg.entries) {
     // LsArchDir: a shard is flagged and followed by its members (shard/member).
-    static const std::vector<ArchListEntry> kNone;
-    ArchMembers listed;
+    static const std::vector<ShardMemberEntry> kNone;
+    ShardMembers listed;
     uint32_t entry_flags = kEntryIsCached;
     if (arch_dir && LooksLikeShard(e.name)) {
       auto r = ListShardMembers(ctx, bucket, e.name);
@@ -177,7 +177,7 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
         entry_flags |= kEntryIsArchive;
       }
     }
-    const std::vector<ArchListEntry>& members = listed ? *listed : kNone;
+    const std::vector<ShardMemberEntry>& members = listed ? *listed : kNone;
     nlohmann::json j;
     if (msgpack) {
       j["n"] = e.name;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "common/archive/index_builder.h"
@@ -56,7 +57,7 @@ std::shared_ptr<const archive::ShardIndex> ShardCache::Lookup(const Key& key,
   auto it = slots_.find(key);
   if (it == slots_.end()) return nullptr;
   if (!(it->second.index->tag == tag)) {  // the object changed
-    bytes_ -= it->second.index->MemoryBytes();
+    bytes_ -= it->second.Bytes();
     lru_.erase(it->second.lru);
     slots_.erase(it);
     return nullptr;
@@ -69,19 +70,48 @@ void ShardCache::Remember(const Key& key, std::shared_ptr<const archive::ShardIn
   std::lock_guard<std::mutex> l(mu_);
   auto it = slots_.find(key);
   if (it != slots_.end()) {
-    bytes_ -= it->second.index->MemoryBytes();
+    bytes_ -= it->second.Bytes();
     lru_.erase(it->second.lru);
     slots_.erase(it);
   }
   bytes_ += index->MemoryBytes();
   lru_.push_front(key);
-  slots_[key] = Slot{std::move(index), lru_.begin()};
+  slots_[key] = Slot{std::move(index), lru_.begin(), nullptr, 0};
   while (bytes_ > max_bytes_ && lru_.size() > 1) {  // keep at least the newest
     auto victim = slots_.find(lru_.back());
-    bytes_ -= victim->second.index->MemoryBytes();
+    bytes_ -= victim->second.Bytes();
     slots_.erase(victim);
     lru_.pop_back();
   }
+}
+
+ShardMembers ShardCache::Members(std::string_view bucket, std::string_view name,
+                                 const std::shared_ptr<const archive::ShardIndex>& index) {
+  const Key key = std::string(bucket) + '\0' + std::string(name);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = slots_.find(key);
+    if (it != slots_.end() && it->second.index == index && it->second.members)
+      return it->second.members;
+  }
+  auto out = std::make_shared<std::vector<ShardMemberEntry>>();
+  out->reserve(index->members.size());
+  size_t bytes = 0;
+  for (const auto& m : index->members) {
+    if (m.type != archive::MemberType::kFile || index->Find(m.name) != &m) continue;
+    out->push_back({std::string(name) + "/" + m.name, m.size});
+    bytes += sizeof(ShardMemberEntry) + out->back().name.capacity();
+  }
+  std::sort(out->begin(), out->end(),
+            [](const ShardMemberEntry& a, const ShardMemberEntry& b) { return a.name < b.name; });
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = slots_.find(key);
+  if (it != slots_.end() && it->second.index == index && !it->second.members) {
+    it->second.members = out;
+    it->second.members_bytes = bytes;
+    bytes_ += bytes;
+  }
+  return out;
 }
 
 void ShardCache::Persist(std::string_view bucket, std::string_view name,

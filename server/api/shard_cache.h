@@ -12,12 +12,21 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/archive/shard_index.h"
 #include "common/result.h"
 #include "server/storage/store.h"
 
 namespace aisle::api {
+
+// A shard's file members as listings show them ("<shard>/<member>", size), sorted by name,
+// the latest of each name.
+struct ShardMemberEntry {
+  std::string name;
+  uint64_t size = 0;
+};
+using ShardMembers = std::shared_ptr<const std::vector<ShardMemberEntry>>;
 
 struct OpenShard {
   storage::ObjectReader obj;
@@ -41,6 +50,11 @@ class ShardCache {
                             const archive::IndexTag& tag, uint64_t offset);
   void SaveHashState(std::string_view bucket, std::string_view name, const archive::IndexTag& tag,
                      uint64_t offset, const std::string& state);
+  // The sorted member listing of `index` (the shard's current index, from Open): built once
+  // per index and kept with it in the cache (counted in its bytes), so paging through one
+  // directory of a 100k-member shard does not sort all members per page.
+  ShardMembers Members(std::string_view bucket, std::string_view name,
+                       const std::shared_ptr<const archive::ShardIndex>& index);
   // Serialises writers (appends) to one shard.
   std::mutex& WriteLock(std::string_view bucket, std::string_view name);
 
@@ -55,6 +69,9 @@ class ShardCache {
   struct Slot {
     std::shared_ptr<const archive::ShardIndex> index;
     std::list<Key>::iterator lru;
+    ShardMembers members;  // derived from index, built on first listing
+    size_t members_bytes = 0;
+    size_t Bytes() const { return index->MemoryBytes() + members_bytes; }
   };
   std::shared_ptr<const archive::ShardIndex> Lookup(const Key& key, const archive::IndexTag& tag);
   void Remember(const Key& key, std::shared_ptr<const archive::ShardIndex> index);
