@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,15 @@ struct PutBody {
   BodyReader* reader = nullptr;
 };
 
+// The bytes of one ranged read, delivered in order to one sequential reader (not thread-safe).
+class RangeStream {
+ public:
+  virtual ~RangeStream() = default;
+  // Reads the next n bytes into `dest`; fewer only at the end of the range or the object. An
+  // error spends the stream.
+  virtual Result<uint64_t> Read(char* dest, uint64_t n) = 0;
+};
+
 // All methods are thread-safe and bounded in time: a stalled or unreachable cluster yields
 // kTimeout/kUnavailable, never a hang. kNotFound for a missing bucket or object.
 class ClusterClient {
@@ -93,6 +103,11 @@ class ClusterClient {
     if (!r.ok()) return r.status();
     return got;
   }
+  // Bytes [offset, offset+length) as a stream. Clients that can keep one transfer open
+  // override this (a sequential reader then costs one request, not one per read); the default
+  // issues a ReadRange per Read.
+  virtual Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t offset,
+                                                         uint64_t length);
   // Stores the object durably (the server acknowledges after fsync); returns its new head.
   virtual Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                                  const PutBody& body) = 0;
@@ -105,5 +120,35 @@ class ClusterClient {
   virtual Status Rename(const std::string& bucket, const std::string& from,
                         const std::string& to) = 0;
 };
+
+// The default stream: one ReadRange per Read.
+class ReadRangeStream : public RangeStream {
+ public:
+  ReadRangeStream(ClusterClient& client, ObjectRef ref, uint64_t offset, uint64_t length)
+      : client_(client), ref_(std::move(ref)), pos_(offset), end_(offset + length) {}
+  Result<uint64_t> Read(char* dest, uint64_t n) override {
+    n = std::min(n, end_ - pos_);
+    if (n == 0) return uint64_t{0};
+    auto r = client_.ReadRange(ref_, pos_, n, dest);
+    if (!r.ok()) {
+      end_ = pos_;
+      return r.status();
+    }
+    pos_ += *r;
+    if (*r < n) end_ = pos_;  // the object ended
+    return *r;
+  }
+
+ private:
+  ClusterClient& client_;
+  const ObjectRef ref_;
+  uint64_t pos_, end_;
+};
+
+inline Result<std::unique_ptr<RangeStream>> ClusterClient::OpenRange(const ObjectRef& ref,
+                                                                     uint64_t offset,
+                                                                     uint64_t length) {
+  return std::unique_ptr<RangeStream>(new ReadRangeStream(*this, ref, offset, length));
+}
 
 }  // namespace aisle::fs

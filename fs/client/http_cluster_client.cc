@@ -325,6 +325,48 @@ Result<uint64_t> HttpClusterClient::ReadRange(const ObjectRef& ref, uint64_t off
   return res;
 }
 
+namespace {
+
+class RawRangeStream : public RangeStream {
+ public:
+  explicit RawRangeStream(std::unique_ptr<RawBodyStream> body) : body_(std::move(body)) {}
+  Result<uint64_t> Read(char* dest, uint64_t n) override {
+    if (!body_) return uint64_t{0};
+    return body_->Read(dest, n);
+  }
+
+ private:
+  std::unique_ptr<RawBodyStream> body_;  // null: the range lies past the end
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RangeStream>> HttpClusterClient::OpenRange(const ObjectRef& ref,
+                                                                  uint64_t offset,
+                                                                  uint64_t length) {
+  if (!ref.etl_name.empty() || length == 0) return ClusterClient::OpenRange(ref, offset, length);
+  std::string what = Describe(ref);
+  bool general = false;
+  using Stream = std::unique_ptr<RangeStream>;
+  auto res = WithRetries<Stream>(what.c_str(), [&](int attempt_no) -> Result<Stream> {
+    std::string hp = RawRangeGetter::HostPortOf(BaseFor(ref.bucket, ref.object, attempt_no > 0));
+    if (hp.empty()) {
+      general = true;
+      return Status::Unsupported("not a plain http:// node");
+    }
+    auto r = raw_.Open(hp, ObjectTarget(ref), offset, length);
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kUnsupported) general = true;
+      return r.status();
+    }
+    if (r->status == 416) return Stream(new RawRangeStream(nullptr));  // at or past the end
+    if (r->status / 100 != 2) return StatusFromHttp(r->status, r->error_body, what);
+    return Stream(new RawRangeStream(std::move(r->body)));
+  });
+  if (!res.ok() && general) return ClusterClient::OpenRange(ref, offset, length);
+  return res;
+}
+
 Result<ObjectHead> HttpClusterClient::Put(const std::string& bucket, const std::string& object,
                                           const PutBody& body) {
   std::string what = "put " + bucket + "/" + object;

@@ -41,6 +41,10 @@ class HttpClusterClient : public ClusterClient {
   // shard members; transforms and unusual replies take GetRange.
   Result<uint64_t> ReadRange(const ObjectRef& ref, uint64_t offset, uint64_t length,
                              char* dest) override;
+  // One open range GET over a plain socket (RawRangeGetter::Open) whose body the reader
+  // receives as it goes; transforms and unusual replies take the default.
+  Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t offset,
+                                                 uint64_t length) override;
   Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                          const PutBody& body) override;
   Result<ObjectHead> AppendMember(const std::string& bucket, const std::string& shard,

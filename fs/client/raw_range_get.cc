@@ -181,10 +181,19 @@ Result<int> RawRangeGetter::Connect(const std::string& hostport) {
   return last;
 }
 
-Result<RawGetReply> RawRangeGetter::Exchange(int fd, const std::string& request, uint64_t length,
-                                             char* dest, bool* reusable, bool* sent_nothing_back) {
-  *reusable = false;
-  *sent_nothing_back = false;
+namespace {
+
+std::string RangeRequest(const std::string& hostport, const std::string& target, uint64_t offset,
+                         uint64_t length) {
+  return "GET " + target + " HTTP/1.1\r\nHost: " + hostport +
+         "\r\nRange: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
+         "\r\nUser-Agent: aisle-fs\r\n\r\n";
+}
+
+// Sends `request` and reads the response head; body bytes that came with it go to *extra.
+// Replies this reader leaves to libcurl are kUnsupported.
+Result<Head> SendAndReadHead(int fd, const std::string& request, uint64_t length,
+                             std::string* extra, bool* sent_nothing_back) {
   for (size_t sent = 0; sent < request.size();) {
     ssize_t k = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (k < 0 && errno == EINTR) continue;
@@ -211,39 +220,32 @@ Result<RawGetReply> RawRangeGetter::Exchange(int fd, const std::string& request,
   Head h;
   if (!ParseHead(std::string_view(buf, head_end), &h))
     return Status::IOError("range get: malformed response head");
-  RawGetReply reply;
-  reply.status = h.status;
-  const char* extra = buf + head_end;
-  size_t extra_len = have - head_end;
   if (h.chunked || !h.has_length || (h.status >= 300 && h.status < 400) ||
       (h.status / 100 == 2 && h.content_length > length)) {
     return Status::Unsupported("range get: reply left to the general client");
   }
-  if (extra_len > h.content_length) return Status::IOError("range get: bytes after the body");
-  if (h.status / 100 == 2) {
-    std::memcpy(dest, extra, extra_len);
-    AISLE_RETURN_IF_ERROR(RecvAll(fd, dest + extra_len, h.content_length - extra_len));
-    reply.body_len = h.content_length;
-  } else {
-    uint64_t keep = std::min<uint64_t>(h.content_length, kMaxErrorBody);
-    reply.error_body.assign(extra, std::min<uint64_t>(extra_len, keep));
-    if (reply.error_body.size() < keep) {
-      size_t at = reply.error_body.size();
-      reply.error_body.resize(keep);
-      AISLE_RETURN_IF_ERROR(RecvAll(fd, reply.error_body.data() + at, keep - at));
-    }
-    if (keep < h.content_length) return reply;  // the rest is not worth reading: not reused
-  }
-  *reusable = !h.close;
-  return reply;
+  if (have - head_end > h.content_length) return Status::IOError("range get: bytes after the body");
+  extra->assign(buf + head_end, have - head_end);
+  return h;
 }
 
-Result<RawGetReply> RawRangeGetter::Get(const std::string& hostport, const std::string& target,
-                                        uint64_t offset, uint64_t length, char* dest) {
-  if (length == 0) return RawGetReply{206, 0, ""};
-  std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + hostport +
-                        "\r\nRange: bytes=" + std::to_string(offset) + "-" +
-                        std::to_string(offset + length - 1) + "\r\nUser-Agent: aisle-fs\r\n\r\n";
+// The (bounded) body of an error reply; *whole is false when the rest was left unread.
+Result<std::string> ReadErrorBody(int fd, const Head& h, const std::string& extra, bool* whole) {
+  uint64_t keep = std::min<uint64_t>(h.content_length, kMaxErrorBody);
+  std::string body = extra.substr(0, keep);
+  if (body.size() < keep) {
+    size_t at = body.size();
+    body.resize(keep);
+    AISLE_RETURN_IF_ERROR(RecvAll(fd, body.data() + at, keep - at));
+  }
+  *whole = keep == h.content_length;
+  return body;
+}
+
+}  // namespace
+
+template <typename T, typename Fn>
+Result<T> RawRangeGetter::OnConnection(const std::string& hostport, Fn&& exchange) {
   for (int attempt = 0;; ++attempt) {
     int fd = attempt == 0 ? TakeIdle(hostport) : -1;
     bool reused = fd >= 0;
@@ -251,16 +253,84 @@ Result<RawGetReply> RawRangeGetter::Get(const std::string& hostport, const std::
       AISLE_ASSIGN_OR_RETURN(fd, Connect(hostport));
     }
     bool reusable = false, sent_nothing_back = false;
-    auto r = Exchange(fd, request, length, dest, &reusable, &sent_nothing_back);
-    if (r.ok() && reusable) {
-      PutIdle(hostport, fd);
-    } else {
-      ::close(fd);
+    Result<T> r = exchange(fd, &reusable, &sent_nothing_back);
+    if (fd >= 0) {
+      if (r.ok() && reusable) {
+        PutIdle(hostport, fd);
+      } else {
+        ::close(fd);
+      }
     }
     // A kept-alive connection the node has closed meanwhile: once more on a new one.
     if (!r.ok() && reused && sent_nothing_back) continue;
     return r;
   }
+}
+
+Result<RawGetReply> RawRangeGetter::Get(const std::string& hostport, const std::string& target,
+                                        uint64_t offset, uint64_t length, char* dest) {
+  if (length == 0) return RawGetReply{206, 0, ""};
+  std::string request = RangeRequest(hostport, target, offset, length);
+  return OnConnection<RawGetReply>(
+      hostport, [&](int& fd, bool* reusable, bool* sent_nothing_back) -> Result<RawGetReply> {
+        std::string extra;
+        AISLE_ASSIGN_OR_RETURN(Head h,
+                               SendAndReadHead(fd, request, length, &extra, sent_nothing_back));
+        RawGetReply reply;
+        reply.status = h.status;
+        if (h.status / 100 == 2) {
+          std::memcpy(dest, extra.data(), extra.size());
+          AISLE_RETURN_IF_ERROR(RecvAll(fd, dest + extra.size(), h.content_length - extra.size()));
+          reply.body_len = h.content_length;
+        } else {
+          bool whole = false;
+          AISLE_ASSIGN_OR_RETURN(reply.error_body, ReadErrorBody(fd, h, extra, &whole));
+          if (!whole) return reply;  // the rest is not worth reading: not reused
+        }
+        *reusable = !h.close;
+        return reply;
+      });
+}
+
+Result<RawStreamReply> RawRangeGetter::Open(const std::string& hostport, const std::string& target,
+                                            uint64_t offset, uint64_t length) {
+  if (length == 0) return Status::InvalidArgument("range get: empty stream");
+  std::string request = RangeRequest(hostport, target, offset, length);
+  return OnConnection<RawStreamReply>(
+      hostport, [&](int& fd, bool* reusable, bool* sent_nothing_back) -> Result<RawStreamReply> {
+        std::string extra;
+        AISLE_ASSIGN_OR_RETURN(Head h,
+                               SendAndReadHead(fd, request, length, &extra, sent_nothing_back));
+        RawStreamReply reply;
+        reply.status = h.status;
+        if (h.status / 100 == 2) {
+          reply.body.reset(new RawBodyStream(fd, h.content_length, std::move(extra)));
+          fd = -1;  // the stream owns the connection now
+        } else {
+          bool whole = false;
+          AISLE_ASSIGN_OR_RETURN(reply.error_body, ReadErrorBody(fd, h, extra, &whole));
+          *reusable = whole && !h.close;
+        }
+        return reply;
+      });
+}
+
+RawBodyStream::~RawBodyStream() { ::close(fd_); }
+
+Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
+  n = std::min(n, remaining_);
+  uint64_t from_pending = std::min<uint64_t>(n, pending_.size());
+  if (from_pending > 0) {
+    std::memcpy(dest, pending_.data(), from_pending);
+    pending_.erase(0, from_pending);
+  }
+  Status s = RecvAll(fd_, dest + from_pending, n - from_pending);
+  if (!s.ok()) {
+    remaining_ = 0;  // spent: the position in the body is unknown
+    return s;
+  }
+  remaining_ -= n;
+  return n;
 }
 
 }  // namespace aisle::fs

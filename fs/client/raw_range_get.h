@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,36 @@ struct RawGetReply {
   int status = 0;          // HTTP status
   uint64_t body_len = 0;   // bytes written to dest (2xx)
   std::string error_body;  // the (bounded) body of a non-2xx reply
+};
+
+// The body of an open ranged GET, received by the caller in order (RawRangeGetter::Open).
+// One sequential reader streams a large range over one connection: the socket's receive
+// buffer is the readahead, and every byte is received once, straight into the caller's
+// buffer. Not thread-safe; the connection is closed with the stream.
+class RawBodyStream {
+ public:
+  ~RawBodyStream();
+  RawBodyStream(const RawBodyStream&) = delete;
+  RawBodyStream& operator=(const RawBodyStream&) = delete;
+
+  // Receives min(n, remaining()) bytes into dest. kUnavailable when the node drops the
+  // connection, kTimeout when it stalls; the stream is then spent.
+  Result<uint64_t> Read(char* dest, uint64_t n);
+  uint64_t remaining() const { return remaining_; }
+
+ private:
+  friend class RawRangeGetter;
+  RawBodyStream(int fd, uint64_t remaining, std::string pending)
+      : fd_(fd), remaining_(remaining), pending_(std::move(pending)) {}
+  int fd_;
+  uint64_t remaining_;
+  std::string pending_;  // body bytes that arrived with the response head
+};
+
+struct RawStreamReply {
+  int status = 0;                       // HTTP status
+  std::string error_body;               // the (bounded) body of a non-2xx reply
+  std::unique_ptr<RawBodyStream> body;  // a 2xx reply's body, not yet received
 };
 
 class RawRangeGetter {
@@ -37,6 +68,10 @@ class RawRangeGetter {
   Result<RawGetReply> Get(const std::string& hostport, const std::string& target, uint64_t offset,
                           uint64_t length, char* dest);
 
+  // Like Get, but hands the 2xx body over as a stream instead of receiving it.
+  Result<RawStreamReply> Open(const std::string& hostport, const std::string& target,
+                              uint64_t offset, uint64_t length);
+
   // "http://host:port" -> "host:port"; empty for other schemes or URLs with a path.
   static std::string HostPortOf(const std::string& base_url);
 
@@ -44,8 +79,12 @@ class RawRangeGetter {
   Result<int> Connect(const std::string& hostport);
   int TakeIdle(const std::string& hostport);
   void PutIdle(const std::string& hostport, int fd);
-  Result<RawGetReply> Exchange(int fd, const std::string& request, uint64_t length, char* dest,
-                               bool* reusable, bool* sent_nothing_back);
+  // Runs `exchange(fd, &reusable, &sent_nothing_back)` on a kept-alive connection (once more
+  // on a new one if the node had closed it) or a new one. The connection goes back to the
+  // idle set when `exchange` marks it reusable and is closed when it is neither that nor
+  // taken (set to -1).
+  template <typename T, typename Fn>
+  Result<T> OnConnection(const std::string& hostport, Fn&& exchange);
 
   const std::chrono::milliseconds connect_timeout_, stall_timeout_;
   std::mutex mu_;

@@ -47,6 +47,7 @@ Prefetcher::Prefetcher(ClusterClient& client, TaskPool& pool, std::shared_ptr<Bu
       window_(opts.min_window) {}
 
 Prefetcher::~Prefetcher() {
+  std::lock_guard sl(stream_mu_);
   std::lock_guard lk(mu_);
   DropAll();
 }
@@ -96,8 +97,45 @@ Result<size_t> Prefetcher::DirectRead(uint64_t offset, uint64_t len, char* out) 
   return static_cast<size_t>(got);
 }
 
+Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, bool* served) {
+  *served = false;
+  std::lock_guard sl(stream_mu_);
+  uint64_t size;
+  {
+    std::lock_guard lk(mu_);
+    bool at_stream = stream_ && stream_pos_ == offset;
+    bool continues = at_stream || (offset == next_ && offset > 0);
+    if (!continues || offset >= size_ || size_ == UINT64_MAX || n == 0) return size_t{0};
+    size = size_;
+    if (!at_stream) DropAll();  // a new stream takes over from the window's parts
+  }
+  if (!stream_ || stream_pos_ != offset) {
+    // The rest of the object: the reader has read sequentially and is likely to go on.
+    AISLE_ASSIGN_OR_RETURN(stream_, client_.OpenRange(ref_, offset, size - offset));
+    stream_pos_ = offset;
+    ++streams_;
+  }
+  uint64_t want = std::min<uint64_t>(n, size - offset);
+  auto r = stream_->Read(out, want);
+  if (!r.ok()) {
+    stream_.reset();  // e.g. the node restarted: the window's GETs retry this read
+    return size_t{0};
+  }
+  stream_pos_ += *r;
+  std::lock_guard lk(mu_);
+  next_ = offset + *r;
+  if (*r < want) size_ = std::min(size_, offset + *r);  // the object ended earlier than listed
+  *served = true;
+  return static_cast<size_t>(*r);
+}
+
 Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char** view,
                                 std::shared_ptr<const void>* hold) {
+  if (opts_.stream) {
+    bool served = false;
+    AISLE_ASSIGN_OR_RETURN(size_t k, StreamRead(offset, n, out, &served));
+    if (served) return k;
+  }
   // Plan under the lock: which parts cover the read. The kernel issues readahead requests
   // in parallel and they arrive out of order, so "sequential" means "near the stream".
   std::vector<Part> plan;

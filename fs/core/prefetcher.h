@@ -2,6 +2,10 @@
 // ended) are served from a readahead window of parallel range GETs that doubles, from 1 MiB
 // up to `max_window`, each time a part is consumed; a non-sequential read drops the window
 // and fetches one bounded range (`random_read` bytes). Memory is bounded by the window.
+// With `stream`, a read that continues the previous one instead opens one range GET to the
+// end of the object and later reads receive from it in order, straight into the caller's
+// buffer: one request and one receive per byte (for direct_io handles, whose reads arrive
+// one at a time and in order; the socket's receive buffer is then the readahead).
 // Thread-safe (reads of one handle are serialised).
 #pragma once
 
@@ -30,6 +34,7 @@ struct PrefetchOptions {
   // How far out of order (behind or ahead of the stream) a read may be and still count as
   // sequential: the kernel's own readahead (up to 8 MiB) arrives in parallel.
   uint64_t slack = 16 << 20;
+  bool stream = false;
 };
 
 class Prefetcher {
@@ -48,6 +53,10 @@ class Prefetcher {
 
   uint64_t window() const { return window_; }
   uint64_t requests() const { return requests_; }
+  uint64_t streams() {
+    std::lock_guard sl(stream_mu_);
+    return streams_;
+  }
 
  private:
   struct PartState {
@@ -71,6 +80,9 @@ class Prefetcher {
   void Schedule(uint64_t off, uint64_t len);  // REQUIRES: mu_
   void DropAll();                             // REQUIRES: mu_
   Result<size_t> DirectRead(uint64_t offset, uint64_t len, char* out);
+  // Serves the read from the stream when it continues the previous read (*served); a stream
+  // that breaks mid-way is dropped and the read is left to the window (which retries).
+  Result<size_t> StreamRead(uint64_t offset, size_t n, char* out, bool* served);
 
   ClusterClient& client_;
   TaskPool& pool_;
@@ -78,6 +90,12 @@ class Prefetcher {
   const ObjectRef ref_;
   uint64_t size_;
   const PrefetchOptions opts_;
+
+  // Lock order: stream_mu_, then mu_.
+  std::mutex stream_mu_;
+  std::unique_ptr<RangeStream> stream_;  // GUARDED_BY(stream_mu_)
+  uint64_t stream_pos_ = 0;              // GUARDED_BY(stream_mu_): its next byte's offset
+  uint64_t streams_ = 0;                 // GUARDED_BY(stream_mu_): range GETs opened
 
   std::mutex mu_;
   std::deque<Part> parts_;  // contiguous, sorted; GUARDED_BY(mu_)

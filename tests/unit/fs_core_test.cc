@@ -617,6 +617,68 @@ TEST_F(PrefetcherTest, OutOfOrderReadaheadStaysSequential) {
   EXPECT_LT(p.requests(), 40u);  // no thrashing: the window was never dropped
 }
 
+TEST_F(PrefetcherTest, StreamServesSequentialReadsFromOneRangeGet) {
+  PrefetchOptions po;
+  po.stream = true;
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
+  std::string out(data_.size(), '\0');
+  const uint64_t mb = 1 << 20;
+  for (uint64_t off = 0; off < data_.size(); off += mb) {
+    auto n = p.Read(off, mb, out.data() + off);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ASSERT_EQ(*n, mb);
+  }
+  EXPECT_TRUE(out == data_);
+  // The first read goes through the window; every later one comes from one open range.
+  EXPECT_EQ(client_.open_range_calls, 1);
+  EXPECT_EQ(client_.stream_reads, 39);
+  EXPECT_LE(client_.get_calls, 4);
+  char b;
+  EXPECT_EQ(*p.Read(data_.size(), 1, &b), 0u);
+  // A jump is a bounded random read; reading on from there opens a new stream.
+  std::string buf(mb, '\0');
+  ASSERT_EQ(*p.Read(7 * mb + 5, 4096, buf.data()), 4096u);
+  EXPECT_EQ(buf.substr(0, 4096), data_.substr(7 * mb + 5, 4096));
+  ASSERT_EQ(*p.Read(7 * mb + 5 + 4096, mb, buf.data()), mb);
+  EXPECT_EQ(buf, data_.substr(7 * mb + 5 + 4096, mb));
+  EXPECT_EQ(client_.open_range_calls, 2);
+  EXPECT_EQ(p.streams(), 2u);
+}
+
+TEST_F(PrefetcherTest, BrokenStreamFallsBackToTheWindowAndReopens) {
+  PrefetchOptions po;
+  po.stream = true;
+  client_.break_streams_after = 3;  // e.g. a node restart mid-stream, every fourth read
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
+  std::string out(data_.size(), '\0');
+  const uint64_t chunk = 768 << 10;
+  for (uint64_t off = 0; off < data_.size(); off += chunk) {
+    auto n = p.Read(off, chunk, out.data() + off);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ASSERT_EQ(*n, std::min<uint64_t>(chunk, data_.size() - off));
+  }
+  EXPECT_TRUE(out == data_);
+  EXPECT_GT(client_.open_range_calls, 5);  // each break: that read from the window, then anew
+}
+
+TEST_F(PrefetcherTest, StreamThatCannotOpenIsAnError) {
+  PrefetchOptions po;
+  po.stream = true;
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
+  std::string buf(1 << 20, '\0');
+  ASSERT_TRUE(p.Read(0, buf.size(), buf.data()).ok());
+  client_.FailNext(1, Status::Unavailable("node down"));  // the open (already retried)
+  auto r = p.Read(buf.size(), buf.size(), buf.data());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  // The node is back: the same read goes on.
+  ASSERT_EQ(*p.Read(buf.size(), buf.size(), buf.data()), buf.size());
+  EXPECT_EQ(buf, data_.substr(buf.size(), buf.size()));
+}
+
 TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
   auto c = ParseMountArgs({"aisle-fs", "127.0.0.1:8080/bkt/", "/mnt/x", "-o",
                            "ro,allow_other,uid=5,gid=6,umask=027,attr_timeout=1.5,readahead=32M,"

@@ -1,13 +1,16 @@
 // MockClusterClient: an in-memory cluster for fs/core unit tests. Counts calls per op,
 // records the largest range read, serves shard members for objects given members, and can
-// fail the next N calls with a chosen Status.
+// fail the next N calls with a chosen Status. Range streams serve the same bytes and can be
+// made to break after a number of reads.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -17,6 +20,28 @@
 namespace aisle::fs {
 
 class MockClusterClient : public ClusterClient {
+  // A RangeStream over the mock's bytes (not through GetRange, so get_calls stay apart).
+  class Stream : public RangeStream {
+   public:
+    Stream(MockClusterClient& c, ObjectRef ref, uint64_t pos, uint64_t end)
+        : c_(c), ref_(std::move(ref)), pos_(pos), end_(end), left_(c.break_streams_after) {}
+    Result<uint64_t> Read(char* dest, uint64_t n) override {
+      ++c_.stream_reads;
+      if (left_ == 0) return Status::Unavailable("stream broke");
+      if (left_ > 0) --left_;
+      AISLE_ASSIGN_OR_RETURN(std::string got, c_.Slice(ref_, pos_, std::min(n, end_ - pos_)));
+      std::memcpy(dest, got.data(), got.size());
+      pos_ += got.size();
+      return static_cast<uint64_t>(got.size());
+    }
+
+   private:
+    MockClusterClient& c_;
+    ObjectRef ref_;
+    uint64_t pos_, end_;
+    int left_;
+  };
+
  public:
   struct Obj {
     std::string data;
@@ -56,6 +81,8 @@ class MockClusterClient : public ClusterClient {
   std::atomic<int> list_calls{0}, head_calls{0}, get_calls{0}, put_calls{0}, delete_calls{0},
       rename_calls{0};
   std::atomic<uint64_t> max_get_len{0};
+  std::atomic<int> open_range_calls{0}, stream_reads{0};
+  std::atomic<int> break_streams_after{-1};  // reads each stream serves before it breaks
   std::atomic<int> streamed_puts{0};
   std::string last_archpath, last_etl;
   uint32_t max_page = 10000;
@@ -126,26 +153,18 @@ class MockClusterClient : public ClusterClient {
     uint64_t cur = max_get_len;
     while (len > cur && !max_get_len.compare_exchange_weak(cur, len)) {
     }
-    std::string data;
+    AISLE_ASSIGN_OR_RETURN(std::string data, Slice(ref, off, len));
+    AISLE_RETURN_IF_ERROR(sink(data));
+    return static_cast<uint64_t>(data.size());
+  }
+  Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t off,
+                                                 uint64_t len) override {
+    ++open_range_calls;
     {
       std::lock_guard lk(mu_);
       if (auto st = Fail(); !st.ok()) return st;
-      last_archpath = ref.archpath;
-      last_etl = ref.etl_name;
-      auto* obj = Find(ref.bucket, ref.object);
-      if (!obj) return Status::NotFound(ref.object);
-      const std::string* src = &obj->data;
-      if (!ref.archpath.empty()) {
-        auto m = obj->members.find(ref.archpath);
-        if (m == obj->members.end()) return Status::NotFound(ref.archpath);
-        src = &m->second;
-      }
-      if (off >= src->size()) return uint64_t{0};
-      data = src->substr(off, std::min<uint64_t>(len, src->size() - off));  // only the range
-      if (!ref.etl_name.empty()) std::transform(data.begin(), data.end(), data.begin(), ::toupper);
     }
-    AISLE_RETURN_IF_ERROR(sink(data));
-    return static_cast<uint64_t>(data.size());
+    return std::unique_ptr<RangeStream>(new Stream(*this, ref, off, off + len));
   }
   Result<ObjectHead> Put(const std::string& b, const std::string& o, const PutBody& body) override {
     ++put_calls;
@@ -207,6 +226,25 @@ class MockClusterClient : public ClusterClient {
   }
 
  private:
+  // Bytes [off, off+len) of an object or member (a transform upper-cases them).
+  Result<std::string> Slice(const ObjectRef& ref, uint64_t off, uint64_t len) {
+    std::lock_guard lk(mu_);
+    if (auto st = Fail(); !st.ok()) return st;
+    last_archpath = ref.archpath;
+    last_etl = ref.etl_name;
+    auto* obj = Find(ref.bucket, ref.object);
+    if (!obj) return Status::NotFound(ref.object);
+    const std::string* src = &obj->data;
+    if (!ref.archpath.empty()) {
+      auto m = obj->members.find(ref.archpath);
+      if (m == obj->members.end()) return Status::NotFound(ref.archpath);
+      src = &m->second;
+    }
+    if (off >= src->size()) return std::string();
+    std::string data = src->substr(off, std::min<uint64_t>(len, src->size() - off));
+    if (!ref.etl_name.empty()) std::transform(data.begin(), data.end(), data.begin(), ::toupper);
+    return data;
+  }
   Status Fail() {
     if (fail_left_ > 0) {
       --fail_left_;

@@ -199,6 +199,78 @@ TEST(RawRangeGetTest, ShortBodyStallAndRefusedAreErrors) {
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
 }
 
+TEST(RawRangeGetTest, StreamHandsTheBodyOverInPieces) {
+  std::string object(3 << 20, '\0');
+  for (size_t i = 0; i < object.size(); ++i) object[i] = static_cast<char>(i * 13 + (i >> 12));
+  ScriptedServer srv([&](const std::string& req) {
+    EXPECT_NE(req.find("Range: bytes=5-3145727\r\n"), std::string::npos) << req;
+    return Scripted{Reply(206, object.substr(5))};  // head and body in one send
+  });
+  auto g = Getter();
+  auto r = g.Open(srv.hostport(), "/v1/objects/b/o", 5, object.size() - 5);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->status, 206);
+  ASSERT_NE(r->body, nullptr);
+  std::string got;
+  for (uint64_t piece : {1ull, 4095ull, 1ull << 20, 1ull << 21}) {
+    std::string buf(piece, 'x');
+    auto n = r->body->Read(buf.data(), piece);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    got.append(buf.data(), *n);
+  }
+  EXPECT_EQ(got, object.substr(5));  // the last piece was cut at the end of the body
+  EXPECT_EQ(r->body->remaining(), 0u);
+  char b;
+  EXPECT_EQ(*r->body->Read(&b, 1), 0u);
+}
+
+TEST(RawRangeGetTest, StreamErrorStatusKeepsTheConnection) {
+  int n = 0;
+  ScriptedServer srv([&](const std::string&) {
+    return n++ == 0 ? Scripted{Reply(404, R"({"message":"ais://b/o does not exist"})")}
+                    : Scripted{Reply(206, "abcd")};
+  });
+  auto g = Getter();
+  auto r = g.Open(srv.hostport(), "/o", 0, 4);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, nullptr);
+  EXPECT_NE(r->error_body.find("does not exist"), std::string::npos);
+  char dest[4];
+  auto g2 = g.Get(srv.hostport(), "/o", 0, 4, dest);
+  ASSERT_TRUE(g2.ok());
+  EXPECT_EQ(std::string(dest, 4), "abcd");
+  EXPECT_EQ(srv.accepted(), 1);
+}
+
+TEST(RawRangeGetTest, StreamThatBreaksOrStallsIsSpent) {
+  ScriptedServer dropped([](const std::string&) {
+    return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nabc", Scripted::kClose};
+  });
+  auto g = Getter(300);
+  auto r = g.Open(dropped.hostport(), "/o", 0, 10);
+  ASSERT_TRUE(r.ok());
+  char dest[10];
+  auto n = r->body->Read(dest, 2);  // what arrived with the head
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(dest, 2), "ab");
+  n = r->body->Read(dest, 8);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r->body->remaining(), 0u);
+
+  ScriptedServer stall([](const std::string&) {
+    return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nab", Scripted::kStall};
+  });
+  r = g.Open(stall.hostport(), "/o", 0, 10);
+  ASSERT_TRUE(r.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  n = r->body->Read(dest, 10);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
 TEST(RawRangeGetTest, HostPortOfPlainHttpOnly) {
   EXPECT_EQ(RawRangeGetter::HostPortOf("http://127.0.0.1:8080"), "127.0.0.1:8080");
   EXPECT_EQ(RawRangeGetter::HostPortOf("https://h:1"), "");
