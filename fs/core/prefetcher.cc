@@ -71,8 +71,9 @@ void Prefetcher::Schedule(uint64_t off, uint64_t len) {
     std::unique_ptr<BufferPool::Buffer> buf;
     std::string streamed;
     uint64_t got = 0;
+    bool skipped = st->cancelled;
     try {
-      if (!st->cancelled) {
+      if (!skipped) {
         status = FetchPart(*client, *buffers, ref, off, len, size_known, st->cancelled, &buf,
                            &streamed, &got);
       }
@@ -87,6 +88,7 @@ void Prefetcher::Schedule(uint64_t off, uint64_t len) {
     st->buf = std::move(buf);
     st->streamed = std::move(streamed);
     st->size = got;
+    st->skipped = skipped;
     st->done = true;
     st->cv.notify_all();
   });
@@ -208,6 +210,7 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
   }
   // Copy without the lock, so parallel kernel reads wait only for their own parts.
   uint64_t pos = offset;
+  bool skipped = false;
   for (const Part& p : plan) {
     if (pos >= end) break;
     if (pos < p.off) {
@@ -219,6 +222,10 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
     PartState& st = *p.st;
     std::unique_lock plk(st.mu);
     st.cv.wait(plk, [&] { return st.done; });
+    if (st.skipped) {  // another read dropped the window first: the rest is fetched below
+      skipped = true;
+      break;
+    }
     if (!st.status.ok()) {
       Status s = st.status;
       plk.unlock();
@@ -243,7 +250,7 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
       break;
     }
   }
-  if (pos < end && (plan.empty() || pos < plan.front().off)) {
+  if (pos < end && (plan.empty() || pos < plan.front().off || skipped)) {
     AISLE_ASSIGN_OR_RETURN(size_t k, DirectRead(pos, end - pos, out + (pos - offset)));
     pos += k;
   }

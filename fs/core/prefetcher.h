@@ -64,6 +64,7 @@ class Prefetcher {
     std::condition_variable cv;
     std::atomic<bool> cancelled{false};
     bool done = false;
+    bool skipped = false;  // dropped before its fetch began: its readers fetch it themselves
     Status status;
     // The bytes: received in place into a pooled buffer when the size is known, else
     // streamed into `streamed` (a transform's output of unknown length).

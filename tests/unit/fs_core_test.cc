@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <future>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "fs/core/errno_map.h"
 #include "fs/core/filesystem.h"
@@ -615,6 +617,34 @@ TEST_F(PrefetcherTest, OutOfOrderReadaheadStaysSequential) {
   }
   EXPECT_TRUE(out == data_);
   EXPECT_LT(p.requests(), 40u);  // no thrashing: the window was never dropped
+}
+
+TEST_F(PrefetcherTest, PartDroppedBeforeItsFetchStillServesItsReader) {
+  // Reader A waits for parts that a random read in another thread drops before the pool has
+  // started them: A must still get its bytes (a short count would look like the end of file).
+  TaskPool one(1);
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  one.Submit([opened] { opened.wait(); });  // holds the only pool thread
+  Prefetcher p(client_, one, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), PrefetchOptions{});
+  const uint64_t mb = 1 << 20;
+  std::string a(mb, '\0');
+  Result<size_t> ra = size_t{0};
+  std::thread reader([&] { ra = p.Read(2 * mb, mb, a.data()); });  // parts queued behind the gate
+  while (p.requests() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The far read drops A's parts at once, then waits for its own part behind them.
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    gate.set_value();
+  });
+  std::string b(4096, '\0');
+  ASSERT_EQ(*p.Read(30 * mb, 4096, b.data()), 4096u);
+  opener.join();
+  reader.join();
+  ASSERT_TRUE(ra.ok()) << ra.status().ToString();
+  ASSERT_EQ(*ra, mb);
+  EXPECT_EQ(a, data_.substr(2 * mb, mb));
 }
 
 TEST_F(PrefetcherTest, StreamServesSequentialReadsFromOneRangeGet) {
