@@ -83,6 +83,7 @@ void Prefetcher::Schedule(uint64_t off, uint64_t len) {
     } catch (...) {
       status = Status::Internal("readahead part: unknown exception");
     }
+    if (!status.ok() && st->cancelled) skipped = true;  // a streamed part stops when dropped
     std::lock_guard lk(st->mu);
     st->status = std::move(status);
     st->buf = std::move(buf);
