@@ -93,7 +93,7 @@ RawRangeGetter::RawRangeGetter(std::chrono::milliseconds connect_timeout,
                                std::chrono::milliseconds stall_timeout)
     : connect_timeout_(connect_timeout), stall_timeout_(stall_timeout) {}
 
-RawRangeGetter::~RawRangeGetter() {
+IdleConnections::~IdleConnections() {
   for (auto& [hp, fds] : idle_) {
     for (int fd : fds) ::close(fd);
   }
@@ -108,7 +108,7 @@ std::string RawRangeGetter::HostPortOf(const std::string& base_url) {
   return hp;
 }
 
-int RawRangeGetter::TakeIdle(const std::string& hostport) {
+int IdleConnections::Take(const std::string& hostport) {
   std::lock_guard lk(mu_);
   auto it = idle_.find(hostport);
   if (it == idle_.end() || it->second.empty()) return -1;
@@ -117,7 +117,7 @@ int RawRangeGetter::TakeIdle(const std::string& hostport) {
   return fd;
 }
 
-void RawRangeGetter::PutIdle(const std::string& hostport, int fd) {
+void IdleConnections::Put(const std::string& hostport, int fd) {
   {
     std::lock_guard lk(mu_);
     auto& v = idle_[hostport];
@@ -247,7 +247,7 @@ Result<std::string> ReadErrorBody(int fd, const Head& h, const std::string& extr
 template <typename T, typename Fn>
 Result<T> RawRangeGetter::OnConnection(const std::string& hostport, Fn&& exchange) {
   for (int attempt = 0;; ++attempt) {
-    int fd = attempt == 0 ? TakeIdle(hostport) : -1;
+    int fd = attempt == 0 ? idle_->Take(hostport) : -1;
     bool reused = fd >= 0;
     if (!reused) {
       AISLE_ASSIGN_OR_RETURN(fd, Connect(hostport));
@@ -256,7 +256,7 @@ Result<T> RawRangeGetter::OnConnection(const std::string& hostport, Fn&& exchang
     Result<T> r = exchange(fd, &reusable, &sent_nothing_back);
     if (fd >= 0) {
       if (r.ok() && reusable) {
-        PutIdle(hostport, fd);
+        idle_->Put(hostport, fd);
       } else {
         ::close(fd);
       }
@@ -304,7 +304,8 @@ Result<RawStreamReply> RawRangeGetter::Open(const std::string& hostport, const s
         RawStreamReply reply;
         reply.status = h.status;
         if (h.status / 100 == 2) {
-          reply.body.reset(new RawBodyStream(fd, h.content_length, std::move(extra)));
+          reply.body.reset(new RawBodyStream(fd, h.content_length, std::move(extra),
+                                             h.close ? nullptr : idle_, hostport));
           fd = -1;  // the stream owns the connection now
         } else {
           bool whole = false;
@@ -315,10 +316,13 @@ Result<RawStreamReply> RawRangeGetter::Open(const std::string& hostport, const s
       });
 }
 
-RawBodyStream::~RawBodyStream() { ::close(fd_); }
+RawBodyStream::~RawBodyStream() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
   n = std::min(n, remaining_);
+  if (n == 0) return uint64_t{0};
   uint64_t from_pending = std::min<uint64_t>(n, pending_.size());
   if (from_pending > 0) {
     std::memcpy(dest, pending_.data(), from_pending);
@@ -330,6 +334,10 @@ Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
     return s;
   }
   remaining_ -= n;
+  if (remaining_ == 0 && idle_ != nullptr) {  // read to its end: the connection can be reused
+    idle_->Put(hostport_, fd_);
+    fd_ = -1;
+  }
   return n;
 }
 

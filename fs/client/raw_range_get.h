@@ -24,10 +24,24 @@ struct RawGetReply {
   std::string error_body;  // the (bounded) body of a non-2xx reply
 };
 
+// Kept-alive connections by "host:port", shared by the getter and its open streams (a
+// stream read to its end gives its connection back, even after the getter is gone).
+class IdleConnections {
+ public:
+  ~IdleConnections();                     // closes them
+  int Take(const std::string& hostport);  // -1 when none
+  void Put(const std::string& hostport, int fd);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::vector<int>> idle_;  // GUARDED_BY(mu_)
+};
+
 // The body of an open ranged GET, received by the caller in order (RawRangeGetter::Open).
 // One sequential reader streams a large range over one connection: the socket's receive
 // buffer is the readahead, and every byte is received once, straight into the caller's
-// buffer. Not thread-safe; the connection is closed with the stream.
+// buffer. Not thread-safe. Read to its end, the stream gives its connection back to be
+// kept alive; dropped before, it closes it.
 class RawBodyStream {
  public:
   ~RawBodyStream();
@@ -41,11 +55,18 @@ class RawBodyStream {
 
  private:
   friend class RawRangeGetter;
-  RawBodyStream(int fd, uint64_t remaining, std::string pending)
-      : fd_(fd), remaining_(remaining), pending_(std::move(pending)) {}
+  RawBodyStream(int fd, uint64_t remaining, std::string pending,
+                std::shared_ptr<IdleConnections> idle, std::string hostport)
+      : fd_(fd),
+        remaining_(remaining),
+        pending_(std::move(pending)),
+        idle_(std::move(idle)),
+        hostport_(std::move(hostport)) {}
   int fd_;
   uint64_t remaining_;
-  std::string pending_;  // body bytes that arrived with the response head
+  std::string pending_;                    // body bytes that arrived with the response head
+  std::shared_ptr<IdleConnections> idle_;  // null: the connection is not to be kept
+  std::string hostport_;
 };
 
 struct RawStreamReply {
@@ -58,7 +79,6 @@ class RawRangeGetter {
  public:
   RawRangeGetter(std::chrono::milliseconds connect_timeout,
                  std::chrono::milliseconds stall_timeout);
-  ~RawRangeGetter();  // closes the idle connections
   RawRangeGetter(const RawRangeGetter&) = delete;
   RawRangeGetter& operator=(const RawRangeGetter&) = delete;
 
@@ -77,8 +97,6 @@ class RawRangeGetter {
 
  private:
   Result<int> Connect(const std::string& hostport);
-  int TakeIdle(const std::string& hostport);
-  void PutIdle(const std::string& hostport, int fd);
   // Runs `exchange(fd, &reusable, &sent_nothing_back)` on a kept-alive connection (once more
   // on a new one if the node had closed it) or a new one. The connection goes back to the
   // idle set when `exchange` marks it reusable and is closed when it is neither that nor
@@ -87,8 +105,7 @@ class RawRangeGetter {
   Result<T> OnConnection(const std::string& hostport, Fn&& exchange);
 
   const std::chrono::milliseconds connect_timeout_, stall_timeout_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::vector<int>> idle_;  // GUARDED_BY(mu_)
+  const std::shared_ptr<IdleConnections> idle_ = std::make_shared<IdleConnections>();
 };
 
 }  // namespace aisle::fs

@@ -660,8 +660,7 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
       po.min_window = po.max_window = po.min_part = po.max_part = 1ull << 30;
       out.direct_io = true;
     }
-    // direct_io reads come one at a time and in order: one stream serves them best.
-    po.stream = opts_.direct_io && !etl;
+    po.stream = !etl;  // sequential reads from one open range GET
     h->reader = std::make_unique<Prefetcher>(client_, pool_, buffers_, RefOf(in),
                                              etl ? UINT64_MAX : in.attr.size, po);
     out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;

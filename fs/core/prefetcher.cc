@@ -44,10 +44,10 @@ Prefetcher::Prefetcher(ClusterClient& client, TaskPool& pool, std::shared_ptr<Bu
       ref_(std::move(ref)),
       size_(size),
       opts_(opts),
+      stream_(client, buffers_, ref_, opts.slack),
       window_(opts.min_window) {}
 
 Prefetcher::~Prefetcher() {
-  std::lock_guard sl(stream_mu_);
   std::lock_guard lk(mu_);
   DropAll();
 }
@@ -100,44 +100,53 @@ Result<size_t> Prefetcher::DirectRead(uint64_t offset, uint64_t len, char* out) 
   return static_cast<size_t>(got);
 }
 
-Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, bool* served) {
+Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, const char** view,
+                                      std::shared_ptr<const void>* hold, bool* served) {
   *served = false;
-  std::lock_guard sl(stream_mu_);
   uint64_t size;
   {
     std::lock_guard lk(mu_);
-    bool at_stream = stream_ && stream_pos_ == offset;
-    bool continues = at_stream || (offset == next_ && offset > 0);
-    if (!continues || offset >= size_ || size_ == UINT64_MAX || n == 0) return size_t{0};
+    if (offset >= size_ || size_ == UINT64_MAX || n == 0) return size_t{0};
     size = size_;
-    if (!at_stream) DropAll();  // a new stream takes over from the window's parts
   }
-  if (!stream_ || stream_pos_ != offset) {
-    // The rest of the object: the reader has read sequentially and is likely to go on.
-    AISLE_ASSIGN_OR_RETURN(stream_, client_.OpenRange(ref_, offset, size - offset));
-    stream_pos_ = offset;
-    ++streams_;
+  auto r = stream_.Read(offset, n, out, view, hold, served);
+  if (!r.ok()) return size_t{0};  // e.g. the node restarted: the window's GETs retry this read
+  if (!*served) {
+    {
+      std::lock_guard lk(mu_);
+      if (offset != next_ || offset == 0) return size_t{0};
+      DropAll();  // a new stream takes over from the window's parts
+    }
+    // The rest of the object: the reader has read on sequentially and is likely to go on.
+    AISLE_RETURN_IF_ERROR(stream_.Restart(offset, size));
+    r = stream_.Read(offset, n, out, view, hold, served);
+    if (!r.ok() || !*served) return size_t{0};
   }
-  uint64_t want = std::min<uint64_t>(n, size - offset);
-  auto r = stream_->Read(out, want);
-  if (!r.ok()) {
-    stream_.reset();  // e.g. the node restarted: the window's GETs retry this read
-    return size_t{0};
-  }
-  stream_pos_ += *r;
   std::lock_guard lk(mu_);
-  next_ = offset + *r;
-  if (*r < want) size_ = std::min(size_, offset + *r);  // the object ended earlier than listed
-  *served = true;
-  return static_cast<size_t>(*r);
+  next_ = std::max(next_, offset + *r);
+  if (*r < std::min<uint64_t>(n, size - offset)) {
+    size_ = std::min(size_, offset + *r);  // the object ended earlier than listed
+  }
+  return *r;
 }
 
 Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char** view,
                                 std::shared_ptr<const void>* hold) {
   if (opts_.stream) {
     bool served = false;
-    AISLE_ASSIGN_OR_RETURN(size_t k, StreamRead(offset, n, out, &served));
+    AISLE_ASSIGN_OR_RETURN(size_t k, StreamRead(offset, n, out, view, hold, &served));
     if (served) return k;
+    // A late read just behind the stream: only its bytes (a window there would refetch the
+    // bytes the stream has).
+    if (stream_.JustBehind(offset)) {
+      uint64_t size;
+      {
+        std::lock_guard lk(mu_);
+        size = size_;
+      }
+      if (offset >= size) return size_t{0};
+      return DirectRead(offset, std::min<uint64_t>(n, size - offset), out);
+    }
   }
   // Plan under the lock: which parts cover the read. The kernel issues readahead requests
   // in parallel and they arrive out of order, so "sequential" means "near the stream".

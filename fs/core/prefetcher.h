@@ -3,9 +3,8 @@
 // up to `max_window`, each time a part is consumed; a non-sequential read drops the window
 // and fetches one bounded range (`random_read` bytes). Memory is bounded by the window.
 // With `stream`, a read that continues the previous one instead opens one range GET to the
-// end of the object and later reads receive from it in order, straight into the caller's
-// buffer: one request and one receive per byte (for direct_io handles, whose reads arrive
-// one at a time and in order; the socket's receive buffer is then the readahead).
+// end of the object and later forward reads are served from it (SequentialStream): one
+// request and one receive per byte; the socket's receive buffer is then the readahead.
 // Thread-safe (reads of one handle are serialised).
 #pragma once
 
@@ -21,6 +20,7 @@
 #include "common/result.h"
 #include "fs/client/cluster_client.h"
 #include "fs/core/buffer_pool.h"
+#include "fs/core/sequential_stream.h"
 #include "fs/core/task_pool.h"
 
 namespace aisle::fs {
@@ -53,10 +53,8 @@ class Prefetcher {
 
   uint64_t window() const { return window_; }
   uint64_t requests() const { return requests_; }
-  uint64_t streams() {
-    std::lock_guard sl(stream_mu_);
-    return streams_;
-  }
+  uint64_t streams() { return stream_.opened(); }
+  uint64_t stashed() { return stream_.stashed(); }
 
  private:
   struct PartState {
@@ -81,9 +79,11 @@ class Prefetcher {
   void Schedule(uint64_t off, uint64_t len);  // REQUIRES: mu_
   void DropAll();                             // REQUIRES: mu_
   Result<size_t> DirectRead(uint64_t offset, uint64_t len, char* out);
-  // Serves the read from the stream when it continues the previous read (*served); a stream
-  // that breaks mid-way is dropped and the read is left to the window (which retries).
-  Result<size_t> StreamRead(uint64_t offset, size_t n, char* out, bool* served);
+  // Serves the read from the stream (*served), opening one when the read continues the
+  // previous one; a stream that breaks mid-way is dropped and the read left to the window
+  // (which retries).
+  Result<size_t> StreamRead(uint64_t offset, size_t n, char* out, const char** view,
+                            std::shared_ptr<const void>* hold, bool* served);
 
   ClusterClient& client_;
   TaskPool& pool_;
@@ -92,11 +92,7 @@ class Prefetcher {
   uint64_t size_;
   const PrefetchOptions opts_;
 
-  // Lock order: stream_mu_, then mu_.
-  std::mutex stream_mu_;
-  std::unique_ptr<RangeStream> stream_;  // GUARDED_BY(stream_mu_)
-  uint64_t stream_pos_ = 0;              // GUARDED_BY(stream_mu_): its next byte's offset
-  uint64_t streams_ = 0;                 // GUARDED_BY(stream_mu_): range GETs opened
+  SequentialStream stream_;  // used with opts_.stream
 
   std::mutex mu_;
   std::deque<Part> parts_;  // contiguous, sorted; GUARDED_BY(mu_)

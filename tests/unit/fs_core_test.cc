@@ -676,6 +676,45 @@ TEST_F(PrefetcherTest, StreamServesSequentialReadsFromOneRangeGet) {
   EXPECT_EQ(p.streams(), 2u);
 }
 
+TEST_F(PrefetcherTest, StreamTakesReadaheadOutOfOrderFromParallelThreads) {
+  // The kernel's readahead: after the first reads, 1 MiB requests queued in order and taken by
+  // 4 daemon threads that race, reversed in groups of four besides. A read ahead of the stream
+  // stashes the bytes before it for the reads still on their way: nothing is fetched twice.
+  PrefetchOptions po;
+  po.stream = true;
+  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
+               data_.size(), po);
+  std::string out(data_.size(), '\0');
+  const uint64_t mb = 1 << 20;
+  for (uint64_t off = 0; off < 4 * mb; off += mb) {  // the stream opens at the second read
+    ASSERT_EQ(*p.Read(off, mb, out.data() + off), mb);
+  }
+  // The kernel keeps at most its readahead window (8 MiB here) of requests in flight.
+  std::atomic<int> bad{0};
+  for (uint64_t w = 4; w < data_.size() / mb; w += 8) {
+    std::vector<uint64_t> order;
+    for (uint64_t g = w; g < std::min<uint64_t>(w + 8, data_.size() / mb); g += 4) {
+      for (int k = 3; k >= 0; --k) order.push_back((g + k) * mb);
+    }
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (size_t i; (i = next++) < order.size();) {
+          auto n = p.Read(order[i], mb, out.data() + order[i]);
+          if (!n.ok() || *n != mb) ++bad;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_EQ(bad, 0);
+  EXPECT_TRUE(out == data_);
+  EXPECT_EQ(client_.open_range_calls, 1);
+  EXPECT_LE(client_.get_calls, 4);  // the first read's window parts
+  EXPECT_LE(p.stashed(), po.slack);
+}
+
 TEST_F(PrefetcherTest, BrokenStreamFallsBackToTheWindowAndReopens) {
   PrefetchOptions po;
   po.stream = true;

@@ -224,6 +224,26 @@ TEST(RawRangeGetTest, StreamHandsTheBodyOverInPieces) {
   EXPECT_EQ(*r->body->Read(&b, 1), 0u);
 }
 
+TEST(RawRangeGetTest, StreamReadToItsEndGivesItsConnectionBack) {
+  ScriptedServer srv([](const std::string&) { return Scripted{Reply(206, "0123456789")}; });
+  auto g = Getter();
+  char dest[10];
+  {
+    auto r = g.Open(srv.hostport(), "/o", 0, 10);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(*r->body->Read(dest, 10), 10u);
+  }
+  {
+    auto r = g.Open(srv.hostport(), "/o", 0, 10);  // the same connection, then dropped early
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(*r->body->Read(dest, 4), 4u);
+  }
+  auto r = g.Get(srv.hostport(), "/o", 0, 10, dest);  // a new one: the half-read one was closed
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(std::string(dest, 10), "0123456789");
+  EXPECT_EQ(srv.accepted(), 2);
+}
+
 TEST(RawRangeGetTest, StreamErrorStatusKeepsTheConnection) {
   int n = 0;
   ScriptedServer srv([&](const std::string&) {
