@@ -664,8 +664,8 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
     h->reader = std::make_unique<Prefetcher>(client_, pool_, buffers_, RefOf(in),
                                              etl ? UINT64_MAX : in.attr.size, po);
     out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;
-    if (opts_.direct_io) {
-      out.direct_io = true;  // the prefetcher's window is then the only readahead
+    if (in.attr.size >= opts_.direct_io_from) {
+      out.direct_io = true;  // the stream (or window) is then the only readahead
       out.keep_cache = false;
     }
     out.noflush = true;

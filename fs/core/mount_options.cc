@@ -39,7 +39,9 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
   if (opt == "ro") {
     c->fs.read_only = true;
   } else if (opt == "direct_io") {
-    c->fs.direct_io = true;
+    c->fs.direct_io_from = 0;
+  } else if (k == "direct_io_above") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.direct_io_from, ParseSize(v));
   } else if (opt == "allow_other") {
     c->allow_other = true;
   } else if (opt == "debug") {
@@ -181,6 +183,7 @@ std::string MountUsage() {
          "  shards=on|off           show .tar/.tgz/.zip... as directories of members (on)\n"
          "  direct_io               read files past the kernel page cache: faster streaming,\n"
          "                          no cache between opens, no shared mmap (off)\n"
+         "  direct_io_above=SIZE    the same for files of at least SIZE only (off)\n"
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
          "  log_level=LEVEL         trace|debug|info|warn|error (info)\n";

@@ -22,10 +22,11 @@ struct FsOptions {
   uint64_t random_read = 256 << 10;  // bytes fetched for one non-sequential read
   int max_conns = 16;                // parallel range GETs (threads of the fetch pool)
   bool shards = true;                // show .tar/.tgz/.zip/... objects as directories of members
-  // -o direct_io: files are read without the kernel page cache (one copy less per byte for
-  // streaming; no caching across opens; MAP_SHARED mmap of a file fails with ENODEV).
-  bool direct_io = false;
-  std::string spool_dir = "/tmp";  // where non-streamed writes are spooled before the PUT
+  // Files of at least this size are read without the kernel page cache (-o direct_io: all;
+  // -o direct_io_above=SIZE: the big ones): one copy less per byte when streaming, no
+  // caching across opens, and a MAP_SHARED mmap of such a file fails with ENODEV.
+  uint64_t direct_io_from = UINT64_MAX;  // UINT64_MAX: none
+  std::string spool_dir = "/tmp";        // where non-streamed writes are spooled before the PUT
 };
 
 }  // namespace aisle::fs

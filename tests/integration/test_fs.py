@@ -398,6 +398,21 @@ class FsMountTest(unittest.TestCase):
                 mp.close()
         finally:
             m.stop()
+        # -o direct_io_above=SIZE: only files of at least SIZE skip the page cache, so a
+        # small file still maps shared.
+        m = Mount(self.node.url, "direct_io_above=1M,ro").start()
+        try:
+            with open(m.path(self.bucket, "big", "blob.bin"), "rb") as f:
+                self.assertEqual(sha(f.read()), sha(self.objects["big/blob.bin"]))
+                with self.assertRaises(OSError) as cm:
+                    mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+                self.assertEqual(cm.exception.errno, errno.ENODEV)
+            with open(m.path(self.bucket, "top.txt"), "rb") as f:
+                mp = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+                self.assertEqual(mp[:], b"top\n")
+                mp.close()
+        finally:
+            m.stop()
 
     def test_python_walk(self):
         seen = {}

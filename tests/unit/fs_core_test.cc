@@ -549,6 +549,27 @@ TEST_F(FsCoreTest, KeepCacheOnlyWhileVersionUnchanged) {
   ASSERT_TRUE(fs->Release(o2->fh).ok());
 }
 
+TEST_F(FsCoreTest, DirectIoAboveASizeOnlyForBigFiles) {
+  client_.AddObject("b", "big.bin", std::string(3 << 20, 'z'));
+  opts_.direct_io_from = 1 << 20;  // -o direct_io_above=1M
+  auto fs = Make();
+  auto small = fs->Open(Walk(*fs, {"b", "top"})->attr.ino, O_RDONLY);
+  ASSERT_TRUE(small.ok());
+  EXPECT_FALSE(small->direct_io);
+  auto big = fs->Open(Walk(*fs, {"b", "big.bin"})->attr.ino, O_RDONLY);
+  ASSERT_TRUE(big.ok());
+  EXPECT_TRUE(big->direct_io);
+  EXPECT_FALSE(big->keep_cache);
+  std::string buf(1 << 20, '\0');  // read on in order: the second read opens the stream
+  for (uint64_t off = 0; off < (3u << 20); off += buf.size()) {
+    ASSERT_EQ(*fs->Read(big->fh, off, buf.size(), buf.data()), buf.size());
+    EXPECT_EQ(buf, std::string(buf.size(), 'z'));
+  }
+  EXPECT_EQ(client_.open_range_calls, 1);
+  EXPECT_TRUE(fs->Release(small->fh).ok());
+  EXPECT_TRUE(fs->Release(big->fh).ok());
+}
+
 class PrefetcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -767,13 +788,18 @@ TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
   EXPECT_EQ(c->fs.readahead, 32u << 20);
   EXPECT_EQ(c->fs.max_conns, 4);
   EXPECT_FALSE(c->fs.shards);
-  EXPECT_TRUE(c->fs.direct_io);
+  EXPECT_EQ(c->fs.direct_io_from, 0u);
+  auto big = ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "direct_io_above=64M"});
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->fs.direct_io_from, 64u << 20);
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "direct_io_above=lots"}).ok());
   EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "bogus"}).ok());
   EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1"}).ok());
   EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "shards=maybe"}).ok());
   auto whole = ParseMountArgs({"aisle-fs", "http://h:1", "/m"});
   ASSERT_TRUE(whole.ok());
   EXPECT_EQ(whole->fs.bucket, "");
+  EXPECT_EQ(whole->fs.direct_io_from, UINT64_MAX);  // page cache for every file
 }
 
 TEST(ErrnoMapTest, OneTable) {
