@@ -270,26 +270,12 @@ Result<T> RawRangeGetter::OnConnection(const std::string& hostport, Fn&& exchang
 Result<RawGetReply> RawRangeGetter::Get(const std::string& hostport, const std::string& target,
                                         uint64_t offset, uint64_t length, char* dest) {
   if (length == 0) return RawGetReply{206, 0, ""};
-  std::string request = RangeRequest(hostport, target, offset, length);
-  return OnConnection<RawGetReply>(
-      hostport, [&](int& fd, bool* reusable, bool* sent_nothing_back) -> Result<RawGetReply> {
-        std::string extra;
-        AISLE_ASSIGN_OR_RETURN(Head h,
-                               SendAndReadHead(fd, request, length, &extra, sent_nothing_back));
-        RawGetReply reply;
-        reply.status = h.status;
-        if (h.status / 100 == 2) {
-          std::memcpy(dest, extra.data(), extra.size());
-          AISLE_RETURN_IF_ERROR(RecvAll(fd, dest + extra.size(), h.content_length - extra.size()));
-          reply.body_len = h.content_length;
-        } else {
-          bool whole = false;
-          AISLE_ASSIGN_OR_RETURN(reply.error_body, ReadErrorBody(fd, h, extra, &whole));
-          if (!whole) return reply;  // the rest is not worth reading: not reused
-        }
-        *reusable = !h.close;
-        return reply;
-      });
+  AISLE_ASSIGN_OR_RETURN(RawStreamReply r, Open(hostport, target, offset, length));
+  RawGetReply reply{r.status, 0, std::move(r.error_body)};
+  if (r.body != nullptr) {  // read whole, the stream gives the connection back
+    AISLE_ASSIGN_OR_RETURN(reply.body_len, r.body->Read(dest, r.body->remaining()));
+  }
+  return reply;
 }
 
 Result<RawStreamReply> RawRangeGetter::Open(const std::string& hostport, const std::string& target,

@@ -579,6 +579,13 @@ class PrefetcherTest : public ::testing::Test {
     client_.AddBucket("b");
     client_.AddObject("b", "obj", data_);
   }
+  // A prefetcher of "obj" that serves forward reads from a stream (PrefetchOptions::stream).
+  std::unique_ptr<Prefetcher> Streaming() {
+    PrefetchOptions po;
+    po.stream = true;
+    return std::make_unique<Prefetcher>(client_, pool_, BufferPool::Create(64 << 20),
+                                        ObjectRef{"b", "obj", "", ""}, data_.size(), po);
+  }
   MockClusterClient client_;
   TaskPool pool_{8};
   std::string data_;
@@ -669,10 +676,8 @@ TEST_F(PrefetcherTest, PartDroppedBeforeItsFetchStillServesItsReader) {
 }
 
 TEST_F(PrefetcherTest, StreamServesSequentialReadsFromOneRangeGet) {
-  PrefetchOptions po;
-  po.stream = true;
-  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
-               data_.size(), po);
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
   std::string out(data_.size(), '\0');
   const uint64_t mb = 1 << 20;
   for (uint64_t off = 0; off < data_.size(); off += mb) {
@@ -701,10 +706,8 @@ TEST_F(PrefetcherTest, StreamTakesReadaheadOutOfOrderFromParallelThreads) {
   // The kernel's readahead: after the first reads, 1 MiB requests queued in order and taken by
   // 4 daemon threads that race, reversed in groups of four besides. A read ahead of the stream
   // stashes the bytes before it for the reads still on their way: nothing is fetched twice.
-  PrefetchOptions po;
-  po.stream = true;
-  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
-               data_.size(), po);
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
   std::string out(data_.size(), '\0');
   const uint64_t mb = 1 << 20;
   for (uint64_t off = 0; off < 4 * mb; off += mb) {  // the stream opens at the second read
@@ -733,15 +736,13 @@ TEST_F(PrefetcherTest, StreamTakesReadaheadOutOfOrderFromParallelThreads) {
   EXPECT_TRUE(out == data_);
   EXPECT_EQ(client_.open_range_calls, 1);
   EXPECT_LE(client_.get_calls, 4);  // the first read's window parts
-  EXPECT_LE(p.stashed(), po.slack);
+  EXPECT_LE(p.stashed(), PrefetchOptions{}.slack);
 }
 
 TEST_F(PrefetcherTest, BrokenStreamFallsBackToTheWindowAndReopens) {
-  PrefetchOptions po;
-  po.stream = true;
   client_.break_streams_after = 3;  // e.g. a node restart mid-stream, every fourth read
-  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
-               data_.size(), po);
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
   std::string out(data_.size(), '\0');
   const uint64_t chunk = 768 << 10;
   for (uint64_t off = 0; off < data_.size(); off += chunk) {
@@ -754,10 +755,8 @@ TEST_F(PrefetcherTest, BrokenStreamFallsBackToTheWindowAndReopens) {
 }
 
 TEST_F(PrefetcherTest, StreamThatCannotOpenIsAnError) {
-  PrefetchOptions po;
-  po.stream = true;
-  Prefetcher p(client_, pool_, BufferPool::Create(64 << 20), ObjectRef{"b", "obj", "", ""},
-               data_.size(), po);
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
   std::string buf(1 << 20, '\0');
   ASSERT_TRUE(p.Read(0, buf.size(), buf.data()).ok());
   client_.FailNext(1, Status::Unavailable("node down"));  // the open (already retried)
