@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <thread>
 
 #include "common/checksum.h"
 #include "server/api/s3/s3_crypto.h"
@@ -127,6 +128,24 @@ TEST_F(MultipartStoreTest, OtherLayoutsAreCopiedCorrectly) {
     store_->SetFaultHook(nullptr);
     EXPECT_EQ(Inode(Assembly(*id)), ino);
     EXPECT_EQ(Complete(*id, {{1, e1}, {2, e2}, {3, e3}}, a + c + b2), ino);
+  }
+}
+
+TEST_F(MultipartStoreTest, SamePartUploadedTwiceAtOnceKeepsOneOfThem) {
+  // A client retrying a part while its first attempt still runs: both are acknowledged, so
+  // one of the two (the last to finish) must be the part, never neither.
+  for (int i = 0; i < 300; ++i) {
+    auto id = mpu_->Create("b", "k", {});
+    ASSERT_TRUE(id.ok());
+    std::string a = Bytes(4096, 'a'), b = Bytes(4096, 'b');
+    std::thread t([&] { Upload(*id, 1, a); });
+    Upload(*id, 1, b);
+    t.join();
+    auto parts = mpu_->ListParts("b", "k", *id);
+    ASSERT_TRUE(parts.ok());
+    ASSERT_EQ(parts->size(), 1u) << "iteration " << i;
+    EXPECT_TRUE((*parts)[0].etag == ToHex(Md5(a)) || (*parts)[0].etag == ToHex(Md5(b)));
+    ASSERT_TRUE(mpu_->Abort("b", "k", *id).ok());
   }
 }
 

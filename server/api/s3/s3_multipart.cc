@@ -193,9 +193,10 @@ void RemoveOtherVersions(const std::string& dir, int number, const std::string& 
   }
 }
 
-// Writes `body` to dir/<NNNNN>-<md5>; returns the md5 hex.
+// Writes `body` to dir/<NNNNN>-<md5>; returns the md5 hex. `publish` is held while the part
+// replaces other versions of its number.
 Result<std::string> WritePart(const std::string& dir, int number, BodyReader& body,
-                              HashingReader* hashed) {
+                              HashingReader* hashed, std::mutex& publish) {
   std::string tmp = dir + "/tmp-" + storage::RandomHex(16);
   AISLE_ASSIGN_OR_RETURN(auto fh, storage::OpenFile(tmp, O_CREAT | O_TRUNC | O_WRONLY));
   auto drained = Drain(body, hashed, fh.get(), 0, UINT64_MAX, tmp);
@@ -204,6 +205,7 @@ Result<std::string> WritePart(const std::string& dir, int number, BodyReader& bo
     return drained.status();
   }
   std::string name = PartPrefix(number) + "-" + drained->second;
+  std::lock_guard<std::mutex> l(publish);
   if (Status r = storage::RenameFile(tmp, dir + "/" + name); !r.ok()) {
     ::unlink(tmp.c_str());
     return r;
@@ -253,7 +255,7 @@ Result<std::string> MultipartStore::Write(std::string_view bucket, std::string_v
   std::optional<uint64_t> len = body.DeclaredLength();
   AISLE_ASSIGN_OR_RETURN(std::optional<uint64_t> off, Claim(bucket, key, id, number, len));
   std::string dir = Dir(id);
-  if (!off) return WritePart(dir, number, body, hashed);
+  if (!off) return WritePart(dir, number, body, hashed, publish_mu_);
   // In place, in the assembly. A failure frees the slot (the region holds no listed part).
   std::string slot = dir + "/" + SlotName(number);
   auto written = [&]() -> Result<std::string> {
@@ -265,6 +267,7 @@ Result<std::string> MultipartStore::Write(std::string_view bucket, std::string_v
                             SYNC_FILE_RANGE_WRITE);
     std::string marker =
         PartPrefix(number) + "-" + drained.second + "-" + std::to_string(drained.first);
+    std::lock_guard<std::mutex> l(publish_mu_);
     AISLE_RETURN_IF_ERROR(
         storage::OpenFile(dir + "/" + marker, O_CREAT | O_WRONLY | O_TRUNC).status());
     RemoveOtherVersions(dir, number, marker);

@@ -92,6 +92,9 @@ class MultipartStore {
   std::mutex mu_;
   std::map<std::string, int, std::less<>> writers_;
   std::map<std::string, int, std::less<>> completing_;
+  // Held while a finished part replaces the other versions of its number: two uploads of one
+  // part that finish together must leave one of them, not remove each other.
+  std::mutex publish_mu_;
 };
 
 }  // namespace aisle::api::s3
