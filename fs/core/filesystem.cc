@@ -46,11 +46,36 @@ Filesystem::Filesystem(ClusterClient& client, FsOptions opts)
       opts_(std::move(opts)),
       cache_(Seconds(opts_.dir_timeout), Seconds(opts_.negative_timeout)),
       pool_(opts_.max_conns),
-      buffers_(BufferPool::Create(opts_.readahead + (16ull << 20))) {}
+      buffers_(BufferPool::Create(opts_.readahead + (16ull << 20))) {
+  if (opts_.stream_idle_timeout > 0)
+    stream_closer_ = std::thread([this] { CloseIdleStreamsLoop(); });
+}
 
 Filesystem::~Filesystem() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (stream_closer_.joinable()) stream_closer_.join();
   std::lock_guard lk(mu_);
   files_.clear();  // cancels readahead before the pool joins
+}
+
+void Filesystem::CloseIdleStreamsLoop() {
+  const Clock::duration idle = Seconds(opts_.stream_idle_timeout);
+  std::unique_lock lk(mu_);
+  while (!stop_cv_.wait_for(lk, idle / 4, [this] { return stopping_; })) {
+    std::vector<std::shared_ptr<FileHandle>> open;
+    for (auto& [fh, h] : files_) {
+      if (h->reader) open.push_back(h);
+    }
+    lk.unlock();
+    auto before = Clock::now() - idle;
+    for (auto& h : open) h->reader->CloseIdleStream(before);
+    open.clear();  // the last owner of a released handle lets it go here, unlocked
+    lk.lock();
+  }
 }
 
 Clock::time_point Filesystem::AttrExpiry() const {

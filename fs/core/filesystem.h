@@ -6,12 +6,14 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "common/result.h"
@@ -138,6 +140,12 @@ class Filesystem {
   std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;  // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;    // GUARDED_BY(mu_)
   std::unordered_map<uint64_t, int> writers_;  // ino -> open write handles; GUARDED_BY(mu_)
+
+  // Closes read streams idle for opts_.stream_idle_timeout (checked every quarter of it).
+  void CloseIdleStreamsLoop();
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::condition_variable stop_cv_;
+  std::thread stream_closer_;
 };
 
 }  // namespace aisle::fs

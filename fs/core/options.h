@@ -26,7 +26,11 @@ struct FsOptions {
   // -o direct_io_above=SIZE: the big ones): one copy less per byte when streaming, no
   // caching across opens, and a MAP_SHARED mmap of such a file fails with ENODEV.
   uint64_t direct_io_from = UINT64_MAX;  // UINT64_MAX: none
-  std::string spool_dir = "/tmp";        // where non-streamed writes are spooled before the PUT
+  // A read stream (one open range GET per sequentially read file) that no read has used for
+  // this long is closed, so a reader that pauses does not hold a node's worker; the next read
+  // opens a new one. 0: never.
+  double stream_idle_timeout = 1.0;
+  std::string spool_dir = "/tmp";  // where non-streamed writes are spooled before the PUT
 };
 
 }  // namespace aisle::fs

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,10 @@ class Prefetcher {
 
   uint64_t window() const { return window_; }
   uint64_t requests() const { return requests_; }
+  // Closes the read stream if no read used it since `before` (see SequentialStream).
+  bool CloseIdleStream(std::chrono::steady_clock::time_point before) {
+    return stream_.CloseIfIdle(before);
+  }
   uint64_t streams() { return stream_.opened(); }
   uint64_t stashed() { return stream_.stashed(); }
 

@@ -17,7 +17,15 @@ Status SequentialStream::Restart(uint64_t offset, uint64_t end) {
   pos_ = offset;
   end_ = end;
   ++opened_;
+  last_use_ = std::chrono::steady_clock::now();
   return Status::OK();
+}
+
+bool SequentialStream::CloseIfIdle(std::chrono::steady_clock::time_point before) {
+  std::unique_lock lk(mu_, std::try_to_lock);
+  if (!lk.owns_lock() || stream_ == nullptr || last_use_ >= before) return false;
+  Drop();
+  return true;
 }
 
 void SequentialStream::Drop() {
@@ -102,6 +110,7 @@ Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, cons
       *view = it->second.buf->data() + (offset - it->first);
       *hold = it->second.buf;
       take(it, end);
+      last_use_ = std::chrono::steady_clock::now();
       *served = true;
       return static_cast<size_t>(end - offset);
     }
@@ -136,6 +145,7 @@ Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, cons
     stash_bytes_ -= stash_.begin()->second.len;
     stash_.erase(stash_.begin());
   }
+  last_use_ = std::chrono::steady_clock::now();
   *served = true;
   return static_cast<size_t>(pos - offset);
 }

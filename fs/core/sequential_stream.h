@@ -6,6 +6,7 @@
 // into the caller's buffer. At most `reach` bytes are stashed. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -37,6 +38,11 @@ class SequentialStream {
   // kernel's readahead that the stash does not hold, not a seek back.
   bool JustBehind(uint64_t offset);
 
+  // Drops the open stream when no read has used it since `before`: the node's worker that
+  // writes it is then freed, instead of waiting on a reader that paused. False when there is
+  // none or a read is using it.
+  bool CloseIfIdle(std::chrono::steady_clock::time_point before);
+
   uint64_t opened();   // range GETs opened so far
   uint64_t stashed();  // bytes stashed now
 
@@ -61,6 +67,7 @@ class SequentialStream {
   std::map<uint64_t, Stashed> stash_;    // GUARDED_BY(mu_): by offset, disjoint, below pos_
   uint64_t stash_bytes_ = 0;             // GUARDED_BY(mu_)
   uint64_t opened_ = 0;                  // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_use_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace aisle::fs

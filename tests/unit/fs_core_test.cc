@@ -570,6 +570,28 @@ TEST_F(FsCoreTest, DirectIoAboveASizeOnlyForBigFiles) {
   EXPECT_TRUE(fs->Release(big->fh).ok());
 }
 
+TEST_F(FsCoreTest, IdleReadStreamIsClosedAndReopened) {
+  // A reader that pauses longer than stream_idle_timeout gives its range GET (and the node's
+  // worker writing it) back; reading on opens a new one, with the same bytes.
+  std::string data(4 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + (i >> 13));
+  client_.AddObject("b", "big.bin", data);
+  opts_.stream_idle_timeout = 0.2;
+  auto fs = Make();
+  auto o = fs->Open(Walk(*fs, {"b", "big.bin"})->attr.ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  std::string got, buf(1 << 20, '\0');
+  for (uint64_t off = 0; off < data.size(); off += buf.size()) {
+    if (off == (2u << 20)) std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    auto n = fs->Read(o->fh, off, buf.size(), buf.data());
+    ASSERT_TRUE(n.ok());
+    got.append(buf.data(), *n);
+  }
+  EXPECT_TRUE(got == data);
+  EXPECT_EQ(client_.open_range_calls, 2);
+  EXPECT_TRUE(fs->Release(o->fh).ok());
+}
+
 class PrefetcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -737,6 +759,21 @@ TEST_F(PrefetcherTest, StreamTakesReadaheadOutOfOrderFromParallelThreads) {
   EXPECT_EQ(client_.open_range_calls, 1);
   EXPECT_LE(client_.get_calls, 4);  // the first read's window parts
   EXPECT_LE(p.stashed(), PrefetchOptions{}.slack);
+}
+
+TEST_F(PrefetcherTest, CloseIdleStreamOnlyWhenUnusedSince) {
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
+  std::string buf(1 << 20, '\0');
+  ASSERT_EQ(*p.Read(0, buf.size(), buf.data()), buf.size());
+  ASSERT_EQ(*p.Read(1 << 20, buf.size(), buf.data()), buf.size());  // the stream opens
+  auto now = std::chrono::steady_clock::now();
+  EXPECT_FALSE(p.CloseIdleStream(now - std::chrono::seconds(10)));  // used since then
+  EXPECT_TRUE(p.CloseIdleStream(now + std::chrono::seconds(1)));
+  EXPECT_FALSE(p.CloseIdleStream(now + std::chrono::seconds(1)));  // none open any more
+  ASSERT_EQ(*p.Read(2 << 20, buf.size(), buf.data()), buf.size());
+  EXPECT_EQ(buf, data_.substr(2 << 20, buf.size()));
+  EXPECT_EQ(client_.open_range_calls, 2);
 }
 
 TEST_F(PrefetcherTest, BrokenStreamFallsBackToTheWindowAndReopens) {
