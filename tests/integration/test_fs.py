@@ -414,6 +414,48 @@ class FsMountTest(unittest.TestCase):
         finally:
             m.stop()
 
+    def test_paused_readers_do_not_hold_the_node(self):
+        # Each file read sequentially streams from one open range GET, which one of the
+        # node's request workers writes. Readers that pause must not hold them: with 3 workers
+        # and 5 paused readers, the mount (and the node) still answer, and every reader goes
+        # on with the right bytes once it reads again.
+        node = tl.Node(extra_args=["--workers", "3"])
+        node.start()
+        m = None
+        files = []
+        try:
+            r = self.s.post(node.bck_url("p"), json={"action": "create-bck"}, timeout=10)
+            self.assertIn(r.status_code, (200, 409), r.text)
+            blobs = {"f%d" % i: os.urandom(12 << 20) for i in range(5)}
+            for name, data in blobs.items():
+                r = self.s.put(node.obj_url("p", name), data=data, timeout=30)
+                self.assertEqual(r.status_code, 200, r.text)
+            r = self.s.put(node.obj_url("p", "small"), data=b"small\n", timeout=30)
+            self.assertEqual(r.status_code, 200, r.text)
+            m = Mount(node.url).start()
+            t0 = time.monotonic()
+            for name in blobs:  # 2 MiB each: the second read opens the stream
+                f = open(m.path("p", name), "rb", buffering=0)
+                files.append((name, f, bytearray(f.read(1 << 20)) + f.read(1 << 20)))
+            with open(m.path("p", "small"), "rb") as f:
+                self.assertEqual(f.read(), b"small\n")
+            # Held streams would keep the 4th reader waiting for the node's 30 s write timeout.
+            self.assertLess(time.monotonic() - t0, 10, "the node's workers were held")
+            time.sleep(1.5)  # paused past the idle timeout: every stream is closed
+            for name, f, got in files:
+                while True:
+                    b = f.read(1 << 20)
+                    if not b:
+                        break
+                    got += b
+                self.assertEqual(sha(bytes(got)), sha(blobs[name]), name)
+        finally:
+            for _, f, _ in files:
+                f.close()
+            if m is not None:
+                m.stop()
+            node.cleanup()
+
     def test_python_walk(self):
         seen = {}
         for root, dirs, files in os.walk(self.p()):
