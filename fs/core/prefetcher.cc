@@ -101,8 +101,9 @@ Result<size_t> Prefetcher::DirectRead(uint64_t offset, uint64_t len, char* out) 
 }
 
 Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, const char** view,
-                                      std::shared_ptr<const void>* hold, bool* served) {
+                                      std::shared_ptr<const void>* hold, bool* served, bool* late) {
   *served = false;
+  *late = false;
   uint64_t size;
   {
     std::lock_guard lk(mu_);
@@ -112,9 +113,19 @@ Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, cons
   auto r = stream_.Read(offset, n, out, view, hold, served);
   if (!r.ok()) return size_t{0};  // e.g. the node restarted: the window's GETs retry this read
   if (!*served) {
+    // Just behind the stream: a late read of the kernel's readahead takes only its bytes (a
+    // window there would refetch what the stream has), unless it goes on from the previous
+    // such read: a reader that moved back and reads on gets a stream of its own.
+    bool behind = stream_.JustBehind(offset);
     {
       std::lock_guard lk(mu_);
-      if (offset != next_ || offset == 0) return size_t{0};
+      bool reads_on = behind && offset == behind_end_;
+      behind_end_ = behind ? offset + n : UINT64_MAX;
+      if (behind && !reads_on) {
+        *late = true;
+        return size_t{0};
+      }
+      if (!reads_on && (offset != next_ || offset == 0)) return size_t{0};
       DropAll();  // a new stream takes over from the window's parts
     }
     // The rest of the object: the reader has read on sequentially and is likely to go on.
@@ -133,19 +144,17 @@ Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, cons
 Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char** view,
                                 std::shared_ptr<const void>* hold) {
   if (opts_.stream) {
-    bool served = false;
-    AISLE_ASSIGN_OR_RETURN(size_t k, StreamRead(offset, n, out, view, hold, &served));
+    bool served = false, late = false;
+    AISLE_ASSIGN_OR_RETURN(size_t k, StreamRead(offset, n, out, view, hold, &served, &late));
     if (served) return k;
-    // A late read just behind the stream: only its bytes (a window there would refetch the
-    // bytes the stream has).
-    if (stream_.JustBehind(offset)) {
+    if (late) {
       uint64_t size;
       {
         std::lock_guard lk(mu_);
         size = size_;
       }
-      if (offset >= size) return size_t{0};
-      return DirectRead(offset, std::min<uint64_t>(n, size - offset), out);
+      return offset >= size ? size_t{0}
+                            : DirectRead(offset, std::min<uint64_t>(n, size - offset), out);
     }
   }
   // Plan under the lock: which parts cover the read. The kernel issues readahead requests

@@ -86,9 +86,9 @@ class Prefetcher {
   Result<size_t> DirectRead(uint64_t offset, uint64_t len, char* out);
   // Serves the read from the stream (*served), opening one when the read continues the
   // previous one; a stream that breaks mid-way is dropped and the read left to the window
-  // (which retries).
+  // (which retries). *late: a late read just behind the stream, to fetch on its own.
   Result<size_t> StreamRead(uint64_t offset, size_t n, char* out, const char** view,
-                            std::shared_ptr<const void>* hold, bool* served);
+                            std::shared_ptr<const void>* hold, bool* served, bool* late);
 
   ClusterClient& client_;
   TaskPool& pool_;
@@ -104,7 +104,8 @@ class Prefetcher {
   uint64_t sched_end_ = 0;  // end of the last scheduled part
   uint64_t next_ = 0;       // where a sequential read would start
   uint64_t window_;
-  uint64_t requests_ = 0;
+  uint64_t behind_end_ = UINT64_MAX;   // GUARDED_BY(mu_): end of the last read behind the stream
+  std::atomic<uint64_t> requests_{0};  // range GETs issued (read by tests while reads run)
 };
 
 }  // namespace aisle::fs

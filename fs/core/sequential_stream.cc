@@ -55,7 +55,7 @@ Status SequentialStream::StashUpTo(uint64_t upto) {
     std::shared_ptr<BufferPool::Buffer> buf = buffers_->Get(k);
     AISLE_ASSIGN_OR_RETURN(uint64_t got, stream_->Read(buf->data(), k));
     if (got > 0) {
-      stash_[pos_] = Stashed{got, std::move(buf)};
+      stash_[pos_] = Stashed{got, std::move(buf), 0};
       stash_bytes_ += got;
       pos_ += got;
     }
@@ -80,8 +80,9 @@ Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, cons
     --it;
     return at < it->first + it->second.len ? it : stash_.end();
   };
-  auto take = [&](std::map<uint64_t, Stashed>::iterator it, uint64_t upto) {
-    if (upto >= it->first + it->second.len) {  // read to its end: no one needs it any more
+  auto take = [&](std::map<uint64_t, Stashed>::iterator it, uint64_t bytes) {
+    it->second.used += bytes;
+    if (it->second.used >= it->second.len) {  // every byte was read: no one needs it any more
       stash_bytes_ -= it->second.len;
       stash_.erase(it);
     }
@@ -109,7 +110,7 @@ Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, cons
     if (offset + n <= it->first + it->second.len) {  // inside one stashed buffer: no copy
       *view = it->second.buf->data() + (offset - it->first);
       *hold = it->second.buf;
-      take(it, end);
+      take(it, end - offset);
       last_use_ = std::chrono::steady_clock::now();
       *served = true;
       return static_cast<size_t>(end - offset);
@@ -121,7 +122,7 @@ Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, cons
     uint64_t k = std::min(end, it->first + it->second.len) - pos;
     std::memcpy(out + (pos - offset), it->second.buf->data() + (pos - it->first), k);
     pos += k;
-    take(it, pos);
+    take(it, k);
   }
   if (pos < end) {
     Status s = StashUpTo(pos);  // the bytes of earlier reads still on their way

@@ -50,6 +50,7 @@ class SequentialStream {
   struct Stashed {
     uint64_t len;
     std::shared_ptr<BufferPool::Buffer> buf;
+    uint64_t used = 0;  // bytes reads took from it (reads may take its parts in any order)
   };
   // Receives [pos_, upto) into stashed buffers. REQUIRES: mu_
   Status StashUpTo(uint64_t upto);
