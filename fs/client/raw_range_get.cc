@@ -307,6 +307,7 @@ RawBodyStream::~RawBodyStream() {
 }
 
 Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
+  if (!broken_.ok()) return broken_;
   n = std::min(n, remaining_);
   if (n == 0) return uint64_t{0};
   uint64_t from_pending = std::min<uint64_t>(n, pending_.size());
@@ -316,7 +317,8 @@ Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
   }
   Status s = RecvAll(fd_, dest + from_pending, n - from_pending);
   if (!s.ok()) {
-    remaining_ = 0;  // spent: the position in the body is unknown
+    broken_ = s;  // spent: the position in the body is unknown
+    remaining_ = 0;
     return s;
   }
   remaining_ -= n;

@@ -64,7 +64,8 @@ class RawBodyStream {
         hostport_(std::move(hostport)) {}
   int fd_;
   uint64_t remaining_;
-  std::string pending_;                    // body bytes that arrived with the response head
+  std::string pending_;  // body bytes that arrived with the response head
+  Status broken_;        // the error that spent the stream (its position is then unknown)
   std::shared_ptr<IdleConnections> idle_;  // null: the connection is not to be kept
   std::string hostport_;
 };
