@@ -255,7 +255,7 @@ Result<std::string> MultipartStore::Write(std::string_view bucket, std::string_v
   std::optional<uint64_t> len = body.DeclaredLength();
   AISLE_ASSIGN_OR_RETURN(std::optional<uint64_t> off, Claim(bucket, key, id, number, len));
   std::string dir = Dir(id);
-  if (!off) return WritePart(dir, number, body, hashed, publish_mu_);
+  if (!off) return WritePart(dir, number, body, hashed, PublishLock(id));
   // In place, in the assembly. A failure frees the slot (the region holds no listed part).
   std::string slot = dir + "/" + SlotName(number);
   auto written = [&]() -> Result<std::string> {
@@ -267,7 +267,7 @@ Result<std::string> MultipartStore::Write(std::string_view bucket, std::string_v
                             SYNC_FILE_RANGE_WRITE);
     std::string marker =
         PartPrefix(number) + "-" + drained.second + "-" + std::to_string(drained.first);
-    std::lock_guard<std::mutex> l(publish_mu_);
+    std::lock_guard<std::mutex> l(PublishLock(id));
     AISLE_RETURN_IF_ERROR(
         storage::OpenFile(dir + "/" + marker, O_CREAT | O_WRONLY | O_TRUNC).status());
     RemoveOtherVersions(dir, number, marker);

@@ -16,11 +16,14 @@
 // Thread-safe: concurrent parts of one upload write distinct files or distinct regions.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -93,8 +96,12 @@ class MultipartStore {
   std::map<std::string, int, std::less<>> writers_;
   std::map<std::string, int, std::less<>> completing_;
   // Held while a finished part replaces the other versions of its number: two uploads of one
-  // part that finish together must leave one of them, not remove each other.
-  std::mutex publish_mu_;
+  // part that finish together must leave one of them, not remove each other. Striped by
+  // upload id, so parts of different uploads do not wait on each other.
+  std::mutex& PublishLock(std::string_view id) {
+    return publish_mu_[std::hash<std::string_view>{}(id) % publish_mu_.size()];
+  }
+  std::array<std::mutex, 64> publish_mu_;
 };
 
 }  // namespace aisle::api::s3
