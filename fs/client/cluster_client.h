@@ -103,9 +103,9 @@ class ClusterClient {
     if (!r.ok()) return r.status();
     return got;
   }
-  // Bytes [offset, offset+length) as a stream. Clients that can keep one transfer open
-  // override this (a sequential reader then costs one request, not one per read); the default
-  // issues a ReadRange per Read.
+  // Bytes [offset, offset+length) as a stream: one transfer kept open, so a sequential reader
+  // costs one request, not one per read. kUnsupported where the client cannot (the default,
+  // and e.g. replies that need libcurl): callers then read in ranges (ReadRange).
   virtual Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t offset,
                                                          uint64_t length);
   // Stores the object durably (the server acknowledges after fsync); returns its new head.
@@ -121,34 +121,9 @@ class ClusterClient {
                         const std::string& to) = 0;
 };
 
-// The default stream: one ReadRange per Read.
-class ReadRangeStream : public RangeStream {
- public:
-  ReadRangeStream(ClusterClient& client, ObjectRef ref, uint64_t offset, uint64_t length)
-      : client_(client), ref_(std::move(ref)), pos_(offset), end_(offset + length) {}
-  Result<uint64_t> Read(char* dest, uint64_t n) override {
-    n = std::min(n, end_ - pos_);
-    if (n == 0) return uint64_t{0};
-    auto r = client_.ReadRange(ref_, pos_, n, dest);
-    if (!r.ok()) {
-      end_ = pos_;
-      return r.status();
-    }
-    pos_ += *r;
-    if (*r < n) end_ = pos_;  // the object ended
-    return *r;
-  }
-
- private:
-  ClusterClient& client_;
-  const ObjectRef ref_;
-  uint64_t pos_, end_;
-};
-
-inline Result<std::unique_ptr<RangeStream>> ClusterClient::OpenRange(const ObjectRef& ref,
-                                                                     uint64_t offset,
-                                                                     uint64_t length) {
-  return std::unique_ptr<RangeStream>(new ReadRangeStream(*this, ref, offset, length));
+inline Result<std::unique_ptr<RangeStream>> ClusterClient::OpenRange(const ObjectRef&, uint64_t,
+                                                                     uint64_t) {
+  return Status::Unsupported("this client keeps no transfer open");
 }
 
 }  // namespace aisle::fs

@@ -344,7 +344,8 @@ class RawRangeStream : public RangeStream {
 Result<std::unique_ptr<RangeStream>> HttpClusterClient::OpenRange(const ObjectRef& ref,
                                                                   uint64_t offset,
                                                                   uint64_t length) {
-  if (!ref.etl_name.empty() || length == 0) return ClusterClient::OpenRange(ref, offset, length);
+  if (!ref.etl_name.empty() || length == 0)
+    return Status::Unsupported("no stream for " + Describe(ref));
   std::string what = Describe(ref);
   bool general = false;
   using Stream = std::unique_ptr<RangeStream>;
@@ -363,7 +364,7 @@ Result<std::unique_ptr<RangeStream>> HttpClusterClient::OpenRange(const ObjectRe
     if (r->status / 100 != 2) return StatusFromHttp(r->status, r->error_body, what);
     return Stream(new RawRangeStream(std::move(r->body)));
   });
-  if (!res.ok() && general) return ClusterClient::OpenRange(ref, offset, length);
+  if (!res.ok() && general) return Status::Unsupported("no stream for " + what);
   return res;
 }
 

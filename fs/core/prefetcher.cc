@@ -107,7 +107,7 @@ Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, cons
   uint64_t size;
   {
     std::lock_guard lk(mu_);
-    if (offset >= size_ || size_ == UINT64_MAX || n == 0) return size_t{0};
+    if (offset >= size_ || size_ == UINT64_MAX || n == 0 || stream_unsupported_) return size_t{0};
     size = size_;
   }
   auto r = stream_.Read(offset, n, out, view, hold, served);
@@ -129,7 +129,13 @@ Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, cons
       DropAll();  // a new stream takes over from the window's parts
     }
     // The rest of the object: the reader has read on sequentially and is likely to go on.
-    AISLE_RETURN_IF_ERROR(stream_.Restart(offset, size));
+    Status opened = stream_.Restart(offset, size);
+    if (opened.code() == StatusCode::kUnsupported) {  // e.g. https: the window's ranges then
+      std::lock_guard lk(mu_);
+      stream_unsupported_ = true;
+      return size_t{0};
+    }
+    AISLE_RETURN_IF_ERROR(opened);
     r = stream_.Read(offset, n, out, view, hold, served);
     if (!r.ok() || !*served) return size_t{0};
   }

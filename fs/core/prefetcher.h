@@ -105,6 +105,7 @@ class Prefetcher {
   uint64_t next_ = 0;       // where a sequential read would start
   uint64_t window_;
   uint64_t behind_end_ = UINT64_MAX;   // GUARDED_BY(mu_): end of the last read behind the stream
+  bool stream_unsupported_ = false;    // GUARDED_BY(mu_): the client cannot stream this object
   std::atomic<uint64_t> requests_{0};  // range GETs issued (read by tests while reads run)
 };
 

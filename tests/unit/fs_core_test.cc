@@ -826,6 +826,20 @@ TEST_F(PrefetcherTest, BrokenStreamFallsBackToTheWindowAndReopens) {
   EXPECT_GT(client_.open_range_calls, 5);  // each break: that read from the window, then anew
 }
 
+TEST_F(PrefetcherTest, ClientWithoutStreamsReadsThroughTheWindow) {
+  client_.streams_unsupported = true;  // e.g. an https endpoint
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
+  std::string out(data_.size(), '\0');
+  const uint64_t mb = 1 << 20;
+  for (uint64_t off = 0; off < data_.size(); off += mb) {
+    ASSERT_EQ(*p.Read(off, mb, out.data() + off), mb);
+  }
+  EXPECT_TRUE(out == data_);
+  EXPECT_EQ(client_.open_range_calls, 1);  // asked once for this file
+  EXPECT_LT(client_.get_calls, 20);        // the window's growing parts, not one GET per read
+}
+
 TEST_F(PrefetcherTest, StreamThatCannotOpenIsAnError) {
   auto streaming = Streaming();
   Prefetcher& p = *streaming;

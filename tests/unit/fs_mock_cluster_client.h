@@ -82,7 +82,8 @@ class MockClusterClient : public ClusterClient {
       rename_calls{0};
   std::atomic<uint64_t> max_get_len{0};
   std::atomic<int> open_range_calls{0}, stream_reads{0};
-  std::atomic<int> break_streams_after{-1};  // reads each stream serves before it breaks
+  std::atomic<int> break_streams_after{-1};      // reads each stream serves before it breaks
+  std::atomic<bool> streams_unsupported{false};  // OpenRange answers kUnsupported
   std::atomic<int> streamed_puts{0};
   std::string last_archpath, last_etl;
   uint32_t max_page = 10000;
@@ -160,6 +161,7 @@ class MockClusterClient : public ClusterClient {
   Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t off,
                                                  uint64_t len) override {
     ++open_range_calls;
+    if (streams_unsupported) return Status::Unsupported("no streams");
     {
       std::lock_guard lk(mu_);
       if (auto st = Fail(); !st.ok()) return st;
