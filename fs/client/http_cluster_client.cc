@@ -301,25 +301,35 @@ std::string HttpClusterClient::ObjectTarget(const ObjectRef& ref) {
   return t;
 }
 
+Result<std::unique_ptr<RawBodyStream>> HttpClusterClient::OpenRawRange(
+    const ObjectRef& ref, const std::string& what, uint64_t offset, uint64_t length, int attempt_no,
+    bool* general) {
+  std::string hp = RawRangeGetter::HostPortOf(BaseFor(ref.bucket, ref.object, attempt_no > 0));
+  if (hp.empty()) {
+    *general = true;
+    return Status::Unsupported("not a plain http:// node");
+  }
+  auto r = raw_.Open(hp, ObjectTarget(ref), offset, length);
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kUnsupported) *general = true;
+    return r.status();
+  }
+  if (r->status == 416) return std::unique_ptr<RawBodyStream>();  // at or past the end
+  if (r->status / 100 != 2) return StatusFromHttp(r->status, r->error_body, what);
+  return std::move(r->body);
+}
+
 Result<uint64_t> HttpClusterClient::ReadRange(const ObjectRef& ref, uint64_t offset,
                                               uint64_t length, char* dest) {
   if (!ref.etl_name.empty()) return ClusterClient::ReadRange(ref, offset, length, dest);
+  if (length == 0) return uint64_t{0};
   std::string what = Describe(ref);
   bool general = false;
   auto res = WithRetries<uint64_t>(what.c_str(), [&](int attempt_no) -> Result<uint64_t> {
-    std::string hp = RawRangeGetter::HostPortOf(BaseFor(ref.bucket, ref.object, attempt_no > 0));
-    if (hp.empty()) {
-      general = true;
-      return Status::Unsupported("not a plain http:// node");
-    }
-    auto r = raw_.Get(hp, ObjectTarget(ref), offset, length, dest);
-    if (!r.ok()) {
-      if (r.status().code() == StatusCode::kUnsupported) general = true;
-      return r.status();
-    }
-    if (r->status == 416) return uint64_t{0};  // at or past the end
-    if (r->status / 100 != 2) return StatusFromHttp(r->status, r->error_body, what);
-    return r->body_len;
+    AISLE_ASSIGN_OR_RETURN(auto body,
+                           OpenRawRange(ref, what, offset, length, attempt_no, &general));
+    if (!body) return uint64_t{0};
+    return body->Read(dest, length);  // read whole, the stream gives the connection back
   });
   if (!res.ok() && general) return ClusterClient::ReadRange(ref, offset, length, dest);
   return res;
@@ -350,19 +360,9 @@ Result<std::unique_ptr<RangeStream>> HttpClusterClient::OpenRange(const ObjectRe
   bool general = false;
   using Stream = std::unique_ptr<RangeStream>;
   auto res = WithRetries<Stream>(what.c_str(), [&](int attempt_no) -> Result<Stream> {
-    std::string hp = RawRangeGetter::HostPortOf(BaseFor(ref.bucket, ref.object, attempt_no > 0));
-    if (hp.empty()) {
-      general = true;
-      return Status::Unsupported("not a plain http:// node");
-    }
-    auto r = raw_.Open(hp, ObjectTarget(ref), offset, length);
-    if (!r.ok()) {
-      if (r.status().code() == StatusCode::kUnsupported) general = true;
-      return r.status();
-    }
-    if (r->status == 416) return Stream(new RawRangeStream(nullptr));  // at or past the end
-    if (r->status / 100 != 2) return StatusFromHttp(r->status, r->error_body, what);
-    return Stream(new RawRangeStream(std::move(r->body)));
+    AISLE_ASSIGN_OR_RETURN(auto body,
+                           OpenRawRange(ref, what, offset, length, attempt_no, &general));
+    return Stream(new RawRangeStream(std::move(body)));
   });
   if (!res.ok() && general) return Status::Unsupported("no stream for " + what);
   return res;

@@ -69,6 +69,12 @@ class HttpClusterClient : public ClusterClient {
   static std::string ObjectPath(const std::string& bucket, const std::string& object);
   std::string ObjectUrl(const std::string& bucket, const std::string& object, bool fallback) const;
   static std::string ObjectTarget(const ObjectRef& ref);
+  // The raw range GET of `ref` (the HRW owner; the endpoint from attempt 1 on): its 2xx body
+  // to receive (null at or past the end) or the node's error. kUnsupported, with *general
+  // set, for what only libcurl can take (https, redirects, chunked bodies).
+  Result<std::unique_ptr<RawBodyStream>> OpenRawRange(const ObjectRef& ref, const std::string& what,
+                                                      uint64_t offset, uint64_t length,
+                                                      int attempt_no, bool* general);
   // "get B/O[member] via etl E", for messages.
   static std::string Describe(const ObjectRef& ref);
 

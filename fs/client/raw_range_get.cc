@@ -267,17 +267,6 @@ Result<T> RawRangeGetter::OnConnection(const std::string& hostport, Fn&& exchang
   }
 }
 
-Result<RawGetReply> RawRangeGetter::Get(const std::string& hostport, const std::string& target,
-                                        uint64_t offset, uint64_t length, char* dest) {
-  if (length == 0) return RawGetReply{206, 0, ""};
-  AISLE_ASSIGN_OR_RETURN(RawStreamReply r, Open(hostport, target, offset, length));
-  RawGetReply reply{r.status, 0, std::move(r.error_body)};
-  if (r.body != nullptr) {  // read whole, the stream gives the connection back
-    AISLE_ASSIGN_OR_RETURN(reply.body_len, r.body->Read(dest, r.body->remaining()));
-  }
-  return reply;
-}
-
 Result<RawStreamReply> RawRangeGetter::Open(const std::string& hostport, const std::string& target,
                                             uint64_t offset, uint64_t length) {
   if (length == 0) return Status::InvalidArgument("range get: empty stream");

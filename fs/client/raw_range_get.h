@@ -1,5 +1,5 @@
-// RawRangeGetter: ranged HTTP/1.1 GETs over plain keep-alive sockets that receive the body
-// straight into the caller's buffer. The FUSE data path spends most of its CPU copying bytes;
+// RawRangeGetter: ranged HTTP/1.1 GETs over plain keep-alive sockets whose body the caller
+// receives straight into its own buffer. The FUSE data path spends most of its CPU copying bytes;
 // libcurl hands bodies over in its own buffer, which costs one more copy of every byte read.
 // Only the plain case is handled here (http://, a 2xx with Content-Length within the range, or
 // an error status); anything else (redirects, chunked bodies, a server ignoring Range) comes
@@ -17,12 +17,6 @@
 #include "common/result.h"
 
 namespace aisle::fs {
-
-struct RawGetReply {
-  int status = 0;          // HTTP status
-  uint64_t body_len = 0;   // bytes written to dest (2xx)
-  std::string error_body;  // the (bounded) body of a non-2xx reply
-};
 
 // Kept-alive connections by "host:port", shared by the getter and its open streams (a
 // stream read to its end gives its connection back, even after the getter is gone).
@@ -83,13 +77,10 @@ class RawRangeGetter {
   RawRangeGetter(const RawRangeGetter&) = delete;
   RawRangeGetter& operator=(const RawRangeGetter&) = delete;
 
-  // GET http://<host:port><target> for bytes [offset, offset+length) into dest (room for
-  // `length`). kUnavailable when the node cannot be reached or drops the connection, kTimeout
-  // when it stalls, kUnsupported for replies this reader leaves to libcurl.
-  Result<RawGetReply> Get(const std::string& hostport, const std::string& target, uint64_t offset,
-                          uint64_t length, char* dest);
-
-  // Like Get, but hands the 2xx body over as a stream instead of receiving it.
+  // GET http://<host:port><target> for bytes [offset, offset+length) (length > 0): the
+  // status, and the 2xx body as a stream for the caller to receive. kUnavailable when the node
+  // cannot be reached or drops the connection, kTimeout when it stalls, kUnsupported for
+  // replies this reader leaves to libcurl.
   Result<RawStreamReply> Open(const std::string& hostport, const std::string& target,
                               uint64_t offset, uint64_t length);
 
