@@ -33,6 +33,8 @@ import threading
 import time
 import urllib.parse
 
+from bench_common import follow, run_workers
+
 
 def _conn(netloc, timeout=60):
     return http.client.HTTPConnection(netloc, timeout=timeout)
@@ -40,24 +42,6 @@ def _conn(netloc, timeout=60):
 
 def _netloc(url):
     return urllib.parse.urlsplit(url).netloc
-
-
-def _follow(conns, netloc, method, path, body=None):
-    """One request over keep-alive connections (one per host, kept in `conns`), following the
-    proxy's 301/307 to the owner (3 hops at most). Returns (status, body)."""
-    for _ in range(3):
-        c = conns.get(netloc)
-        if c is None:
-            c = conns[netloc] = _conn(netloc)
-        c.request(method, path, body=body)
-        r = c.getresponse()
-        data = r.read()
-        if r.status in (301, 307):
-            u = urllib.parse.urlsplit(r.getheader("Location"))
-            netloc, path = u.netloc, u.path + ("?" + u.query if u.query else "")
-            continue
-        break
-    return r.status, data
 
 
 def populate(url, bucket, prefix, count, size, conns=16):
@@ -76,18 +60,12 @@ def populate(url, bucket, prefix, count, size, conns=16):
         for i in range(k, count, conns):
             path = "/v1/objects/%s/%s%05d" % (bucket, prefix, i)
             data = blob[i % 4096:i % 4096 + size]
-            status, body = _follow(conns_, _netloc(url), "PUT", path, data)
+            status, body = follow(conns_, _netloc(url), "PUT", path, data)
             if status != 200:
                 errors.append("PUT %s: %d %r" % (path, status, body[:200]))
                 return
 
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        sys.exit(errors[0])
+    run_workers(worker, conns, errors)
 
 
 def load(url, bucket, prefix, count, threads, seconds, etl=None, expect_len=None):
@@ -108,7 +86,7 @@ def load(url, bucket, prefix, count, threads, seconds, etl=None, expect_len=None
             i += 1
             path = "/v1/objects/%s/%s%s" % (bucket, name, query)
             try:
-                status, body = _follow(conns, proxy, "GET", path)
+                status, body = follow(conns, proxy, "GET", path)
                 if status == 200 and (expect_len is None or len(body) == expect_len):
                     nbytes += len(body)
                     ngets += 1

@@ -12,6 +12,8 @@ import threading
 import time
 import urllib.parse
 
+from bench_common import run_workers
+
 
 def _conn(url):
     u = urllib.parse.urlsplit(url)
@@ -22,17 +24,6 @@ def _req(c, method, path, body=None, headers=None):
     c.request(method, path, body=body, headers=headers or {})
     r = c.getresponse()
     return r.status, r.read()
-
-
-def _run_workers(worker, n, errors):
-    """Runs worker(0..n-1) in threads; exits with the first error any of them recorded."""
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        sys.exit(errors[0])
 
 
 def create_bucket(url, bucket):
@@ -65,7 +56,7 @@ def populate(url, bucket, prefix, count, size, localdir, conns=32):
                     f.write(data)
         c.close()
 
-    _run_workers(worker, conns, errors)
+    run_workers(worker, conns, errors)
 
 
 def put_dir(url, bucket, prefix, localdir, conns=16):
@@ -97,7 +88,7 @@ def put_dir(url, bucket, prefix, localdir, conns=16):
         with lock:
             done[0] += n
 
-    _run_workers(worker, conns, errors)
+    run_workers(worker, conns, errors)
     print(done[0])
 
 

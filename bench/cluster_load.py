@@ -15,6 +15,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import aisle_testlib as tl  # noqa: E402  (hrw_owner)
+from bench_common import follow  # noqa: E402
 
 def main():
     endpoint, bucket, prefix, count, seconds, threads, mode = sys.argv[1:8]
@@ -35,12 +36,6 @@ def main():
 
     def worker(k):
         conns = {}
-
-        def conn(netloc):
-            if netloc not in conns:
-                conns[netloc] = http.client.HTTPConnection(netloc, timeout=30)
-            return conns[netloc]
-
         i, nbytes, ngets, nerr = k, 0, 0, 0
         while time.monotonic() < stop:
             name = names[i % len(names)]
@@ -48,17 +43,8 @@ def main():
             path = "/v1/objects/%s/%s" % (bucket, name)
             netloc = owners[name] if mode == "direct" else proxy
             try:
-                for _ in range(3):  # the proxy answers 301 with Location
-                    c = conn(netloc)
-                    c.request("GET", path)
-                    r = c.getresponse()
-                    body = r.read()
-                    if r.status in (301, 307):
-                        u = urllib.parse.urlsplit(r.getheader("Location"))
-                        netloc, path = u.netloc, u.path + ("?" + u.query if u.query else "")
-                        continue
-                    break
-                if r.status == 200:
+                status, body = follow(conns, netloc, "GET", path, timeout=30)
+                if status == 200:
                     nbytes += len(body)
                     ngets += 1
                 else:
