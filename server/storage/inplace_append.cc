@@ -12,37 +12,13 @@
 #include "common/checksum.h"
 #include "common/logging.h"
 #include "server/storage/file_util.h"
+#include "server/storage/record_codec.h"
 
 namespace aisle::storage::inplace {
 namespace {
 
 constexpr char kMagic[8] = {'A', 'I', 'S', 'L', 'U', 'N', 'D', '1'};
 constexpr size_t kBuf = 1 << 20;
-
-void Put32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
-void Put64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
-void PutStr(std::string* s, std::string_view v) {
-  Put32(s, static_cast<uint32_t>(v.size()));
-  s->append(v);
-}
-
-struct Reader {
-  std::string_view in;
-  size_t pos = 0;
-  bool Raw(void* v, size_t n) {
-    if (in.size() - pos < n) return false;
-    std::memcpy(v, in.data() + pos, n);
-    pos += n;
-    return true;
-  }
-  bool Str(std::string* v) {
-    uint32_t n;
-    if (!Raw(&n, 4) || n > in.size() - pos) return false;
-    v->assign(in.data() + pos, n);
-    pos += n;
-    return true;
-  }
-};
 
 bool IsCrash(const Status& s) {
   return s.code() == StatusCode::kInternal && s.message() == "crash";
@@ -72,12 +48,11 @@ Result<UndoRecord> DecodeUndo(std::string_view data) {
   uint64_t sum;
   std::memcpy(&sum, data.data() + data.size() - 8, 8);
   if (Xxh64(data.substr(0, data.size() - 8)) != sum) return bad();
-  Reader in{data.substr(0, data.size() - 8), sizeof kMagic};
+  RecordReader in(data.substr(sizeof kMagic, data.size() - 8 - sizeof kMagic));
   UndoRecord r;
-  if (!in.Str(&r.rel_path) || !in.Raw(&r.ino, 8) || !in.Raw(&r.old_len, 8) ||
-      !in.Raw(&r.tail_off, 8) || !in.Str(&r.old_header) || !in.Str(&r.old_tail) ||
-      in.pos != in.in.size() || r.tail_off + r.old_tail.size() != r.old_len ||
-      r.rel_path.find("..") != std::string::npos)
+  if (!in.Str(&r.rel_path) || !in.U64(&r.ino) || !in.U64(&r.old_len) || !in.U64(&r.tail_off) ||
+      !in.Str(&r.old_header) || !in.Str(&r.old_tail) || !in.AtEnd() ||
+      r.tail_off + r.old_tail.size() != r.old_len || r.rel_path.find("..") != std::string::npos)
     return bad();
   return r;
 }

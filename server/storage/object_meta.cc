@@ -3,42 +3,12 @@
 #include <cstring>
 
 #include "common/checksum.h"
+#include "server/storage/record_codec.h"
 
 namespace aisle::storage {
 namespace {
 
 constexpr char kMagic[8] = {'A', 'I', 'S', 'L', 'O', 'B', 'J', '1'};
-
-void Put32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
-void Put64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
-void PutStr(std::string* s, std::string_view v) {
-  Put32(s, static_cast<uint32_t>(v.size()));
-  s->append(v);
-}
-
-class Decoder {
- public:
-  explicit Decoder(std::string_view in) : in_(in) {}
-  bool U32(uint32_t* v) { return Raw(v, 4); }
-  bool U64(uint64_t* v) { return Raw(v, 8); }
-  bool Str(std::string* v) {
-    uint32_t n;
-    if (!U32(&n) || n > in_.size() - pos_) return false;
-    v->assign(in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-
- private:
-  bool Raw(void* v, size_t n) {
-    if (in_.size() - pos_ < n) return false;
-    std::memcpy(v, in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-};
 
 std::string EncodeRecord(const ObjectMeta& m) {
   std::string r;
@@ -100,7 +70,7 @@ Status DecodeHeader(std::string_view prefix, ObjectMeta* meta, uint32_t* header_
   }
   std::string_view rec = prefix.substr(kHeaderFixedLen, mlen);
   if (Xxh64(rec) != crc) return Status::DataCorruption("object header: checksum mismatch");
-  Decoder d(rec);
+  RecordReader d(rec);
   uint64_t mt, at, ncustom32;
   uint32_t ncustom;
   if (!d.U64(&meta->size) || !d.U64(&meta->xxhash) || !d.U64(&meta->version) || !d.U64(&mt) ||
