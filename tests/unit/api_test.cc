@@ -6,6 +6,7 @@
 #include "server/api/byte_range.h"
 #include "server/api/target_api.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
 
 namespace aisle::api {
 namespace {
@@ -13,9 +14,7 @@ namespace {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions o;
-    o.mountpaths = {dir_.Sub("mp")};
-    store_ = std::move(storage::Store::Open(o)).value();
+    store_ = testing::OpenStore(dir_.Sub("mp"));
     ApiContext ctx;
     ctx.store = store_.get();
     ctx.node = {"tTestNode", "target", "127.0.0.1", 1, 0};

@@ -14,6 +14,7 @@
 #include "server/api/shard_cache.h"
 #include "server/jobs/job_registry.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
 
 namespace aisle::jobs {
 namespace {
@@ -101,9 +102,7 @@ TEST(JobRegistryTest, StatesProgressAndAbort) {
 class AppendJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions o;
-    o.mountpaths = {dir_.Sub("mp")};
-    store_ = std::move(storage::Store::Open(o)).value();
+    store_ = testing::OpenStore(dir_.Sub("mp"));
     ASSERT_TRUE(store_->CreateBucket("src").ok());
     ASSERT_TRUE(store_->CreateBucket("dst").ok());
   }

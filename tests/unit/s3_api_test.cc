@@ -7,6 +7,7 @@
 
 #include "server/api/s3/s3_crypto.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
 
 namespace aisle::api::s3 {
 namespace {
@@ -14,9 +15,7 @@ namespace {
 class S3ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions o;
-    o.mountpaths = {dir_.Sub("mp")};
-    store_ = std::move(storage::Store::Open(o)).value();
+    store_ = testing::OpenStore(dir_.Sub("mp"));
     S3Options opts;
     opts.vhost_domain = "s3.test";
     api_ = std::make_unique<S3Api>(store_.get(), opts,

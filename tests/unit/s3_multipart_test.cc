@@ -11,6 +11,7 @@
 #include "common/checksum.h"
 #include "server/api/s3/s3_crypto.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
 
 namespace aisle::api::s3 {
 namespace {
@@ -18,9 +19,7 @@ namespace {
 class MultipartStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage::StoreOptions o;
-    o.mountpaths = {dir_.Sub("mp")};
-    store_ = std::move(storage::Store::Open(o)).value();
+    store_ = testing::OpenStore(dir_.Sub("mp"));
     ASSERT_TRUE(store_->CreateBucket("b").ok());
     mpu_ = std::make_unique<MultipartStore>(store_.get());
   }
