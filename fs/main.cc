@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "fs/client/http_cluster_client.h"
 #include "fs/core/filesystem.h"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   }
   aisle::InitLogging(app.cfg.debug ? "debug" : app.cfg.log_level, "aisle-fs");
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  aisle::RaiseOpenFileLimit();
 
   aisle::fs::HttpClusterOptions co;
   co.endpoint = app.cfg.endpoint;

@@ -3,14 +3,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
 
+#include "common/fd_limit.h"
 #include "common/hrw.h"
 #include "common/logging.h"
 #include "etl/etl_manager.h"
+#include "server/api/local_read_handler.h"
 #include "server/api/proxy_api.h"
 #include "server/api/s3/s3_api.h"
 #include "server/api/s3/s3_proxy.h"
@@ -18,6 +21,7 @@
 #include "server/cluster/proxy_cluster.h"
 #include "server/cluster/target_cluster.h"
 #include "server/http/http_server.h"
+#include "server/local/local_read_server.h"
 #include "server/node_config.h"
 #include "server/storage/file_util.h"
 #include "server/storage/store.h"
@@ -92,6 +96,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   aisle::InitLogging(cfg->log_level, "aisle-node");
+  const uint64_t open_file_limit = aisle::RaiseOpenFileLimit();
   aisle::api::NodeContext node;
   node.role = cfg->role;
   node.host = cfg->host;
@@ -117,6 +122,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<aisle::etl::EtlManager> etl_manager;
   std::unique_ptr<aisle::api::s3::S3Api> s3_api;
   std::unique_ptr<aisle::api::s3::S3ProxyApi> s3_proxy;  // S3 at a proxy (relayed)
+  aisle::api::LocalReadCounters local_read_counters;
+  std::unique_ptr<aisle::local::LocalReadServer> local_reads;  // before `api`: it calls in
   auto self_node = [&] {
     aisle::cluster::Node n;
     n.id = node.id;
@@ -168,6 +175,17 @@ int main(int argc, char** argv) {
     s3opts.vhost_domain = cfg->s3_vhost_domain;
     s3_api = std::make_unique<aisle::api::s3::S3Api>(store.get(), std::move(s3opts), node);
     ctx.s3 = s3_api.get();
+    if (cfg->local_reads && cfg->rate_limit_bps == 0) {
+      ctx.local_reads = &local_read_counters;
+      auto started = aisle::local::LocalReadServer::Start(
+          // Each held object costs the node two descriptors: keep half the limit for HTTP.
+          {node.id, 2, static_cast<size_t>(std::clamp<uint64_t>(open_file_limit / 4, 16, 4096))},
+          [ctx](const aisle::localread::OpenRequest& req) mutable {
+            return aisle::api::OpenForLocalRead(ctx, req);
+          });
+      if (!started.ok()) return Fail(started.status());
+      local_reads = std::move(started).value();
+    }
     api = std::make_unique<aisle::api::TargetApi>(ctx);
   } else {
     if (Status st = aisle::storage::MakeDirs(cfg->data_dir); !st.ok()) return Fail(st);
@@ -212,6 +230,7 @@ int main(int argc, char** argv) {
   if (target_cluster) target_cluster->Stop();
   if (proxy_cluster) proxy_cluster->Stop();
   server.Shutdown(std::chrono::seconds(10));
+  local_reads.reset();
   etl_manager.reset();  // stops ETL child processes
   spdlog::info("stopped");
   return 0;

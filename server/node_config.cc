@@ -39,6 +39,7 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("data_dir")) c->data_dir = j["data_dir"].get<std::string>();
     if (j.contains("keepalive_ms")) c->keepalive_ms = j["keepalive_ms"].get<int>();
     if (j.contains("down_after_ms")) c->down_after_ms = j["down_after_ms"].get<int>();
+    if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument("config file " + path + ": " + e.what());
   }
@@ -92,6 +93,9 @@ Result<NodeConfig> ParseNodeConfig(int argc, char** argv, int* exit_code) {
       ->check(CLI::Range(50, 600000));
   app2.add_option("--down-after-ms", c.down_after_ms, "mark a silent node down after this")
       ->check(CLI::Range(100, 3600000));
+  bool no_local_reads = false;
+  app2.add_flag("--no-local-reads", no_local_reads,
+                "do not hand object files to clients on this host (they read over HTTP)");
   try {
     app2.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -107,6 +111,7 @@ Result<NodeConfig> ParseNodeConfig(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return Status::InvalidArgument("--s3-access-key and --s3-secret-key go together");
   }
+  if (no_local_reads) c.local_reads = false;
   if (!s3_access.empty()) c.s3_keys.emplace_back(s3_access, s3_secret);
   for (const char* env : {"AISLE_NODE_ID", "AIS_DAEMON_ID"}) {
     if (const char* v = std::getenv(env); v && *v) c.id = v;

@@ -33,6 +33,9 @@ struct NodeConfig {
   int keepalive_ms = 1000;      // keepalive interval
   int down_after_ms = 5000;     // a node silent this long is marked down
   uint64_t rate_limit_bps = 0;  // cap on served object bytes/s (benchmarks)
+  // Targets hand co-located clients (aisle-fs on this host) open object files to pread
+  // (common/local_read_protocol.h). Off with a rate limit, which they would bypass.
+  bool local_reads = true;
 };
 
 // Parses argv; exit_code is set (and the result is an error) for --help or bad flags.

@@ -72,6 +72,17 @@ class RangeStream {
   virtual Result<uint64_t> Read(char* dest, uint64_t n) = 0;
 };
 
+// An object opened on a target on this host (local reads, common/local_read_protocol.h): its
+// bytes as of the open, read from the target's file, no request per read. Thread-safe.
+class LocalObject {
+ public:
+  virtual ~LocalObject() = default;
+  // Reads up to n bytes at `offset` into `dest`; fewer only at the end of the object.
+  virtual Result<uint64_t> ReadAt(uint64_t offset, uint64_t n, char* dest) = 0;
+  virtual uint64_t size() const = 0;
+  virtual const std::string& version() const = 0;
+};
+
 // All methods are thread-safe and bounded in time: a stalled or unreachable cluster yields
 // kTimeout/kUnavailable, never a hang. kNotFound for a missing bucket or object.
 class ClusterClient {
@@ -108,6 +119,10 @@ class ClusterClient {
   // and e.g. replies that need libcurl): callers then read in ranges (ReadRange).
   virtual Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t offset,
                                                          uint64_t length);
+  // The object opened for local reads when its owning target runs on this host and hands
+  // out files; kUnsupported otherwise (the default). Any error means: read over the network.
+  virtual Result<std::unique_ptr<LocalObject>> OpenLocal(const std::string& bucket,
+                                                         const std::string& object);
   // Stores the object durably (the server acknowledges after fsync); returns its new head.
   virtual Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                                  const PutBody& body) = 0;
@@ -124,6 +139,11 @@ class ClusterClient {
 inline Result<std::unique_ptr<RangeStream>> ClusterClient::OpenRange(const ObjectRef&, uint64_t,
                                                                      uint64_t) {
   return Status::Unsupported("this client keeps no transfer open");
+}
+
+inline Result<std::unique_ptr<LocalObject>> ClusterClient::OpenLocal(const std::string&,
+                                                                     const std::string&) {
+  return Status::Unsupported("this client has no local reads");
 }
 
 }  // namespace aisle::fs

@@ -26,6 +26,17 @@ Result<ClusterMap> ClusterMap::Parse(std::string_view json) {
 
 std::string ClusterMap::OwnerUrl(std::string_view bucket, std::string_view object) const {
   if (targets_.size() < 2) return {};
+  return Owner(bucket, object)->url;
+}
+
+std::string ClusterMap::OwnerId(std::string_view bucket, std::string_view object) const {
+  const Target* t = Owner(bucket, object);
+  return t ? t->id : std::string();
+}
+
+const ClusterMap::Target* ClusterMap::Owner(std::string_view bucket,
+                                            std::string_view object) const {
+  if (targets_.empty()) return nullptr;
   uint64_t name = HrwDigest(MakeUname(bucket, object));
   const Target* best = nullptr;
   uint64_t best_score = 0;
@@ -33,7 +44,7 @@ std::string ClusterMap::OwnerUrl(std::string_view bucket, std::string_view objec
     uint64_t s = HrwScore(t.digest, name);
     if (best == nullptr || s > best_score) best = &t, best_score = s;
   }
-  return best->url;
+  return best;
 }
 
 }  // namespace aisle::fs

@@ -25,9 +25,13 @@ class ClusterMap {
   // URL of the owning target by AIStore's HRW, or "" when the map has fewer than two targets
   // (then the endpoint serves everything and there is nothing to gain).
   std::string OwnerUrl(std::string_view bucket, std::string_view object) const;
+  // ID of the owning target (also of a one-target map), or "" when the map is empty.
+  std::string OwnerId(std::string_view bucket, std::string_view object) const;
   size_t size() const { return targets_.size(); }
 
  private:
+  const Target* Owner(std::string_view bucket, std::string_view object) const;
+
   std::vector<Target> targets_;
 };
 

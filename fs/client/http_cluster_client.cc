@@ -7,6 +7,7 @@
 
 #include "common/logging.h"
 #include "common/net/http_errors.h"
+#include "fs/client/local_object.h"
 
 #define AISLE_LOG_INFO(...) spdlog::info(__VA_ARGS__)
 #define AISLE_LOG_WARN(...) spdlog::warn(__VA_ARGS__)
@@ -101,6 +102,25 @@ Status HttpClusterClient::RefreshClusterMap() {
   std::lock_guard lk(map_mu_);
   map_ = std::move(*m);
   return Status::OK();
+}
+
+Result<std::unique_ptr<LocalObject>> HttpClusterClient::OpenLocal(const std::string& bucket,
+                                                                  const std::string& object) {
+  std::string owner;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lk(map_mu_);
+    owner = map_.OwnerId(bucket, object);
+    if (owner.empty()) return Status::Unsupported("no cluster map");
+    if (auto it = no_local_.find(owner); it != no_local_.end() && now < it->second)
+      return Status::Unsupported("target " + owner + " is not on this host");
+  }
+  auto r = OpenLocalObject(owner, bucket, object, opts_.connect_timeout);
+  if (!r.ok() && r.status().code() == StatusCode::kUnsupported) {
+    std::lock_guard lk(map_mu_);
+    no_local_[owner] = now + std::chrono::seconds(10);
+  }
+  return r;
 }
 
 std::string HttpClusterClient::BaseFor(const std::string& bucket, const std::string& object,

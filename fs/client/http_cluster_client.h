@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "common/net/http_client.h"
 #include "fs/client/cluster_client.h"
@@ -45,6 +46,10 @@ class HttpClusterClient : public ClusterClient {
   // receives as it goes; transforms and unusual replies take the default.
   Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t offset,
                                                  uint64_t length) override;
+  // Asks the owning target (by the cluster map) over its local-read socket; a target found
+  // not to listen here is not asked again for a while.
+  Result<std::unique_ptr<LocalObject>> OpenLocal(const std::string& bucket,
+                                                 const std::string& object) override;
   Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                          const PutBody& body) override;
   Result<ObjectHead> AppendMember(const std::string& bucket, const std::string& shard,
@@ -83,6 +88,9 @@ class HttpClusterClient : public ClusterClient {
   RawRangeGetter raw_;
   mutable std::mutex map_mu_;
   ClusterMap map_;  // GUARDED_BY(map_mu_)
+  // Targets with no local-read socket here, and until when not to ask them again.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point>
+      no_local_;  // GUARDED_BY(map_mu_)
 };
 
 // Maps a non-2xx HTTP status (and the JSON error body) to a Status.

@@ -2,6 +2,7 @@
 // and filesystem_write.cc (create/write/flush/release).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,11 @@ struct Filesystem::FileHandle {
   std::mutex mu;
   Inode inode;                         // as of open; loc/size used for I/O
   std::unique_ptr<Prefetcher> reader;  // read-only handles
-  std::unique_ptr<WriteSpool> spool;   // handles open for writing: every byte, always
+  // Read-only handles of objects on a target on this host: read from its file; after a
+  // failed local read, `reader` serves the rest.
+  std::unique_ptr<LocalObject> local;
+  std::atomic<bool> local_failed{false};
+  std::unique_ptr<WriteSpool> spool;  // handles open for writing: every byte, always
   // While a new/truncated file is written strictly sequentially, its PUT already runs.
   std::unique_ptr<StreamUpload> stream;
   bool may_stream = false;  // new or O_TRUNC, nothing out of order yet

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "common/logging.h"
 #include "fs/core/buffer_pool.h"
 #include "fs/core/errno_map.h"
 #include "fs/core/file_handle.h"
@@ -686,9 +687,18 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
       out.direct_io = true;
     }
     po.stream = !etl;  // sequential reads from one open range GET
-    h->reader = std::make_unique<Prefetcher>(client_, pool_, buffers_, RefOf(in),
+    ObjectRef ref = RefOf(in);
+    h->reader = std::make_unique<Prefetcher>(client_, pool_, buffers_, ref,
                                              etl ? UINT64_MAX : in.attr.size, po);
     out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;
+    if (opts_.local_reads && ref.archpath.empty() && ref.etl_name.empty()) {
+      auto local = client_.OpenLocal(ref.bucket, ref.object);
+      if (local.ok()) {
+        h->local = std::move(local).value();
+        // Overwritten since listed: the cached pages are of another version.
+        if (h->local->version() != in.attr.version) out.keep_cache = false;
+      }
+    }
     if (in.attr.size >= opts_.direct_io_from) {
       out.direct_io = true;  // the stream (or window) is then the only readahead
       out.keep_cache = false;
@@ -711,7 +721,18 @@ Result<size_t> Filesystem::Read(uint64_t fh, uint64_t offset, size_t n, char* ou
     std::lock_guard hl(h->mu);
     return h->spool->Read(offset, n, out);
   }
+  if (auto r = ReadLocal(*h, offset, n, out)) return *r;
   return h->reader->Read(offset, n, out);  // the prefetcher serialises itself
+}
+
+std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offset, size_t n,
+                                                    char* out) {
+  if (!h.local || h.local_failed.load(std::memory_order_relaxed)) return std::nullopt;
+  auto r = h.local->ReadAt(offset, n, out);
+  if (r.ok()) return Result<size_t>(static_cast<size_t>(*r));
+  if (!h.local_failed.exchange(true))
+    spdlog::warn("{}: {}; reading over the network", h.inode.name, r.status().ToString());
+  return std::nullopt;
 }
 
 Result<size_t> Filesystem::ReadView(uint64_t fh, uint64_t offset, size_t n, char* out,
@@ -723,6 +744,7 @@ Result<size_t> Filesystem::ReadView(uint64_t fh, uint64_t offset, size_t n, char
     std::lock_guard hl(h->mu);
     return h->spool->Read(offset, n, out);
   }
+  if (auto r = ReadLocal(*h, offset, n, out)) return *r;
   return h->reader->Read(offset, n, out, view, hold);
 }
 

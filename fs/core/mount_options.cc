@@ -72,6 +72,9 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
   } else if (k == "shards") {
     if (v != "on" && v != "off") return Bad("shards=on|off");
     c->fs.shards = v == "on";
+  } else if (k == "local_reads") {
+    if (v != "on" && v != "off") return Bad("local_reads=on|off");
+    c->fs.local_reads = v == "on";
   } else if (k == "spool_dir") {
     if (v.empty()) return Bad("spool_dir needs a directory");
     c->fs.spool_dir = v;
@@ -184,6 +187,7 @@ std::string MountUsage() {
          "  direct_io               read files past the kernel page cache: faster streaming,\n"
          "                          no cache between opens, no shared mmap (off)\n"
          "  direct_io_above=SIZE    the same for files of at least SIZE only (off)\n"
+         "  local_reads=on|off      read objects of a target on this host from its files (on)\n"
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
          "  log_level=LEVEL         trace|debug|info|warn|error (info)\n";

@@ -30,6 +30,10 @@ struct FsOptions {
   // this long is closed, so a reader that pauses does not hold a node's worker; the next read
   // opens a new one. 0: never.
   double stream_idle_timeout = 1.0;
+  // Read objects whose owning target runs on this host from the target's files (pread on a
+  // descriptor the target hands over), not over HTTP. Shard members and transforms still
+  // read over HTTP.
+  bool local_reads = true;
   std::string spool_dir = "/tmp";  // where non-streamed writes are spooled before the PUT
 };
 

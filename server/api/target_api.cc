@@ -10,6 +10,7 @@
 #include "server/api/errors.h"
 #include "server/api/etl_handlers.h"
 #include "server/api/job_handlers.h"
+#include "server/api/local_read_handler.h"
 
 namespace aisle::api {
 namespace {
@@ -156,6 +157,9 @@ void HandleDaemon(ApiContext& ctx, Request& req, Response& resp) {
            {"last_error", s.last_error}};
   } else if (what == "stats") {
     out = {{"objects", ctx.store->ObjectCount()}, {"mountpaths", nlohmann::json::array()}};
+    if (ctx.local_reads)
+      out["local_reads"] = {{"opens", ctx.local_reads->opens.load()},
+                            {"errors", ctx.local_reads->errors.load()}};
     for (const auto& mp : ctx.store->mountpaths()) {
       struct statvfs vfs;
       if (::statvfs(mp.c_str(), &vfs) == 0) {

@@ -17,6 +17,8 @@ class EtlManager;
 
 namespace aisle::api {
 
+struct LocalReadCounters;
+
 struct ApiContext {
   storage::Store* store = nullptr;
   NodeContext node;
@@ -24,6 +26,7 @@ struct ApiContext {
   std::function<void()> request_shutdown;     // PUT /v1/daemon {"action":"shutdown"}
   Handler* s3 = nullptr;           // S3 API (server/api/s3): every path outside /v1/ when set
   etl::EtlManager* etl = nullptr;  // null: this node runs no transforms
+  LocalReadCounters* local_reads = nullptr;  // null: local reads are off
 };
 
 class TargetApi : public Handler {

@@ -350,12 +350,21 @@ class FsMountTest(unittest.TestCase):
             self.assertEqual(f.read(), b"from http")
 
     def test_concurrent_readers(self):
+        # From the target's files (local reads, the shared mount) and over HTTP.
+        self._concurrent_readers(self.p("big", "blob.bin"))
+        m = Mount(self.node.url, "local_reads=off,ro").start()
+        try:
+            self._concurrent_readers(m.path(self.bucket, "big", "blob.bin"))
+        finally:
+            m.stop()
+
+    def _concurrent_readers(self, path):
         blob = self.objects["big/blob.bin"]
         errors = []
 
         def reader(k):
             try:
-                with open(self.p("big", "blob.bin"), "rb") as f:
+                with open(path, "rb") as f:
                     if k % 2:
                         data = f.read()
                     else:  # random 64 KiB pieces
@@ -414,6 +423,42 @@ class FsMountTest(unittest.TestCase):
         finally:
             m.stop()
 
+    def local_opens(self):
+        r = self.s.get(self.node.url + "/v1/daemon?what=stats", timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.json()["local_reads"]["opens"]
+
+    def test_local_reads(self):
+        # The mount and the node share this host: files are read from the target's object
+        # files (fd handed over a unix socket), unless -o local_reads=off.
+        blob = self.objects["big/blob.bin"]
+        before = self.local_opens()
+        with open(self.p("big", "blob.bin"), "rb") as f:
+            self.assertEqual(sha(f.read()), sha(blob))
+        self.assertEqual(self.local_opens(), before + 1)
+        m = Mount(self.node.url, "local_reads=off,ro").start()
+        try:
+            with open(m.path(self.bucket, "big", "blob.bin"), "rb") as f:
+                self.assertEqual(sha(f.read()), sha(blob))
+        finally:
+            m.stop()
+        self.assertEqual(self.local_opens(), before + 1)
+        # An open file reads the version it opened, as a local file would, even when the
+        # object is overwritten meanwhile; the next open reads the new one.
+        self.put(self.bucket, "ow.bin", b"1" * 300000)
+        m = Mount(self.node.url, "attr_timeout=0,entry_timeout=0,dir_timeout=0").start()
+        try:
+            path = m.path(self.bucket, "ow.bin")
+            with open(path, "rb", buffering=0) as f:
+                first = f.read(1000)
+                self.put(self.bucket, "ow.bin", b"2" * 300000)
+                rest = f.read()
+            self.assertEqual(first + rest, b"1" * 300000)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), b"2" * 300000)
+        finally:
+            m.stop()
+
     def test_paused_readers_do_not_hold_the_node(self):
         # Each file read sequentially streams from one open range GET, which one of the
         # node's request workers writes. Readers that pause must not hold them: with 3 workers
@@ -432,7 +477,7 @@ class FsMountTest(unittest.TestCase):
                 self.assertEqual(r.status_code, 200, r.text)
             r = self.s.put(node.obj_url("p", "small"), data=b"small\n", timeout=30)
             self.assertEqual(r.status_code, 200, r.text)
-            m = Mount(node.url).start()
+            m = Mount(node.url, "local_reads=off").start()  # streams over HTTP
             t0 = time.monotonic()
             for name in blobs:  # 2 MiB each: the second read opens the stream
                 f = open(m.path("p", name), "rb", buffering=0)
@@ -565,10 +610,11 @@ class FsMountTest(unittest.TestCase):
             m.stop()
 
     def test_z_node_restart_during_reads(self):
-        # 'z': runs last in this class (unittest sorts by name); restarts the shared node,
-        # under the default mount and under -o direct_io (whose sequential reads come from
-        # one open range GET that the restart breaks mid-way).
-        for opts in ("", "direct_io"):
+        # 'z': runs last in this class (unittest sorts by name); restarts the shared node.
+        # Over HTTP, by default and with -o direct_io (whose sequential reads come from one
+        # open range GET that the restart breaks mid-way), and with local reads, whose open
+        # file outlives the node process.
+        for opts in ("local_reads=off", "local_reads=off,direct_io", ""):
             with self.subTest(opts=opts or "default"):
                 self._restart_during_read(opts)
 

@@ -42,6 +42,31 @@ class MockClusterClient : public ClusterClient {
     int left_;
   };
 
+  // A LocalObject over a snapshot of the object's bytes at open (as a target's file is).
+  class Local : public LocalObject {
+   public:
+    Local(MockClusterClient& c, std::string data, std::string version)
+        : c_(c),
+          data_(std::move(data)),
+          version_(std::move(version)),
+          left_(c.break_local_after.load()) {}
+    Result<uint64_t> ReadAt(uint64_t off, uint64_t n, char* dest) override {
+      ++c_.local_reads;
+      if (left_.fetch_sub(1) == 0) return Status::IOError("local read failed");
+      if (off >= data_.size()) return uint64_t{0};
+      n = std::min<uint64_t>(n, data_.size() - off);
+      std::memcpy(dest, data_.data() + off, n);
+      return n;
+    }
+    uint64_t size() const override { return data_.size(); }
+    const std::string& version() const override { return version_; }
+
+   private:
+    MockClusterClient& c_;
+    std::string data_, version_;
+    std::atomic<int> left_;
+  };
+
  public:
   struct Obj {
     std::string data;
@@ -85,6 +110,9 @@ class MockClusterClient : public ClusterClient {
   std::atomic<int> break_streams_after{-1};      // reads each stream serves before it breaks
   std::atomic<bool> streams_unsupported{false};  // OpenRange answers kUnsupported
   std::atomic<int> streamed_puts{0};
+  std::atomic<bool> local_objects{false};  // OpenLocal serves objects (else kUnsupported)
+  std::atomic<int> local_opens{0}, local_reads{0};
+  std::atomic<int> break_local_after{-1};  // reads each local object serves before failing
   std::string last_archpath, last_etl;
   uint32_t max_page = 10000;
 
@@ -167,6 +195,15 @@ class MockClusterClient : public ClusterClient {
       if (auto st = Fail(); !st.ok()) return st;
     }
     return std::unique_ptr<RangeStream>(new Stream(*this, ref, off, off + len));
+  }
+  Result<std::unique_ptr<LocalObject>> OpenLocal(const std::string& b,
+                                                 const std::string& o) override {
+    if (!local_objects) return Status::Unsupported("no local reads");
+    ++local_opens;
+    std::lock_guard lk(mu_);
+    auto* obj = Find(b, o);
+    if (!obj) return Status::NotFound(o);
+    return std::unique_ptr<LocalObject>(new Local(*this, obj->data, obj->version));
   }
   Result<ObjectHead> Put(const std::string& b, const std::string& o, const PutBody& body) override {
     ++put_calls;

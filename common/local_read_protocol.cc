@@ -1,0 +1,139 @@
+#include "common/local_read_protocol.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace aisle::localread {
+
+socklen_t MakeAddress(std::string_view node_id, sockaddr_un* addr) {
+  std::memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  std::string name = "aisle-local-read/";
+  name.append(node_id);
+  size_t n = std::min(name.size(), sizeof(addr->sun_path) - 1);
+  std::memcpy(addr->sun_path + 1, name.data(), n);  // sun_path[0] = 0: the abstract namespace
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+}
+
+std::string Encode(const OpenRequest& req) {
+  return nlohmann::json{{"bucket", req.bucket}, {"object", req.object}}.dump();
+}
+
+std::string Encode(const OpenReply& r) {
+  nlohmann::json j{{"status", r.status}};
+  if (r.status != 200) {
+    j["message"] = r.message;
+  } else {
+    j.update({{"node", r.node},
+              {"offset", r.offset},
+              {"size", r.size},
+              {"version", r.version},
+              {"mtime_ns", r.mtime_ns}});
+  }
+  return j.dump();
+}
+
+namespace {
+
+Result<nlohmann::json> ParseObject(std::string_view msg, const char* what) {
+  auto j = nlohmann::json::parse(msg, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::InvalidArgument(std::string("malformed local-read ") + what);
+  return j;
+}
+
+}  // namespace
+
+Result<OpenRequest> DecodeRequest(std::string_view msg) {
+  AISLE_ASSIGN_OR_RETURN(auto j, ParseObject(msg, "request"));
+  auto b = j.find("bucket");
+  auto o = j.find("object");
+  if (b == j.end() || o == j.end() || !b->is_string() || !o->is_string())
+    return Status::InvalidArgument("local-read request needs string \"bucket\" and \"object\"");
+  return OpenRequest{b->get<std::string>(), o->get<std::string>()};
+}
+
+Result<OpenReply> DecodeReply(std::string_view msg) {
+  AISLE_ASSIGN_OR_RETURN(auto j, ParseObject(msg, "reply"));
+  OpenReply r;
+  r.status = j.value("status", 0);
+  if (r.status != 200) {
+    r.message = j.value("message", std::string());
+    return r;
+  }
+  auto u64 = [&](const char* k) { return j.contains(k) && j[k].is_number_unsigned(); };
+  if (!u64("offset") || !u64("size") || !j.contains("node") || !j["node"].is_string())
+    return Status::InvalidArgument("local-read reply lacks node/offset/size");
+  r.node = j["node"].get<std::string>();
+  r.offset = j["offset"].get<uint64_t>();
+  r.size = j["size"].get<uint64_t>();
+  r.version = j.value("version", std::string());
+  r.mtime_ns = j.value("mtime_ns", int64_t{0});
+  return r;
+}
+
+Status SendMessage(int sock, std::string_view msg, int fd) {
+  iovec iov{const_cast<char*>(msg.data()), msg.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (fd >= 0) {
+    std::memset(control, 0, sizeof(control));
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  for (;;) {
+    ssize_t n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
+    if (n >= 0) return Status::OK();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return Status::Timeout("local-read send timed out");
+    return Status::FromErrno(errno, "local-read send");
+  }
+}
+
+Result<std::string> ReceiveMessage(int sock, int* fd) {
+  *fd = -1;
+  std::string buf(kMaxMessage, '\0');
+  iovec iov{buf.data(), buf.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return Status::Timeout("local-read receive timed out");
+    return Status::FromErrno(errno, "local-read receive");
+  }
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int)))
+      std::memcpy(fd, CMSG_DATA(c), sizeof(int));
+  }
+  if (n == 0) {
+    if (*fd >= 0) ::close(*fd), *fd = -1;
+    return Status::Unavailable("local-read peer closed the connection");
+  }
+  if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    if (*fd >= 0) ::close(*fd), *fd = -1;
+    return Status::InvalidArgument("local-read message too long");
+  }
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+}  // namespace aisle::localread

@@ -1,0 +1,58 @@
+// Local reads: a client on the same host as a target (aisle-fs next to a node) reads an
+// object's file with pread instead of over HTTP. The target checks the request, opens the
+// object as a GET would and passes the open file descriptor over a unix socket (SCM_RIGHTS),
+// as HDFS short-circuit reads do. The target keeps the object open (its read guard: no
+// in-place append rewrites those bytes) until the client closes the connection.
+//
+// Wire: AF_UNIX SOCK_SEQPACKET at the abstract name "aisle-local-read/<node-id>" (per network
+// namespace, nothing on disk to clean up; the target accepts peers of its own uid or root).
+// One message each way per open, JSON:
+//   request  {"bucket":B,"object":O}
+//   reply    {"status":200,"node":ID,"offset":D,"size":N,"version":"V","mtime_ns":T} + the fd
+//            {"status":404,"message":"..."}   (no fd; status as an HTTP GET would answer)
+// A connection holds at most one open object; a new request replaces it.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace aisle::localread {
+
+struct OpenRequest {
+  std::string bucket;
+  std::string object;
+};
+
+struct OpenReply {
+  int status = 0;       // 200, or the HTTP status a GET would have answered
+  std::string message;  // the error, when not 200
+  std::string node;     // the target's id
+  uint64_t offset = 0;  // where the object's data starts in the passed file
+  uint64_t size = 0;
+  std::string version;
+  int64_t mtime_ns = 0;
+};
+
+constexpr size_t kMaxMessage = 16 * 1024;
+
+// The socket address of target `node_id`; returns its length for bind/connect.
+socklen_t MakeAddress(std::string_view node_id, sockaddr_un* addr);
+
+std::string Encode(const OpenRequest& req);
+std::string Encode(const OpenReply& reply);
+Result<OpenRequest> DecodeRequest(std::string_view msg);
+Result<OpenReply> DecodeReply(std::string_view msg);
+
+// One message, with `fd` attached when >= 0.
+Status SendMessage(int sock, std::string_view msg, int fd);
+// One message; *fd gets an attached descriptor (close-on-exec) or -1. kUnavailable when the
+// peer has closed, kTimeout when the socket's receive timeout passed.
+Result<std::string> ReceiveMessage(int sock, int* fd);
+
+}  // namespace aisle::localread
