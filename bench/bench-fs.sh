@@ -2,12 +2,15 @@
 # FUSE client benchmarks (design.md §10), side by side in one run, on 127.0.0.1 only:
 #   1. sequential read of a BIG_MB object: aisle-fs (dd bs=1M, a fresh mount per run, so no
 #      page cache) vs curl GET of the same object to /dev/null; the node's disk cache is warm
-#      for both. Target >= 0.8x. Also with `-o direct_io` (no page cache: one copy less).
+#      for both. Target >= 0.8x. Four mounts: local reads (the default here, the node being on
+#      this host: pread of the target's file) and over HTTP (-o local_reads=off, what a
+#      client on another host gets), each by default and with `-o direct_io` (no page cache).
 #   2. `ls -l` of an N_LS-object prefix: aisle-fs cold (fresh mount) and warm (within TTL) vs
 #      `ls -l` of a local directory of N_LS empty files (warm). Target < 1 s.
-#   3. N_SMALL x SMALL_KB files read by 4 reader threads: aisle-fs on a fresh mount (cold: one
-#      GET per file) and again on that mount (warm: kernel page cache kept, keep_cache) vs the
-#      same files on local disk (warm page cache). Target >= 0.3x.
+#   3. N_SMALL x SMALL_KB files read by 4 reader threads: aisle-fs on a fresh mount (cold:
+#      one local open per file, and over HTTP one GET per file) and again on that mount (warm:
+#      kernel page cache kept, keep_cache) vs the same files on local disk (warm page cache).
+#      Target >= 0.3x.
 #   4. an unmodified torchvision ImageFolder + DataLoader loop (examples/imagefolder/train.py
 #      --client-resize: PIL Resize(256)+CenterCrop(224)+ToTensor in 2 DataLoader workers,
 #      batch 32, shuffle, 2 epochs) over N_IMG IMG_SIZE^2 JPEGs in 10 class folders
@@ -18,9 +21,9 @@
 #      N_IMG images in 10 classes (or whose epoch-2 mean pixel and label sum differ from the
 #      first counted run's, normally local disk's: same bytes, same transform) is reported in
 #      the table, not counted.
-#   5. aisle-fs peak RSS while streaming RSS_GB GiB through the mount: O_DIRECT passes over the
-#      BIG_MB object (bench_fs_helper.py stream) until RSS_GB GiB were read, VmRSS sampled
-#      every 50 ms. Target < 256 MiB.
+#   5. aisle-fs peak RSS while streaming RSS_GB GiB through the mount over HTTP (local_reads=off:
+#      the path that buffers): O_DIRECT passes over the BIG_MB object (bench_fs_helper.py
+#      stream) until RSS_GB GiB were read, VmRSS sampled every 50 ms. Target < 256 MiB.
 # Medians over RUNS runs. Kills and unmounts everything it started, also on failure/Ctrl-C.
 # Prints a table and writes bench/results/fs-<date>.md. Builds nothing.
 #
@@ -127,23 +130,28 @@ t0=$(now); sync; echo "   sync after populating: $(elapsed "$t0" "$(now)") s"
 # ---------------------------------------------------------------------------------------------
 echo "== 1. sequential read of ${BIG_MB} MiB"
 curl -sf -o /dev/null "$URL/v1/objects/$BUCKET/big/big.bin"  # warm the node's page cache
-CURL_T=(); FS_T=(); FSD_T=()
+CURL_T=(); FS_T=(); FSD_T=(); FSN_T=(); FSND_T=()
+seq_fs() {  # seq_fs ARRAY [-o options]: one dd through a fresh mount
+  local -n arr=$1
+  mount_fs "${2:-}"
+  t0=$(now); dd if="$MNT/$BUCKET/big/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
+  arr+=("$(elapsed "$t0" "$t1")")
+  unmount
+}
 for r in $(seq "$RUNS"); do
   t0=$(now); curl -sf -o /dev/null "$URL/v1/objects/$BUCKET/big/big.bin"; t1=$(now)
   CURL_T+=("$(elapsed "$t0" "$t1")")
-  mount_fs
-  t0=$(now); dd if="$MNT/$BUCKET/big/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
-  FS_T+=("$(elapsed "$t0" "$t1")")
-  unmount
-  mount_fs direct_io
-  t0=$(now); dd if="$MNT/$BUCKET/big/big.bin" of=/dev/null bs=1M status=none; t1=$(now)
-  FSD_T+=("$(elapsed "$t0" "$t1")")
-  unmount
-  echo "   run $r: curl ${CURL_T[-1]} s, aisle-fs ${FS_T[-1]} s, aisle-fs -o direct_io ${FSD_T[-1]} s"
+  seq_fs FS_T
+  seq_fs FSD_T direct_io
+  seq_fs FSN_T local_reads=off
+  seq_fs FSND_T local_reads=off,direct_io
+  echo "   run $r: curl ${CURL_T[-1]} s; aisle-fs local reads ${FS_T[-1]} s, with -o direct_io ${FSD_T[-1]} s; over HTTP ${FSN_T[-1]} s, with -o direct_io ${FSND_T[-1]} s"
 done
 read -r CURL_MED CURL_MIN CURL_MAX < <(stats "${CURL_T[@]}")
 read -r FS_MED FS_MIN FS_MAX < <(stats "${FS_T[@]}")
 read -r FSD_MED FSD_MIN FSD_MAX < <(stats "${FSD_T[@]}")
+read -r FSN_MED FSN_MIN FSN_MAX < <(stats "${FSN_T[@]}")
+read -r FSND_MED FSND_MIN FSND_MAX < <(stats "${FSND_T[@]}")
 
 # ---------------------------------------------------------------------------------------------
 echo "== 2. ls -l of $N_LS entries"
@@ -171,22 +179,30 @@ echo "== 3. $N_SMALL x ${SMALL_KB} KiB files, 4 readers"
 (cd "$WORK/local/small" && ls | sed "s|^|$WORK/local/small/|") >"$WORK/local.list"
 (cd "$WORK/local/small" && ls | sed "s|^|$MNT/$BUCKET/small/|") >"$WORK/fs.list"
 $PY "$HELPER" read "$WORK/local.list" 4 >/dev/null  # warm
-SM_FS=(); SM_FS_WARM=(); SM_LOCAL=()
+SM_FS=(); SM_FS_WARM=(); SM_FSN=(); SM_LOCAL=()
+small_fs() {  # small_fs ARRAY: one pass over the files through the mount
+  local -n arr=$1
+  read -r t bytes < <($PY "$HELPER" read "$WORK/fs.list" 4)
+  [[ "$bytes" -eq $((N_SMALL * SMALL_KB * 1024)) ]] || die "aisle-fs read $bytes bytes"
+  arr+=("$t")
+}
 for r in $(seq "$RUNS"); do
   mount_fs
   ls "$MNT/$BUCKET/small" >/dev/null  # one listing, as a training loop's dataset scan does
-  read -r t bytes < <($PY "$HELPER" read "$WORK/fs.list" 4)
-  [[ "$bytes" -eq $((N_SMALL * SMALL_KB * 1024)) ]] || die "aisle-fs read $bytes bytes"
-  SM_FS+=("$t")
+  small_fs SM_FS
   # Second pass on the same mount (within the TTLs): the kernel keeps the pages (keep_cache).
-  read -r t bytes < <($PY "$HELPER" read "$WORK/fs.list" 4)
-  SM_FS_WARM+=("$t")
+  small_fs SM_FS_WARM
+  unmount
+  mount_fs local_reads=off
+  ls "$MNT/$BUCKET/small" >/dev/null
+  small_fs SM_FSN
   unmount
   read -r t bytes < <($PY "$HELPER" read "$WORK/local.list" 4)
   SM_LOCAL+=("$t")
-  echo "   run $r: aisle-fs cold ${SM_FS[-1]} s, warm ${SM_FS_WARM[-1]} s; local ${SM_LOCAL[-1]} s"
+  echo "   run $r: aisle-fs cold ${SM_FS[-1]} s, warm ${SM_FS_WARM[-1]} s, cold over HTTP ${SM_FSN[-1]} s; local ${SM_LOCAL[-1]} s"
 done
 read -r SMF_MED SMF_MIN SMF_MAX < <(stats "${SM_FS[@]}")
+read -r SMN_MED SMN_MIN SMN_MAX < <(stats "${SM_FSN[@]}")
 read -r SML_MED SML_MIN SML_MAX < <(stats "${SM_LOCAL[@]}")
 read -r SMW_MED SMW_MIN SMW_MAX < <(stats "${SM_FS_WARM[@]}")
 
@@ -262,7 +278,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 echo "== 5. aisle-fs RSS while streaming $RSS_GB GiB"
 # O_DIRECT reads bypass the page cache, so every pass streams through aisle-fs again.
-mount_fs
+mount_fs local_reads=off
 rm -f "$WORK/rss.stop" "$WORK/rss.ready"
 $PY "$HELPER" rss "$FS_PID" "$WORK/rss.stop" "$WORK/rss.ready" >"$WORK/rss.all" &
 RSS_PID=$!
@@ -286,8 +302,13 @@ echo "   $RSS_GIB GiB in $RSS_T s ($RSS_MBPS MiB/s, $RSS_HOW): peak RSS $RSS_PEA
 # ---------------------------------------------------------------------------------------------
 RATIO_SEQ=$($PY -c "print('%.2f' % ($CURL_MED / $FS_MED))")
 RATIO_SEQD=$($PY -c "print('%.2f' % ($CURL_MED / $FSD_MED))")
+RATIO_SEQN=$($PY -c "print('%.2f' % ($CURL_MED / $FSN_MED))")
+RATIO_SEQND=$($PY -c "print('%.2f' % ($CURL_MED / $FSND_MED))")
 MBPS_FSD=$($PY -c "print('%.0f' % ($BIG_MB / $FSD_MED))")
+MBPS_FSN=$($PY -c "print('%.0f' % ($BIG_MB / $FSN_MED))")
+MBPS_FSND=$($PY -c "print('%.0f' % ($BIG_MB / $FSND_MED))")
 RATIO_SMALL=$($PY -c "print('%.2f' % ($SML_MED / $SMF_MED))")
+RATIO_SMALLN=$($PY -c "print('%.2f' % ($SML_MED / $SMN_MED))")
 RATIO_SMALL_WARM=$($PY -c "print('%.2f' % ($SML_MED / $SMW_MED))")
 MBPS_FS=$($PY -c "print('%.0f' % ($BIG_MB / $FS_MED))")
 MBPS_CURL=$($PY -c "print('%.0f' % ($BIG_MB / $CURL_MED))")
@@ -302,14 +323,17 @@ mkdir -p "$HERE/results"
   echo
   echo "| benchmark | aisle-fs | side by side | ratio | target | epoch 1 (cold mount), images/s |"
   echo "|---|---|---|---|---|---|"
-  echo "| sequential read ${BIG_MB} MiB | $FS_MED s ($FS_MIN-$FS_MAX), $MBPS_FS MiB/s | curl GET $CURL_MED s ($CURL_MIN-$CURL_MAX), $MBPS_CURL MiB/s | ${RATIO_SEQ}x | >= 0.8x: $(verdict "$RATIO_SEQ >= 0.8") | - |"
-  echo "| sequential read ${BIG_MB} MiB, \`-o direct_io\` | $FSD_MED s ($FSD_MIN-$FSD_MAX), $MBPS_FSD MiB/s | curl GET $CURL_MED s | ${RATIO_SEQD}x | >= 0.8x: $(verdict "$RATIO_SEQD >= 0.8") | - |"
+  echo "| sequential read ${BIG_MB} MiB (local reads: node on this host) | $FS_MED s ($FS_MIN-$FS_MAX), $MBPS_FS MiB/s | curl GET $CURL_MED s ($CURL_MIN-$CURL_MAX), $MBPS_CURL MiB/s | ${RATIO_SEQ}x | >= 0.8x: $(verdict "$RATIO_SEQ >= 0.8") | - |"
+  echo "| sequential read ${BIG_MB} MiB (local reads), \`-o direct_io\` | $FSD_MED s ($FSD_MIN-$FSD_MAX), $MBPS_FSD MiB/s | curl GET $CURL_MED s | ${RATIO_SEQD}x | >= 0.8x: $(verdict "$RATIO_SEQD >= 0.8") | - |"
+  echo "| sequential read ${BIG_MB} MiB over HTTP (\`-o local_reads=off\`) | $FSN_MED s ($FSN_MIN-$FSN_MAX), $MBPS_FSN MiB/s | curl GET $CURL_MED s | ${RATIO_SEQN}x | >= 0.8x: $(verdict "$RATIO_SEQN >= 0.8") | - |"
+  echo "| sequential read ${BIG_MB} MiB over HTTP, \`-o direct_io\` | $FSND_MED s ($FSND_MIN-$FSND_MAX), $MBPS_FSND MiB/s | curl GET $CURL_MED s | ${RATIO_SEQND}x | >= 0.8x: $(verdict "$RATIO_SEQND >= 0.8") | - |"
   echo "| \`ls -l\` $N_LS objects, cold | $LSC_MED s ($LSC_MIN-$LSC_MAX) | local ext4 $LSL_MED s ($LSL_MIN-$LSL_MAX) | - | < 1 s: $(verdict "$LSC_MED < 1") | - |"
   echo "| \`ls -l\` $N_LS objects, warm (within TTL) | $LSW_MED s ($LSW_MIN-$LSW_MAX) | local ext4 $LSL_MED s | - | < 1 s: $(verdict "$LSW_MED < 1") | - |"
   echo "| $N_SMALL x ${SMALL_KB} KiB files, 4 readers, cold mount | $SMF_MED s ($SMF_MIN-$SMF_MAX) | local disk (warm) $SML_MED s ($SML_MIN-$SML_MAX) | ${RATIO_SMALL}x | >= 0.3x: $(verdict "$RATIO_SMALL >= 0.3") | - |"
+  echo "| $N_SMALL x ${SMALL_KB} KiB files, 4 readers, cold mount over HTTP (\`-o local_reads=off\`) | $SMN_MED s ($SMN_MIN-$SMN_MAX) | local disk (warm) $SML_MED s | ${RATIO_SMALLN}x | >= 0.3x: $(verdict "$RATIO_SMALLN >= 0.3") | - |"
   echo "| $N_SMALL x ${SMALL_KB} KiB files, 4 readers, warm mount (2nd pass) | $SMW_MED s ($SMW_MIN-$SMW_MAX) | local disk (warm) $SML_MED s | ${RATIO_SMALL_WARM}x | >= 0.3x: $(verdict "$RATIO_SMALL_WARM >= 0.3") | - |"
   echo "| ImageFolder + DataLoader, $N_IMG ${IMG_SIZE}x${IMG_SIZE} JPEGs, $IMG_CLASSES classes (train.py --client-resize, 2 workers, batch 32), epoch 2 | $(mmm "${IMG_FS[@]}") images/s$IMG_NOTE | local disk $(mmm "${IMG_LOCAL[@]}") images/s | $RATIO_IMG | >= 0.9x: $V_IMG | aisle-fs $(mmm "${IMG_FS1[@]}"), local $(mmm "${IMG_LOCAL1[@]}"): $RATIO_IMG1 |"
-  echo "| aisle-fs peak RSS streaming $RSS_GIB GiB ($RSS_HOW; $RSS_MBPS MiB/s) | $RSS_PEAK MiB | - | - | < 256 MiB: $(verdict "$RSS_PEAK < 256") | - |"
+  echo "| aisle-fs peak RSS streaming $RSS_GIB GiB over HTTP ($RSS_HOW; $RSS_MBPS MiB/s) | $RSS_PEAK MiB | - | - | < 256 MiB: $(verdict "$RSS_PEAK < 256") | - |"
 } >"$OUT"
 echo
 cat "$OUT"
