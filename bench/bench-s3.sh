@@ -10,6 +10,8 @@
 #   3. write: `aws s3 cp` of a WRITE_MB file (multipart, awscli defaults) vs native
 #      `curl -T` PUT of the same file to /v1/objects.
 # Ratios aisle-fs / s3fs and aisle-fs / rclone (throughput) for 1 and 2 (target >= 2x).
+# aisle-fs reads over HTTP here (-o local_reads=off), as s3fs and rclone do: the node being on
+# this host it would otherwise read the target's files (bench-fs.sh measures that).
 # Median (min-max) of RUNS runs. Every process and mount it starts is unmounted/killed by PID
 # on exit, also on failure or Ctrl-C. Builds nothing. Writes bench/results/s3-<date>.md.
 #
@@ -111,7 +113,7 @@ mount_client() {
   MNT_LOG="$WORK/$1.log"
   case "$1" in
     aisle-fs)
-      "$FS_BIN" "$URL" "$MNT" -f >>"$MNT_LOG" 2>&1 &
+      "$FS_BIN" "$URL" "$MNT" -f -o local_reads=off >>"$MNT_LOG" 2>&1 &
       ROOT="$MNT/$B" ;;
     s3fs)  # awscli-like dummy keys: the node runs anonymous S3 and ignores the signature
       s3fs "$B" "$MNT" -f -o url="$EP" -o use_path_request_style -o passwd_file="$WORK/s3fs-pw" \

@@ -19,7 +19,11 @@ socklen_t MakeAddress(std::string_view node_id, sockaddr_un* addr) {
 }
 
 std::string Encode(const OpenRequest& req) {
-  return nlohmann::json{{"bucket", req.bucket}, {"object", req.object}}.dump();
+  return nlohmann::json{{"op", "open"}, {"bucket", req.bucket}, {"object", req.object}}.dump();
+}
+
+std::string EncodeClose(uint64_t handle) {
+  return nlohmann::json{{"op", "close"}, {"handle", handle}}.dump();
 }
 
 std::string Encode(const OpenReply& r) {
@@ -27,7 +31,8 @@ std::string Encode(const OpenReply& r) {
   if (r.status != 200) {
     j["message"] = r.message;
   } else {
-    j.update({{"node", r.node},
+    j.update({{"handle", r.handle},
+              {"node", r.node},
               {"offset", r.offset},
               {"size", r.size},
               {"version", r.version},
@@ -46,13 +51,25 @@ Result<nlohmann::json> ParseObject(std::string_view msg, const char* what) {
 
 }  // namespace
 
-Result<OpenRequest> DecodeRequest(std::string_view msg) {
+Result<Request> DecodeRequest(std::string_view msg) {
   AISLE_ASSIGN_OR_RETURN(auto j, ParseObject(msg, "request"));
+  Request req;
+  std::string op = j.value("op", std::string());
+  if (op == "close") {
+    auto h = j.find("handle");
+    if (h == j.end() || !h->is_number_unsigned())
+      return Status::InvalidArgument("local-read close needs a numeric \"handle\"");
+    req.close = true;
+    req.handle = h->get<uint64_t>();
+    return req;
+  }
+  if (op != "open") return Status::InvalidArgument("local-read op must be \"open\" or \"close\"");
   auto b = j.find("bucket");
   auto o = j.find("object");
   if (b == j.end() || o == j.end() || !b->is_string() || !o->is_string())
-    return Status::InvalidArgument("local-read request needs string \"bucket\" and \"object\"");
-  return OpenRequest{b->get<std::string>(), o->get<std::string>()};
+    return Status::InvalidArgument("local-read open needs string \"bucket\" and \"object\"");
+  req.open = {b->get<std::string>(), o->get<std::string>()};
+  return req;
 }
 
 Result<OpenReply> DecodeReply(std::string_view msg) {
@@ -66,6 +83,7 @@ Result<OpenReply> DecodeReply(std::string_view msg) {
   auto u64 = [&](const char* k) { return j.contains(k) && j[k].is_number_unsigned(); };
   if (!u64("offset") || !u64("size") || !j.contains("node") || !j["node"].is_string())
     return Status::InvalidArgument("local-read reply lacks node/offset/size");
+  r.handle = j.value("handle", uint64_t{0});
   r.node = j["node"].get<std::string>();
   r.offset = j["offset"].get<uint64_t>();
   r.size = j["size"].get<uint64_t>();

@@ -2,15 +2,17 @@
 // object's file with pread instead of over HTTP. The target checks the request, opens the
 // object as a GET would and passes the open file descriptor over a unix socket (SCM_RIGHTS),
 // as HDFS short-circuit reads do. The target keeps the object open (its read guard: no
-// in-place append rewrites those bytes) until the client closes the connection.
+// in-place append rewrites those bytes) until the client closes it.
 //
 // Wire: AF_UNIX SOCK_SEQPACKET at the abstract name "aisle-local-read/<node-id>" (per network
 // namespace, nothing on disk to clean up; the target accepts peers of its own uid or root).
-// One message each way per open, JSON:
-//   request  {"bucket":B,"object":O}
-//   reply    {"status":200,"node":ID,"offset":D,"size":N,"version":"V","mtime_ns":T} + the fd
-//            {"status":404,"message":"..."}   (no fd; status as an HTTP GET would answer)
-// A connection holds at most one open object; a new request replaces it.
+// A client keeps its connections open; messages are JSON, one per packet:
+//   {"op":"open","bucket":B,"object":O}  ->
+//       {"status":200,"handle":H,"node":ID,"offset":D,"size":N,"version":"V","mtime_ns":T}
+//       with the fd attached, or {"status":404,"message":"..."} (no fd; the status an HTTP
+//       GET would answer; 503 when the target holds too many)
+//   {"op":"close","handle":H}            -> no reply; the target lets the object go
+// Closing the connection closes every object opened on it.
 #pragma once
 
 #include <sys/socket.h>
@@ -29,9 +31,17 @@ struct OpenRequest {
   std::string object;
 };
 
+// One decoded client message: an open, or the close of an earlier open's handle.
+struct Request {
+  bool close = false;
+  OpenRequest open;     // when !close
+  uint64_t handle = 0;  // when close
+};
+
 struct OpenReply {
   int status = 0;       // 200, or the HTTP status a GET would have answered
   std::string message;  // the error, when not 200
+  uint64_t handle = 0;  // names the open object in a later close
   std::string node;     // the target's id
   uint64_t offset = 0;  // where the object's data starts in the passed file
   uint64_t size = 0;
@@ -45,8 +55,9 @@ constexpr size_t kMaxMessage = 16 * 1024;
 socklen_t MakeAddress(std::string_view node_id, sockaddr_un* addr);
 
 std::string Encode(const OpenRequest& req);
+std::string EncodeClose(uint64_t handle);
 std::string Encode(const OpenReply& reply);
-Result<OpenRequest> DecodeRequest(std::string_view msg);
+Result<Request> DecodeRequest(std::string_view msg);
 Result<OpenReply> DecodeReply(std::string_view msg);
 
 // One message, with `fd` attached when >= 0.

@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     if (cfg->local_reads && cfg->rate_limit_bps == 0) {
       ctx.local_reads = &local_read_counters;
       auto started = aisle::local::LocalReadServer::Start(
-          // Each held object costs the node two descriptors: keep half the limit for HTTP.
+          // Each held object costs the node a descriptor: keep most of the limit for HTTP.
           {node.id, 2, static_cast<size_t>(std::clamp<uint64_t>(open_file_limit / 4, 16, 4096))},
           [ctx](const aisle::localread::OpenRequest& req) mutable {
             return aisle::api::OpenForLocalRead(ctx, req);

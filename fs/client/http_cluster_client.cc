@@ -7,7 +7,6 @@
 
 #include "common/logging.h"
 #include "common/net/http_errors.h"
-#include "fs/client/local_object.h"
 
 #define AISLE_LOG_INFO(...) spdlog::info(__VA_ARGS__)
 #define AISLE_LOG_WARN(...) spdlog::warn(__VA_ARGS__)
@@ -58,7 +57,8 @@ Status StatusFromHttp(int http_status, const std::string& body, const std::strin
 HttpClusterClient::HttpClusterClient(HttpClusterOptions opts)
     : opts_(std::move(opts)),
       raw_(opts_.connect_timeout,
-           std::chrono::duration_cast<std::chrono::milliseconds>(opts_.stall_timeout)) {
+           std::chrono::duration_cast<std::chrono::milliseconds>(opts_.stall_timeout)),
+      local_(opts_.connect_timeout) {
   while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
 }
 
@@ -107,20 +107,12 @@ Status HttpClusterClient::RefreshClusterMap() {
 Result<std::unique_ptr<LocalObject>> HttpClusterClient::OpenLocal(const std::string& bucket,
                                                                   const std::string& object) {
   std::string owner;
-  auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lk(map_mu_);
     owner = map_.OwnerId(bucket, object);
-    if (owner.empty()) return Status::Unsupported("no cluster map");
-    if (auto it = no_local_.find(owner); it != no_local_.end() && now < it->second)
-      return Status::Unsupported("target " + owner + " is not on this host");
   }
-  auto r = OpenLocalObject(owner, bucket, object, opts_.connect_timeout);
-  if (!r.ok() && r.status().code() == StatusCode::kUnsupported) {
-    std::lock_guard lk(map_mu_);
-    no_local_[owner] = now + std::chrono::seconds(10);
-  }
-  return r;
+  if (owner.empty()) return Status::Unsupported("no cluster map");
+  return local_.Open(owner, bucket, object);
 }
 
 std::string HttpClusterClient::BaseFor(const std::string& bucket, const std::string& object,

@@ -7,11 +7,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "common/net/http_client.h"
 #include "fs/client/cluster_client.h"
 #include "fs/client/cluster_map.h"
+#include "fs/client/local_object.h"
 #include "fs/client/raw_range_get.h"
 
 namespace aisle::fs {
@@ -46,8 +46,7 @@ class HttpClusterClient : public ClusterClient {
   // receives as it goes; transforms and unusual replies take the default.
   Result<std::unique_ptr<RangeStream>> OpenRange(const ObjectRef& ref, uint64_t offset,
                                                  uint64_t length) override;
-  // Asks the owning target (by the cluster map) over its local-read socket; a target found
-  // not to listen here is not asked again for a while.
+  // Asks the owning target (by the cluster map) over its local-read socket (LocalReadClient).
   Result<std::unique_ptr<LocalObject>> OpenLocal(const std::string& bucket,
                                                  const std::string& object) override;
   Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
@@ -88,9 +87,7 @@ class HttpClusterClient : public ClusterClient {
   RawRangeGetter raw_;
   mutable std::mutex map_mu_;
   ClusterMap map_;  // GUARDED_BY(map_mu_)
-  // Targets with no local-read socket here, and until when not to ask them again.
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point>
-      no_local_;  // GUARDED_BY(map_mu_)
+  LocalReadClient local_;
 };
 
 // Maps a non-2xx HTTP status (and the JSON error body) to a Status.

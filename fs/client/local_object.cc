@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -13,7 +14,6 @@
 #include "common/net/http_errors.h"
 
 namespace aisle::fs {
-namespace {
 
 class Fd {
  public:
@@ -30,10 +30,30 @@ class Fd {
   int fd_;
 };
 
+// One connection to a target: `mu` serialises request/reply pairs; closes are sent without it
+// (one packet each, never answered).
+struct LocalReadClient::Conn {
+  explicit Conn(int fd) : sock(fd) {}
+  Fd sock;
+  std::mutex mu;
+  std::atomic<bool> broken{false};
+};
+
+namespace {
+
 class LocalFile : public LocalObject {
  public:
-  LocalFile(int conn, int file, const localread::OpenReply& r)
-      : conn_(conn), file_(file), offset_(r.offset), size_(r.size), version_(r.version) {}
+  LocalFile(std::shared_ptr<LocalReadClient::Conn> conn, int file, const localread::OpenReply& r)
+      : conn_(std::move(conn)),
+        file_(file),
+        handle_(r.handle),
+        offset_(r.offset),
+        size_(r.size),
+        version_(r.version) {}
+  ~LocalFile() override {
+    if (!conn_->broken.load())
+      (void)localread::SendMessage(conn_->sock.get(), localread::EncodeClose(handle_), -1);
+  }
 
   Result<uint64_t> ReadAt(uint64_t offset, uint64_t n, char* dest) override {
     if (offset >= size_) return uint64_t{0};
@@ -53,43 +73,102 @@ class LocalFile : public LocalObject {
   const std::string& version() const override { return version_; }
 
  private:
-  Fd conn_;  // open while we read: the target holds the object until it closes
+  std::shared_ptr<LocalReadClient::Conn> conn_;  // where the handle is closed
   Fd file_;
-  uint64_t offset_, size_;
+  uint64_t handle_, offset_, size_;
   std::string version_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<LocalObject>> OpenLocalObject(const std::string& node_id,
-                                                     const std::string& bucket,
-                                                     const std::string& object,
-                                                     std::chrono::milliseconds timeout) {
-  Fd conn(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (conn.get() < 0) return Status::FromErrno(errno, "local-read socket");
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-  ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+Result<std::shared_ptr<LocalReadClient::Conn>> LocalReadClient::Connect(
+    const std::string& node_id) {
+  auto conn = std::make_shared<Conn>(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  int s = conn->sock.get();
+  if (s < 0) return Status::FromErrno(errno, "local-read socket");
+  timeval tv{static_cast<time_t>(timeout_.count() / 1000),
+             static_cast<suseconds_t>(timeout_.count() % 1000 * 1000)};
+  ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_un addr;
   socklen_t len = localread::MakeAddress(node_id, &addr);
-  if (::connect(conn.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), len) != 0)
     return Status::Unsupported("no local reads from target " + node_id +
                                " here: " + std::strerror(errno));
-  AISLE_RETURN_IF_ERROR(
-      localread::SendMessage(conn.get(), localread::Encode({bucket, object}), -1));
+  return conn;
+}
+
+Result<std::unique_ptr<LocalObject>> LocalReadClient::Open(const std::string& node_id,
+                                                           const std::string& bucket,
+                                                           const std::string& object) {
+  // A kept connection may be stale (the target restarted): then once more on a new one.
+  for (int attempt = 0;; ++attempt) {
+    bool stale = false;
+    auto r = OpenOnce(node_id, bucket, object, &stale);
+    if (!stale || attempt > 0) return r;
+  }
+}
+
+Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const std::string& node_id,
+                                                               const std::string& bucket,
+                                                               const std::string& object,
+                                                               bool* stale) {
+  auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<Conn> conn;
+  std::unique_lock<std::mutex> held;
+  bool reused = true;  // false: connected just now
+  {
+    std::lock_guard lk(mu_);
+    Target& t = targets_[node_id];
+    if (now < t.absent_until)
+      return Status::Unsupported("target " + node_id + " is not on this host");
+    std::erase_if(t.conns, [](const auto& c) { return c->broken.load(); });
+    for (auto& c : t.conns) {
+      std::unique_lock l(c->mu, std::try_to_lock);
+      if (l.owns_lock()) {
+        conn = c;
+        held = std::move(l);
+        break;
+      }
+    }
+    if (!conn && t.conns.size() >= kConnsPerTarget) conn = t.conns[t.next++ % t.conns.size()];
+    if (!conn) {  // under mu_, so no more than kConnsPerTarget (a unix connect does not wait)
+      auto c = Connect(node_id);
+      if (!c.ok()) {
+        if (c.status().code() == StatusCode::kUnsupported)
+          t.absent_until = now + std::chrono::seconds(10);
+        return c.status();
+      }
+      conn = *c;
+      held = std::unique_lock(conn->mu);
+      t.conns.push_back(conn);
+      reused = false;
+    }
+  }
+  if (!held.owns_lock()) {
+    held = std::unique_lock(conn->mu);  // every connection busy: wait for this one
+  }
+  int s = conn->sock.get();
+  auto broken = [&](const Status& st) {
+    conn->broken = true;  // out of sync or gone: the next open connects anew
+    *stale = reused;
+    return Status::Unavailable("local read " + bucket + "/" + object +
+                               ": connection lost: " + st.message());
+  };
+  if (Status st = localread::SendMessage(s, localread::Encode({bucket, object}), -1); !st.ok())
+    return broken(st);
   int fd = -1;
-  auto msg = localread::ReceiveMessage(conn.get(), &fd);
-  if (!msg.ok()) return msg.status();
+  auto msg = localread::ReceiveMessage(s, &fd);
+  if (!msg.ok()) return broken(msg.status());
   Fd file(fd);
-  AISLE_ASSIGN_OR_RETURN(auto reply, localread::DecodeReply(*msg));
-  if (reply.status != 200)
-    return Status(StatusCodeForHttp(reply.status),
-                  "local read " + bucket + "/" + object + ": " + reply.message);
-  if (fd < 0 || reply.node != node_id)
-    return Status::Unavailable("local read " + bucket + "/" + object + ": malformed reply");
-  return std::unique_ptr<LocalObject>(
-      std::make_unique<LocalFile>(conn.release(), file.release(), reply));
+  auto reply = localread::DecodeReply(*msg);
+  if (!reply.ok()) return broken(reply.status());
+  if (reply->status != 200)
+    return Status(StatusCodeForHttp(reply->status),
+                  "local read " + bucket + "/" + object + ": " + reply->message);
+  if (fd < 0 || reply->node != node_id) return broken(Status::Internal("malformed reply"));
+  held.unlock();
+  return std::unique_ptr<LocalObject>(std::make_unique<LocalFile>(conn, file.release(), *reply));
 }
 
 }  // namespace aisle::fs

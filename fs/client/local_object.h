@@ -1,22 +1,49 @@
-// The client side of local reads (common/local_read_protocol.h): asks the target `node_id` on
-// this host for an object's open file and reads it with pread. The connection stays open as
-// long as the LocalObject lives: the target holds the object (and its bytes) until then.
+// The client side of local reads (common/local_read_protocol.h): asks a target on this host
+// for an object's open file and reads it with pread. Connections to each target are kept and
+// reused (up to 4 per target, one request at a time each); an object's handle is closed on the
+// connection it came from when the LocalObject goes, and the target then lets it go.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "fs/client/cluster_client.h"
 
 namespace aisle::fs {
 
-// kUnsupported when no such target listens here (ECONNREFUSED: the socket does not exist in
-// this network namespace), the target's error otherwise (kNotFound for 404, kUnavailable for
-// 503 when it holds too many, ...).
-Result<std::unique_ptr<LocalObject>> OpenLocalObject(const std::string& node_id,
-                                                     const std::string& bucket,
-                                                     const std::string& object,
-                                                     std::chrono::milliseconds timeout);
+class LocalReadClient {
+ public:
+  explicit LocalReadClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+
+  // kUnsupported when target `node_id` does not listen on this host (ECONNREFUSED: its
+  // socket does not exist in this network namespace; not asked again for 10 s); otherwise the
+  // target's answer (kNotFound for 404, kUnavailable for 503 when it holds too many, ...).
+  Result<std::unique_ptr<LocalObject>> Open(const std::string& node_id, const std::string& bucket,
+                                            const std::string& object);
+
+  static constexpr size_t kConnsPerTarget = 4;
+  struct Conn;  // one kept connection (shared with the objects opened on it)
+
+ private:
+  struct Target {
+    std::vector<std::shared_ptr<Conn>> conns;
+    std::chrono::steady_clock::time_point absent_until{};
+    size_t next = 0;  // round robin when every connection is busy
+  };
+  Result<std::shared_ptr<Conn>> Connect(const std::string& node_id);
+  // One try; *stale is set when a kept connection turned out broken (worth another try).
+  Result<std::unique_ptr<LocalObject>> OpenOnce(const std::string& node_id,
+                                                const std::string& bucket,
+                                                const std::string& object, bool* stale);
+
+  std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Target> targets_;  // GUARDED_BY(mu_)
+};
 
 }  // namespace aisle::fs

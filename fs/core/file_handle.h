@@ -31,9 +31,12 @@ struct Filesystem::FileHandle {
   std::mutex mu;
   Inode inode;                         // as of open; loc/size used for I/O
   std::unique_ptr<Prefetcher> reader;  // read-only handles
-  // Read-only handles of objects on a target on this host: read from its file; after a
-  // failed local read, `reader` serves the rest.
-  std::unique_ptr<LocalObject> local;
+  // Read-only handles of whole objects: the first read that reaches us asks the owning target
+  // for its file (a file the page cache serves never asks); when the target is on this host,
+  // reads are preads of that file. After a failed local read `reader` serves the rest.
+  bool may_read_local = false;
+  std::once_flag local_once;
+  std::unique_ptr<LocalObject> local;  // set once, under local_once
   std::atomic<bool> local_failed{false};
   std::unique_ptr<WriteSpool> spool;  // handles open for writing: every byte, always
   // While a new/truncated file is written strictly sequentially, its PUT already runs.

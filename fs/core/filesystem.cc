@@ -691,14 +691,7 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
     h->reader = std::make_unique<Prefetcher>(client_, pool_, buffers_, ref,
                                              etl ? UINT64_MAX : in.attr.size, po);
     out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;
-    if (opts_.local_reads && ref.archpath.empty() && ref.etl_name.empty()) {
-      auto local = client_.OpenLocal(ref.bucket, ref.object);
-      if (local.ok()) {
-        h->local = std::move(local).value();
-        // Overwritten since listed: the cached pages are of another version.
-        if (h->local->version() != in.attr.version) out.keep_cache = false;
-      }
-    }
+    h->may_read_local = opts_.local_reads && ref.archpath.empty() && ref.etl_name.empty();
     if (in.attr.size >= opts_.direct_io_from) {
       out.direct_io = true;  // the stream (or window) is then the only readahead
       out.keep_cache = false;
@@ -727,7 +720,12 @@ Result<size_t> Filesystem::Read(uint64_t fh, uint64_t offset, size_t n, char* ou
 
 std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offset, size_t n,
                                                     char* out) {
-  if (!h.local || h.local_failed.load(std::memory_order_relaxed)) return std::nullopt;
+  if (!h.may_read_local || h.local_failed.load(std::memory_order_relaxed)) return std::nullopt;
+  std::call_once(h.local_once, [&] {
+    auto local = client_.OpenLocal(h.inode.loc.bucket, h.inode.loc.key);
+    if (local.ok()) h.local = std::move(local).value();
+  });
+  if (!h.local) return std::nullopt;
   auto r = h.local->ReadAt(offset, n, out);
   if (r.ok()) return Result<size_t>(static_cast<size_t>(*r));
   if (!h.local_failed.exchange(true))

@@ -121,10 +121,9 @@ class Filesystem {
   EntryOut ToEntry(const Inode& in) const;
   Result<Inode> GetInode(uint64_t ino) const;
   std::shared_ptr<FileHandle> GetHandle(uint64_t fh);
-  // A read from the handle's local object; nullopt when it has none or it failed (then the
-  // network reader serves this and every later read).
-  static std::optional<Result<size_t>> ReadLocal(FileHandle& h, uint64_t offset, size_t n,
-                                                 char* out);
+  // A read from the handle's local object (opened by the first read); nullopt when it has
+  // none or it failed (then the network reader serves this and every later read).
+  std::optional<Result<size_t>> ReadLocal(FileHandle& h, uint64_t offset, size_t n, char* out);
   ObjectRef RefOf(const Inode& in) const;
   Status CommitLocked(FileHandle& h);
   Result<std::pair<EntryOut, OpenOut>> CreateMember(const Inode& shard_dir,

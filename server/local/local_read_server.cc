@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "common/logging.h"
 
@@ -14,8 +15,8 @@ namespace aisle::local {
 
 struct LocalReadServer::Conn {
   int fd = -1;
-  bool refused = false;  // over max_connections: answer 503, then close
-  std::shared_ptr<const void> hold;
+  uint64_t next_handle = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<const void>> held;  // open objects by handle
 };
 
 namespace {
@@ -121,7 +122,6 @@ void LocalReadServer::Accept() {
     c->fd = fd;
     {
       std::lock_guard lk(mu_);
-      c->refused = conns_.size() >= opts_.max_connections;
       conns_.insert(c);
     }
     epoll_event ev{};
@@ -132,26 +132,40 @@ void LocalReadServer::Accept() {
 }
 
 bool LocalReadServer::Serve(Conn* c) {
-  int passed = -1;
-  auto msg = localread::ReceiveMessage(c->fd, &passed);
-  if (passed >= 0) ::close(passed);                                   // clients send none
-  if (!msg.ok()) return msg.status().code() == StatusCode::kTimeout;  // EAGAIN: spurious wake
-  c->hold.reset();  // a new request replaces the object held
+  for (;;) {  // every message waiting: a client may send closes and an open back to back
+    int passed = -1;
+    auto msg = localread::ReceiveMessage(c->fd, &passed);
+    if (passed >= 0) ::close(passed);                                   // clients send none
+    if (!msg.ok()) return msg.status().code() == StatusCode::kTimeout;  // EAGAIN: all read
+    if (!Handle(c, *msg)) return false;
+  }
+}
+
+bool LocalReadServer::Handle(Conn* c, std::string_view msg) {
+  auto req = localread::DecodeRequest(msg);
   LocalOpenResult res;
-  if (c->refused) {
-    res.reply.status = 503;
-    res.reply.message = "too many local-read connections; read over HTTP";
-  } else if (auto req = localread::DecodeRequest(*msg); !req.ok()) {
+  if (req.ok() && req->close) {
+    if (c->held.erase(req->handle) > 0) --open_objects_;
+    return true;
+  }
+  if (!req.ok()) {
     res.reply.status = 400;
     res.reply.message = req.status().message();
+  } else if (open_objects_.load() >= opts_.max_open) {
+    res.reply.status = 503;
+    res.reply.message = "too many objects open for local reads; read over HTTP";
   } else {
-    res = handler_(*req);
+    res = handler_(req->open);
   }
   bool ok = res.reply.status == 200 && res.fd >= 0;
+  if (ok) res.reply.handle = c->next_handle++;
   Status st = localread::SendMessage(c->fd, localread::Encode(res.reply), ok ? res.fd : -1);
   if (!st.ok()) return false;
-  if (ok) c->hold = std::move(res.hold);
-  return !c->refused;
+  if (ok) {
+    c->held.emplace(res.reply.handle, std::move(res.hold));
+    ++open_objects_;
+  }
+  return true;
 }
 
 void LocalReadServer::Close(Conn* c) {
@@ -161,7 +175,8 @@ void LocalReadServer::Close(Conn* c) {
     std::lock_guard lk(mu_);
     conns_.erase(c);
   }
-  delete c;  // releases the held object
+  open_objects_ -= c->held.size();
+  delete c;  // releases the objects it held
 }
 
 }  // namespace aisle::local

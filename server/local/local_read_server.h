@@ -1,8 +1,8 @@
 // LocalReadServer: the target's side of local reads (common/local_read_protocol.h). A unix
 // socket transport, like the HTTP server: it accepts peers of this uid (or root), passes each
-// request to a handler (api::OpenForLocalRead) and sends its reply with the object's fd, then
-// holds what the handler returned (the open object and its read guard) until the peer closes
-// the connection or asks for another object.
+// open to a handler (api::OpenForLocalRead), sends its reply with the object's fd, and holds
+// what the handler returned (the open object and its read guard) until the client closes
+// that handle or the connection.
 //
 // Threads: `threads` workers share one epoll set; a connection is armed one-shot, so one
 // worker at a time serves it. The handler runs on those workers and must not block for long.
@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -32,7 +33,7 @@ using LocalOpenHandler = std::function<LocalOpenResult(const localread::OpenRequ
 struct LocalReadServerOptions {
   std::string node_id;
   int threads = 2;
-  size_t max_connections = 4096;  // more are answered 503 (the client reads over HTTP)
+  size_t max_open = 4096;  // objects held at once; more opens are answered 503 (read over HTTP)
 };
 
 class LocalReadServer {
@@ -45,14 +46,17 @@ class LocalReadServer {
   LocalReadServer& operator=(const LocalReadServer&) = delete;
 
   size_t connections() const;
+  size_t open_objects() const { return open_objects_.load(); }
 
  private:
   struct Conn;
   LocalReadServer(LocalReadServerOptions opts, LocalOpenHandler handler);
   void Work();
   void Accept();
-  // Serves one readable connection; false when it is done (closed by the peer or broken).
+  // Serves the messages waiting on a connection; false when it is done (closed or broken).
   bool Serve(Conn* c);
+  // Handles one message; false when the connection must be closed.
+  bool Handle(Conn* c, std::string_view msg);
   void Close(Conn* c);
 
   LocalReadServerOptions opts_;
@@ -62,6 +66,7 @@ class LocalReadServer {
   int stop_fd_ = -1;  // eventfd: readable once stopping
   mutable std::mutex mu_;
   std::unordered_set<Conn*> conns_;
+  std::atomic<size_t> open_objects_{0};
   std::vector<std::thread> workers_;
 };
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -35,10 +36,10 @@ class LocalReadTest : public ::testing::Test {
     ctx_.local_reads = &counters_;
     Start(4096);
   }
-  void Start(size_t max_connections) {
+  void Start(size_t max_open) {
     server_.reset();
     auto s = local::LocalReadServer::Start(
-        {id_, 2, max_connections},
+        {id_, 2, max_open},
         [this](const localread::OpenRequest& r) { return api::OpenForLocalRead(ctx_, r); });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -48,7 +49,7 @@ class LocalReadTest : public ::testing::Test {
     ASSERT_TRUE(store_->Put("b", name, r, {}).ok());
   }
   Result<std::unique_ptr<fs::LocalObject>> Open(const std::string& name) {
-    return fs::OpenLocalObject(id_, "b", name, 2000ms);
+    return client_.Open(id_, "b", name);
   }
   static std::string ReadAll(fs::LocalObject& o) {
     std::string out(o.size() + 10, '\0');
@@ -57,10 +58,10 @@ class LocalReadTest : public ::testing::Test {
     out.resize(n.ok() ? *n : 0);
     return out;
   }
-  // The server's connection count reaches `n` within 2 s.
-  bool ConnectionsReach(size_t n) {
-    for (int i = 0; i < 200 && server_->connections() != n; ++i) std::this_thread::sleep_for(10ms);
-    return server_->connections() == n;
+  // The server's count of held objects reaches `n` within 2 s.
+  bool OpenObjectsReach(size_t n) {
+    for (int i = 0; i < 200 && server_->open_objects() != n; ++i) std::this_thread::sleep_for(10ms);
+    return server_->open_objects() == n;
   }
 
   aisle::testing::TempDir dir_;
@@ -69,6 +70,7 @@ class LocalReadTest : public ::testing::Test {
   api::LocalReadCounters counters_;
   api::ApiContext ctx_;
   std::unique_ptr<local::LocalReadServer> server_;
+  fs::LocalReadClient client_{2000ms};
 };
 
 TEST_F(LocalReadTest, ReadsSmallAndLargeObjectsAndRanges) {
@@ -96,15 +98,15 @@ TEST_F(LocalReadTest, ReadsSmallAndLargeObjectsAndRanges) {
 }
 
 TEST_F(LocalReadTest, ErrorsAreTheGetErrors) {
-  auto r = fs::OpenLocalObject(id_, "b", "missing", 2000ms);
+  auto r = client_.Open(id_, "b", "missing");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
-  r = fs::OpenLocalObject(id_, "nobucket", "x", 2000ms);
+  r = client_.Open(id_, "nobucket", "x");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
-  r = fs::OpenLocalObject(id_, "b", "", 2000ms);
+  r = client_.Open(id_, "b", "");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
   EXPECT_EQ(counters_.errors.load(), 3u);
   // No target of that id on this host.
-  r = fs::OpenLocalObject(id_ + "x", "b", "x", 2000ms);
+  r = client_.Open(id_ + "x", "b", "x");
   EXPECT_EQ(r.status().code(), StatusCode::kUnsupported) << r.status().ToString();
 }
 
@@ -112,12 +114,33 @@ TEST_F(LocalReadTest, OpenObjectKeepsItsBytesUntilClosed) {
   Put("o", std::string(100000, 'a'));
   auto r = Open("o");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_TRUE(ConnectionsReach(1));
+  EXPECT_TRUE(OpenObjectsReach(1));
   Put("o", std::string(50, 'b'));  // overwritten, then deleted: the open file is the old one
   ASSERT_TRUE(store_->Delete("b", "o").ok());
   EXPECT_EQ(ReadAll(**r), std::string(100000, 'a'));
-  r = Status::NotFound("closed");  // closing the object closes its connection on the target
-  EXPECT_TRUE(ConnectionsReach(0));
+  r = Status::NotFound("closed");  // closing the object closes its handle on the target
+  EXPECT_TRUE(OpenObjectsReach(0));
+  EXPECT_EQ(server_->connections(), 1u);  // the connection is kept for the next open
+}
+
+TEST_F(LocalReadTest, ConcurrentOpensShareAFewConnections) {
+  for (int i = 0; i < 20; ++i) Put("f" + std::to_string(i), std::string(1000 + i, 'a' + i % 26));
+  std::vector<std::thread> ts;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 8; ++t) {
+    ts.emplace_back([&, t] {
+      for (int k = 0; k < 50; ++k) {
+        int i = (t * 7 + k) % 20;
+        auto r = Open("f" + std::to_string(i));
+        if (!r.ok() || ReadAll(**r) != std::string(1000 + i, 'a' + i % 26)) ++bad;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_LE(server_->connections(), fs::LocalReadClient::kConnsPerTarget);
+  EXPECT_TRUE(OpenObjectsReach(0));
+  EXPECT_EQ(counters_.opens.load(), 400u);
 }
 
 TEST_F(LocalReadTest, MalformedRequestGets400AndOverLimitGets503) {
@@ -125,14 +148,16 @@ TEST_F(LocalReadTest, MalformedRequestGets400AndOverLimitGets503) {
   socklen_t len = localread::MakeAddress(id_, &addr);
   int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(s, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_TRUE(localread::SendMessage(s, "not json", -1).ok());
-  int fd = -1;
-  auto msg = localread::ReceiveMessage(s, &fd);
-  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
-  EXPECT_EQ(fd, -1);
-  auto reply = localread::DecodeReply(*msg);
-  ASSERT_TRUE(reply.ok());
-  EXPECT_EQ(reply->status, 400);
+  for (const char* bad : {"not json", R"({"op":"steal","bucket":"b","object":"o"})"}) {
+    ASSERT_TRUE(localread::SendMessage(s, bad, -1).ok());
+    int fd = -1;
+    auto msg = localread::ReceiveMessage(s, &fd);
+    ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+    EXPECT_EQ(fd, -1);
+    auto reply = localread::DecodeReply(*msg);
+    ASSERT_TRUE(reply.ok());
+    EXPECT_EQ(reply->status, 400) << bad;
+  }
   ::close(s);
 
   Start(1);
@@ -143,16 +168,34 @@ TEST_F(LocalReadTest, MalformedRequestGets400AndOverLimitGets503) {
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
   EXPECT_NE(second.status().message().find("too many"), std::string::npos);
   EXPECT_EQ(ReadAll(**first), "x");
+  first = Status::NotFound("closed");
+  ASSERT_TRUE(OpenObjectsReach(0));
+  EXPECT_TRUE(Open("o").ok());
 }
 
-TEST_F(LocalReadTest, StoppingTheServerLeavesOpenObjectsReadable) {
+TEST_F(LocalReadTest, OpenObjectsOutliveATargetRestart) {
   Put("o", "still here");
   auto r = Open("o");
   ASSERT_TRUE(r.ok());
-  server_.reset();  // the node stops (or restarts): the descriptor stays valid
+  server_.reset();  // the node stops: the descriptor stays valid
   EXPECT_EQ(ReadAll(**r), "still here");
-  auto again = Open("o");
-  EXPECT_EQ(again.status().code(), StatusCode::kUnsupported);
+  // Its socket is gone: not asked again for a while (reads go over HTTP meanwhile).
+  EXPECT_EQ(Open("o").status().code(), StatusCode::kUnsupported);
+  Start(4096);
+  EXPECT_EQ(Open("o").status().code(), StatusCode::kUnsupported);
+  fs::LocalReadClient fresh(2000ms);
+  auto other = fresh.Open(id_, "b", "o");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(ReadAll(**other), "still here");
+}
+
+TEST_F(LocalReadTest, KeptConnectionToARestartedTargetIsReplaced) {
+  Put("o", "v1");
+  ASSERT_TRUE(Open("o").ok());  // leaves one kept connection
+  Start(4096);                  // restarted between two opens: that connection is dead
+  auto r = Open("o");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ReadAll(**r), "v1");
 }
 
 }  // namespace
