@@ -19,7 +19,9 @@ socklen_t MakeAddress(std::string_view node_id, sockaddr_un* addr) {
 }
 
 std::string Encode(const OpenRequest& req) {
-  return nlohmann::json{{"op", "open"}, {"bucket", req.bucket}, {"object", req.object}}.dump();
+  return nlohmann::json{
+      {"op", "open"}, {"id", req.id}, {"bucket", req.bucket}, {"object", req.object}}
+      .dump();
 }
 
 std::string EncodeClose(uint64_t handle) {
@@ -27,7 +29,7 @@ std::string EncodeClose(uint64_t handle) {
 }
 
 std::string Encode(const OpenReply& r) {
-  nlohmann::json j{{"status", r.status}};
+  nlohmann::json j{{"status", r.status}, {"id", r.id}};
   if (r.status != 200) {
     j["message"] = r.message;
   } else {
@@ -68,7 +70,7 @@ Result<Request> DecodeRequest(std::string_view msg) {
   auto o = j.find("object");
   if (b == j.end() || o == j.end() || !b->is_string() || !o->is_string())
     return Status::InvalidArgument("local-read open needs string \"bucket\" and \"object\"");
-  req.open = {b->get<std::string>(), o->get<std::string>()};
+  req.open = {b->get<std::string>(), o->get<std::string>(), j.value("id", uint64_t{0})};
   return req;
 }
 
@@ -76,6 +78,7 @@ Result<OpenReply> DecodeReply(std::string_view msg) {
   AISLE_ASSIGN_OR_RETURN(auto j, ParseObject(msg, "reply"));
   OpenReply r;
   r.status = j.value("status", 0);
+  r.id = j.value("id", uint64_t{0});
   if (r.status != 200) {
     r.message = j.value("message", std::string());
     return r;
@@ -146,10 +149,11 @@ Result<std::string> ReceiveMessage(int sock, int* fd) {
     if (*fd >= 0) ::close(*fd), *fd = -1;
     return Status::Unavailable("local-read peer closed the connection");
   }
-  if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+  if (mh.msg_flags & MSG_TRUNC) {
     if (*fd >= 0) ::close(*fd), *fd = -1;
     return Status::InvalidArgument("local-read message too long");
   }
+  if ((mh.msg_flags & MSG_CTRUNC) && *fd < 0) *fd = kDroppedFd;  // EMFILE: the kernel dropped it
   buf.resize(static_cast<size_t>(n));
   return buf;
 }

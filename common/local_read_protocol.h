@@ -7,10 +7,11 @@
 // Wire: AF_UNIX SOCK_SEQPACKET at the abstract name "aisle-local-read/<node-id>" (per network
 // namespace, nothing on disk to clean up; the target accepts peers of its own uid or root).
 // A client keeps its connections open; messages are JSON, one per packet:
-//   {"op":"open","bucket":B,"object":O}  ->
-//       {"status":200,"handle":H,"node":ID,"offset":D,"size":N,"version":"V","mtime_ns":T}
-//       with the fd attached, or {"status":404,"message":"..."} (no fd; the status an HTTP
-//       GET would answer; 503 when the target holds too many)
+//   {"op":"open","id":I,"bucket":B,"object":O}  ->
+//       {"status":200,"id":I,"handle":H,"node":ID,"offset":D,"size":N,"version":"V",
+//        "mtime_ns":T} with the fd attached, or {"status":404,"id":I,"message":"..."} (no fd;
+//       the status an HTTP GET would answer; 503 when the target holds too many, 403 to a
+//       peer of another uid). I, chosen by the client, pairs a reply with its request.
 //   {"op":"close","handle":H}            -> no reply; the target lets the object go
 // Closing the connection closes every object opened on it.
 #pragma once
@@ -29,6 +30,7 @@ namespace aisle::localread {
 struct OpenRequest {
   std::string bucket;
   std::string object;
+  uint64_t id = 0;  // echoed in the reply
 };
 
 // One decoded client message: an open, or the close of an earlier open's handle.
@@ -41,6 +43,7 @@ struct Request {
 struct OpenReply {
   int status = 0;       // 200, or the HTTP status a GET would have answered
   std::string message;  // the error, when not 200
+  uint64_t id = 0;      // the request's
   uint64_t handle = 0;  // names the open object in a later close
   std::string node;     // the target's id
   uint64_t offset = 0;  // where the object's data starts in the passed file
@@ -50,6 +53,7 @@ struct OpenReply {
 };
 
 constexpr size_t kMaxMessage = 16 * 1024;
+constexpr int kDroppedFd = -2;
 
 // The socket address of target `node_id`; returns its length for bind/connect.
 socklen_t MakeAddress(std::string_view node_id, sockaddr_un* addr);
@@ -62,8 +66,9 @@ Result<OpenReply> DecodeReply(std::string_view msg);
 
 // One message, with `fd` attached when >= 0.
 Status SendMessage(int sock, std::string_view msg, int fd);
-// One message; *fd gets an attached descriptor (close-on-exec) or -1. kUnavailable when the
-// peer has closed, kTimeout when the socket's receive timeout passed.
+// One message; *fd gets an attached descriptor (close-on-exec), -1, or kDroppedFd when one
+// was sent but this process could take no more descriptors. kUnavailable when the peer has
+// closed, kTimeout when the socket's receive timeout passed.
 Result<std::string> ReceiveMessage(int sock, int* fd);
 
 }  // namespace aisle::localread

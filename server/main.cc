@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<aisle::api::s3::S3Api> s3_api;
   std::unique_ptr<aisle::api::s3::S3ProxyApi> s3_proxy;  // S3 at a proxy (relayed)
   aisle::api::LocalReadCounters local_read_counters;
-  std::unique_ptr<aisle::local::LocalReadServer> local_reads;  // before `api`: it calls in
+  std::unique_ptr<aisle::local::LocalReadServer> local_reads;  // after `store`: it holds files
   auto self_node = [&] {
     aisle::cluster::Node n;
     n.id = node.id;
@@ -183,8 +183,12 @@ int main(int argc, char** argv) {
           [ctx](const aisle::localread::OpenRequest& req) mutable {
             return aisle::api::OpenForLocalRead(ctx, req);
           });
-      if (!started.ok()) return Fail(started.status());
-      local_reads = std::move(started).value();
+      if (started.ok()) {
+        local_reads = std::move(started).value();
+      } else {  // e.g. the name taken by another process: serve, just without local reads
+        spdlog::warn("local reads off: {}", started.status().ToString());
+        ctx.local_reads = nullptr;
+      }
     }
     api = std::make_unique<aisle::api::TargetApi>(ctx);
   } else {

@@ -36,6 +36,7 @@ struct LocalReadClient::Conn {
   explicit Conn(int fd) : sock(fd) {}
   Fd sock;
   std::mutex mu;
+  uint64_t next_id = 0;  // GUARDED_BY(mu): request ids, echoed by replies
   std::atomic<bool> broken{false};
 };
 
@@ -92,9 +93,20 @@ Result<std::shared_ptr<LocalReadClient::Conn>> LocalReadClient::Connect(
   ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_un addr;
   socklen_t len = localread::MakeAddress(node_id, &addr);
-  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), len) != 0)
-    return Status::Unsupported("no local reads from target " + node_id +
-                               " here: " + std::strerror(errno));
+  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    std::string why = "local reads from target " + node_id + ": " + std::strerror(err);
+    if (err == ECONNREFUSED || err == ENOENT) return Status::Unsupported(why);  // not here
+    return Status::Unavailable(why);
+  }
+  // Abstract names carry no permissions: trust only a server of our own uid or root, as the
+  // server trusts only such clients.
+  ucred cred{};
+  socklen_t cl = sizeof(cred);
+  if (::getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
+      (cred.uid != 0 && cred.uid != ::geteuid()))
+    return Status::Unsupported("local-read socket of target " + node_id + " is served by uid " +
+                               std::to_string(cred.uid));
   return conn;
 }
 
@@ -109,63 +121,99 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::Open(const std::string& no
   }
 }
 
+void LocalReadClient::Forget(const std::string& node_id, bool absent) {
+  std::lock_guard lk(mu_);
+  Target& t = targets_[node_id];
+  for (auto& c : t.conns) c->broken = true;  // one went: the others are likely gone too
+  t.conns.clear();  // closed once their last open ends, so the target lets their objects go
+  if (absent) t.absent_until = std::chrono::steady_clock::now() + kAbsentFor;
+}
+
 Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const std::string& node_id,
                                                                const std::string& bucket,
                                                                const std::string& object,
                                                                bool* stale) {
-  auto now = std::chrono::steady_clock::now();
   std::shared_ptr<Conn> conn;
   std::unique_lock<std::mutex> held;
-  bool reused = true;  // false: connected just now
+  bool fresh = false;  // connect a new one
   {
-    std::lock_guard lk(mu_);
-    Target& t = targets_[node_id];
-    if (now < t.absent_until)
-      return Status::Unsupported("target " + node_id + " is not on this host");
-    std::erase_if(t.conns, [](const auto& c) { return c->broken.load(); });
-    for (auto& c : t.conns) {
-      std::unique_lock l(c->mu, std::try_to_lock);
-      if (l.owns_lock()) {
-        conn = c;
-        held = std::move(l);
+    std::unique_lock lk(mu_);
+    for (;;) {
+      Target& t = targets_[node_id];
+      if (std::chrono::steady_clock::now() < t.absent_until)
+        return Status::Unsupported("no local reads from target " + node_id + " for now");
+      std::erase_if(t.conns, [](const auto& c) { return c->broken.load(); });
+      for (auto& c : t.conns) {
+        std::unique_lock l(c->mu, std::try_to_lock);
+        if (l.owns_lock()) {
+          conn = c;
+          held = std::move(l);
+          break;
+        }
+      }
+      if (conn) break;
+      if (t.conns.size() + t.connecting < kConnsPerTarget) {
+        fresh = true;
+        ++t.connecting;
         break;
       }
-    }
-    if (!conn && t.conns.size() >= kConnsPerTarget) conn = t.conns[t.next++ % t.conns.size()];
-    if (!conn) {  // under mu_, so no more than kConnsPerTarget (a unix connect does not wait)
-      auto c = Connect(node_id);
-      if (!c.ok()) {
-        if (c.status().code() == StatusCode::kUnsupported)
-          t.absent_until = now + std::chrono::seconds(10);
-        return c.status();
+      if (!t.conns.empty()) {
+        conn = t.conns[t.next++ % t.conns.size()];  // all busy: wait for one
+        break;
       }
-      conn = *c;
-      held = std::unique_lock(conn->mu);
-      t.conns.push_back(conn);
-      reused = false;
+      connected_.wait(lk);  // every slot is being connected: wait for one of them
     }
   }
-  if (!held.owns_lock()) {
-    held = std::unique_lock(conn->mu);  // every connection busy: wait for this one
+  if (fresh) {
+    auto c = Connect(node_id);  // outside mu_: a full backlog must not hold other targets up
+    std::lock_guard lk(mu_);
+    Target& t = targets_[node_id];
+    --t.connecting;
+    connected_.notify_all();
+    if (!c.ok()) {
+      if (c.status().code() == StatusCode::kUnsupported)
+        t.absent_until = std::chrono::steady_clock::now() + kAbsentFor;
+      return c.status();
+    }
+    conn = *c;
+    held = std::unique_lock(conn->mu);
+    t.conns.push_back(conn);
+  } else if (!held.owns_lock()) {
+    held = std::unique_lock(conn->mu);
+  }
+  std::string what = "local read " + bucket + "/" + object;
+  if (conn->broken) {  // it broke while we waited for it
+    *stale = true;
+    return Status::Unavailable(what + ": connection lost");
   }
   int s = conn->sock.get();
   auto broken = [&](const Status& st) {
-    conn->broken = true;  // out of sync or gone: the next open connects anew
-    *stale = reused;
-    return Status::Unavailable("local read " + bucket + "/" + object +
-                               ": connection lost: " + st.message());
+    conn->broken = true;  // out of sync or gone: later opens connect anew
+    *stale = !fresh && st.code() != StatusCode::kTimeout;
+    // A target that does not answer in time is left alone for a while: reads go over HTTP.
+    Forget(node_id, st.code() == StatusCode::kTimeout);
+    return Status::Unavailable(what + ": " + st.message());
   };
-  if (Status st = localread::SendMessage(s, localread::Encode({bucket, object}), -1); !st.ok())
+  localread::OpenRequest req{bucket, object, ++conn->next_id};
+  if (Status st = localread::SendMessage(s, localread::Encode(req), -1); !st.ok())
     return broken(st);
   int fd = -1;
   auto msg = localread::ReceiveMessage(s, &fd);
   if (!msg.ok()) return broken(msg.status());
-  Fd file(fd);
+  Fd file(fd >= 0 ? fd : -1);
   auto reply = localread::DecodeReply(*msg);
   if (!reply.ok()) return broken(reply.status());
+  if (reply->id != req.id) return broken(Status::Internal("reply to another request"));
+  if (reply->status == 403) {  // the target serves another user
+    Forget(node_id, true);
+    return Status::Unsupported(what + ": " + reply->message);
+  }
   if (reply->status != 200)
-    return Status(StatusCodeForHttp(reply->status),
-                  "local read " + bucket + "/" + object + ": " + reply->message);
+    return Status(StatusCodeForHttp(reply->status), what + ": " + reply->message);
+  if (fd == localread::kDroppedFd) {  // out of descriptors here: give the object back
+    (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
+    return Status::Unavailable(what + ": no descriptor left for the object's file (EMFILE)");
+  }
   if (fd < 0 || reply->node != node_id) return broken(Status::Internal("malformed reply"));
   held.unlock();
   return std::unique_ptr<LocalObject>(std::make_unique<LocalFile>(conn, file.release(), *reply));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -20,9 +21,10 @@ class LocalReadClient {
  public:
   explicit LocalReadClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 
-  // kUnsupported when target `node_id` does not listen on this host (ECONNREFUSED: its
-  // socket does not exist in this network namespace; not asked again for 10 s); otherwise the
-  // target's answer (kNotFound for 404, kUnavailable for 503 when it holds too many, ...).
+  // kUnsupported when target `node_id` does not serve local reads to us here (its socket is
+  // not in this network namespace, or it runs as another user; not asked again for 10 s, nor
+  // after a timeout); otherwise the target's answer (kNotFound for 404, kUnavailable for 503
+  // when it holds too many, ...).
   Result<std::unique_ptr<LocalObject>> Open(const std::string& node_id, const std::string& bucket,
                                             const std::string& object);
 
@@ -32,9 +34,14 @@ class LocalReadClient {
  private:
   struct Target {
     std::vector<std::shared_ptr<Conn>> conns;
+    size_t connecting = 0;  // connections being made (outside mu_)
     std::chrono::steady_clock::time_point absent_until{};
     size_t next = 0;  // round robin when every connection is busy
   };
+  static constexpr std::chrono::seconds kAbsentFor{10};
+  // Marks every connection to `node_id` broken (and, with `absent`, stops asking it for a
+  // while): one lost connection means the target restarted or stalled.
+  void Forget(const std::string& node_id, bool absent);
   Result<std::shared_ptr<Conn>> Connect(const std::string& node_id);
   // One try; *stale is set when a kept connection turned out broken (worth another try).
   Result<std::unique_ptr<LocalObject>> OpenOnce(const std::string& node_id,
@@ -43,6 +50,7 @@ class LocalReadClient {
 
   std::chrono::milliseconds timeout_;
   std::mutex mu_;
+  std::condition_variable connected_;                // a connect ended
   std::unordered_map<std::string, Target> targets_;  // GUARDED_BY(mu_)
 };
 

@@ -723,7 +723,13 @@ std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offs
   if (!h.may_read_local || h.local_failed.load(std::memory_order_relaxed)) return std::nullopt;
   std::call_once(h.local_once, [&] {
     auto local = client_.OpenLocal(h.inode.loc.bucket, h.inode.loc.key);
-    if (local.ok()) h.local = std::move(local).value();
+    if (!local.ok()) return;
+    // Changed since the attributes the kernel was given (size, keep_cache): another version
+    // would mix with cached pages or be cut at the old size; the network path reads on.
+    const Attr& a = h.inode.attr;
+    if ((*local)->size() != a.size || (!a.version.empty() && (*local)->version() != a.version))
+      return;
+    h.local = std::move(local).value();
   });
   if (!h.local) return std::nullopt;
   auto r = h.local->ReadAt(offset, n, out);

@@ -24,8 +24,7 @@ local::LocalOpenResult OpenForLocalRead(ApiContext& ctx, const localread::OpenRe
   out.reply.version = std::to_string(r->meta.version);
   out.reply.mtime_ns = r->meta.mtime_ns;
   out.fd = r->file->get();
-  // The open object (fd and read guard) lives as long as the client's connection.
-  out.hold = std::make_shared<storage::ObjectReader>(std::move(r).value());
+  out.hold = r->file;  // the fd and, with it, the read guard (not the small object's bytes)
   if (ctx.local_reads) ++ctx.local_reads->opens;
   return out;
 }

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 
 #include "common/logging.h"
@@ -15,6 +17,7 @@ namespace aisle::local {
 
 struct LocalReadServer::Conn {
   int fd = -1;
+  bool refused = false;  // a peer of another uid: every open is answered 403
   uint64_t next_handle = 1;
   std::unordered_map<uint64_t, std::shared_ptr<const void>> held;  // open objects by handle
 };
@@ -108,18 +111,25 @@ void LocalReadServer::Work() {
 void LocalReadServer::Accept() {
   for (;;) {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN (another worker took it) or a transient error
-    // Only this node's user (or root) may receive its files' descriptors.
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The listen fd stays readable: back off rather than spin (clients wait or time out).
+        spdlog::warn("local reads: accept: {}", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      return;  // EAGAIN: another worker took it
+    }
+    // Only this node's user (or root) may receive its files' descriptors; others are told so
+    // (403) on the connection, so they stop asking.
     ucred cred{};
     socklen_t cl = sizeof(cred);
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
-        (cred.uid != 0 && cred.uid != ::geteuid())) {
-      spdlog::warn("local reads: refused a peer of uid {} (pid {})", cred.uid, cred.pid);
-      ::close(fd);
-      continue;
-    }
+    bool trusted = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 &&
+                   (cred.uid == 0 || cred.uid == ::geteuid());
+    if (!trusted)
+      spdlog::warn("local reads: refusing a peer of uid {} (pid {})", cred.uid, cred.pid);
     auto* c = new Conn;
     c->fd = fd;
+    c->refused = !trusted;
     {
       std::lock_guard lk(mu_);
       conns_.insert(c);
@@ -148,24 +158,31 @@ bool LocalReadServer::Handle(Conn* c, std::string_view msg) {
     if (c->held.erase(req->handle) > 0) --open_objects_;
     return true;
   }
+  bool reserved = false;  // a slot of max_open, taken before the handler runs
   if (!req.ok()) {
     res.reply.status = 400;
     res.reply.message = req.status().message();
-  } else if (open_objects_.load() >= opts_.max_open) {
+  } else if (c->refused) {
+    res.reply.status = 403;
+    res.reply.message = "local reads are for the node's own user and root";
+  } else if (open_objects_.fetch_add(1) >= opts_.max_open) {
+    --open_objects_;
     res.reply.status = 503;
     res.reply.message = "too many objects open for local reads; read over HTTP";
   } else {
+    reserved = true;
     res = handler_(req->open);
   }
+  if (req.ok()) res.reply.id = req->open.id;
   bool ok = res.reply.status == 200 && res.fd >= 0;
   if (ok) res.reply.handle = c->next_handle++;
   Status st = localread::SendMessage(c->fd, localread::Encode(res.reply), ok ? res.fd : -1);
-  if (!st.ok()) return false;
-  if (ok) {
+  if (ok && st.ok()) {
     c->held.emplace(res.reply.handle, std::move(res.hold));
-    ++open_objects_;
+  } else if (reserved) {
+    --open_objects_;
   }
-  return true;
+  return st.ok();
 }
 
 void LocalReadServer::Close(Conn* c) {

@@ -38,9 +38,11 @@ class LocalReadTest : public ::testing::Test {
   }
   void Start(size_t max_open) {
     server_.reset();
-    auto s = local::LocalReadServer::Start(
-        {id_, 2, max_open},
-        [this](const localread::OpenRequest& r) { return api::OpenForLocalRead(ctx_, r); });
+    auto s =
+        local::LocalReadServer::Start({id_, 2, max_open}, [this](const localread::OpenRequest& r) {
+          if (r.object.rfind("slow", 0) == 0) std::this_thread::sleep_for(slow_);
+          return api::OpenForLocalRead(ctx_, r);
+        });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
   }
@@ -71,6 +73,7 @@ class LocalReadTest : public ::testing::Test {
   api::ApiContext ctx_;
   std::unique_ptr<local::LocalReadServer> server_;
   fs::LocalReadClient client_{2000ms};
+  std::chrono::milliseconds slow_{0};  // how long opens of "slow*" objects take
 };
 
 TEST_F(LocalReadTest, ReadsSmallAndLargeObjectsAndRanges) {
@@ -187,6 +190,48 @@ TEST_F(LocalReadTest, OpenObjectsOutliveATargetRestart) {
   auto other = fresh.Open(id_, "b", "o");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   EXPECT_EQ(ReadAll(**other), "still here");
+}
+
+TEST_F(LocalReadTest, TimedOutRepliesNeverServeAnotherOpen) {
+  // A target slower than the client's timeout: late replies must not be taken for the
+  // replies of the opens queued behind (each reply names its request).
+  slow_ = 400ms;
+  Put("slow", "SLOW");
+  for (int i = 0; i < 8; ++i) Put("f" + std::to_string(i), "data" + std::to_string(i));
+  fs::LocalReadClient impatient(150ms);
+  std::atomic<int> wrong{0}, served{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 8; ++t) {
+    ts.emplace_back([&, t] {
+      for (int k = 0; k < 4; ++k) {
+        std::string name = (t + k) % 2 ? "slow" : "f" + std::to_string(t);
+        auto r = impatient.Open(id_, "b", name);
+        if (!r.ok()) continue;
+        ++served;
+        if (ReadAll(**r) != (name == "slow" ? "SLOW" : "data" + std::to_string(t))) ++wrong;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  // After a timeout the target is left alone for a while (reads go over HTTP).
+  auto later = impatient.Open(id_, "b", "f0");
+  EXPECT_EQ(later.status().code(), StatusCode::kUnsupported) << later.status().ToString();
+  EXPECT_TRUE(OpenObjectsReach(0));
+}
+
+TEST_F(LocalReadTest, SeveralKeptConnectionsToARestartedTargetAreReplaced) {
+  slow_ = 100ms;  // concurrent opens, each holding its connection a while: 4 connections
+  Put("slow", "s");
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) ts.emplace_back([&] { EXPECT_TRUE(Open("slow").ok()); });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(server_->connections(), fs::LocalReadClient::kConnsPerTarget);
+  Start(4096);  // every kept connection is dead now
+  for (int i = 0; i < 4; ++i) {
+    auto r = Open("slow");
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status().ToString();
+  }
 }
 
 TEST_F(LocalReadTest, KeptConnectionToARestartedTargetIsReplaced) {
