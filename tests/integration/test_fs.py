@@ -443,21 +443,43 @@ class FsMountTest(unittest.TestCase):
             finally:
                 m.stop()
             self.assertEqual(self.local_opens(), before + opened, opts)
-        # An open file reads the version it opened, as a local file would, even when the
-        # object is overwritten meanwhile; the next open reads the new one.
-        self.put("fsb2", "ow.bin", b"1" * 300000)  # not in fsb: test_python_walk lists it
+        # From its first read on, an open file reads one version, as a local file would, even
+        # when the object is overwritten meanwhile (over HTTP the rest would be the new bytes);
+        # the next open reads the new one.
+        size = 3 << 20  # more than one readahead part: over HTTP it would not be one GET
+        self.put("fsb2", "ow.bin", b"1" * size)  # not in fsb: test_python_walk lists it
         m = Mount(self.node.url, "attr_timeout=0,entry_timeout=0,dir_timeout=0").start()
         try:
             path = m.path("fsb2", "ow.bin")
+            before = self.local_opens()
             with open(path, "rb", buffering=0) as f:
                 first = f.read(1000)
-                self.put("fsb2", "ow.bin", b"2" * 300000)
+                self.put("fsb2", "ow.bin", b"2" * size)
                 rest = f.read()
-            self.assertEqual(first + rest, b"1" * 300000)
+            self.assertEqual(first + rest, b"1" * size)
+            self.assertEqual(self.local_opens(), before + 1)
             with open(path, "rb") as f:
-                self.assertEqual(f.read(), b"2" * 300000)
+                self.assertEqual(f.read(), b"2" * size)
         finally:
             m.stop()
+
+    def test_local_reads_only_for_the_nodes_user(self):
+        # Abstract unix sockets have no permissions: the node answers a peer of another uid
+        # 403 and hands it no descriptor.
+        node_id = self.s.get(self.node.url + "/v1/daemon?what=snode", timeout=10).json()["daemon_id"]
+        probe = (
+            "import json, os, socket, sys\n"
+            "os.setgid(65534); os.setuid(65534)\n"
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+            "s.connect('\\0aisle-local-read/' + sys.argv[1])\n"
+            "s.send(json.dumps({'op': 'open', 'id': 7, 'bucket': sys.argv[2], "
+            "'object': 'top.txt'}).encode())\n"
+            "msg, anc, flags, addr = s.recvmsg(16384, socket.CMSG_SPACE(4))\n"
+            "print(json.loads(msg)['status'], len(anc))\n")
+        out = subprocess.run([sys.executable, "-c", probe, node_id, self.bucket],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), ["403", "0"])
 
     def test_paused_readers_do_not_hold_the_node(self):
         # Each file read sequentially streams from one open range GET, which one of the
@@ -651,6 +673,8 @@ class FsMountTest(unittest.TestCase):
                 opts or "default",
                 "EIO" if "errno" in result else "read completed, data intact"))
             if "errno" in result:
+                # Over HTTP a read may give up (EIO); a locally read file outlives the node.
+                self.assertIn("local_reads=off", opts, "a locally read file failed")
                 self.assertEqual(result["errno"], errno.EIO)
             else:
                 self.assertEqual(sha(result["data"]), sha(blob))

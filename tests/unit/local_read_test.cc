@@ -198,7 +198,7 @@ TEST_F(LocalReadTest, TimedOutRepliesNeverServeAnotherOpen) {
   slow_ = 400ms;
   Put("slow", "SLOW");
   for (int i = 0; i < 8; ++i) Put("f" + std::to_string(i), "data" + std::to_string(i));
-  fs::LocalReadClient impatient(150ms);
+  fs::LocalReadClient impatient(250ms);
   std::atomic<int> wrong{0}, served{0};
   std::vector<std::thread> ts;
   for (int t = 0; t < 8; ++t) {
