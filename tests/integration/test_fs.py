@@ -702,6 +702,42 @@ class FsMountTest(unittest.TestCase):
 
 
 @unittest.skipUnless(fuse_available(), "needs /dev/fuse, fusermount3 and aisle-fs")
+class FsClusterLocalReadsTest(unittest.TestCase):
+    def test_each_object_is_read_from_its_owner(self):
+        # A mount of the proxy of a 2-target cluster on this host: every file is read from the
+        # file of the target that owns it (HRW), each target handing out its own objects.
+        import test_cluster  # the same directory: its Cluster (proxy + targets) fixture
+        cluster = test_cluster.Cluster(2)
+        m = None
+        s = requests.Session()
+        try:
+            r = s.post(cluster.url + "/v1/buckets/cl", json={"action": "create-bck"}, timeout=10)
+            self.assertIn(r.status_code, (200, 409), r.text)
+            blobs = {"o%02d" % i: os.urandom(150000 + i) for i in range(16)}
+            for name, data in blobs.items():
+                r = s.put(cluster.url + "/v1/objects/cl/" + name, data=data, timeout=30)
+                self.assertEqual(r.status_code, 200, r.text)
+
+            def opens():
+                return [s.get(t.url + "/v1/daemon?what=stats", timeout=10).json()["local_reads"]["opens"]
+                        for t in cluster.targets]
+
+            before = opens()
+            m = Mount(cluster.url).start()
+            for name, data in blobs.items():
+                with open(m.path("cl", name), "rb") as f:
+                    self.assertEqual(sha(f.read()), sha(data), name)
+            gained = [a - b for a, b in zip(opens(), before)]
+            self.assertEqual(sum(gained), len(blobs), gained)
+            self.assertTrue(all(g > 0 for g in gained), gained)
+        finally:
+            if m is not None:
+                m.stop()
+            s.close()
+            cluster.cleanup()
+
+
+@unittest.skipUnless(fuse_available(), "needs /dev/fuse, fusermount3 and aisle-fs")
 class FsLifecycleTest(tl.NodeTestCase):
     def test_sigterm_unmounts_cleanly(self):
         requests.post(self.node.bck_url("lc"), json={"action": "create-bck"}, timeout=10)
