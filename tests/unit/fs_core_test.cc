@@ -52,6 +52,14 @@ class FsCoreTest : public ::testing::Test {
     fs.ReleaseDir(*fh);
     return names;
   }
+  // Opens the file at `parts` read-only (asserting it exists).
+  OpenOut OpenForRead(Filesystem& fs, const std::vector<std::string>& parts) {
+    auto e = Walk(fs, parts);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    auto o = e.ok() ? fs.Open(e->attr.ino, O_RDONLY) : Result<OpenOut>(e.status());
+    EXPECT_TRUE(o.ok()) << o.status().ToString();
+    return o.ok() ? *o : OpenOut{};
+  }
   std::string ReadAll(Filesystem& fs, uint64_t ino) {
     auto o = fs.Open(ino, O_RDONLY);
     EXPECT_TRUE(o.ok()) << o.status().ToString();
@@ -625,23 +633,18 @@ TEST_F(FsCoreTest, LocalObjectIsOpenedByTheFirstRead) {
   // read that reaches us does, once.
   client_.local_objects = true;
   auto fs = Make();
-  auto t = Walk(*fs, {"b", "top"});
-  auto o = fs->Open(t->attr.ino, O_RDONLY);
-  ASSERT_TRUE(o.ok());
+  ASSERT_TRUE(fs->Release(OpenForRead(*fs, {"b", "top"}).fh).ok());
   EXPECT_EQ(client_.local_opens, 0);
-  ASSERT_TRUE(fs->Release(o->fh).ok());
-  EXPECT_EQ(client_.local_opens, 0);
-  o = fs->Open(t->attr.ino, O_RDONLY);
-  ASSERT_TRUE(o.ok());
+  OpenOut o = OpenForRead(*fs, {"b", "top"});
   char buf[8];
   for (int i = 0; i < 3; ++i) {
-    auto n = fs->Read(o->fh, 0, sizeof buf, buf);
+    auto n = fs->Read(o.fh, 0, sizeof buf, buf);
     ASSERT_TRUE(n.ok());
     EXPECT_EQ(std::string(buf, *n), "t");
   }
   EXPECT_EQ(client_.local_opens, 1);
   EXPECT_EQ(client_.local_reads, 3);
-  ASSERT_TRUE(fs->Release(o->fh).ok());
+  ASSERT_TRUE(fs->Release(o.fh).ok());
 }
 
 TEST_F(FsCoreTest, LocalObjectOfAnotherVersionIsNotUsed) {
@@ -649,18 +652,16 @@ TEST_F(FsCoreTest, LocalObjectOfAnotherVersionIsNotUsed) {
   // another version, so the network path serves the open, as it would without local reads.
   client_.local_objects = true;
   auto fs = Make();
-  auto t = Walk(*fs, {"b", "top"});
-  auto o = fs->Open(t->attr.ino, O_RDONLY);
-  ASSERT_TRUE(o.ok());
+  OpenOut o = OpenForRead(*fs, {"b", "top"});
   client_.AddObject("b", "top", "new");
   char buf[8];
-  auto n = fs->Read(o->fh, 0, sizeof buf, buf);
+  auto n = fs->Read(o.fh, 0, sizeof buf, buf);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(std::string(buf, *n), "n");  // cut at the size the kernel was told, as over HTTP
   EXPECT_EQ(client_.local_opens, 1);
   EXPECT_EQ(client_.local_reads, 0);
   EXPECT_GT(client_.get_calls, 0);
-  ASSERT_TRUE(fs->Release(o->fh).ok());
+  ASSERT_TRUE(fs->Release(o.fh).ok());
 }
 
 TEST_F(FsCoreTest, IdleReadStreamIsClosedAndReopened) {
