@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,16 @@ int main(int argc, char** argv) {
   aisle::InitLogging(app.cfg.debug ? "debug" : app.cfg.log_level, "aisle-fs");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   aisle::RaiseOpenFileLimit();
+  if (app.cfg.fs.local_reads) {
+    // A 1 MiB reply spliced from a local file needs a pipe of 2 MiB (pages are counted).
+    std::ifstream in("/proc/sys/fs/pipe-max-size");
+    long max_pipe = 0;
+    if (in >> max_pipe && max_pipe < (2l << 20))
+      spdlog::info(
+          "aisle-fs: fs.pipe-max-size is {}: reads from local files are copied, not "
+          "spliced (packaging/install-deps.sh raises it to 4 MiB)",
+          max_pipe);
+  }
 
   aisle::fs::HttpClusterOptions co;
   co.endpoint = app.cfg.endpoint;

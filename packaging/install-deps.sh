@@ -30,6 +30,25 @@ BENCH_PKGS=(
   archivemount fuse-zip   # bench-shards.sh baselines
 )
 
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+# aisle-fs splices replies from a co-located target's files (local reads) through a pipe that
+# must hold a whole 1 MiB reply and its header; the kernel's default pipe-max-size (1 MiB) is
+# just short of that, and then aisle-fs copies instead. Raised for good via sysctl.d.
+tune_pipe_max_size() {
+  local want=4194304 cur
+  cur=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)
+  ((cur >= want)) && return 0
+  if echo "fs.pipe-max-size = $want" | $SUDO tee /etc/sysctl.d/60-aisle.conf >/dev/null 2>&1 &&
+    echo "$want" | $SUDO tee /proc/sys/fs/pipe-max-size >/dev/null 2>&1; then
+    echo "install-deps: fs.pipe-max-size = $want (/etc/sysctl.d/60-aisle.conf)"
+  else
+    echo "install-deps: could not raise fs.pipe-max-size; aisle-fs will copy, not splice"
+  fi
+}
+tune_pipe_max_size
+
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${BENCH_PKGS[@]}"); fi
 
@@ -45,8 +64,6 @@ if ((${#missing[@]} == 0)); then
   exit 0
 fi
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -q

@@ -81,6 +81,17 @@ class LocalObject {
   virtual Result<uint64_t> ReadAt(uint64_t offset, uint64_t n, char* dest) = 0;
   virtual uint64_t size() const = 0;
   virtual const std::string& version() const = 0;
+  // Where bytes [offset, offset+n) (cut at the end of the object) lie in an open file, so
+  // they can be spliced rather than copied: fd < 0 when the object has no such file.
+  struct FileSpan {
+    int fd = -1;
+    uint64_t pos = 0;     // offset in that file
+    uint64_t length = 0;  // 0 at or past the end of the object
+  };
+  virtual FileSpan Span(uint64_t offset, uint64_t n) const {
+    (void)offset, (void)n;
+    return {};
+  }
 };
 
 // All methods are thread-safe and bounded in time: a stalled or unreachable cluster yields

@@ -72,6 +72,10 @@ class LocalFile : public LocalObject {
   }
   uint64_t size() const override { return size_; }
   const std::string& version() const override { return version_; }
+  FileSpan Span(uint64_t offset, uint64_t n) const override {
+    uint64_t len = offset >= size_ ? 0 : std::min(n, size_ - offset);
+    return {file_.get(), offset_ + offset, len};
+  }
 
  private:
   std::shared_ptr<LocalReadClient::Conn> conn_;  // where the handle is closed

@@ -718,9 +718,8 @@ Result<size_t> Filesystem::Read(uint64_t fh, uint64_t offset, size_t n, char* ou
   return h->reader->Read(offset, n, out);  // the prefetcher serialises itself
 }
 
-std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offset, size_t n,
-                                                    char* out) {
-  if (!h.may_read_local || h.local_failed.load(std::memory_order_relaxed)) return std::nullopt;
+LocalObject* Filesystem::LocalOf(FileHandle& h) {
+  if (!h.may_read_local || h.local_failed.load(std::memory_order_relaxed)) return nullptr;
   std::call_once(h.local_once, [&] {
     auto local = client_.OpenLocal(h.inode.loc.bucket, h.inode.loc.key);
     if (!local.ok()) return;
@@ -731,12 +730,30 @@ std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offs
       return;
     h.local = std::move(local).value();
   });
-  if (!h.local) return std::nullopt;
-  auto r = h.local->ReadAt(offset, n, out);
+  return h.local.get();
+}
+
+std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offset, size_t n,
+                                                    char* out) {
+  LocalObject* local = LocalOf(h);
+  if (local == nullptr) return std::nullopt;
+  auto r = local->ReadAt(offset, n, out);
   if (r.ok()) return Result<size_t>(static_cast<size_t>(*r));
   if (!h.local_failed.exchange(true))
     spdlog::warn("{}: {}; reading over the network", h.inode.name, r.status().ToString());
   return std::nullopt;
+}
+
+std::optional<LocalObject::FileSpan> Filesystem::ReadSpan(uint64_t fh, uint64_t offset, size_t n,
+                                                          std::shared_ptr<const void>* hold) {
+  auto h = GetHandle(fh);
+  if (!h || h->spool) return std::nullopt;
+  LocalObject* local = LocalOf(*h);
+  if (local == nullptr) return std::nullopt;
+  LocalObject::FileSpan span = local->Span(offset, n);
+  if (span.fd < 0) return std::nullopt;
+  *hold = h;  // the handle owns the local object and with it the file
+  return span;
 }
 
 Result<size_t> Filesystem::ReadView(uint64_t fh, uint64_t offset, size_t n, char* out,

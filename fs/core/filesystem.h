@@ -94,6 +94,11 @@ class Filesystem {
   // keeps them alive (until released by the caller); otherwise *view == out.
   Result<size_t> ReadView(uint64_t fh, uint64_t offset, size_t n, char* out, const char** view,
                           std::shared_ptr<const void>* hold);
+  // For a handle read from a local object (local reads): where the bytes of a read lie in
+  // the target's file, to be spliced to the kernel rather than copied; *hold keeps that file
+  // open until the caller has replied. nullopt: use ReadView.
+  std::optional<LocalObject::FileSpan> ReadSpan(uint64_t fh, uint64_t offset, size_t n,
+                                                std::shared_ptr<const void>* hold);
   Result<size_t> Write(uint64_t fh, uint64_t offset, const char* data, size_t n);
   // Makes written data durable: PUT of the spooled object (no-op when clean).
   Status Flush(uint64_t fh);
@@ -124,6 +129,8 @@ class Filesystem {
   // A read from the handle's local object (opened by the first read); nullopt when it has
   // none or it failed (then the network reader serves this and every later read).
   std::optional<Result<size_t>> ReadLocal(FileHandle& h, uint64_t offset, size_t n, char* out);
+  // The handle's local object, opened by the first call (null: none, or it failed).
+  LocalObject* LocalOf(FileHandle& h);
   ObjectRef RefOf(const Inode& in) const;
   Status CommitLocked(FileHandle& h);
   Result<std::pair<EntryOut, OpenOut>> CreateMember(const Inode& shard_dir,

@@ -85,6 +85,8 @@ void OpInit(void*, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // Replies from local files are spliced (fuse_reply_data with an fd buffer).
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_background = 64;
   conn->congestion_threshold = 48;
@@ -301,11 +303,21 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   g_reads.fetch_add(1, std::memory_order_relaxed);
   g_read_bytes.fetch_add(size, std::memory_order_relaxed);
   Guard(req, [&] {
+    std::shared_ptr<const void> hold;
+    if (auto span = FS().ReadSpan(fi->fh, static_cast<uint64_t>(off), size, &hold)) {
+      // Bytes in a local file (local reads): libfuse splices them file -> pipe -> /dev/fuse,
+      // one copy less than read + reply, where the pipe can hold the reply (else it copies).
+      fuse_bufvec bv = FUSE_BUFVEC_INIT(span->length);
+      bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+      bv.buf[0].fd = span->fd;
+      bv.buf[0].pos = static_cast<off_t>(span->pos);
+      fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+      return;
+    }
     // One buffer per loop thread, reused: no allocation (and page faults) per read.
     thread_local std::vector<char> buf;
     if (buf.size() < size) buf.resize(size);
     const char* view = nullptr;
-    std::shared_ptr<const void> hold;
     auto r = FS().ReadView(fi->fh, static_cast<uint64_t>(off), size, buf.data(), &view, &hold);
     if (!r.ok()) return ReplyError(req, r.status());
     fuse_reply_buf(req, view, *r);
