@@ -35,6 +35,7 @@ std::string Encode(const OpenReply& r) {
   } else {
     j.update({{"handle", r.handle},
               {"node", r.node},
+              {"url", r.url},
               {"offset", r.offset},
               {"size", r.size},
               {"version", r.version},
@@ -88,6 +89,7 @@ Result<OpenReply> DecodeReply(std::string_view msg) {
     return Status::InvalidArgument("local-read reply lacks node/offset/size");
   r.handle = j.value("handle", uint64_t{0});
   r.node = j["node"].get<std::string>();
+  r.url = j.value("url", std::string());
   r.offset = j["offset"].get<uint64_t>();
   r.size = j["size"].get<uint64_t>();
   r.version = j.value("version", std::string());

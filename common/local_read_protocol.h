@@ -8,10 +8,12 @@
 // namespace, nothing on disk to clean up; the target accepts peers of its own uid or root).
 // A client keeps its connections open; messages are JSON, one per packet:
 //   {"op":"open","id":I,"bucket":B,"object":O}  ->
-//       {"status":200,"id":I,"handle":H,"node":ID,"offset":D,"size":N,"version":"V",
-//        "mtime_ns":T} with the fd attached, or {"status":404,"id":I,"message":"..."} (no fd;
-//       the status an HTTP GET would answer; 503 when the target holds too many, 403 to a
-//       peer of another uid). I, chosen by the client, pairs a reply with its request.
+//       {"status":200,"id":I,"handle":H,"node":ID,"url":U,"offset":D,"size":N,"version":"V",
+//        "mtime_ns":T} with the fd attached (U: the node's HTTP URL, which the client checks
+//       against its cluster map: a node of another cluster may carry the same id), or
+//       {"status":404,"id":I,"message":"..."} (no fd; the status an HTTP GET would answer; 503 when
+//       the target holds too many, 403 to a peer of another uid). I, chosen by the client, pairs a
+//       reply with its request.
 //   {"op":"close","handle":H}            -> no reply; the target lets the object go
 // Closing the connection closes every object opened on it.
 #pragma once
@@ -46,6 +48,7 @@ struct OpenReply {
   uint64_t id = 0;      // the request's
   uint64_t handle = 0;  // names the open object in a later close
   std::string node;     // the target's id
+  std::string url;      // and its HTTP URL (as in the cluster map)
   uint64_t offset = 0;  // where the object's data starts in the passed file
   uint64_t size = 0;
   std::string version;

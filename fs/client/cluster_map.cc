@@ -29,9 +29,9 @@ std::string ClusterMap::OwnerUrl(std::string_view bucket, std::string_view objec
   return Owner(bucket, object)->url;
 }
 
-std::string ClusterMap::OwnerId(std::string_view bucket, std::string_view object) const {
+ClusterMap::Target ClusterMap::OwnerOf(std::string_view bucket, std::string_view object) const {
   const Target* t = Owner(bucket, object);
-  return t ? t->id : std::string();
+  return t ? *t : Target{};
 }
 
 const ClusterMap::Target* ClusterMap::Owner(std::string_view bucket,

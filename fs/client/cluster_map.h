@@ -25,8 +25,8 @@ class ClusterMap {
   // URL of the owning target by AIStore's HRW, or "" when the map has fewer than two targets
   // (then the endpoint serves everything and there is nothing to gain).
   std::string OwnerUrl(std::string_view bucket, std::string_view object) const;
-  // ID of the owning target (also of a one-target map), or "" when the map is empty.
-  std::string OwnerId(std::string_view bucket, std::string_view object) const;
+  // The owning target (also of a one-target map); empty id when the map is empty.
+  Target OwnerOf(std::string_view bucket, std::string_view object) const;
   size_t size() const { return targets_.size(); }
 
  private:

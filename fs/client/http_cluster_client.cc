@@ -106,13 +106,13 @@ Status HttpClusterClient::RefreshClusterMap() {
 
 Result<std::unique_ptr<LocalObject>> HttpClusterClient::OpenLocal(const std::string& bucket,
                                                                   const std::string& object) {
-  std::string owner;
+  ClusterMap::Target owner;
   {
     std::lock_guard lk(map_mu_);
-    owner = map_.OwnerId(bucket, object);
+    owner = map_.OwnerOf(bucket, object);
   }
-  if (owner.empty()) return Status::Unsupported("no cluster map");
-  return local_.Open(owner, bucket, object);
+  if (owner.id.empty()) return Status::Unsupported("no cluster map");
+  return local_.Open({owner.id, owner.url}, bucket, object);
 }
 
 std::string HttpClusterClient::BaseFor(const std::string& bucket, const std::string& object,

@@ -114,13 +114,13 @@ Result<std::shared_ptr<LocalReadClient::Conn>> LocalReadClient::Connect(
   return conn;
 }
 
-Result<std::unique_ptr<LocalObject>> LocalReadClient::Open(const std::string& node_id,
+Result<std::unique_ptr<LocalObject>> LocalReadClient::Open(const NodeRef& node,
                                                            const std::string& bucket,
                                                            const std::string& object) {
   // A kept connection may be stale (the target restarted): then once more on a new one.
   for (int attempt = 0;; ++attempt) {
     bool stale = false;
-    auto r = OpenOnce(node_id, bucket, object, &stale);
+    auto r = OpenOnce(node, bucket, object, &stale);
     if (!stale || attempt > 0) return r;
   }
 }
@@ -133,10 +133,11 @@ void LocalReadClient::Forget(const std::string& node_id, bool absent) {
   if (absent) t.absent_until = std::chrono::steady_clock::now() + kAbsentFor;
 }
 
-Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const std::string& node_id,
+Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& node,
                                                                const std::string& bucket,
                                                                const std::string& object,
                                                                bool* stale) {
+  const std::string& node_id = node.id;
   std::shared_ptr<Conn> conn;
   std::unique_lock<std::mutex> held;
   bool fresh = false;  // connect a new one
@@ -219,6 +220,13 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const std::string
     return Status::Unavailable(what + ": no descriptor left for the object's file (EMFILE)");
   }
   if (fd < 0 || reply->node != node_id) return broken(Status::Internal("malformed reply"));
+  if (!node.url.empty() && reply->url != node.url) {  // same id, another node (cluster)
+    (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
+    held.unlock();
+    Forget(node_id, true);
+    return Status::Unsupported("local-read socket of target " + node_id + " is served by " +
+                               reply->url + ", not " + node.url);
+  }
   held.unlock();
   return std::unique_ptr<LocalObject>(std::make_unique<LocalFile>(conn, file.release(), *reply));
 }

@@ -19,13 +19,17 @@ namespace aisle::fs {
 
 class LocalReadClient {
  public:
+  struct NodeRef {
+    std::string id;
+    std::string url;  // its HTTP URL in the cluster map; a reply from another URL is refused
+  };
   explicit LocalReadClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 
   // kUnsupported when target `node_id` does not serve local reads to us here (its socket is
   // not in this network namespace, or it runs as another user; not asked again for 10 s, nor
   // after a timeout); otherwise the target's answer (kNotFound for 404, kUnavailable for 503
   // when it holds too many, ...).
-  Result<std::unique_ptr<LocalObject>> Open(const std::string& node_id, const std::string& bucket,
+  Result<std::unique_ptr<LocalObject>> Open(const NodeRef& node, const std::string& bucket,
                                             const std::string& object);
 
   static constexpr size_t kConnsPerTarget = 4;
@@ -44,8 +48,7 @@ class LocalReadClient {
   void Forget(const std::string& node_id, bool absent);
   Result<std::shared_ptr<Conn>> Connect(const std::string& node_id);
   // One try; *stale is set when a kept connection turned out broken (worth another try).
-  Result<std::unique_ptr<LocalObject>> OpenOnce(const std::string& node_id,
-                                                const std::string& bucket,
+  Result<std::unique_ptr<LocalObject>> OpenOnce(const NodeRef& node, const std::string& bucket,
                                                 const std::string& object, bool* stale);
 
   std::chrono::milliseconds timeout_;

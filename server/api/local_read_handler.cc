@@ -19,6 +19,7 @@ local::LocalOpenResult OpenForLocalRead(ApiContext& ctx, const localread::OpenRe
   if (!r.ok()) return fail(r.status());
   out.reply.status = 200;
   out.reply.node = ctx.node.id;
+  out.reply.url = ctx.node.Url();
   out.reply.offset = r->data_offset;
   out.reply.size = r->meta.size;
   out.reply.version = std::to_string(r->meta.version);

@@ -51,8 +51,10 @@ class LocalReadTest : public ::testing::Test {
     ASSERT_TRUE(store_->Put("b", name, r, {}).ok());
   }
   Result<std::unique_ptr<fs::LocalObject>> Open(const std::string& name) {
-    return client_.Open(id_, "b", name);
+    return client_.Open(Self(), "b", name);
   }
+  // This target as the client's cluster map names it.
+  fs::LocalReadClient::NodeRef Self() const { return {id_, ctx_.node.Url()}; }
   static std::string ReadAll(fs::LocalObject& o) {
     std::string out(o.size() + 10, '\0');
     auto n = o.ReadAt(0, out.size(), out.data());
@@ -101,16 +103,26 @@ TEST_F(LocalReadTest, ReadsSmallAndLargeObjectsAndRanges) {
 }
 
 TEST_F(LocalReadTest, ErrorsAreTheGetErrors) {
-  auto r = client_.Open(id_, "b", "missing");
+  auto r = client_.Open(Self(), "b", "missing");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
-  r = client_.Open(id_, "nobucket", "x");
+  r = client_.Open(Self(), "nobucket", "x");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
-  r = client_.Open(id_, "b", "");
+  r = client_.Open(Self(), "b", "");
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
   EXPECT_EQ(counters_.errors.load(), 3u);
   // No target of that id on this host.
-  r = client_.Open(id_ + "x", "b", "x");
+  r = client_.Open({id_ + "x", ""}, "b", "x");
   EXPECT_EQ(r.status().code(), StatusCode::kUnsupported) << r.status().ToString();
+}
+
+TEST_F(LocalReadTest, ANodeOfTheSameIdAtAnotherUrlIsNotTrusted) {
+  // Another cluster's node may carry the same id (a copied data directory): its objects
+  // must not be taken for ours.
+  Put("o", "theirs");
+  auto r = client_.Open({id_, "http://127.0.0.1:2"}, "b", "o");
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsupported) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("http://127.0.0.1:1"), std::string::npos);
+  EXPECT_TRUE(OpenObjectsReach(0));
 }
 
 TEST_F(LocalReadTest, OpenObjectKeepsItsBytesUntilClosed) {
@@ -187,7 +199,7 @@ TEST_F(LocalReadTest, OpenObjectsOutliveATargetRestart) {
   Start(4096);
   EXPECT_EQ(Open("o").status().code(), StatusCode::kUnsupported);
   fs::LocalReadClient fresh(2000ms);
-  auto other = fresh.Open(id_, "b", "o");
+  auto other = fresh.Open(Self(), "b", "o");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   EXPECT_EQ(ReadAll(**other), "still here");
 }
@@ -205,7 +217,7 @@ TEST_F(LocalReadTest, TimedOutRepliesNeverServeAnotherOpen) {
     ts.emplace_back([&, t] {
       for (int k = 0; k < 4; ++k) {
         std::string name = (t + k) % 2 ? "slow" : "f" + std::to_string(t);
-        auto r = impatient.Open(id_, "b", name);
+        auto r = impatient.Open(Self(), "b", name);
         if (!r.ok()) continue;
         ++served;
         if (ReadAll(**r) != (name == "slow" ? "SLOW" : "data" + std::to_string(t))) ++wrong;
@@ -215,7 +227,7 @@ TEST_F(LocalReadTest, TimedOutRepliesNeverServeAnotherOpen) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(wrong.load(), 0);
   // After a timeout the target is left alone for a while (reads go over HTTP).
-  auto later = impatient.Open(id_, "b", "f0");
+  auto later = impatient.Open(Self(), "b", "f0");
   EXPECT_EQ(later.status().code(), StatusCode::kUnsupported) << later.status().ToString();
   EXPECT_TRUE(OpenObjectsReach(0));
 }
