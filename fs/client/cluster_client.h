@@ -70,6 +70,12 @@ class RangeStream {
   // Reads the next n bytes into `dest`; fewer only at the end of the range or the object. An
   // error spends the stream.
   virtual Result<uint64_t> Read(char* dest, uint64_t n) = 0;
+  // Like Read, but moves the bytes into the pipe `pipe_wr` (which must have room for n) without
+  // copying them through memory (splice). kUnsupported where the stream cannot.
+  virtual Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n) {
+    (void)pipe_wr, (void)n;
+    return Status::Unsupported("this stream cannot splice");
+  }
 };
 
 // An object opened on a target on this host (local reads, common/local_read_protocol.h): its

@@ -356,6 +356,10 @@ class RawRangeStream : public RangeStream {
     if (!body_) return uint64_t{0};
     return body_->Read(dest, n);
   }
+  Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n) override {
+    if (!body_) return uint64_t{0};
+    return body_->SpliceTo(pipe_wr, n);
+  }
 
  private:
   std::unique_ptr<RawBodyStream> body_;  // null: the range lies past the end

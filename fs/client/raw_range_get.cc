@@ -304,11 +304,41 @@ Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
     std::memcpy(dest, pending_.data(), from_pending);
     pending_.erase(0, from_pending);
   }
-  Status s = RecvAll(fd_, dest + from_pending, n - from_pending);
-  if (!s.ok()) {
-    broken_ = s;  // spent: the position in the body is unknown
+  return Took(n, RecvAll(fd_, dest + from_pending, n - from_pending));
+}
+
+Result<uint64_t> RawBodyStream::SpliceTo(int pipe_wr, uint64_t n) {
+  if (!broken_.ok()) return broken_;
+  n = std::min(n, remaining_);
+  if (n == 0) return uint64_t{0};
+  uint64_t done = 0;
+  while (done < n && !pending_.empty()) {  // bytes that came with the response head
+    ssize_t k = ::write(pipe_wr, pending_.data(), std::min<uint64_t>(n - done, pending_.size()));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return Took(n, Status::FromErrno(errno, "range get: write to pipe"));
+    pending_.erase(0, static_cast<size_t>(k));
+    done += static_cast<uint64_t>(k);
+  }
+  while (done < n) {
+    ssize_t k = ::splice(fd_, nullptr, pipe_wr, nullptr, n - done, SPLICE_F_MOVE);
+    if (k > 0) {
+      done += static_cast<uint64_t>(k);
+    } else if (k == 0) {
+      return Took(n,
+                  Status::Unavailable("range get: connection closed after " + std::to_string(done) +
+                                      " of " + std::to_string(n) + " body bytes"));
+    } else if (errno != EINTR) {
+      return Took(n, SocketError("range get: receiving the body", errno, nullptr));
+    }
+  }
+  return Took(n, Status::OK());
+}
+
+Result<uint64_t> RawBodyStream::Took(uint64_t n, const Status& st) {
+  if (!st.ok()) {
+    broken_ = st;  // spent: the position in the body is unknown
     remaining_ = 0;
-    return s;
+    return st;
   }
   remaining_ -= n;
   if (remaining_ == 0 && idle_ != nullptr) {  // read to its end: the connection can be reused

@@ -45,6 +45,9 @@ class RawBodyStream {
   // Receives min(n, remaining()) bytes into dest. kUnavailable when the node drops the
   // connection, kTimeout when it stalls; the stream is then spent.
   Result<uint64_t> Read(char* dest, uint64_t n);
+  // The same into a pipe (its write end, with room for them): socket pages are spliced, not
+  // copied.
+  Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n);
   uint64_t remaining() const { return remaining_; }
 
  private:
@@ -62,6 +65,8 @@ class RawBodyStream {
   Status broken_;        // the error that spent the stream (its position is then unknown)
   std::shared_ptr<IdleConnections> idle_;  // null: the connection is not to be kept
   std::string hostport_;
+  // Bookkeeping after n body bytes were taken (or the error that spent the stream).
+  Result<uint64_t> Took(uint64_t n, const Status& st);
 };
 
 struct RawStreamReply {

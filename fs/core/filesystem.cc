@@ -744,6 +744,15 @@ std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offs
   return std::nullopt;
 }
 
+Result<std::optional<size_t>> Filesystem::ReadToPipe(uint64_t fh, uint64_t offset, size_t n,
+                                                     int pipe_wr) {
+  auto h = GetHandle(fh);
+  if (!h || h->spool) return std::optional<size_t>();
+  bool served = false;
+  AISLE_ASSIGN_OR_RETURN(size_t k, h->reader->SpliceRead(offset, n, pipe_wr, &served));
+  return served ? std::optional<size_t>(k) : std::optional<size_t>();
+}
+
 std::optional<LocalObject::FileSpan> Filesystem::ReadSpan(uint64_t fh, uint64_t offset, size_t n,
                                                           std::shared_ptr<const void>* hold) {
   auto h = GetHandle(fh);

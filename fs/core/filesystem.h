@@ -99,6 +99,10 @@ class Filesystem {
   // open until the caller has replied. nullopt: use ReadView.
   std::optional<LocalObject::FileSpan> ReadSpan(uint64_t fh, uint64_t offset, size_t n,
                                                 std::shared_ptr<const void>* hold);
+  // A read served by moving the bytes of an open range GET into the pipe `pipe_wr` (room for
+  // n) without a copy: the count, or nullopt when this read cannot be (then use ReadView).
+  // An error may leave some bytes in the pipe.
+  Result<std::optional<size_t>> ReadToPipe(uint64_t fh, uint64_t offset, size_t n, int pipe_wr);
   Result<size_t> Write(uint64_t fh, uint64_t offset, const char* data, size_t n);
   // Makes written data durable: PUT of the spooled object (no-op when clean).
   Status Flush(uint64_t fh);

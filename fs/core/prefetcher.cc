@@ -147,6 +147,23 @@ Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, cons
   return *r;
 }
 
+Result<size_t> Prefetcher::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served) {
+  *served = false;
+  uint64_t size;
+  {
+    std::lock_guard lk(mu_);
+    if (!opts_.stream || stream_unsupported_ || offset >= size_ || size_ == UINT64_MAX)
+      return size_t{0};
+    size = size_;
+  }
+  AISLE_ASSIGN_OR_RETURN(size_t k, stream_.SpliceRead(offset, n, pipe_wr, served));
+  if (!*served) return size_t{0};
+  std::lock_guard lk(mu_);
+  next_ = std::max(next_, offset + k);
+  if (k < std::min<uint64_t>(n, size - offset)) size_ = std::min(size_, offset + k);
+  return k;
+}
+
 Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char** view,
                                 std::shared_ptr<const void>* hold) {
   if (opts_.stream) {

@@ -67,6 +67,28 @@ Status SequentialStream::StashUpTo(uint64_t upto) {
   return Status::OK();
 }
 
+Result<size_t> SequentialStream::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served) {
+  *served = false;
+  std::lock_guard lk(mu_);
+  if (stream_ == nullptr || offset != pos_) return size_t{0};
+  if (offset >= end_) {
+    *served = true;
+    return size_t{0};
+  }
+  uint64_t want = std::min<uint64_t>(n, end_ - offset);
+  auto r = stream_->SpliceTo(pipe_wr, want);
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kUnsupported) return size_t{0};
+    Drop();
+    return r.status();
+  }
+  pos_ += *r;
+  if (*r < want) end_ = pos_;  // the object ended earlier than listed
+  last_use_ = std::chrono::steady_clock::now();
+  *served = true;
+  return static_cast<size_t>(*r);
+}
+
 Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, const char** view,
                                       std::shared_ptr<const void>* hold, bool* served) {
   *served = false;

@@ -31,6 +31,12 @@ class SequentialStream {
   Result<size_t> Read(uint64_t offset, size_t n, char* out, const char** view,
                       std::shared_ptr<const void>* hold, bool* served);
 
+  // A read exactly at the stream's position, moved into the pipe `pipe_wr` (room for n)
+  // without a copy: *served when it was (short only where the object ended). Not served: no
+  // stream there, or it cannot splice. An error breaks the stream and may leave some of the
+  // bytes in the pipe.
+  Result<size_t> SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served);
+
   // Starts over with a range GET of [offset, end), dropping the old stream and the stash.
   Status Restart(uint64_t offset, uint64_t end);
 

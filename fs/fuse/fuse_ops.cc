@@ -1,10 +1,13 @@
 #define FUSE_USE_VERSION 312
 #include "fs/fuse/fuse_ops.h"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -299,6 +302,39 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_
 
 std::atomic<uint64_t> g_reads{0}, g_read_bytes{0};
 
+// A pipe per loop thread for reads spliced from an open range GET (socket -> pipe ->
+// /dev/fuse): big enough for a 1 MiB read (fs.pipe-max-size permitting), else not used.
+class ReadPipe {
+ public:
+  ReadPipe() {
+    if (::pipe2(fd_, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    // Only the read end is non-blocking (for draining); splice into the write end waits.
+    ::fcntl(fd_[1], F_SETFL, 0);
+    ok_ = ::fcntl(fd_[1], F_SETPIPE_SZ, 2 << 20) >= (2 << 20);
+  }
+  ~ReadPipe() {
+    for (int fd : fd_)
+      if (fd >= 0) ::close(fd);
+  }
+  bool ok() const { return ok_; }
+  int rd() const { return fd_[0]; }
+  int wr() const { return fd_[1]; }
+  void DrainLeftover() {
+    int left = 0;
+    if (::ioctl(fd_[0], FIONREAD, &left) == 0 && left > 0) Drain();
+  }
+  // Empties the pipe (bytes of a read that failed half-way, or a reply that was not sent).
+  void Drain() {
+    char scrap[64 << 10];
+    while (::read(fd_[0], scrap, sizeof scrap) > 0) {
+    }
+  }
+
+ private:
+  int fd_[2] = {-1, -1};
+  bool ok_ = false;
+};
+
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   g_reads.fetch_add(1, std::memory_order_relaxed);
   g_read_bytes.fetch_add(size, std::memory_order_relaxed);
@@ -313,6 +349,24 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
       bv.buf[0].pos = static_cast<off_t>(span->pos);
       fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
       return;
+    }
+    thread_local ReadPipe pipe;
+    if (pipe.ok()) {
+      // Bytes of an open range GET: socket -> pipe -> /dev/fuse, no copy through memory.
+      auto k = FS().ReadToPipe(fi->fh, static_cast<uint64_t>(off), size, pipe.wr());
+      if (k.ok() && k->has_value()) {
+        if (**k == 0) {
+          fuse_reply_buf(req, nullptr, 0);
+          return;
+        }
+        fuse_bufvec bv = FUSE_BUFVEC_INIT(**k);
+        bv.buf[0].flags = FUSE_BUF_IS_FD;
+        bv.buf[0].fd = pipe.rd();
+        fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+        pipe.DrainLeftover();  // a reply that failed or was refused took not all of it
+        return;
+      }
+      if (!k.ok()) pipe.Drain();  // the stream broke: the path below reads it again
     }
     // One buffer per loop thread, reused: no allocation (and page faults) per read.
     thread_local std::vector<char> buf;

@@ -2,6 +2,7 @@
 // prefetching, writes, errno mapping. No FUSE, no sockets.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <future>
@@ -816,6 +817,41 @@ TEST_F(PrefetcherTest, StreamServesSequentialReadsFromOneRangeGet) {
   EXPECT_EQ(buf, data_.substr(7 * mb + 5 + 4096, mb));
   EXPECT_EQ(client_.open_range_calls, 2);
   EXPECT_EQ(p.streams(), 2u);
+}
+
+TEST_F(PrefetcherTest, ReadsAtTheStreamAreSplicedIntoAPipe) {
+  // Once a stream is open, a read at its position moves its bytes into the pipe; anywhere
+  // else, or with no stream, it is not served (the caller reads as usual).
+  client_.break_streams_after = 3;  // the stream serves 3 reads, then breaks
+  auto streaming = Streaming();
+  Prefetcher& p = *streaming;
+  const uint64_t mb = 1 << 20;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_GE(::fcntl(fds[1], F_SETPIPE_SZ, 2 * mb), static_cast<int>(mb));
+  bool served = true;
+  ASSERT_TRUE(p.SpliceRead(0, mb, fds[1], &served).ok());
+  EXPECT_FALSE(served);  // no stream yet
+  std::string buf(mb, '\0');
+  ASSERT_EQ(*p.Read(0, mb, buf.data()), mb);
+  ASSERT_EQ(*p.Read(mb, mb, buf.data()), mb);  // opens the stream (its read 1)
+  for (uint64_t off = 2 * mb; off < 4 * mb; off += mb) {
+    auto n = p.SpliceRead(off, mb, fds[1], &served);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ASSERT_TRUE(served);
+    ASSERT_EQ(*n, mb);
+    ASSERT_EQ(::read(fds[0], buf.data(), mb), static_cast<ssize_t>(mb));
+    EXPECT_TRUE(buf == data_.substr(off, mb)) << off;
+  }
+  EXPECT_EQ(client_.stream_splices, 2);
+  ASSERT_TRUE(p.SpliceRead(9 * mb, mb, fds[1], &served).ok());
+  EXPECT_FALSE(served);  // not at the stream
+  // The stream breaks while splicing: an error; reading that range again gets its bytes.
+  EXPECT_FALSE(p.SpliceRead(4 * mb, mb, fds[1], &served).ok());
+  ASSERT_EQ(*p.Read(4 * mb, mb, buf.data()), mb);
+  EXPECT_TRUE(buf == data_.substr(4 * mb, mb));
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_F(PrefetcherTest, StreamTakesReadaheadOutOfOrderFromParallelThreads) {

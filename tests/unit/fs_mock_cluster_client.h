@@ -4,6 +4,8 @@
 // made to break after a number of reads.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -33,6 +35,15 @@ class MockClusterClient : public ClusterClient {
       std::memcpy(dest, got.data(), got.size());
       pos_ += got.size();
       return static_cast<uint64_t>(got.size());
+    }
+    // Splices by writing what Read would have received (the pipe has room for it).
+    Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n) override {
+      ++c_.stream_splices;
+      std::string buf(n, '\0');
+      AISLE_ASSIGN_OR_RETURN(uint64_t got, Read(buf.data(), n));
+      if (got > 0 && ::write(pipe_wr, buf.data(), got) != static_cast<ssize_t>(got))
+        return Status::IOError("pipe write");
+      return got;
     }
 
    private:
@@ -106,7 +117,7 @@ class MockClusterClient : public ClusterClient {
   std::atomic<int> list_calls{0}, head_calls{0}, get_calls{0}, put_calls{0}, delete_calls{0},
       rename_calls{0};
   std::atomic<uint64_t> max_get_len{0};
-  std::atomic<int> open_range_calls{0}, stream_reads{0};
+  std::atomic<int> open_range_calls{0}, stream_reads{0}, stream_splices{0};
   std::atomic<int> break_streams_after{-1};      // reads each stream serves before it breaks
   std::atomic<bool> streams_unsupported{false};  // OpenRange answers kUnsupported
   std::atomic<int> streamed_puts{0};
