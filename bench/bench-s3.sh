@@ -240,7 +240,7 @@ OUT="$REPO/bench/results/s3-$DATE.md"
   echo "at commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')),"
   echo "data on $(df -h "$WORK" | awk 'NR==2 {print $1}'); clients: $("$AWS" --version | cut -d' ' -f1),"
   echo "s3fs $(s3fs --version | head -1 | sed 's/.*V\([0-9.]*\).*/\1/') (defaults, dummy keys: the node runs anonymous S3), $(rclone version | head -1)"
-  echo "(mount --vfs-cache-mode off --read-only), aisle-fs default options."
+  echo "(mount --vfs-cache-mode off --read-only), aisle-fs default options over HTTP (-o local_reads=off)."
   echo "Median (min-max) of $RUNS runs, seconds. Load average (1/5/15 min) at start $LOAD_START, at end $LOAD_END;"
   echo "whole script ${DUR} s."
   echo
