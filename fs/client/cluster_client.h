@@ -70,10 +70,12 @@ class RangeStream {
   // Reads the next n bytes into `dest`; fewer only at the end of the range or the object. An
   // error spends the stream.
   virtual Result<uint64_t> Read(char* dest, uint64_t n) = 0;
-  // Like Read, but moves the bytes into the pipe `pipe_wr` (which must have room for n) without
-  // copying them through memory (splice). kUnsupported where the stream cannot.
-  virtual Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n) {
-    (void)pipe_wr, (void)n;
+  // Like Read, but moves the bytes into the pipe `pipe_wr` without copying them through
+  // memory (splice). Fewer than n also when the pipe ran out of room (*pipe_full; the stream
+  // stays good and the caller takes the rest with Read). kUnsupported where the stream or
+  // the kernel cannot (nothing moved, the stream stays good).
+  virtual Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n, bool* pipe_full) {
+    (void)pipe_wr, (void)n, (void)pipe_full;
     return Status::Unsupported("this stream cannot splice");
   }
 };

@@ -356,9 +356,10 @@ class RawRangeStream : public RangeStream {
     if (!body_) return uint64_t{0};
     return body_->Read(dest, n);
   }
-  Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n) override {
+  Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n, bool* pipe_full) override {
+    *pipe_full = false;
     if (!body_) return uint64_t{0};
-    return body_->SpliceTo(pipe_wr, n);
+    return body_->SpliceTo(pipe_wr, n, pipe_full);
   }
 
  private:

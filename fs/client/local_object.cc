@@ -1,6 +1,7 @@
 #include "fs/client/local_object.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -220,6 +221,12 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
     return Status::Unavailable(what + ": no descriptor left for the object's file (EMFILE)");
   }
   if (fd < 0 || reply->node != node_id) return broken(Status::Internal("malformed reply"));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < reply->offset + reply->size) {
+    // Replies spliced from this file could not be made up elsewhere: use it only when whole.
+    (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
+    return Status::Unavailable(what + ": the object's file is shorter than the object");
+  }
   if (!node.url.empty() && reply->url != node.url) {  // same id, another node (cluster)
     (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
     held.unlock();

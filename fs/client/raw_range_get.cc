@@ -5,10 +5,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -307,31 +309,61 @@ Result<uint64_t> RawBodyStream::Read(char* dest, uint64_t n) {
   return Took(n, RecvAll(fd_, dest + from_pending, n - from_pending));
 }
 
-Result<uint64_t> RawBodyStream::SpliceTo(int pipe_wr, uint64_t n) {
+namespace {
+std::atomic<bool> g_socket_splice_refused{false};  // the kernel said no once: do not retry
+}  // namespace
+
+Result<uint64_t> RawBodyStream::SpliceTo(int pipe_wr, uint64_t n, bool* pipe_full) {
+  *pipe_full = false;
   if (!broken_.ok()) return broken_;
+  if (g_socket_splice_refused.load(std::memory_order_relaxed))
+    return Status::Unsupported("the kernel does not splice from sockets here");
   n = std::min(n, remaining_);
   if (n == 0) return uint64_t{0};
   uint64_t done = 0;
+  // The pipe side never waits (SPLICE_F_NONBLOCK): nothing else empties this pipe while we
+  // fill it, so a full pipe would wait forever. The socket side waits up to SO_RCVTIMEO.
+  auto room = [&] {
+    pollfd p{pipe_wr, POLLOUT, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+  };
   while (done < n && !pending_.empty()) {  // bytes that came with the response head
-    ssize_t k = ::write(pipe_wr, pending_.data(), std::min<uint64_t>(n - done, pending_.size()));
+    // Written only where the pipe has room (a write to a blocking pipe would wait for it).
+    int cap = ::fcntl(pipe_wr, F_GETPIPE_SZ), used = 0;
+    if (cap < 0 || ::ioctl(pipe_wr, FIONREAD, &used) != 0)
+      return Took(n, Status::FromErrno(errno, "range get: pipe size"));
+    uint64_t fits = cap > used ? static_cast<uint64_t>(cap - used) : 0;
+    if (fits == 0) {
+      *pipe_full = true;
+      return Took(done, Status::OK());
+    }
+    ssize_t k =
+        ::write(pipe_wr, pending_.data(), std::min<uint64_t>({n - done, pending_.size(), fits}));
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) return Took(n, Status::FromErrno(errno, "range get: write to pipe"));
     pending_.erase(0, static_cast<size_t>(k));
     done += static_cast<uint64_t>(k);
   }
   while (done < n) {
-    ssize_t k = ::splice(fd_, nullptr, pipe_wr, nullptr, n - done, SPLICE_F_MOVE);
+    ssize_t k =
+        ::splice(fd_, nullptr, pipe_wr, nullptr, n - done, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (k > 0) {
       done += static_cast<uint64_t>(k);
     } else if (k == 0) {
       return Took(n,
                   Status::Unavailable("range get: connection closed after " + std::to_string(done) +
                                       " of " + std::to_string(n) + " body bytes"));
+    } else if (errno == EAGAIN && !room()) {
+      *pipe_full = true;  // the caller receives the rest the usual way
+      break;
+    } else if (done == 0 && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+      g_socket_splice_refused = true;
+      return Status::Unsupported("the kernel does not splice from sockets here");
     } else if (errno != EINTR) {
       return Took(n, SocketError("range get: receiving the body", errno, nullptr));
     }
   }
-  return Took(n, Status::OK());
+  return Took(done, Status::OK());
 }
 
 Result<uint64_t> RawBodyStream::Took(uint64_t n, const Status& st) {

@@ -45,9 +45,10 @@ class RawBodyStream {
   // Receives min(n, remaining()) bytes into dest. kUnavailable when the node drops the
   // connection, kTimeout when it stalls; the stream is then spent.
   Result<uint64_t> Read(char* dest, uint64_t n);
-  // The same into a pipe (its write end, with room for them): socket pages are spliced, not
-  // copied.
-  Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n);
+  // The same into a pipe (its write end): socket pages are spliced, not copied. Fewer than n
+  // when the pipe is full (*pipe_full: each socket fragment takes a pipe slot, however small),
+  // never waiting for room. kUnsupported when the kernel cannot splice from the socket.
+  Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n, bool* pipe_full);
   uint64_t remaining() const { return remaining_; }
 
  private:

@@ -744,13 +744,14 @@ std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offs
   return std::nullopt;
 }
 
-Result<std::optional<size_t>> Filesystem::ReadToPipe(uint64_t fh, uint64_t offset, size_t n,
-                                                     int pipe_wr) {
+Result<std::optional<Filesystem::PipeRead>> Filesystem::ReadToPipe(uint64_t fh, uint64_t offset,
+                                                                   size_t n, int pipe_wr) {
   auto h = GetHandle(fh);
-  if (!h || h->spool) return std::optional<size_t>();
-  bool served = false;
-  AISLE_ASSIGN_OR_RETURN(size_t k, h->reader->SpliceRead(offset, n, pipe_wr, &served));
-  return served ? std::optional<size_t>(k) : std::optional<size_t>();
+  if (!h || h->spool) return std::optional<PipeRead>();
+  bool served = false, full = false;
+  AISLE_ASSIGN_OR_RETURN(size_t k, h->reader->SpliceRead(offset, n, pipe_wr, &served, &full));
+  if (!served) return std::optional<PipeRead>();
+  return std::optional<PipeRead>(PipeRead{k, full});
 }
 
 std::optional<LocalObject::FileSpan> Filesystem::ReadSpan(uint64_t fh, uint64_t offset, size_t n,

@@ -99,10 +99,15 @@ class Filesystem {
   // open until the caller has replied. nullopt: use ReadView.
   std::optional<LocalObject::FileSpan> ReadSpan(uint64_t fh, uint64_t offset, size_t n,
                                                 std::shared_ptr<const void>* hold);
-  // A read served by moving the bytes of an open range GET into the pipe `pipe_wr` (room for
-  // n) without a copy: the count, or nullopt when this read cannot be (then use ReadView).
-  // An error may leave some bytes in the pipe.
-  Result<std::optional<size_t>> ReadToPipe(uint64_t fh, uint64_t offset, size_t n, int pipe_wr);
+  // A read served by moving the bytes of an open range GET into the pipe `pipe_wr` without a
+  // copy, or nullopt when this read cannot be (then use ReadView). `bytes` is short where the
+  // object ended or, with `pipe_full`, where the pipe ran out of room: ReadView from there
+  // reads the rest. An error may leave some bytes in the pipe.
+  struct PipeRead {
+    size_t bytes = 0;
+    bool pipe_full = false;
+  };
+  Result<std::optional<PipeRead>> ReadToPipe(uint64_t fh, uint64_t offset, size_t n, int pipe_wr);
   Result<size_t> Write(uint64_t fh, uint64_t offset, const char* data, size_t n);
   // Makes written data durable: PUT of the spooled object (no-op when clean).
   Status Flush(uint64_t fh);

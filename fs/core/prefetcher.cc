@@ -147,8 +147,10 @@ Result<size_t> Prefetcher::StreamRead(uint64_t offset, size_t n, char* out, cons
   return *r;
 }
 
-Result<size_t> Prefetcher::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served) {
+Result<size_t> Prefetcher::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served,
+                                      bool* pipe_full) {
   *served = false;
+  *pipe_full = false;
   uint64_t size;
   {
     std::lock_guard lk(mu_);
@@ -156,11 +158,13 @@ Result<size_t> Prefetcher::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bo
       return size_t{0};
     size = size_;
   }
-  AISLE_ASSIGN_OR_RETURN(size_t k, stream_.SpliceRead(offset, n, pipe_wr, served));
+  AISLE_ASSIGN_OR_RETURN(size_t k, stream_.SpliceRead(offset, n, pipe_wr, served, pipe_full));
   if (!*served) return size_t{0};
   std::lock_guard lk(mu_);
   next_ = std::max(next_, offset + k);
-  if (k < std::min<uint64_t>(n, size - offset)) size_ = std::min(size_, offset + k);
+  if (!*pipe_full && k < std::min<uint64_t>(n, size - offset)) {
+    size_ = std::min(size_, offset + k);  // the object ended earlier than listed
+  }
   return k;
 }
 

@@ -51,9 +51,10 @@ class Prefetcher {
   // *view points into the part and *hold keeps it alive until the caller has replied.
   Result<size_t> Read(uint64_t offset, size_t n, char* out, const char** view = nullptr,
                       std::shared_ptr<const void>* hold = nullptr);
-  // A read at the open stream's position, moved into the pipe `pipe_wr` (room for n) without a
-  // copy; *served when it was. Not served: use Read. An error may leave bytes in the pipe.
-  Result<size_t> SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served);
+  // A read at the open stream's position, moved into the pipe `pipe_wr` without a copy;
+  // *served when it was; short with *pipe_full when the pipe ran out of room (Read takes the
+  // rest). Not served: use Read. An error may leave bytes in the pipe.
+  Result<size_t> SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served, bool* pipe_full);
 
   uint64_t window() const { return window_; }
   uint64_t requests() const { return requests_; }

@@ -67,8 +67,10 @@ Status SequentialStream::StashUpTo(uint64_t upto) {
   return Status::OK();
 }
 
-Result<size_t> SequentialStream::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served) {
+Result<size_t> SequentialStream::SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served,
+                                            bool* pipe_full) {
   *served = false;
+  *pipe_full = false;
   std::lock_guard lk(mu_);
   if (stream_ == nullptr || offset != pos_) return size_t{0};
   if (offset >= end_) {
@@ -76,17 +78,25 @@ Result<size_t> SequentialStream::SpliceRead(uint64_t offset, size_t n, int pipe_
     return size_t{0};
   }
   uint64_t want = std::min<uint64_t>(n, end_ - offset);
-  auto r = stream_->SpliceTo(pipe_wr, want);
+  auto r = stream_->SpliceTo(pipe_wr, want, pipe_full);
   if (!r.ok()) {
     if (r.status().code() == StatusCode::kUnsupported) return size_t{0};
     Drop();
     return r.status();
   }
   pos_ += *r;
-  if (*r < want) end_ = pos_;  // the object ended earlier than listed
+  if (*r < want && !*pipe_full) end_ = pos_;  // the object ended earlier than listed
+  PruneStash();
   last_use_ = std::chrono::steady_clock::now();
   *served = true;
   return static_cast<size_t>(*r);
+}
+
+void SequentialStream::PruneStash() {
+  while (!stash_.empty() && stash_.begin()->first + stash_.begin()->second.len + reach_ < pos_) {
+    stash_bytes_ -= stash_.begin()->second.len;
+    stash_.erase(stash_.begin());
+  }
 }
 
 Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, const char** view,
@@ -163,11 +173,7 @@ Result<size_t> SequentialStream::Read(uint64_t offset, size_t n, char* out, cons
       return s;
     }
   }
-  // Stashed bytes far behind the stream belong to reads that will not come.
-  while (!stash_.empty() && stash_.begin()->first + stash_.begin()->second.len + reach_ < pos_) {
-    stash_bytes_ -= stash_.begin()->second.len;
-    stash_.erase(stash_.begin());
-  }
+  PruneStash();  // stashed bytes far behind the stream belong to reads that will not come
   last_use_ = std::chrono::steady_clock::now();
   *served = true;
   return static_cast<size_t>(pos - offset);

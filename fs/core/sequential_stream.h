@@ -31,11 +31,11 @@ class SequentialStream {
   Result<size_t> Read(uint64_t offset, size_t n, char* out, const char** view,
                       std::shared_ptr<const void>* hold, bool* served);
 
-  // A read exactly at the stream's position, moved into the pipe `pipe_wr` (room for n)
-  // without a copy: *served when it was (short only where the object ended). Not served: no
-  // stream there, or it cannot splice. An error breaks the stream and may leave some of the
-  // bytes in the pipe.
-  Result<size_t> SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served);
+  // A read exactly at the stream's position, moved into the pipe `pipe_wr` without a copy:
+  // *served when it was, short where the object ended or, with *pipe_full, where the pipe ran
+  // out of room (the stream is then at the first byte not moved). Not served: no stream there,
+  // or it cannot splice. An error breaks the stream and may leave bytes in the pipe.
+  Result<size_t> SpliceRead(uint64_t offset, size_t n, int pipe_wr, bool* served, bool* pipe_full);
 
   // Starts over with a range GET of [offset, end), dropping the old stream and the stash.
   Status Restart(uint64_t offset, uint64_t end);
@@ -60,6 +60,8 @@ class SequentialStream {
   };
   // Receives [pos_, upto) into stashed buffers. REQUIRES: mu_
   Status StashUpTo(uint64_t upto);
+  // Drops stashed bytes far behind the stream: their reads will not come. REQUIRES: mu_
+  void PruneStash();
   void Drop();  // REQUIRES: mu_
 
   ClusterClient& client_;

@@ -82,6 +82,8 @@ fuse_entry_param ToEntryParam(const EntryOut& e) {
   return p;
 }
 
+std::atomic<bool> g_splice_replies{false};  // FUSE_CAP_SPLICE_WRITE negotiated at INIT
+
 void OpInit(void*, fuse_conn_info* conn) {
   // Always readdirplus: attributes come with the listing, so `ls -l` needs no lookups.
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
@@ -89,7 +91,10 @@ void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   // Replies from local files are spliced (fuse_reply_data with an fd buffer).
-  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
+    conn->want |= FUSE_CAP_SPLICE_WRITE;
+    g_splice_replies = true;
+  }
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_background = 64;
   conn->congestion_threshold = 48;
@@ -319,6 +324,17 @@ class ReadPipe {
   bool ok() const { return ok_; }
   int rd() const { return fd_[0]; }
   int wr() const { return fd_[1]; }
+  // Reads exactly n bytes out of the pipe into dest (they are all there); the count read.
+  size_t ReadInto(char* dest, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      ssize_t k = ::read(fd_[0], dest + got, n - got);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) break;
+      got += static_cast<size_t>(k);
+    }
+    return got;
+  }
   void DrainLeftover() {
     int left = 0;
     if (::ioctl(fd_[0], FIONREAD, &left) == 0 && left > 0) Drain();
@@ -350,31 +366,43 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
       fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
       return;
     }
+    // One buffer per loop thread, reused: no allocation (and page faults) per read.
+    thread_local std::vector<char> buf;
+    if (buf.size() < size) buf.resize(size);
+    size_t have = 0;  // bytes of this read already in buf (moved out of a full pipe)
     thread_local ReadPipe pipe;
-    if (pipe.ok()) {
+    if (pipe.ok() && g_splice_replies.load(std::memory_order_relaxed)) {
+      pipe.DrainLeftover();  // never send bytes an earlier read left behind (e.g. a throw)
       // Bytes of an open range GET: socket -> pipe -> /dev/fuse, no copy through memory.
       auto k = FS().ReadToPipe(fi->fh, static_cast<uint64_t>(off), size, pipe.wr());
-      if (k.ok() && k->has_value()) {
-        if (**k == 0) {
+      if (k.ok() && k->has_value() && !(*k)->pipe_full) {
+        if ((*k)->bytes == 0) {
           fuse_reply_buf(req, nullptr, 0);
           return;
         }
-        fuse_bufvec bv = FUSE_BUFVEC_INIT(**k);
+        fuse_bufvec bv = FUSE_BUFVEC_INIT((*k)->bytes);
         bv.buf[0].flags = FUSE_BUF_IS_FD;
         bv.buf[0].fd = pipe.rd();
         fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
         pipe.DrainLeftover();  // a reply that failed or was refused took not all of it
         return;
       }
-      if (!k.ok()) pipe.Drain();  // the stream broke: the path below reads it again
+      if (k.ok() && k->has_value()) {
+        // The pipe filled up (small socket fragments take a slot each): take its bytes into
+        // the buffer; the stream goes on from there below.
+        have = pipe.ReadInto(buf.data(), (*k)->bytes);
+        if (have != (*k)->bytes) return ReplyError(req, Status::IOError("read from own pipe"));
+      } else if (!k.ok()) {
+        pipe.Drain();  // the stream broke: the path below reads it again
+      }
     }
-    // One buffer per loop thread, reused: no allocation (and page faults) per read.
-    thread_local std::vector<char> buf;
-    if (buf.size() < size) buf.resize(size);
     const char* view = nullptr;
-    auto r = FS().ReadView(fi->fh, static_cast<uint64_t>(off), size, buf.data(), &view, &hold);
+    auto r = FS().ReadView(fi->fh, static_cast<uint64_t>(off) + have, size - have,
+                           buf.data() + have, &view, &hold);
     if (!r.ok()) return ReplyError(req, r.status());
-    fuse_reply_buf(req, view, *r);
+    if (have == 0) return (void)fuse_reply_buf(req, view, *r);
+    if (view != buf.data() + have) std::memcpy(buf.data() + have, view, *r);
+    fuse_reply_buf(req, buf.data(), have + *r);
   });
 }
 

@@ -822,21 +822,21 @@ TEST_F(PrefetcherTest, StreamServesSequentialReadsFromOneRangeGet) {
 TEST_F(PrefetcherTest, ReadsAtTheStreamAreSplicedIntoAPipe) {
   // Once a stream is open, a read at its position moves its bytes into the pipe; anywhere
   // else, or with no stream, it is not served (the caller reads as usual).
-  client_.break_streams_after = 3;  // the stream serves 3 reads, then breaks
+  client_.break_streams_after = 5;  // the stream serves 5 reads, then breaks
   auto streaming = Streaming();
   Prefetcher& p = *streaming;
   const uint64_t mb = 1 << 20;
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ASSERT_GE(::fcntl(fds[1], F_SETPIPE_SZ, 2 * mb), static_cast<int>(mb));
-  bool served = true;
-  ASSERT_TRUE(p.SpliceRead(0, mb, fds[1], &served).ok());
+  bool served = true, full = false;
+  ASSERT_TRUE(p.SpliceRead(0, mb, fds[1], &served, &full).ok());
   EXPECT_FALSE(served);  // no stream yet
   std::string buf(mb, '\0');
   ASSERT_EQ(*p.Read(0, mb, buf.data()), mb);
   ASSERT_EQ(*p.Read(mb, mb, buf.data()), mb);  // opens the stream (its read 1)
   for (uint64_t off = 2 * mb; off < 4 * mb; off += mb) {
-    auto n = p.SpliceRead(off, mb, fds[1], &served);
+    auto n = p.SpliceRead(off, mb, fds[1], &served, &full);
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     ASSERT_TRUE(served);
     ASSERT_EQ(*n, mb);
@@ -844,12 +844,22 @@ TEST_F(PrefetcherTest, ReadsAtTheStreamAreSplicedIntoAPipe) {
     EXPECT_TRUE(buf == data_.substr(off, mb)) << off;
   }
   EXPECT_EQ(client_.stream_splices, 2);
-  ASSERT_TRUE(p.SpliceRead(9 * mb, mb, fds[1], &served).ok());
+  ASSERT_TRUE(p.SpliceRead(9 * mb, mb, fds[1], &served, &full).ok());
   EXPECT_FALSE(served);  // not at the stream
-  // The stream breaks while splicing: an error; reading that range again gets its bytes.
-  EXPECT_FALSE(p.SpliceRead(4 * mb, mb, fds[1], &served).ok());
-  ASSERT_EQ(*p.Read(4 * mb, mb, buf.data()), mb);
+  // A pipe that fills up: a short splice, and Read goes on at the stream from there.
+  client_.pipe_room = 300000;
+  auto n = p.SpliceRead(4 * mb, mb, fds[1], &served, &full);
+  ASSERT_TRUE(n.ok() && served);
+  EXPECT_TRUE(full);
+  ASSERT_EQ(*n, 300000u);
+  ASSERT_EQ(::read(fds[0], buf.data(), *n), static_cast<ssize_t>(*n));
+  ASSERT_EQ(*p.Read(4 * mb + *n, mb - *n, buf.data() + *n), mb - *n);
   EXPECT_TRUE(buf == data_.substr(4 * mb, mb));
+  client_.pipe_room = 0;
+  // The stream breaks while splicing: an error; reading that range again gets its bytes.
+  EXPECT_FALSE(p.SpliceRead(5 * mb, mb, fds[1], &served, &full).ok());
+  ASSERT_EQ(*p.Read(5 * mb, mb, buf.data()), mb);
+  EXPECT_TRUE(buf == data_.substr(5 * mb, mb));
   ::close(fds[0]);
   ::close(fds[1]);
 }

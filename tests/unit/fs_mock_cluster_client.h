@@ -37,7 +37,9 @@ class MockClusterClient : public ClusterClient {
       return static_cast<uint64_t>(got.size());
     }
     // Splices by writing what Read would have received (the pipe has room for it).
-    Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n) override {
+    Result<uint64_t> SpliceTo(int pipe_wr, uint64_t n, bool* pipe_full) override {
+      *pipe_full = c_.pipe_room > 0 && n > static_cast<uint64_t>(c_.pipe_room);
+      if (*pipe_full) n = static_cast<uint64_t>(c_.pipe_room);
       ++c_.stream_splices;
       std::string buf(n, '\0');
       AISLE_ASSIGN_OR_RETURN(uint64_t got, Read(buf.data(), n));
@@ -118,7 +120,8 @@ class MockClusterClient : public ClusterClient {
       rename_calls{0};
   std::atomic<uint64_t> max_get_len{0};
   std::atomic<int> open_range_calls{0}, stream_reads{0}, stream_splices{0};
-  std::atomic<int> break_streams_after{-1};      // reads each stream serves before it breaks
+  std::atomic<int> pipe_room{0};             // > 0: a splice moves at most this much (a full pipe)
+  std::atomic<int> break_streams_after{-1};  // reads each stream serves before it breaks
   std::atomic<bool> streams_unsupported{false};  // OpenRange answers kUnsupported
   std::atomic<int> streamed_puts{0};
   std::atomic<bool> local_objects{false};  // OpenLocal serves objects (else kUnsupported)

@@ -268,21 +268,42 @@ TEST(RawRangeGetTest, StreamSplicesTheBodyIntoAPipe) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   std::string got;
   for (uint64_t piece : {1ull, 4095ull, 1ull << 19, 1ull << 20, 1ull << 20, 1ull << 20}) {
-    auto n = r->body->SpliceTo(p[1], piece);
+    bool full = false;
+    auto n = r->body->SpliceTo(p[1], piece, &full);
+    ASSERT_FALSE(full);
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     got += FromPipe(p[0], *n);
   }
   EXPECT_TRUE(got == object) << got.size();
   EXPECT_EQ(r->body->remaining(), 0u);
+  // A pipe with room for one page: the splice stops there, never waiting for room, and the
+  // stream goes on with Read from the first byte not moved.
+  auto t = g.Open(srv.hostport(), "/o", 0, object.size());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  int small[2];
+  ASSERT_EQ(::pipe2(small, O_CLOEXEC), 0);
+  ASSERT_EQ(::fcntl(small[1], F_SETPIPE_SZ, 4096), 4096);
+  bool full = false;
+  auto moved = t->body->SpliceTo(small[1], 1 << 20, &full);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_TRUE(full);
+  ASSERT_GT(*moved, 0u);
+  ASSERT_LT(*moved, 1u << 20);
+  std::string again = FromPipe(small[0], *moved);
+  std::string rest(object.size() - *moved, '\0');
+  ASSERT_EQ(*t->body->Read(rest.data(), rest.size()), rest.size());
+  EXPECT_TRUE(again + rest == object);
+  ::close(small[0]);
+  ::close(small[1]);
   // A body cut short: an error, and the stream is spent.
   ScriptedServer short_body([](const std::string&) {
     return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nabc", Scripted::kClose};
   });
   auto s = g.Open(short_body.hostport(), "/o", 0, 10);
   ASSERT_TRUE(s.ok());
-  auto n = s->body->SpliceTo(p[1], 10);
+  auto n = s->body->SpliceTo(p[1], 10, &full);
   EXPECT_EQ(n.status().code(), StatusCode::kUnavailable) << n.status().ToString();
-  EXPECT_FALSE(s->body->SpliceTo(p[1], 1).ok());
+  EXPECT_FALSE(s->body->SpliceTo(p[1], 1, &full).ok());
   ::close(p[0]);
   ::close(p[1]);
 }
