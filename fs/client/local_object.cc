@@ -206,7 +206,7 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
   int fd = -1;
   auto msg = localread::ReceiveMessage(s, &fd);
   if (!msg.ok()) return broken(msg.status());
-  Fd file(fd >= 0 ? fd : -1);
+  Fd file(fd);
   auto reply = localread::DecodeReply(*msg);
   if (!reply.ok()) return broken(reply.status());
   if (reply->id != req.id) return broken(Status::Internal("reply to another request"));
@@ -216,19 +216,23 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
   }
   if (reply->status != 200)
     return Status(StatusCodeForHttp(reply->status), what + ": " + reply->message);
-  if (fd == localread::kDroppedFd) {  // out of descriptors here: give the object back
+  // An open object not taken: the target lets it go.
+  auto give_back = [&] {
     (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
+  };
+  if (fd == localread::kDroppedFd) {  // out of descriptors here
+    give_back();
     return Status::Unavailable(what + ": no descriptor left for the object's file (EMFILE)");
   }
   if (fd < 0 || reply->node != node_id) return broken(Status::Internal("malformed reply"));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < reply->offset + reply->size) {
     // Replies spliced from this file could not be made up elsewhere: use it only when whole.
-    (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
+    give_back();
     return Status::Unavailable(what + ": the object's file is shorter than the object");
   }
   if (!node.url.empty() && reply->url != node.url) {  // same id, another node (cluster)
-    (void)localread::SendMessage(s, localread::EncodeClose(reply->handle), -1);
+    give_back();
     held.unlock();
     Forget(node_id, true);
     return Status::Unsupported("local-read socket of target " + node_id + " is served by " +

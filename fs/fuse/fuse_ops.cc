@@ -313,7 +313,8 @@ class ReadPipe {
  public:
   ReadPipe() {
     if (::pipe2(fd_, O_CLOEXEC | O_NONBLOCK) != 0) return;
-    // Only the read end is non-blocking (for draining); splice into the write end waits.
+    // Only the read end is non-blocking (for draining). Splices into the write end do not
+    // wait for room either (SPLICE_F_NONBLOCK); writes to it are bounded by its free room.
     ::fcntl(fd_[1], F_SETFL, 0);
     ok_ = ::fcntl(fd_[1], F_SETPIPE_SZ, 2 << 20) >= (2 << 20);
   }
