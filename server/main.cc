@@ -13,16 +13,17 @@
 #include "common/hrw.h"
 #include "common/logging.h"
 #include "etl/etl_manager.h"
-#include "server/api/local_read_handler.h"
-#include "server/api/proxy_api.h"
-#include "server/api/s3/s3_api.h"
-#include "server/api/s3/s3_proxy.h"
-#include "server/api/target_api.h"
+#include "server/cluster/peer_client.h"
 #include "server/cluster/proxy_cluster.h"
 #include "server/cluster/target_cluster.h"
 #include "server/http/http_server.h"
 #include "server/local/local_read_server.h"
+#include "server/native/local_read_handler.h"
+#include "server/native/proxy_api.h"
+#include "server/native/target_api.h"
 #include "server/node_config.h"
+#include "server/s3/s3_api.h"
+#include "server/s3/s3_proxy.h"
 #include "server/storage/file_util.h"
 #include "server/storage/store.h"
 
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   std::string url = "http://" + cfg->host + ":" + std::to_string(server.port());
 
   std::unique_ptr<aisle::storage::Store> store;
+  std::unique_ptr<aisle::cluster::PeerClient> peers;
   std::unique_ptr<aisle::cluster::TargetCluster> target_cluster;
   std::unique_ptr<aisle::cluster::ProxyCluster> proxy_cluster;
   std::unique_ptr<aisle::api::Handler> api;
@@ -151,10 +153,12 @@ int main(int argc, char** argv) {
     ctx.store = store.get();
     ctx.node = node;
     ctx.request_shutdown = [] { ::kill(::getpid(), SIGTERM); };
+    peers = std::make_unique<aisle::cluster::PeerClient>(node.id);
+    ctx.peers = peers.get();
     if (!cfg->primary_url.empty()) {
       target_cluster = std::make_unique<aisle::cluster::TargetCluster>(
           aisle::cluster::TargetCluster::Options{self_node(), cfg->primary_url, cfg->keepalive_ms},
-          store.get());
+          store.get(), peers.get());
       ctx.cluster = target_cluster.get();
     }
     // ETL programs run as children of this target, with scratch space on its first mountpath.
@@ -196,9 +200,11 @@ int main(int argc, char** argv) {
     auto id = LoadOrCreateNodeId(cfg->data_dir, cfg->id);
     if (!id.ok()) return Fail(id.status());
     node.id = *id;
-    proxy_cluster =
-        std::make_unique<aisle::cluster::ProxyCluster>(aisle::cluster::ProxyCluster::Options{
-            self_node(), cfg->data_dir, cfg->primary_url, cfg->keepalive_ms, cfg->down_after_ms});
+    peers = std::make_unique<aisle::cluster::PeerClient>(node.id);
+    proxy_cluster = std::make_unique<aisle::cluster::ProxyCluster>(
+        aisle::cluster::ProxyCluster::Options{self_node(), cfg->data_dir, cfg->primary_url,
+                                              cfg->keepalive_ms, cfg->down_after_ms},
+        peers.get());
     auto proxy_api = std::make_unique<aisle::api::ProxyApi>(node, proxy_cluster.get());
     aisle::api::s3::S3Options s3opts;
     s3opts.keys = cfg->s3_keys;

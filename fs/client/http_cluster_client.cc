@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/net/http_errors.h"
 
@@ -27,18 +28,6 @@ uint64_t ParseU64(const nlohmann::json& v) {
     } catch (...) {
       return 0;
     }
-  }
-  return 0;
-}
-
-// "Mon, 02 Jan 2006 15:04:05 GMT"-style (RFC 822/1123) -> ns since epoch; 0 if unparsable.
-int64_t ParseRfc822(const std::string& s) {
-  struct tm tm {};
-  const char* fmts[] = {"%a, %d %b %Y %H:%M:%S", "%d %b %y %H:%M"};
-  for (const char* f : fmts) {
-    tm = {};
-    if (strptime(s.c_str(), f, &tm) != nullptr)
-      return static_cast<int64_t>(timegm(&tm)) * 1000000000;
   }
   return 0;
 }
@@ -207,7 +196,7 @@ Result<ListPage> HttpClusterClient::List(const ListRequest& lr) {
           const auto& as = a->get_ref<const std::string&>();
           if (as != last_atime) {
             last_atime = as;
-            last_ns = ParseRfc822(as);
+            last_ns = std::max<int64_t>(0, ParseHttpDate(as)) * 1000000000;
           }
           oe.mtime_ns = last_ns;
         }

@@ -1,62 +1,25 @@
-// How a target behaves inside a cluster: redirects to owners and holders, copies, deletes.
-#include <chrono>
-#include <nlohmann/json.hpp>
+#include "server/api/target_routing.h"
 
-#include "common/logging.h"
+#include "common/clock.h"
 #include "common/net/http_client.h"
-#include "common/net/http_errors.h"
 #include "server/api/errors.h"
-#include "server/api/proxy_api.h"
-#include "server/api/target_api.h"
+#include "server/cluster/peer_client.h"
+#include "server/cluster/target_cluster.h"
+#include "server/storage/store.h"
 
 namespace aisle::api {
 
-std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object) {
-  return base + "/v1/objects/" + EscapeComponent(bucket) + "/" + EscapePath(object);
-}
-
-HttpClient& Client() {
-  static HttpClient client;
-  return client;
-}
-
-std::string RemoteErrorMessage(const HttpResponse& r) {
-  std::string m = AisErrorMessage(r.body);
-  return m.empty() ? r.body : m;
-}
-
-Status StatusFromRemote(const HttpResponse& r, const std::string& what) {
-  std::string m = what + ": " + RemoteErrorMessage(r);
-  StatusCode code = StatusCodeForHttp(r.status);
-  if (code == StatusCode::kIOError) m += " (status " + std::to_string(r.status) + ")";
-  return Status(code, std::move(m));
+std::string RedirectUrl(const std::string& base, const std::string& target,
+                        const std::string& pid) {
+  char sep = target.find('?') == std::string::npos ? '?' : '&';
+  return base + target + sep + "pid=" + pid + "&utm=" + std::to_string(NowNs());
 }
 
 Status PutAtOwner(const ApiContext& ctx, const std::string& bucket, const std::string& name,
                   const HttpBody& body, const std::function<Status()>& put_local,
                   std::chrono::milliseconds total_timeout) {
-  const cluster::Node* owner = nullptr;
-  std::shared_ptr<const cluster::Smap> holder;
-  if (ctx.cluster) {
-    owner = ctx.cluster->OwnerOf(holder, bucket, name);
-    if (!owner) return Status::Unavailable("no active target to own " + bucket + "/" + name);
-  }
-  if (!owner || owner->id == ctx.node.id) {
-    AISLE_RETURN_IF_ERROR(put_local());
-    return ctx.cluster ? ctx.cluster->Replicate(bucket, name) : Status::OK();
-  }
-  HttpRequest put;
-  put.method = "PUT";
-  put.url = ObjectUrl(owner->Url(), bucket, name);
-  put.headers = {{cluster::kIntraHeader, ctx.node.id},
-                 {"Content-Type", "application/octet-stream"}};
-  put.body = body;
-  put.max_retries = 2;
-  put.total_timeout = total_timeout;
-  AISLE_ASSIGN_OR_RETURN(HttpResponse r, Client().Do(put));
-  if (r.status != 200)
-    return StatusFromRemote(r, "put " + storage::ObjectCname(bucket, name) + " at " + owner->id);
-  return Status::OK();
+  if (!ctx.cluster) return put_local();
+  return ctx.peers->PutAtOwner(ctx.cluster, bucket, name, body, put_local, total_timeout);
 }
 
 bool IsIntra(const Request& req) { return req.headers.Find(cluster::kIntraHeader) != nullptr; }
@@ -119,19 +82,7 @@ Status AfterLocalPut(ApiContext& ctx, const Request& req, std::string_view bucke
 void AfterLocalDelete(ApiContext& ctx, const Request& req, std::string_view bucket,
                       std::string_view object) {
   if (!ctx.cluster || IsIntra(req)) return;
-  auto smap = ctx.cluster->smap();
-  // Every other copy: the next HRW targets (and any previous holder found by rebalance).
-  for (const cluster::Node* n : smap->RankTargets(bucket, object, smap->targets.size())) {
-    if (n->id == ctx.node.id) continue;
-    HttpRequest del;
-    del.method = "DELETE";
-    del.url = ObjectUrl(n->Url(), bucket, object) + "?local=true";
-    del.headers = {{cluster::kIntraHeader, ctx.node.id}};
-    del.max_retries = 1;
-    del.total_timeout = std::chrono::milliseconds(10000);
-    auto r = Client().Do(del);
-    if (!r.ok()) spdlog::warn("delete copy on {}: {}", n->Url(), r.status().ToString());
-  }
+  ctx.peers->DeleteCopies(*ctx.cluster->smap(), bucket, object);
 }
 
 Status ClusterRename(ApiContext& ctx, const Request& req, std::string_view bucket,

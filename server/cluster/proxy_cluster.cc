@@ -4,6 +4,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/logging.h"
 #include "server/cluster/target_cluster.h"
 #include "server/storage/file_util.h"
@@ -15,15 +16,10 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
-ProxyCluster::ProxyCluster(Options opts) : opts_(std::move(opts)) {}
+ProxyCluster::ProxyCluster(Options opts, PeerClient* peers)
+    : opts_(std::move(opts)), peers_(peers) {}
 ProxyCluster::~ProxyCluster() { Stop(); }
 
 std::string ProxyCluster::MetasyncBody() const {
@@ -109,7 +105,7 @@ Status ProxyCluster::JoinPrimary() {
   req.body = json{{"si", json::parse(NodeToJson(opts_.self))}}.dump();
   req.max_retries = 0;
   req.total_timeout = milliseconds(10000);
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
   if (resp.status != 200)
     return Status::Unavailable("primary refused the join (" + std::to_string(resp.status) +
                                "): " + resp.body);
@@ -132,7 +128,7 @@ void ProxyCluster::KeepaliveLoop() {
                    .dump();
     req.max_retries = 0;
     req.total_timeout = milliseconds(5000);
-    auto resp = http_.Do(req);
+    auto resp = peers_->Do(req);
     if (!resp.ok()) continue;
     if (resp->status == 404) {
       (void)JoinPrimary();
@@ -196,7 +192,7 @@ void ProxyCluster::PushAll(const std::string& body, const Smap& smap) {
     req.max_retries = 0;
     req.connect_timeout = milliseconds(2000);
     req.total_timeout = milliseconds(10000);
-    auto resp = http_.Do(req);
+    auto resp = peers_->Do(req);
     if (!resp.ok()) spdlog::debug("metasync {}: {}", url, resp.status().ToString());
   };
   for (const auto* group : {&smap.proxies, &smap.targets}) {
@@ -383,7 +379,7 @@ Result<MergedPage> ProxyCluster::ListObjects(std::string_view bucket, const std:
       req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
       req.body = body;
       req.total_timeout = milliseconds(60000);
-      auto resp = http_.Do(req);
+      auto resp = peers_->Do(req);
       if (!resp.ok()) {
         tp.status = resp.status().WithContext("list on " + url);
         return tp;

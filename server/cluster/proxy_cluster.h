@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/net/http_client.h"
 #include "server/cluster/cluster_map.h"
+#include "server/cluster/peer_client.h"
 
 namespace aisle::cluster {
 
@@ -41,7 +41,8 @@ class ProxyCluster {
     int keepalive_ms = 1000;
     int down_after_ms = 5000;  // no keepalive for this long: the node is down
   };
-  explicit ProxyCluster(Options opts);
+  // `peers` carries every node-to-node call; it outlives this.
+  ProxyCluster(Options opts, PeerClient* peers);
   ~ProxyCluster();
 
   Status Start(std::chrono::milliseconds wait);
@@ -55,7 +56,7 @@ class ProxyCluster {
   std::shared_ptr<const Smap> smap() const { return state_.smap(); }
   std::shared_ptr<const Bmd> bmd() const { return state_.bmd(); }
   std::shared_ptr<const EtlMd> etlmd() const { return state_.etlmd(); }
-  HttpClient& http() { return http_; }
+  PeerClient& peers() { return *peers_; }
 
   // Primary only. Returns the metasync body {"smap":...,"bmd":...} for the new node.
   Result<std::string> Join(std::string_view body);
@@ -93,7 +94,7 @@ class ProxyCluster {
 
   Options opts_;
   ClusterState state_;
-  HttpClient http_;
+  PeerClient* peers_;
   std::mutex mu_;  // serialises map changes on the primary
   std::map<std::string, std::chrono::steady_clock::time_point> last_seen_;  // guarded by mu_
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/checksum.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "server/jobs/job_registry.h"
 #include "server/storage/file_util.h"
@@ -14,12 +15,6 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Streams [offset, offset+length) of an open object file.
 class FdRangeReader : public BodyReader {
@@ -42,14 +37,10 @@ class FdRangeReader : public BodyReader {
   uint64_t off_, left_, len_;
 };
 
-std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object) {
-  return base + "/v1/objects/" + EscapeComponent(bucket) + "/" + EscapePath(object);
-}
-
 }  // namespace
 
-TargetCluster::TargetCluster(Options opts, storage::Store* store)
-    : opts_(std::move(opts)), store_(store) {}
+TargetCluster::TargetCluster(Options opts, storage::Store* store, PeerClient* peers)
+    : opts_(std::move(opts)), store_(store), peers_(peers) {}
 
 TargetCluster::~TargetCluster() { Stop(); }
 
@@ -85,7 +76,7 @@ Status TargetCluster::Join() {
   req.body = body.dump();
   req.max_retries = 0;
   req.total_timeout = milliseconds(10000);
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
   if (resp.status != 200) {
     return Status(resp.status == 409 ? StatusCode::kConflict : StatusCode::kUnavailable,
                   "primary refused the join (" + std::to_string(resp.status) + "): " + resp.body);
@@ -180,7 +171,7 @@ Status TargetCluster::SyncMaps() {
   req.body = R"({"smap_version":0,"bmd_version":0,"etlmd_version":0})";
   req.max_retries = 1;
   req.total_timeout = milliseconds(5000);
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
   if (resp.status != 200 || resp.body.empty())
     return Status::Unavailable("sync maps from the primary: status " + std::to_string(resp.status));
   Status st = ApplyMetasync(resp.body);
@@ -204,7 +195,7 @@ void TargetCluster::KeepaliveLoop() {
     req.max_retries = 0;
     req.connect_timeout = milliseconds(2000);
     req.total_timeout = milliseconds(5000);
-    auto resp = http_.Do(req);
+    auto resp = peers_->Do(req);
     if (!resp.ok()) {
       if (failures++ % 10 == 0) spdlog::warn("keepalive: {}", resp.status().ToString());
       continue;
@@ -232,7 +223,7 @@ Result<std::optional<std::string>> TargetCluster::RemoteChecksum(const std::stri
   req.headers = {{kIntraHeader, opts_.self.id}};
   req.max_retries = 1;
   req.total_timeout = milliseconds(10000);
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
   if (resp.status == 404) return std::optional<std::string>();
   if (resp.status != 200)
     return Status::Unavailable("HEAD " + req.url + ": status " + std::to_string(resp.status));
@@ -257,7 +248,7 @@ Status TargetCluster::PushObject(const std::string& to, std::string_view bucket,
   req.body = static_cast<BodyReader*>(&body);
   req.follow_redirects = false;
   req.max_retries = 0;
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, http_.Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
   if (resp.status != 200) {
     return Status::Unavailable("copy " + storage::ObjectCname(bucket, object) + " to " + to +
                                ": status " + std::to_string(resp.status) + " " + resp.body);

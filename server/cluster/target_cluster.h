@@ -15,8 +15,8 @@
 #include <string>
 #include <thread>
 
-#include "common/net/http_client.h"
 #include "server/cluster/cluster_map.h"
+#include "server/cluster/peer_client.h"
 #include "server/storage/store.h"
 
 namespace aisle::jobs {
@@ -24,9 +24,6 @@ class Job;
 }
 
 namespace aisle::cluster {
-
-// Header that marks node-to-node requests; such requests are never redirected again.
-inline constexpr const char* kIntraHeader = "Aisle-Intra";
 
 struct RebalanceStats {
   std::string id;  // "reb-<smap version>"
@@ -48,7 +45,8 @@ class TargetCluster {
     std::string primary_url;
     int keepalive_ms = 1000;
   };
-  TargetCluster(Options opts, storage::Store* store);
+  // `peers` carries every node-to-node call; both outlive this.
+  TargetCluster(Options opts, storage::Store* store, PeerClient* peers);
   ~TargetCluster();
 
   // Joins the primary (retrying for up to `wait`), then starts keepalives and rebalancing.
@@ -97,8 +95,8 @@ class TargetCluster {
 
   Options opts_;
   storage::Store* store_;
+  PeerClient* peers_;
   ClusterState state_;
-  HttpClient http_;
 
   std::atomic<bool> stop_{false};
   std::thread keepalive_thread_;

@@ -4,13 +4,9 @@
 #include <chrono>
 #include <random>
 
-namespace aisle::jobs {
+#include "common/clock.h"
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+namespace aisle::jobs {
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Job registry of a node: long operations (archive create, ...) run on their own thread with an
 // id, kind, state, progress counters, error text and an abort flag that the job polls.
-// AIStore calls these xactions; the API shapes are in server/api/job_handlers.cc.
+// AIStore calls these xactions; the API shapes are in server/jobs/job_handlers.cc.
 #pragma once
 
 #include <atomic>
@@ -90,7 +90,5 @@ class Registry {
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::vector<std::string> order_;  // start order
 };
-
-int64_t NowNs();
 
 }  // namespace aisle::jobs

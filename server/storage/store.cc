@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/checksum.h"
+#include "common/clock.h"
 #include "common/hrw.h"
 #include "common/logging.h"
 #include "common/names.h"
@@ -28,12 +29,6 @@ namespace {
 constexpr size_t kIoBuf = 1 << 20;
 constexpr int kStripes = 64;
 constexpr int64_t kAppendSessionTtlNs = int64_t{3600} * 1000000000;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 char* IoBuffer() {
   static thread_local std::unique_ptr<char[]> buf(new char[kIoBuf]);

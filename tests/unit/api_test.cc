@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api/byte_range.h"
-#include "server/api/target_api.h"
+#include "server/native/target_api.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 

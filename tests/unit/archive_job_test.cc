@@ -1,5 +1,5 @@
 // Archive job pieces without a node: brace templates, shard naming, message parsing, registry.
-#include "server/jobs/archive_job.h"
+#include "server/shards/archive_job.h"
 
 #include <gtest/gtest.h>
 
@@ -10,9 +10,9 @@
 
 #include "common/archive/member_reader.h"
 #include "common/archive/source.h"
-#include "server/api/shard_append.h"
-#include "server/api/shard_cache.h"
 #include "server/jobs/job_registry.h"
+#include "server/shards/shard_append.h"
+#include "server/shards/shard_cache.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 

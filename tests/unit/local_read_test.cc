@@ -11,8 +11,8 @@
 
 #include "common/local_read_protocol.h"
 #include "fs/client/local_object.h"
-#include "server/api/local_read_handler.h"
 #include "server/local/local_read_server.h"
+#include "server/native/local_read_handler.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 

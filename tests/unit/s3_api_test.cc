@@ -1,11 +1,11 @@
 // S3Api driven with in-memory requests against a real Store in a temp dir: no sockets.
-#include "server/api/s3/s3_api.h"
+#include "server/s3/s3_api.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "server/api/s3/s3_crypto.h"
+#include "server/s3/s3_crypto.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 

@@ -1,12 +1,12 @@
 // SigV4 verification and aws-chunked decoding against the worked examples in AWS's
 // "Signature Version 4" S3 documentation (same keys, dates and expected signatures).
-#include "server/api/s3/s3_auth.h"
+#include "server/s3/s3_auth.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "server/api/s3/s3_body.h"
+#include "server/s3/s3_body.h"
 
 namespace aisle::api::s3 {
 namespace {

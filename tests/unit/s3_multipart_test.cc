@@ -1,6 +1,6 @@
 // MultipartStore against a real Store: which parts land in the assembly file, and that
 // completion renames it (no copy) only when that is safe.
-#include "server/api/s3/s3_multipart.h"
+#include "server/s3/s3_multipart.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "common/checksum.h"
-#include "server/api/s3/s3_crypto.h"
+#include "server/s3/s3_crypto.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 

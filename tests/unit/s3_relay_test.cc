@@ -1,6 +1,6 @@
 // The proxy's S3 relay client against a scripted loopback peer: framing both ways
 // (Content-Length, chunked), 100-continue, early refusals and unreachable peers.
-#include "server/api/s3/s3_relay.h"
+#include "server/s3/s3_relay.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

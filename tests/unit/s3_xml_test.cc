@@ -1,7 +1,9 @@
 // The S3 XML helpers: escaping, the request-document scanner, error bodies.
-#include "server/api/s3/s3_xml.h"
+#include "server/s3/s3_xml.h"
 
 #include <gtest/gtest.h>
+
+#include "common/clock.h"
 
 namespace aisle::api::s3 {
 namespace {
@@ -59,7 +61,7 @@ TEST(S3XmlTest, ErrorsCarryS3CodesAndNoBodyForHead) {
   WriteS3Error(req, r4, 403, "AccessDenied", "no");
   EXPECT_EQ(r4.status, 403);
   EXPECT_TRUE(r4.body.empty());
-  EXPECT_EQ(Iso8601(1369353600123000000), "2013-05-24T00:00:00.123Z");
+  EXPECT_EQ(Iso8601Ms(1369353600123000000), "2013-05-24T00:00:00.123Z");
 }
 
 }  // namespace

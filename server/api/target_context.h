@@ -1,0 +1,37 @@
+// What a target's handlers are handed: the node's identity and the services the node owns
+// (server/main.cc builds them). Pointers only, never owned here; null where a service is off.
+// Copied into jobs that outlive a request; the node outlives them all.
+#pragma once
+
+#include <functional>
+
+#include "server/api/node_context.h"
+
+namespace aisle::storage {
+class Store;
+}
+namespace aisle::cluster {
+class TargetCluster;
+class PeerClient;
+}  // namespace aisle::cluster
+namespace aisle::etl {
+class EtlManager;
+}
+
+namespace aisle::api {
+
+class Handler;
+struct LocalReadCounters;
+
+struct ApiContext {
+  storage::Store* store = nullptr;
+  NodeContext node;
+  cluster::TargetCluster* cluster = nullptr;  // null: a standalone node
+  cluster::PeerClient* peers = nullptr;       // node-to-node calls; set whenever cluster is
+  std::function<void()> request_shutdown;     // PUT /v1/daemon {"action":"shutdown"}
+  Handler* s3 = nullptr;                     // S3 API (server/s3): every path outside /v1/ when set
+  etl::EtlManager* etl = nullptr;            // null: this node runs no transforms
+  LocalReadCounters* local_reads = nullptr;  // null: local reads are off
+};
+
+}  // namespace aisle::api

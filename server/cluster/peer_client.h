@@ -1,0 +1,56 @@
+// PeerClient: how a node calls other nodes. One pooled HTTP client per node (owned by the node
+// and handed to its cluster membership, handlers and jobs), requests marked intra-cluster with
+// the node's id, and the shared rules for object URLs and for reading another node's errors.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/net/http_client.h"
+#include "common/status.h"
+
+namespace aisle::cluster {
+
+class TargetCluster;
+struct Smap;
+
+// Header that marks node-to-node requests; such requests are never redirected again.
+inline constexpr const char* kIntraHeader = "Aisle-Intra";
+
+class PeerClient {
+ public:
+  explicit PeerClient(std::string self_id) : self_id_(std::move(self_id)) {}
+  PeerClient(const PeerClient&) = delete;
+  PeerClient& operator=(const PeerClient&) = delete;
+
+  const std::string& self_id() const { return self_id_; }
+  // Sends `req` as is (callers add kIntraHeader where the peer must not redirect it).
+  Result<HttpResponse> Do(const HttpRequest& req) { return http_.Do(req); }
+  HttpClient& http() { return http_; }
+
+  // Writes bucket/name where it belongs (jobs producing new objects): when this target owns it
+  // (or `cluster` is null: standalone), `put_local` stores it and the extra copies follow; else
+  // a node-to-node PUT of `body` to the owner. total_timeout 0 = none.
+  Status PutAtOwner(TargetCluster* cluster, const std::string& bucket, const std::string& name,
+                    const HttpBody& body, const std::function<Status()>& put_local,
+                    std::chrono::milliseconds total_timeout = std::chrono::milliseconds(0));
+  // Deletes the other copies of bucket/object (every other target of `smap` that may hold one,
+  // asked with ?local=true); failures are logged, not returned.
+  void DeleteCopies(const Smap& smap, std::string_view bucket, std::string_view object);
+
+ private:
+  const std::string self_id_;
+  HttpClient http_;
+};
+
+// "<base>/v1/objects/<bucket>/<object>", escaped.
+std::string ObjectUrl(const std::string& base, std::string_view bucket, std::string_view object);
+// Another node's error answer: the "message" of its JSON error body, else the body.
+std::string RemoteErrorMessage(const HttpResponse& r);
+// Another node's non-2xx answer as a Status of the same kind (404 stays kNotFound, 400
+// kInvalidArgument, 503 kUnavailable; others kIOError naming the status).
+Status StatusFromRemote(const HttpResponse& r, const std::string& what);
+
+}  // namespace aisle::cluster

@@ -1,0 +1,198 @@
+// The offline transform job on one target: every object of the source bucket that this
+// target owns (primary copy) is read, transformed by the ETL (none for copy-bck), renamed
+// (prepend + extension map) and written to the destination bucket's owner — so each byte
+// crosses the network at most once, from the transforming target to the new owner.
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/body.h"
+#include "etl/etl_manager.h"
+#include "server/api/errors.h"
+#include "server/api/target_routing.h"
+#include "server/cluster/peer_client.h"
+#include "server/cluster/target_cluster.h"
+#include "server/etl/etl_handlers.h"
+#include "server/jobs/job_registry.h"
+#include "server/storage/store.h"
+
+namespace aisle::api {
+namespace {
+
+using json = nlohmann::json;
+
+struct EtlBucketArgs {
+  std::string src, dst;
+  std::string etl;  // empty: copy-bck
+  std::string etl_args;
+  std::string prefix, prepend;
+  std::map<std::string, std::string> ext;  // "jpg" -> "png"
+  bool dry_run = false;
+  int workers = 0;
+};
+
+Result<EtlBucketArgs> ParseArgs(const Request& req, std::string_view bucket, const ActionMsg& msg) {
+  EtlBucketArgs a;
+  a.src = std::string(bucket);
+  a.dst = DestBucketOf(req, msg);
+  if (a.dst.empty())
+    return Status::InvalidArgument("missing destination bucket (?bck_to=ais://DST or \"name\")");
+  AISLE_RETURN_IF_ERROR(CheckBucketName(a.dst));
+  const json& v = *msg.value;
+  if (!v.is_null() && !v.is_object())
+    return Status::InvalidArgument("\"value\" must be a JSON object (TCBMsg)");
+  auto str = [&](const char* k) {
+    return v.is_object() && v.contains(k) && v[k].is_string() ? v[k].get<std::string>() : "";
+  };
+  a.etl = str("id");
+  if (a.etl.empty() && v.is_object() && v.contains("transform") && v["transform"].is_object())
+    a.etl = v["transform"].value("id", v["transform"].value("name", std::string()));
+  if (msg.action == "etl-bck" && a.etl.empty())
+    return Status::InvalidArgument("etl-bck: missing the ETL name (\"id\")");
+  if (msg.action == "copy-bck") a.etl.clear();
+  a.etl_args = str("etl_args");
+  a.prefix = str("prefix");
+  a.prepend = str("prepend");
+  if (v.is_object()) {
+    a.dry_run = v.value("dry_run", false);
+    if (v.contains("num-workers") && v["num-workers"].is_number_integer())
+      a.workers = v["num-workers"].get<int>();
+    if (v.contains("ext") && v["ext"].is_object()) {
+      for (auto it = v["ext"].begin(); it != v["ext"].end(); ++it) {
+        if (!it.value().is_string())
+          return Status::InvalidArgument(
+              "\"ext\" maps extensions to extensions: {\"jpg\":\"png\"}");
+        std::string from = it.key(), to = it.value().get<std::string>();
+        if (!from.empty() && from[0] == '.') from.erase(0, 1);
+        if (!to.empty() && to[0] == '.') to.erase(0, 1);
+        a.ext[from] = to;
+      }
+    }
+  }
+  if (a.src == a.dst && a.prepend.empty() && a.ext.empty())
+    return Status::InvalidArgument("source and destination are the same bucket ais://" + a.src +
+                                   " and no renaming (prepend, ext) was given");
+  return a;
+}
+
+std::string DestName(const EtlBucketArgs& a, const std::string& name) {
+  std::string out = name;
+  size_t dot = out.rfind('.');
+  size_t slash = out.rfind('/');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
+    auto it = a.ext.find(out.substr(dot + 1));
+    if (it != a.ext.end()) out = out.substr(0, dot + 1) + it->second;
+  }
+  return a.prepend + out;
+}
+
+// Each object is transformed by exactly one target. With one copy that is whoever holds it —
+// independent of the cluster map, which may change under load (a slow keepalive marks a target
+// down for a moment) while the job runs. With more copies, the HRW owner among the holders.
+bool OwnedHere(ApiContext& ctx, const std::string& bucket, const std::string& name) {
+  if (!ctx.cluster || ctx.cluster->CopiesOf(bucket) <= 1) return true;
+  std::shared_ptr<const cluster::Smap> holder;
+  const cluster::Node* owner = ctx.cluster->OwnerOf(holder, bucket, name);
+  return owner && owner->id == ctx.node.id;
+}
+
+Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, std::shared_ptr<etl::EtlInstance> inst,
+                    jobs::Job& job) {
+  // Names first (one page at a time), so a huge bucket costs memory only for its names.
+  std::vector<std::string> names;
+  storage::ListOptions lo;
+  lo.prefix = a.prefix;
+  lo.page_size = 10000;
+  for (;;) {
+    AISLE_ASSIGN_OR_RETURN(storage::ListPage page, ctx.store->List(a.src, lo));
+    for (auto& e : page.entries)
+      if (OwnedHere(ctx, a.src, e.name)) names.push_back(std::move(e.name));
+    if (page.next_token.empty()) break;
+    lo.start_after = page.next_token;
+  }
+  job.SetTotal(names.size());
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> failed{0};
+  int workers = a.workers > 0 ? a.workers
+                              : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  auto work = [&] {
+    for (size_t i; !job.aborted() && (i = next.fetch_add(1)) < names.size();) {
+      const std::string& name = names[i];
+      auto st = [&]() -> Status {
+        std::string data;
+        if (!inst || !inst->transformer().PullsData()) {
+          AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, ctx.store->Get(a.src, name));
+          AISLE_ASSIGN_OR_RETURN(data, storage::ReadObjectData(r));
+        }
+        job.AddInput(1, data.size());
+        if (inst) {
+          AISLE_ASSIGN_OR_RETURN(data, inst->Run({data, a.src, name, a.etl_args}));
+        }
+        if (!a.dry_run) {
+          std::string out_name = DestName(a, name);
+          AISLE_RETURN_IF_ERROR(PutAtOwner(
+              ctx, a.dst, out_name, data,
+              [&] {
+                StringBodyReader body(data);
+                return ctx.store->Put(a.dst, out_name, body, {}).status();
+              },
+              std::chrono::milliseconds(120000)));
+        }
+        job.AddOutput(1, data.size());
+        return Status::OK();
+      }();
+      if (!st.ok()) {
+        failed.fetch_add(1);
+        job.NoteError(storage::ObjectCname(a.src, name) + ": " + st.message());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (job.aborted()) return Status::Internal("aborted");
+  if (failed > 0) {
+    return Status::IOError(std::to_string(failed.load()) + " of " + std::to_string(names.size()) +
+                           " objects failed; last: " + job.Snapshot().error);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+                       const ActionMsg& msg) {
+  auto args = ParseArgs(req, bucket, msg);
+  if (!args.ok()) return WriteError(req, resp, args.status(), ctx.node);
+  if (!ctx.store->HeadBucket(args->src).ok())
+    return WriteError(
+        req, resp, Status::NotFound("bucket \"ais://" + args->src + "\" does not exist"), ctx.node);
+  std::shared_ptr<etl::EtlInstance> inst;
+  if (!args->etl.empty()) {
+    if (!ctx.etl) return WriteError(req, resp, 501, "this node runs no transforms", ctx.node);
+    auto r = ctx.etl->Acquire(args->etl);
+    if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
+    inst = std::move(r).value();
+  }
+  if (!ctx.store->HeadBucket(args->dst).ok()) {
+    if (ctx.cluster) (void)ctx.cluster->SyncMaps();  // created by the proxy a moment ago
+    if (!ctx.cluster) (void)ctx.store->CreateBucket(args->dst);
+    if (!ctx.store->HeadBucket(args->dst).ok())
+      return WriteError(req, resp,
+                        Status::NotFound("bucket \"ais://" + args->dst + "\" does not exist"),
+                        ctx.node);
+  }
+  std::string kind = args->etl.empty() ? "copy-bck" : "etl-bck";
+  ApiContext job_ctx = ctx;
+  EtlBucketArgs a = std::move(args).value();
+  std::string id = jobs::Registry::Global().Start(
+      kind, a.src, a.dst,
+      [job_ctx, a, inst](jobs::Job& job) { return RunEtlBucket(job_ctx, a, inst, job); },
+      req.Query("job_id").value_or(""));
+  resp.headers.Set("Content-Type", "text/plain");
+  resp.body = id;
+}
+
+}  // namespace aisle::api

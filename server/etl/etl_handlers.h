@@ -1,0 +1,32 @@
+// ETL on a target: the /v1/etl API (local view; on a clustered target the proxy owns the
+// registry and these routes answer its fan-out), inline transforms of GET ?etl_name= (also of
+// one shard member with archpath), and the offline bucket-to-bucket job (etl-bck, copy-bck).
+#pragma once
+
+#include <string_view>
+
+#include "server/api/action_msg.h"
+#include "server/api/http_types.h"
+#include "server/api/target_context.h"
+
+namespace aisle::api {
+
+// /v1/etl[/NAME[/logs|health|metrics|stop|start]] on a target.
+void HandleEtl(ApiContext& ctx, Request& req, Response& resp, std::string_view tail);
+
+// True when an object request names a transform (non-empty etl_name or etl_pipeline).
+bool IsEtlRequest(const Request& req);
+// GET/HEAD of bucket/object (or its archpath member) through the named transform(s).
+void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+                     std::string_view object);
+
+// POST /v1/buckets/SRC {"action":"etl-bck"|"copy-bck", "value": TCBMsg} with ?bck_to=DST:
+// starts this target's part of the job (its own objects); the body is the job id.
+void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
+                       const ActionMsg& msg);
+
+// The destination bucket of an etl-bck/copy-bck request: ?bck_to= (AIStore's "ais/@#/dst/"
+// uname or a plain name), else the message's "name". Empty when none.
+std::string DestBucketOf(const Request& req, const ActionMsg& msg);
+
+}  // namespace aisle::api

@@ -1,0 +1,248 @@
+// The proxy side of ETL: the registry (init/start/stop/delete change the cluster's ETL
+// metadata at the primary, which pushes it to every target; init and start then wait until
+// each target reports the ETL running, or fail with the target's reason), listings and
+// logs gathered from the targets, and the offline bucket job started on every target.
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "etl/etl_msg.h"
+#include "server/api/action_msg.h"
+#include "server/api/errors.h"
+#include "server/cluster/target_cluster.h"
+#include "server/etl/etl_handlers.h"
+#include "server/native/proxy_api.h"
+#include "server/storage/file_util.h"
+
+namespace aisle::api {
+namespace {
+
+using json = nlohmann::json;
+constexpr size_t kMaxInitBody = 64 << 20;  // init messages carry user code
+
+void WriteJson(Response& resp, const json& j) {
+  resp.headers.Set("Content-Type", "application/json");
+  resp.body = j.dump();
+}
+
+int StageRank(const std::string& s) {
+  return s == "Aborted" ? 3 : s == "Initializing" ? 2 : s == "Stopped" ? 1 : 0;
+}
+
+}  // namespace
+
+Status ProxyApi::WaitEtlRunning(const std::string& name, int64_t timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    bool all_running = true;
+    for (auto& a : AskTargets("GET", "/v1/etl/" + name)) {
+      if (!a.resp.ok() || a.resp->status != 200) {
+        all_running = false;  // not applied yet, or unreachable for a moment
+        continue;
+      }
+      json j = json::parse(a.resp->body, nullptr, false);
+      std::string stage = j.is_object() ? j.value("stage", "") : "";
+      if (stage == "Aborted")
+        return Status::InvalidArgument("etl " + name + ": failed on target " + a.id + ": " +
+                                       j.value("error", std::string("unknown error")));
+      if (stage != "Running") all_running = false;
+    }
+    if (all_running) return Status::OK();
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::Timeout("etl " + name + ": not running on every target within " +
+                             std::to_string(timeout_ms / 1000) + " s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void ProxyApi::Etl(Request& req, Response& resp, std::string_view tail) {
+  while (!tail.empty() && tail.back() == '/') tail.remove_suffix(1);
+  std::string name(tail.substr(0, tail.find('/')));
+  std::string sub =
+      tail.find('/') == std::string_view::npos ? "" : std::string(tail.substr(tail.find('/') + 1));
+  auto fail = [&](const Status& st) { WriteError(req, resp, st, node_); };
+  bool mutation = req.method != "GET" && req.method != "HEAD";
+  auto body = req.ReadBody(kMaxInitBody);
+  if (!body.ok()) return fail(body.status());
+  if (mutation && !cluster_->is_primary()) return ForwardToPrimary(req, resp, *body);
+  auto etlmd = cluster_->etlmd();
+  Status missing = Status::NotFound("etl job " + name + " does not exist");
+
+  if (name.empty() && (req.method == "PUT" || req.method == "POST")) {  // init
+    auto spec = etl::ParseInitMsg(*body);
+    if (!spec.ok()) return fail(spec.status());
+    std::string n = spec->name;
+    Status st = cluster_->UpdateEtlMd([&](cluster::EtlMd& md) {
+      if (md.etls.count(n)) return Status::AlreadyExists("etl job " + n + " already exists");
+      md.etls[n] = {*body, true};
+      return Status::OK();
+    });
+    if (!st.ok()) return fail(st);
+    st = WaitEtlRunning(n, spec->init_timeout_ms + 5000);
+    if (!st.ok()) {
+      (void)cluster_->UpdateEtlMd([&](cluster::EtlMd& md) {
+        md.etls.erase(n);
+        return Status::OK();
+      });
+      return fail(st);
+    }
+    resp.headers.Set("Content-Type", "text/plain");
+    resp.body = "etl-" + n;
+    return;
+  }
+  if (name.empty() && req.method == "GET") {  // list, merged over targets
+    std::map<std::string, json> by_name;
+    for (const auto& [n, e] : etlmd->etls)
+      by_name[n] = {{"id", n},
+                    {"stage", e.running ? "Initializing" : "Stopped"},
+                    {"xaction_id", "etl-" + n},
+                    {"obj_count", 0},
+                    {"in_bytes", 0},
+                    {"out_bytes", 0}};
+    bool first = true;
+    for (auto& a : AskTargets("GET", "/v1/etl")) {
+      if (!a.resp.ok() || a.resp->status != 200) continue;
+      json arr = json::parse(a.resp->body, nullptr, false);
+      if (!arr.is_array()) continue;
+      for (const auto& j : arr) {
+        std::string n = j.value("id", "");
+        if (!by_name.count(n)) continue;  // being deleted
+        json& m = by_name[n];
+        for (const char* k : {"obj_count", "in_bytes", "out_bytes"})
+          m[k] = m[k].get<uint64_t>() + j.value(k, uint64_t{0});
+        std::string stage = j.value("stage", "");
+        if (first || StageRank(stage) > StageRank(m["stage"].get<std::string>()))
+          m["stage"] = stage;
+        if (!j.value("error", std::string()).empty()) m["error"] = j["error"];
+      }
+      first = false;
+    }
+    json out = json::array();
+    for (auto& [n, j] : by_name) out.push_back(std::move(j));
+    return WriteJson(resp, out);
+  }
+  auto entry = etlmd->etls.find(name);
+  if (entry == etlmd->etls.end()) return fail(missing);
+
+  if (req.method == "DELETE" && sub.empty()) {
+    Status st = cluster_->UpdateEtlMd(
+        [&](cluster::EtlMd& md) { return md.etls.erase(name) ? Status::OK() : missing; });
+    if (!st.ok()) fail(st);
+    return;
+  }
+  if (req.method == "POST" && (sub == "stop" || sub == "start")) {
+    bool run = sub == "start";
+    Status st = cluster_->UpdateEtlMd([&](cluster::EtlMd& md) {
+      auto it = md.etls.find(name);
+      if (it == md.etls.end()) return missing;
+      it->second.running = run;
+      return Status::OK();
+    });
+    if (st.ok() && run) {
+      auto spec = etl::ParseInitMsg(entry->second.msg);
+      st = WaitEtlRunning(name, (spec.ok() ? spec->init_timeout_ms : 45000) + 5000);
+    }
+    if (!st.ok()) fail(st);
+    return;
+  }
+  if (req.method != "GET")
+    return WriteError(req, resp, 405, "method " + req.method + " not allowed here", node_);
+
+  if (sub.empty()) {  // details: the init message, per-target state, object errors
+    json msg = json::parse(entry->second.msg, nullptr, false);
+    json out = {{"init_msg", msg.is_discarded() ? json(entry->second.msg) : msg},
+                {"obj_errors", json::array()},
+                {"targets", json::array()},
+                {"running", entry->second.running}};
+    std::string stage;
+    for (auto& a : AskTargets("GET", "/v1/etl/" + name)) {
+      if (!a.resp.ok() || a.resp->status != 200) {
+        out["targets"].push_back({{"target_id", a.id},
+                                  {"error", a.resp.ok() ? cluster::RemoteErrorMessage(*a.resp)
+                                                        : a.resp.status().message()}});
+        continue;
+      }
+      json j = json::parse(a.resp->body, nullptr, false);
+      if (!j.is_object()) continue;
+      for (auto& e : j["obj_errors"]) out["obj_errors"].push_back(e);
+      std::string s = j.value("stage", "");
+      if (stage.empty() || StageRank(s) > StageRank(stage)) stage = s;
+      j.erase("init_msg");
+      j.erase("obj_errors");
+      out["targets"].push_back(std::move(j));
+    }
+    out["stage"] = stage;
+    return WriteJson(resp, out);
+  }
+  if (sub == "logs" || sub.rfind("logs/", 0) == 0 || sub == "health" || sub == "metrics") {
+    std::string only = sub.rfind("logs/", 0) == 0 ? sub.substr(5) : "";
+    std::string leaf = only.empty() ? sub : "logs";
+    json out = json::array();
+    for (auto& a : AskTargets("GET", "/v1/etl/" + name + "/" + leaf)) {
+      if (!only.empty() && a.id != only) continue;
+      if (!a.resp.ok() || a.resp->status != 200) {
+        std::string why =
+            a.resp.ok() ? cluster::RemoteErrorMessage(*a.resp) : a.resp.status().message();
+        if (leaf == "health") out.push_back({{"target_id", a.id}, {"health_status", why}});
+        continue;
+      }
+      json arr = json::parse(a.resp->body, nullptr, false);
+      if (arr.is_array())
+        for (auto& e : arr) out.push_back(std::move(e));
+    }
+    if (!only.empty() && out.empty())
+      return fail(Status::NotFound("target " + only + " has no logs for etl job " + name));
+    return WriteJson(resp, out);
+  }
+  WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
+}
+
+void ProxyApi::EtlBucket(Request& req, Response& resp, std::string_view bucket,
+                         const std::string& body) {
+  auto fail = [&](const Status& st) { WriteError(req, resp, st, node_); };
+  auto msg = ParseActionMsg(body);
+  if (!msg.ok()) return fail(msg.status());
+  if (!cluster_->bmd()->buckets.count(std::string(bucket)))
+    return fail(Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist"));
+  std::string dst = DestBucketOf(req, *msg);
+  if (dst.empty())
+    return fail(
+        Status::InvalidArgument("missing destination bucket (?bck_to=ais://DST or \"name\")"));
+  if (Status st = CheckBucketName(dst); !st.ok()) return fail(st);
+  if (msg->action == "etl-bck") {
+    const json& v = *msg->value;
+    std::string etl_name = v.is_object() ? v.value("id", std::string()) : "";
+    if (etl_name.empty())
+      return fail(Status::InvalidArgument("etl-bck: missing the ETL name (\"id\")"));
+    if (!cluster_->etlmd()->etls.count(etl_name))
+      return fail(Status::NotFound("etl job " + etl_name + " does not exist"));
+  }
+  if (!cluster_->bmd()->buckets.count(dst)) {
+    Status st = cluster_->CreateBucket(dst, 1);
+    if (!st.ok() && st.code() != StatusCode::kAlreadyExists) return fail(st);
+  }
+  // One id on every target, so job queries through the proxy see one job.
+  std::string id = "tcb-" + storage::RandomHex(8);
+  std::string target =
+      req.target + (req.target.find('?') == std::string::npos ? "?" : "&") + "job_id=" + id;
+  bool started = false;
+  std::string error;
+  for (auto& a : AskTargets("POST", target, body)) {
+    if (a.resp.ok() && a.resp->status == 200) {
+      started = true;
+      continue;
+    }
+    error = "target " + a.id + ": " +
+            (a.resp.ok() ? cluster::RemoteErrorMessage(*a.resp) : a.resp.status().message());
+  }
+  if (!error.empty()) {
+    if (started)  // stop the parts that did start
+      (void)AskTargets("PUT", "/v1/cluster",
+                       json{{"action", "stop"}, {"value", {{"ID", id}}}}.dump());
+    return fail(Status::InvalidArgument(error));
+  }
+  if (!started) return fail(Status::Unavailable("no target is online"));
+  resp.headers.Set("Content-Type", "text/plain");
+  resp.body = id;
+}
+
+}  // namespace aisle::api

@@ -1,0 +1,321 @@
+#include "server/s3/s3_proxy.h"
+
+#include <arpa/inet.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/names.h"
+#include "common/net/http_client.h"
+#include "server/cluster/target_cluster.h"
+#include "server/s3/s3_ops.h"
+#include "server/s3/s3_relay.h"
+#include "server/s3/s3_xml.h"
+
+namespace aisle::api::s3 {
+namespace {
+
+using nlohmann::json;
+constexpr size_t kMaxSmallBody = 1 << 20;
+
+// Bucket sub-resources answered by a target (the same on every target) or refused there.
+constexpr const char* kSubresources[] = {
+    "acl",         "versioning",        "policy",           "cors",         "lifecycle",
+    "tagging",     "website",           "logging",          "notification", "encryption",
+    "replication", "object-lock",       "uploads",          "location",     "requestPayment",
+    "accelerate",  "ownershipControls", "publicAccessBlock"};
+
+bool HasSubresource(const Request& req) {
+  for (const char* s : kSubresources) {
+    if (req.Query(s)) return true;
+  }
+  return false;
+}
+
+std::string HostWithoutPort(std::string host) {
+  if (!host.empty() && host.front() == '[') return "";
+  size_t colon = host.rfind(':');
+  if (colon != std::string::npos) host.resize(colon);
+  std::transform(host.begin(), host.end(), host.begin(), ::tolower);
+  return host;
+}
+
+bool IsIpv4(const std::string& host) {
+  in_addr a;
+  return ::inet_pton(AF_INET, host.c_str(), &a) == 1;
+}
+
+uint64_t JsonNumber(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_string()) return std::strtoull(it->get_ref<const std::string&>().c_str(), nullptr, 10);
+  return 0;
+}
+
+// A native listing's atime ("02 Jan 06 15:04 UTC", minute precision) -> unix ns; 0 if bad.
+int64_t ParseListTime(const std::string& s) {
+  std::tm tm{};
+  if (!strptime(s.c_str(), "%d %b %y %H:%M", &tm)) return 0;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000000;
+}
+
+// A native list entry (AIStore LsoEnt JSON) as a Store list entry.
+storage::ListEntry EntryFromJson(const cluster::ListedEntry& le) {
+  storage::ListEntry e;
+  e.name = le.name;
+  json j = json::parse(le.json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return e;
+  e.size = JsonNumber(j, "size");
+  e.version = JsonNumber(j, "version");
+  if (auto it = j.find("checksum"); it != j.end() && it->is_string())
+    e.xxhash = std::strtoull(it->get_ref<const std::string&>().c_str(), nullptr, 16);
+  if (auto it = j.find("atime"); it != j.end() && it->is_string())
+    e.atime_ns = e.mtime_ns = ParseListTime(it->get<std::string>());
+  if (auto it = j.find("mtime_ns"); it != j.end() && it->is_string())
+    e.mtime_ns = std::strtoll(it->get_ref<const std::string&>().c_str(), nullptr, 10);
+  if (auto it = j.find("etag"); it != j.end() && it->is_string()) e.etag = it->get<std::string>();
+  return e;
+}
+
+int64_t NowS() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ServiceUnavailable(const Request& req, Response& resp, const std::string& why) {
+  resp.headers.Set("Retry-After", "1");
+  WriteS3Error(req, resp, 503, "ServiceUnavailable", why);
+}
+
+}  // namespace
+
+S3ProxyApi::S3ProxyApi(cluster::ProxyCluster* cluster, S3Options opts, NodeContext node)
+    : cluster_(cluster), opts_(std::move(opts)), node_(std::move(node)) {}
+
+std::string S3ProxyApi::VirtualHostBucket(const Request& req) const {
+  std::string host = HostWithoutPort(req.headers.Get("Host"));
+  if (host.empty() || IsIpv4(host)) return "";
+  if (!opts_.vhost_domain.empty()) {
+    std::string domain = opts_.vhost_domain;
+    std::transform(domain.begin(), domain.end(), domain.begin(), ::tolower);
+    if (host.size() > domain.size() + 1 && host.ends_with("." + domain))
+      return host.substr(0, host.size() - domain.size() - 1);
+    return "";
+  }
+  size_t dot = host.find('.');
+  if (dot == std::string::npos || dot == 0) return "";
+  std::string bucket = host.substr(0, dot);
+  return cluster_->bmd()->buckets.count(bucket) ? bucket : "";
+}
+
+bool S3ProxyApi::Matches(const Request& req) const {
+  return MatchesS3(req, [&] { return VirtualHostBucket(req); });
+}
+
+S3Target S3ProxyApi::Parse(const Request& req) const {
+  return ParseS3Target(req, [&] { return VirtualHostBucket(req); });
+}
+
+void S3ProxyApi::RelayTo(const std::string& url, Request& req, Response& resp) {
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitUrl(url, &host, &port)) return ServiceUnavailable(req, resp, "bad node URL " + url);
+  RelayOptions ro;
+  ro.extra_headers.emplace_back(cluster::kIntraHeader, node_.id);
+  Status st = RelayInto(host, port, req, resp, ro);
+  if (!st.ok()) {
+    ServiceUnavailable(req, resp, st.message());
+    resp.close = true;  // the client's body may be half-read
+  }
+}
+
+void S3ProxyApi::RelayToAnyTarget(Request& req, Response& resp, const S3Target& t) {
+  // The bucket's HRW "owner" spreads bucket-level requests over the targets.
+  const cluster::Node* n = cluster_->smap()->Owner(t.bucket, "");
+  if (!n) return ServiceUnavailable(req, resp, "no target is online");
+  RelayTo(n->Url(), req, resp);
+}
+
+bool S3ProxyApi::CrossOwnerCopy(const Request& req, const S3Target& t) const {
+  if (req.method != "PUT" || req.Query("partNumber")) return false;
+  const std::string* src = req.headers.Find("x-amz-copy-source");
+  if (!src) return false;
+  std::string s = PercentDecode(*src, false);
+  if (size_t q = s.find("?versionId="); q != std::string::npos) s.resize(q);
+  while (!s.empty() && s.front() == '/') s.erase(0, 1);
+  size_t slash = s.find('/');
+  if (slash == std::string::npos) return false;  // malformed: the target answers
+  auto smap = cluster_->smap();
+  const cluster::Node* from = smap->Owner(s.substr(0, slash), s.substr(slash + 1));
+  const cluster::Node* to = smap->Owner(t.bucket, t.key);
+  return from && to && from->id != to->id;
+}
+
+void S3ProxyApi::Handle(Request& req, Response& resp) {
+  if (!cluster_->ready())
+    return ServiceUnavailable(req, resp, "starting up: the cluster map is not loaded yet");
+  S3Target t = Parse(req);
+  if (!t.key.empty()) {
+    if (CrossOwnerCopy(req, t)) return CopyAcrossTargets(req, resp, t);
+    const cluster::Node* owner = cluster_->smap()->Owner(t.bucket, t.key);
+    if (!owner) return ServiceUnavailable(req, resp, "no target is online");
+    return RelayTo(owner->Url(), req, resp);
+  }
+  bool sub = HasSubresource(req);
+  const std::string& m = req.method;
+  bool own = t.bucket.empty() || (!sub && (m == "PUT" || m == "DELETE" || m == "GET")) ||
+             (m == "POST" && req.Query("delete"));
+  if (!own) return RelayToAnyTarget(req, resp, t);
+  bool control = !t.bucket.empty() && (m == "PUT" || m == "DELETE");
+  if (control && !cluster_->is_primary()) return RelayTo(cluster_->primary_url(), req, resp);
+
+  auto verified = VerifyRequest(req, opts_, NowS());
+  if (auto* e = std::get_if<AuthError>(&verified)) {
+    WriteS3Error(req, resp, e->http, e->code, e->message);
+    resp.close = req.has_body;  // do not read a body we refuse
+    return;
+  }
+  resp.headers.Set("x-amz-request-id", "0");
+  resp.headers.Set("Server", "Aisle");
+  if (t.bucket.empty()) {
+    if (m == "GET" || m == "HEAD") return ListBuckets(req, resp);
+    return WriteS3Error(req, resp, 405, "MethodNotAllowed",
+                        "The specified method is not allowed against this resource.");
+  }
+  S3Ctx c{nullptr,  nullptr, &opts_, &node_, std::get<AuthInfo>(std::move(verified)),
+          t.bucket, "",      nullptr};
+  if (m == "PUT") return CreateBucket(c, req, resp);
+  if (m == "DELETE") return DeleteBucket(c, req, resp);
+  if (m == "POST") return DeleteObjects(c, req, resp);
+  if (!cluster_->bmd()->buckets.count(t.bucket))
+    return WriteS3Error(req, resp, 404, "NoSuchBucket", "The specified bucket does not exist");
+  c.list = [this](const std::string& bucket,
+                  const storage::ListOptions& lo) -> Result<storage::ListPage> {
+    // The list code skips a rolled-up prefix by listing after prefix+"\xff"; the native
+    // listing travels as JSON, which needs UTF-8: U+10FFFF sorts after every valid name too.
+    std::string after;
+    for (char ch : lo.start_after) {
+      if (ch == '\xff')
+        after += "\xf4\x8f\xbf\xbf";
+      else
+        after += ch;
+    }
+    Result<cluster::MergedPage> merged = Status::InvalidArgument("list");
+    try {
+      json lso = {{"prefix", lo.prefix}, {"props", "name,size,checksum,atime,version,etag,mtime"}};
+      merged = cluster_->ListObjects(bucket, lso.dump(), lo.page_size, after);
+    } catch (const json::exception&) {  // JSON refuses names that are not UTF-8
+      return Status::InvalidArgument("prefix and markers must be valid UTF-8");
+    }
+    if (!merged.ok()) return merged.status();
+    storage::ListPage page;
+    page.next_token = merged->next_token;
+    for (const auto& e : merged->entries) page.entries.push_back(EntryFromJson(e));
+    return page;
+  };
+  s3::ListObjects(c, req, resp);
+  if (resp.status == 503) resp.headers.Set("Retry-After", "1");
+}
+
+void S3ProxyApi::ListBuckets(Request& req, Response& resp) {
+  XmlWriter w;
+  w.Open("ListAllMyBucketsResult", kS3Xmlns);
+  w.Open("Owner").Leaf("ID", "aisle").Leaf("DisplayName", "aisle").Close("Owner");
+  w.Open("Buckets");
+  for (const auto& [name, p] : cluster_->bmd()->buckets) {
+    w.Open("Bucket").Leaf("Name", name).Leaf("CreationDate", Iso8601Ms(p.created_ns));
+    w.Close("Bucket");
+  }
+  w.Close("Buckets").Close("ListAllMyBucketsResult");
+  resp.headers.Set("Content-Type", "application/xml");
+  resp.body = req.method == "HEAD" ? "" : w.Take();
+}
+
+void S3ProxyApi::CreateBucket(S3Ctx& c, Request& req, Response& resp) {
+  if (Status st = ValidateBucketName(c.bucket); !st.ok())
+    return WriteS3Error(req, resp, 400, "InvalidBucketName", st.message());
+  // A CreateBucketConfiguration (LocationConstraint) is accepted and ignored.
+  auto body = ReadSmallBody(c, req, kMaxSmallBody);
+  if (!body.ok()) return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
+  Status st = cluster_->CreateBucket(c.bucket, 1);
+  if (st.code() == StatusCode::kAlreadyExists)
+    return WriteS3Error(req, resp, 409, "BucketAlreadyOwnedByYou",
+                        "Your previous request to create the named bucket succeeded and you "
+                        "already own it.");
+  if (!st.ok()) return WriteS3Status(req, resp, st);
+  resp.headers.Set("Location", "/" + c.bucket);
+}
+
+void S3ProxyApi::DeleteBucket(S3Ctx& c, Request& req, Response& resp) {
+  if (!cluster_->bmd()->buckets.count(c.bucket))
+    return WriteS3Error(req, resp, 404, "NoSuchBucket", "The specified bucket does not exist");
+  auto page = cluster_->ListObjects(c.bucket, "{}", 1, "");
+  if (!page.ok()) return WriteS3Status(req, resp, page.status(), "NoSuchBucket");
+  if (!page->entries.empty())
+    return WriteS3Error(req, resp, 409, "BucketNotEmpty",
+                        "The bucket you tried to delete is not empty.");
+  Status st = cluster_->DestroyBucket(c.bucket);
+  if (!st.ok()) return WriteS3Status(req, resp, st, "NoSuchBucket");
+  resp.status = 204;
+}
+
+void S3ProxyApi::DeleteObjects(S3Ctx& c, Request& req, Response& resp) {
+  auto body = ReadSmallBody(c, req, kMaxSmallBody);
+  if (!body.ok()) {
+    if (body.status().code() == StatusCode::kDataCorruption)
+      return WriteS3Error(req, resp, 400, "BadDigest", body.status().message());
+    return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
+  }
+  if (!cluster_->bmd()->buckets.count(c.bucket))
+    return WriteS3Error(req, resp, 404, "NoSuchBucket", "The specified bucket does not exist");
+  auto quiet = XmlTexts(*body, "Quiet");
+  auto objects = XmlBlocks(*body, "Object");
+  if (!quiet.ok() || body->find("<Delete") == std::string::npos || objects.size() > 1000)
+    return WriteS3Error(req, resp, 400, "MalformedXML",
+                        "The XML you provided was not well-formed or did not validate against "
+                        "our published schema");
+  bool is_quiet = !quiet->empty() && quiet->front() == "true";
+  auto smap = cluster_->smap();
+  XmlWriter w;
+  w.Open("DeleteResult", kS3Xmlns);
+  for (std::string_view obj : objects) {
+    auto keys = XmlTexts(obj, "Key");
+    if (!keys.ok() || keys->size() != 1)
+      return WriteS3Error(req, resp, 400, "MalformedXML", "each <Object> needs one <Key>");
+    const std::string& key = keys->front();
+    // Each key is deleted natively at its owner (node-to-node: no redirect, no signature).
+    std::string err;
+    if (const cluster::Node* owner = smap->Owner(c.bucket, key); !owner) {
+      err = "no target is online";
+    } else {
+      HttpRequest d;
+      d.method = "DELETE";
+      d.url = owner->Url() + "/v1/objects/" + EscapeComponent(c.bucket) + "/" + EscapePath(key) +
+              "?provider=ais";
+      d.headers = {{cluster::kIntraHeader, node_.id}};
+      d.follow_redirects = false;
+      auto r = cluster_->peers().Do(d);
+      if (!r.ok())
+        err = r.status().message();
+      else if (r->status != 200 && r->status != 204 && r->status != 404)
+        err = "HTTP " + std::to_string(r->status) + ": " + r->body;
+    }
+    if (err.empty()) {
+      if (!is_quiet) w.Open("Deleted").Leaf("Key", key).Close("Deleted");
+    } else {
+      w.Open("Error").Leaf("Key", key).Leaf("Code", "ServiceUnavailable");
+      w.Leaf("Message", err).Close("Error");
+    }
+  }
+  w.Close("DeleteResult");
+  resp.headers.Set("Content-Type", "application/xml");
+  resp.body = w.Take();
+}
+
+}  // namespace aisle::api::s3
