@@ -193,8 +193,11 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
     return Status::Unavailable(what + ": connection lost");
   }
   int s = conn->sock.get();
+  // Lock order: mu_ before a Conn's mu, never the other way: Forget (mu_) runs only after
+  // `held` is released.
   auto broken = [&](const Status& st) {
     conn->broken = true;  // out of sync or gone: later opens connect anew
+    held.unlock();
     *stale = !fresh && st.code() != StatusCode::kTimeout;
     // A target that does not answer in time is left alone for a while: reads go over HTTP.
     Forget(node_id, st.code() == StatusCode::kTimeout);
@@ -211,6 +214,7 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
   if (!reply.ok()) return broken(reply.status());
   if (reply->id != req.id) return broken(Status::Internal("reply to another request"));
   if (reply->status == 403) {  // the target serves another user
+    held.unlock();
     Forget(node_id, true);
     return Status::Unsupported(what + ": " + reply->message);
   }

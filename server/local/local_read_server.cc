@@ -16,6 +16,9 @@
 namespace aisle::local {
 
 struct LocalReadServer::Conn {
+  // One worker at a time serves a connection (EPOLLONESHOT); the lock makes that hand-over
+  // between workers explicit (and visible to ThreadSanitizer, which does not model epoll).
+  std::mutex mu;
   int fd = -1;
   bool refused = false;  // a peer of another uid: every open is answered 403
   uint64_t next_handle = 1;
@@ -95,15 +98,17 @@ void LocalReadServer::Work() {
         continue;
       }
       auto* c = static_cast<Conn*>(tag);
+      std::unique_lock serving(c->mu);
       bool keep = (events[i].events & EPOLLIN) && Serve(c);
       if (!keep) {
+        serving.unlock();
         Close(c);
         continue;
       }
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
       ev.data.ptr = c;
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);  // the next worker waits for `serving`
     }
   }
 }
@@ -187,13 +192,17 @@ bool LocalReadServer::Handle(Conn* c, std::string_view msg) {
 
 void LocalReadServer::Close(Conn* c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
-  ::close(c->fd);
   {
     std::lock_guard lk(mu_);
     conns_.erase(c);
   }
-  open_objects_ -= c->held.size();
-  delete c;  // releases the objects it held
+  {
+    std::lock_guard serving(c->mu);  // no worker is serving it any more (removed from epoll)
+    ::close(c->fd);
+    open_objects_ -= c->held.size();
+    c->held.clear();  // releases the objects it held
+  }
+  delete c;
 }
 
 }  // namespace aisle::local

@@ -787,7 +787,7 @@ Result<ListPage> Store::List(std::string_view bucket, const ListOptions& opts) c
       break;
     }
     const IndexEntry& e = it->second;
-    page.entries.push_back({it->first, e.size, e.xxhash, e.version, e.mtime_ns, e.atime_ns});
+    page.entries.push_back({it->first, e.size, e.xxhash, e.version, e.mtime_ns, e.atime_ns, {}});
   }
   return page;
 }

@@ -290,7 +290,7 @@ class InPlaceTest : public StoreTest {
     EXPECT_EQ(r->meta.size, want.size());
     EXPECT_TRUE(ReadAll(*r) == want) << "object bytes differ";
     EXPECT_EQ(r->meta.xxhash, Xxh64(want));
-    auto page = store_->List("b", {.prefix = "s.tar"});
+    auto page = store_->List("b", {.prefix = "s.tar", .start_after = {}});
     ASSERT_TRUE(page.ok());
     ASSERT_EQ(page->entries.size(), 1u);
     EXPECT_EQ(page->entries[0].size, want.size());
