@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/status.h"
+
 namespace aisle {
 namespace {
 
@@ -48,82 +50,81 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
 
 }  // namespace
 
-Result<NodeConfig> ParseNodeConfig(int argc, char** argv, int* exit_code) {
+constexpr const char* kAbout = "aisle-node: an Aisle storage node (AIStore-compatible REST API)";
+constexpr const char* kEnv =
+    "Environment: AISLE_S3_ACCESS_KEY + AISLE_S3_SECRET_KEY (when no --s3-access-key), "
+    "AISLE_NODE_ID or AIS_DAEMON_ID (override --id).";
+
+std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   NodeConfig c;
-  CLI::App app{"aisle-node: an Aisle storage node (AIStore-compatible REST API)"};
   std::string config_file;
+  // Pass 1 reads only --config, so the flags (pass 2) override the file's values. Its help
+  // flag is off: --help belongs to pass 2, which knows every flag.
+  {
+    CLI::App pre{kAbout};
+    pre.set_help_flag();
+    pre.allow_extras();
+    pre.add_option("--config", config_file);
+    try {
+      pre.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return ExitNow{pre.exit(e), ""};
+    }
+  }
+  if (!config_file.empty()) {
+    if (Status st = LoadJson(config_file, &c); !st.ok()) return ExitNow{2, st.message()};
+  }
+  CLI::App app{kAbout};
+  app.footer(kEnv);
   app.add_option("--config", config_file, "JSON config file (same keys as the flags)");
-  // Parse once for --config so flags given on the command line override the file.
-  app.allow_extras();
+  app.add_option("--role", c.role, "target or proxy")->check(CLI::IsMember({"target", "proxy"}));
+  app.add_option("--host", c.host, "listen address");
+  app.add_option("--port", c.port, "listen port (0 = ephemeral)")->check(CLI::Range(0, 65535));
+  app.add_option("--mountpath", c.mountpaths, "data directory (repeat for several disks)");
+  app.add_option("--id", c.id, "node ID (default: generated once and kept)");
+  app.add_option("--io-threads", c.io_threads, "event-loop threads (0 = one per core)");
+  app.add_option("--workers", c.workers, "request worker threads")->check(CLI::PositiveNumber);
+  app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error");
+  app.add_option("--ready-file", c.ready_file, "write the URL here once serving");
+  app.add_option("--max-object-size", c.max_object_size, "largest object in bytes (0 = no limit)");
+  std::string s3_access, s3_secret;
+  app.add_option("--s3-access-key", s3_access, "S3 SigV4 access key (none: anonymous S3)");
+  app.add_option("--s3-secret-key", s3_secret, "S3 SigV4 secret key for --s3-access-key");
+  app.add_option("--s3-region", c.s3_region, "S3 region reported to clients");
+  app.add_option("--s3-vhost-domain", c.s3_vhost_domain,
+                 "S3 virtual-host style: Host BUCKET.<domain> addresses BUCKET");
+  app.add_option("--rate-limit", c.rate_limit_bps, "cap on served object bytes/s (0 = none)");
+  app.add_option("--primary", c.primary_url, "primary proxy URL to join (omit on the primary)");
+  app.add_option("--data-dir", c.data_dir, "proxy metadata directory");
+  app.add_option("--keepalive-ms", c.keepalive_ms, "keepalive interval in milliseconds")
+      ->check(CLI::Range(50, 600000));
+  app.add_option("--down-after-ms", c.down_after_ms,
+                 "mark a node down after this many silent milliseconds")
+      ->check(CLI::Range(100, 3600000));
+  bool no_local_reads = false;
+  app.add_flag("--no-local-reads", no_local_reads,
+               "do not hand object files to clients on this host (they read over HTTP)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    *exit_code = app.exit(e);
-    return Status::InvalidArgument("bad command line");
-  }
-  if (!config_file.empty()) {
-    Status st = LoadJson(config_file, &c);
-    if (!st.ok()) {
-      *exit_code = 2;
-      return st;
-    }
-  }
-  CLI::App app2{"aisle-node: an Aisle storage node (AIStore-compatible REST API)"};
-  app2.add_option("--config", config_file, "JSON config file (same keys as the flags)");
-  app2.add_option("--role", c.role, "target or proxy")->check(CLI::IsMember({"target", "proxy"}));
-  app2.add_option("--host", c.host, "listen address");
-  app2.add_option("--port", c.port, "listen port (0 = ephemeral)")->check(CLI::Range(0, 65535));
-  app2.add_option("--mountpath", c.mountpaths, "data directory (repeat for several disks)");
-  app2.add_option("--id", c.id, "node ID (default: generated once and kept)");
-  app2.add_option("--io-threads", c.io_threads, "event-loop threads (0 = one per core)");
-  app2.add_option("--workers", c.workers, "request worker threads")->check(CLI::PositiveNumber);
-  app2.add_option("--log-level", c.log_level, "trace|debug|info|warn|error");
-  app2.add_option("--ready-file", c.ready_file, "write the URL here once serving");
-  app2.add_option("--max-object-size", c.max_object_size, "largest object in bytes (0 = no limit)");
-  std::string s3_access, s3_secret;
-  app2.add_option("--s3-access-key", s3_access, "S3 SigV4 access key (none: anonymous S3)");
-  app2.add_option("--s3-secret-key", s3_secret, "S3 SigV4 secret key for --s3-access-key");
-  app2.add_option("--s3-region", c.s3_region, "S3 region reported to clients");
-  app2.add_option("--s3-vhost-domain", c.s3_vhost_domain,
-                  "S3 virtual-host style: Host BUCKET.<domain> addresses BUCKET");
-  app2.add_option("--rate-limit", c.rate_limit_bps, "cap on served object bytes/s (0 = none)");
-  app2.add_option("--primary", c.primary_url, "primary proxy URL to join (omit on the primary)");
-  app2.add_option("--data-dir", c.data_dir, "proxy metadata directory");
-  app2.add_option("--keepalive-ms", c.keepalive_ms, "keepalive interval")
-      ->check(CLI::Range(50, 600000));
-  app2.add_option("--down-after-ms", c.down_after_ms, "mark a silent node down after this")
-      ->check(CLI::Range(100, 3600000));
-  bool no_local_reads = false;
-  app2.add_flag("--no-local-reads", no_local_reads,
-                "do not hand object files to clients on this host (they read over HTTP)");
-  try {
-    app2.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    *exit_code = app2.exit(e);
-    return Status::InvalidArgument("bad command line");
+    return ExitNow{app.exit(e), ""};  // help (0) or the error (non-zero), printed by CLI11
   }
   if (const char* ak = std::getenv("AISLE_S3_ACCESS_KEY"); ak && *ak && s3_access.empty()) {
     const char* sk = std::getenv("AISLE_S3_SECRET_KEY");
     s3_access = ak;
     s3_secret = sk ? sk : "";
   }
-  if (s3_access.empty() != s3_secret.empty()) {
-    *exit_code = 2;
-    return Status::InvalidArgument("--s3-access-key and --s3-secret-key go together");
-  }
+  if (s3_access.empty() != s3_secret.empty())
+    return ExitNow{2, "--s3-access-key and --s3-secret-key go together"};
   if (no_local_reads) c.local_reads = false;
   if (!s3_access.empty()) c.s3_keys.emplace_back(s3_access, s3_secret);
   for (const char* env : {"AISLE_NODE_ID", "AIS_DAEMON_ID"}) {
     if (const char* v = std::getenv(env); v && *v) c.id = v;
   }
-  if (c.role == "target" && c.mountpaths.empty()) {
-    *exit_code = 2;
-    return Status::InvalidArgument("a target needs at least one --mountpath DIR");
-  }
-  if (c.role == "proxy" && c.data_dir.empty()) {
-    *exit_code = 2;
-    return Status::InvalidArgument("a proxy needs --data-dir DIR (cluster metadata)");
-  }
+  if (c.role == "target" && c.mountpaths.empty())
+    return ExitNow{2, "a target needs at least one --mountpath DIR"};
+  if (c.role == "proxy" && c.data_dir.empty())
+    return ExitNow{2, "a proxy needs --data-dir DIR (cluster metadata)"};
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
   return c;
 }

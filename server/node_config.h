@@ -1,11 +1,11 @@
 // Node configuration: embedded defaults, then a JSON file (--config), then flags, then env.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
-
-#include "common/result.h"
 
 namespace aisle {
 
@@ -38,7 +38,14 @@ struct NodeConfig {
   bool local_reads = true;
 };
 
-// Parses argv; exit_code is set (and the result is an error) for --help or bad flags.
-Result<NodeConfig> ParseNodeConfig(int argc, char** argv, int* exit_code);
+// The process ends before a node starts: --help (code 0, help printed), a bad flag (code 2,
+// CLI11's message printed) or a bad configuration (code 2, `error` says why; not printed yet).
+struct ExitNow {
+  int code = 0;
+  std::string error;  // empty: nothing more to print
+};
+
+// Parses argv (and --config, the environment) into a configuration, or says how to exit.
+std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv);
 
 }  // namespace aisle

@@ -21,6 +21,25 @@ bool ContainsNoCase(std::string_view s, std::string_view needle) {
   return low.find(needle) != std::string::npos;
 }
 
+// Every shard extension, lower case (the one list: servers, the FUSE client and the archive
+// job ask ShardExtension / FormatFromName).
+struct Ext {
+  std::string_view ext;
+  Format format;
+};
+constexpr Ext kExtensions[] = {
+    {".tar", Format::kTar},         {".tgz", Format::kTgz},        {".tar.gz", Format::kTgz},
+    {".zip", Format::kZip},         {".tar.lz4", Format::kTarLz4}, {".tar.zst", Format::kTarZst},
+    {".tar.zstd", Format::kTarZst},
+};
+
+const Ext* FindExtension(std::string_view name) {
+  for (const Ext& e : kExtensions) {
+    if (EndsWithNoCase(name, e.ext)) return &e;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* FormatExtension(Format f) {
@@ -41,13 +60,14 @@ const char* FormatExtension(Format f) {
   return "";
 }
 
+std::string_view ShardExtension(std::string_view name) {
+  const Ext* e = FindExtension(name);
+  return e ? name.substr(name.size() - e->ext.size()) : std::string_view();
+}
+
 Format FormatFromName(std::string_view name) {
-  if (EndsWithNoCase(name, ".tar")) return Format::kTar;
-  if (EndsWithNoCase(name, ".tgz") || EndsWithNoCase(name, ".tar.gz")) return Format::kTgz;
-  if (EndsWithNoCase(name, ".zip")) return Format::kZip;
-  if (EndsWithNoCase(name, ".tar.lz4")) return Format::kTarLz4;
-  if (EndsWithNoCase(name, ".tar.zst") || EndsWithNoCase(name, ".tar.zstd")) return Format::kTarZst;
-  return Format::kUnknown;
+  const Ext* e = FindExtension(name);
+  return e ? e->format : Format::kUnknown;
 }
 
 Format FormatFromMime(std::string_view mime) {

@@ -18,7 +18,10 @@ enum class Format : uint8_t {
 
 // ".tar", ".tgz", ".zip", ".tar.lz4", ".tar.zst"; "" for kUnknown.
 const char* FormatExtension(Format f);
-// By the name's extension (case-insensitive); kUnknown when it has none of ours.
+// The shard extension ending `name`, as spelled there (matched case-insensitively: .tar .tgz
+// .tar.gz .zip .tar.lz4 .tar.zst .tar.zstd); "" when it has none. Names with one are shards.
+std::string_view ShardExtension(std::string_view name);
+// By the name's extension (ShardExtension); kUnknown when it has none of ours.
 Format FormatFromName(std::string_view name);
 // AIStore's archmime: an extension (".tar.gz") or a MIME string ("application/zip"),
 // matched by substring as AIStore does.

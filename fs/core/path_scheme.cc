@@ -1,15 +1,10 @@
 #include "fs/core/path_scheme.h"
 
+#include "common/archive/archive_format.h"
+
 namespace aisle::fs {
 
-bool IsShardName(std::string_view name) {
-  static constexpr std::string_view kExt[] = {".tar", ".tgz",     ".tar.gz",
-                                              ".zip", ".tar.lz4", ".tar.zst"};
-  for (auto e : kExt) {
-    if (name.size() > e.size() && name.substr(name.size() - e.size()) == e) return true;
-  }
-  return false;
-}
+bool IsShardName(std::string_view name) { return !archive::ShardExtension(name).empty(); }
 
 bool ValidComponent(std::string_view name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&

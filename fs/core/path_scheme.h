@@ -40,7 +40,7 @@ struct Location {
 inline constexpr std::string_view kRawDirName = ".raw";
 inline constexpr std::string_view kEtlDirName = ".etl";
 
-// True for names the server lists as shards: .tar .tgz .tar.gz .zip .tar.lz4 .tar.zst.
+// True for names the server lists as shards (archive::ShardExtension).
 bool IsShardName(std::string_view name);
 // A valid single path component for an object name (no '/', not "." or "..", not empty).
 bool ValidComponent(std::string_view name);

@@ -27,9 +27,18 @@
 namespace aisle::fs {
 namespace {
 
-std::atomic<Filesystem*> g_fs{nullptr};
+// One mount's state, handed to libfuse as the session's userdata (no process-wide globals).
+struct Mount {
+  Filesystem* fs = nullptr;  // set before the session loop starts
+  std::string mountpoint;
+  std::once_flag readahead_once;
+  std::atomic<uint64_t> reads{0}, read_bytes{0};
+  std::atomic<bool> splice_replies{false};  // FUSE_CAP_SPLICE_WRITE negotiated at INIT
+};
 
-Filesystem& FS() { return *g_fs.load(std::memory_order_acquire); }
+// Valid until the request is replied to: take what is needed after the reply before it.
+Mount& M(fuse_req_t req) { return *static_cast<Mount*>(fuse_req_userdata(req)); }
+Filesystem& FS(fuse_req_t req) { return *M(req).fs; }
 
 void ReplyError(fuse_req_t req, const Status& st) {
   int e = ToErrno(st);
@@ -82,9 +91,7 @@ fuse_entry_param ToEntryParam(const EntryOut& e) {
   return p;
 }
 
-std::atomic<bool> g_splice_replies{false};  // FUSE_CAP_SPLICE_WRITE negotiated at INIT
-
-void OpInit(void*, fuse_conn_info* conn) {
+void OpInit(void* userdata, fuse_conn_info* conn) {
   // Always readdirplus: attributes come with the listing, so `ls -l` needs no lookups.
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
@@ -93,7 +100,7 @@ void OpInit(void*, fuse_conn_info* conn) {
   // Replies from local files are spliced (fuse_reply_data with an fd buffer).
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
     conn->want |= FUSE_CAP_SPLICE_WRITE;
-    g_splice_replies = true;
+    static_cast<Mount*>(userdata)->splice_replies = true;
   }
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_background = 64;
@@ -129,26 +136,24 @@ void RaiseKernelReadahead(const std::string& mountpoint, unsigned kb) {
   std::fclose(ra);
 }
 
-std::string g_mountpoint;
-std::once_flag g_readahead_once;
-
 // The kernel sets the bdi readahead from our INIT reply and holds every other request until
 // that reply is processed, so the first later request is the earliest point at which the
 // bigger window sticks -- and it comes before any file of the mount is opened (a file takes
 // its readahead size at open), so no reader ever starts with the small window.
-void RaiseReadaheadOnce() {
-  std::call_once(g_readahead_once, [] { RaiseKernelReadahead(g_mountpoint, 8192); });
+void RaiseReadaheadOnce(fuse_req_t req) {
+  Mount& m = M(req);
+  std::call_once(m.readahead_once, [&m] { RaiseKernelReadahead(m.mountpoint, 8192); });
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  RaiseReadaheadOnce();
+  RaiseReadaheadOnce(req);
   Guard(req, [&] {
-    auto r = FS().Lookup(parent, name);
+    auto r = FS(req).Lookup(parent, name);
     if (!r.ok()) {
-      if (ToErrno(r.status()) == ENOENT && FS().options().negative_timeout > 0) {
+      if (ToErrno(r.status()) == ENOENT && FS(req).options().negative_timeout > 0) {
         fuse_entry_param p{};
         p.ino = 0;  // a negative entry the kernel may cache
-        p.entry_timeout = FS().options().negative_timeout;
+        p.entry_timeout = FS(req).options().negative_timeout;
         fuse_reply_entry(req, &p);
         return;
       }
@@ -161,7 +166,7 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   try {
-    FS().Forget(ino, nlookup);
+    FS(req).Forget(ino, nlookup);
   } catch (...) {
   }
   fuse_reply_none(req);
@@ -169,19 +174,19 @@ void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   try {
-    for (size_t i = 0; i < count; ++i) FS().Forget(forgets[i].ino, forgets[i].nlookup);
+    for (size_t i = 0; i < count; ++i) FS(req).Forget(forgets[i].ino, forgets[i].nlookup);
   } catch (...) {
   }
   fuse_reply_none(req);
 }
 
 void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  RaiseReadaheadOnce();
+  RaiseReadaheadOnce(req);
   Guard(req, [&] {
-    auto r = FS().GetAttr(ino);
+    auto r = FS(req).GetAttr(ino);
     if (!r.ok()) return ReplyError(req, r.status());
     struct stat st = ToStat(*r);
-    fuse_reply_attr(req, &st, FS().options().attr_timeout);
+    fuse_reply_attr(req, &st, FS(req).options().attr_timeout);
   });
 }
 
@@ -190,20 +195,21 @@ void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     std::optional<uint64_t> size, fh;
     if (to_set & FUSE_SET_ATTR_SIZE) size = static_cast<uint64_t>(attr->st_size);
     if (fi != nullptr) fh = fi->fh;
-    auto r = FS().SetAttr(ino, size, fh);
+    auto r = FS(req).SetAttr(ino, size, fh);
     if (!r.ok()) return ReplyError(req, r.status());
     struct stat st = ToStat(*r);
-    fuse_reply_attr(req, &st, FS().options().attr_timeout);
+    fuse_reply_attr(req, &st, FS(req).options().attr_timeout);
   });
 }
 
 void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, [&] {
-    auto r = FS().OpenDir(ino);
+    auto r = FS(req).OpenDir(ino);
     if (!r.ok()) return ReplyError(req, r.status());
     fi->fh = *r;
     fi->cache_readdir = 0;
-    if (fuse_reply_open(req, fi) == -ENOENT) FS().ReleaseDir(*r);  // interrupted
+    Filesystem& fs = FS(req);                                    // req is gone once replied to
+    if (fuse_reply_open(req, fi) == -ENOENT) fs.ReleaseDir(*r);  // interrupted
   });
 }
 
@@ -211,26 +217,26 @@ void DoReadDir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool 
   Guard(req, [&] {
     std::vector<char> buf(size);
     size_t used = 0;
-    Status st =
-        FS().ReadDir(fi->fh, static_cast<uint64_t>(off), plus,
-                     [&](const DirentOut& d, const EntryOut* e) -> bool {
-                       size_t rem = size - used;
-                       size_t need;
-                       if (plus) {
-                         fuse_entry_param p = ToEntryParam(*e);
-                         need = fuse_add_direntry_plus(req, buf.data() + used, rem, d.name.c_str(),
-                                                       &p, static_cast<off_t>(d.next_offset));
-                       } else {
-                         struct stat s {};
-                         s.st_ino = d.ino;
-                         s.st_mode = d.is_dir ? S_IFDIR : S_IFREG;
-                         need = fuse_add_direntry(req, buf.data() + used, rem, d.name.c_str(), &s,
-                                                  static_cast<off_t>(d.next_offset));
-                       }
-                       if (need > rem) return false;
-                       used += need;
-                       return true;
-                     });
+    Status st = FS(req).ReadDir(
+        fi->fh, static_cast<uint64_t>(off), plus,
+        [&](const DirentOut& d, const EntryOut* e) -> bool {
+          size_t rem = size - used;
+          size_t need;
+          if (plus) {
+            fuse_entry_param p = ToEntryParam(*e);
+            need = fuse_add_direntry_plus(req, buf.data() + used, rem, d.name.c_str(), &p,
+                                          static_cast<off_t>(d.next_offset));
+          } else {
+            struct stat s {};
+            s.st_ino = d.ino;
+            s.st_mode = d.is_dir ? S_IFDIR : S_IFREG;
+            need = fuse_add_direntry(req, buf.data() + used, rem, d.name.c_str(), &s,
+                                     static_cast<off_t>(d.next_offset));
+          }
+          if (need > rem) return false;
+          used += need;
+          return true;
+        });
     if (!st.ok()) return ReplyError(req, st);
     fuse_reply_buf(req, buf.data(), used);
   });
@@ -246,14 +252,14 @@ void OpReadDirPlus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file
 
 void OpReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Guard(req, [&] {
-    FS().ReleaseDir(fi->fh);
+    FS(req).ReleaseDir(fi->fh);
     fuse_reply_err(req, 0);
   });
 }
 
 void OpMkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
   Guard(req, [&] {
-    auto r = FS().MkDir(parent, name);
+    auto r = FS(req).MkDir(parent, name);
     if (!r.ok()) return ReplyError(req, r.status());
     auto p = ToEntryParam(*r);
     fuse_reply_entry(req, &p);
@@ -262,14 +268,14 @@ void OpMkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, [&] {
-    Status st = FS().Unlink(parent, name);
+    Status st = FS(req).Unlink(parent, name);
     fuse_reply_err(req, ToErrno(st));
   });
 }
 
 void OpRmDir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, [&] {
-    Status st = FS().RmDir(parent, name);
+    Status st = FS(req).RmDir(parent, name);
     fuse_reply_err(req, ToErrno(st));
   });
 }
@@ -277,35 +283,35 @@ void OpRmDir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) {
   Guard(req, [&] {
-    Status st = FS().Rename(parent, name, newparent, newname, flags);
+    Status st = FS(req).Rename(parent, name, newparent, newname, flags);
     fuse_reply_err(req, ToErrno(st));
   });
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  RaiseReadaheadOnce();
+  RaiseReadaheadOnce(req);
   Guard(req, [&] {
-    auto r = FS().Open(ino, fi->flags);
+    auto r = FS(req).Open(ino, fi->flags);
     if (!r.ok()) return ReplyError(req, r.status());
     fi->fh = r->fh;
     fi->keep_cache = r->keep_cache;
     fi->direct_io = r->direct_io;
     fi->noflush = r->noflush;
-    if (fuse_reply_open(req, fi) == -ENOENT) (void)FS().Release(r->fh);
+    Filesystem& fs = FS(req);  // req is gone once replied to
+    if (fuse_reply_open(req, fi) == -ENOENT) (void)fs.Release(r->fh);
   });
 }
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
   Guard(req, [&] {
-    auto r = FS().Create(parent, name, fi->flags);
+    auto r = FS(req).Create(parent, name, fi->flags);
     if (!r.ok()) return ReplyError(req, r.status());
     fi->fh = r->second.fh;
     auto p = ToEntryParam(r->first);
-    if (fuse_reply_create(req, &p, fi) == -ENOENT) (void)FS().Release(r->second.fh);
+    Filesystem& fs = FS(req);  // req is gone once replied to
+    if (fuse_reply_create(req, &p, fi) == -ENOENT) (void)fs.Release(r->second.fh);
   });
 }
-
-std::atomic<uint64_t> g_reads{0}, g_read_bytes{0};
 
 // A pipe per loop thread for reads spliced from an open range GET (socket -> pipe ->
 // /dev/fuse): big enough for a 1 MiB read (fs.pipe-max-size permitting), else not used.
@@ -353,11 +359,11 @@ class ReadPipe {
 };
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  g_reads.fetch_add(1, std::memory_order_relaxed);
-  g_read_bytes.fetch_add(size, std::memory_order_relaxed);
+  M(req).reads.fetch_add(1, std::memory_order_relaxed);
+  M(req).read_bytes.fetch_add(size, std::memory_order_relaxed);
   Guard(req, [&] {
     std::shared_ptr<const void> hold;
-    if (auto span = FS().ReadSpan(fi->fh, static_cast<uint64_t>(off), size, &hold)) {
+    if (auto span = FS(req).ReadSpan(fi->fh, static_cast<uint64_t>(off), size, &hold)) {
       // Bytes in a local file (local reads): libfuse splices them file -> pipe -> /dev/fuse,
       // one copy less than read + reply, where the pipe can hold the reply (else it copies).
       fuse_bufvec bv = FUSE_BUFVEC_INIT(span->length);
@@ -372,10 +378,10 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
     if (buf.size() < size) buf.resize(size);
     size_t have = 0;  // bytes of this read already in buf (moved out of a full pipe)
     thread_local ReadPipe pipe;
-    if (pipe.ok() && g_splice_replies.load(std::memory_order_relaxed)) {
+    if (pipe.ok() && M(req).splice_replies.load(std::memory_order_relaxed)) {
       pipe.DrainLeftover();  // never send bytes an earlier read left behind (e.g. a throw)
       // Bytes of an open range GET: socket -> pipe -> /dev/fuse, no copy through memory.
-      auto k = FS().ReadToPipe(fi->fh, static_cast<uint64_t>(off), size, pipe.wr());
+      auto k = FS(req).ReadToPipe(fi->fh, static_cast<uint64_t>(off), size, pipe.wr());
       if (k.ok() && k->has_value() && !(*k)->pipe_full) {
         if ((*k)->bytes == 0) {
           fuse_reply_buf(req, nullptr, 0);
@@ -398,8 +404,8 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
       }
     }
     const char* view = nullptr;
-    auto r = FS().ReadView(fi->fh, static_cast<uint64_t>(off) + have, size - have,
-                           buf.data() + have, &view, &hold);
+    auto r = FS(req).ReadView(fi->fh, static_cast<uint64_t>(off) + have, size - have,
+                              buf.data() + have, &view, &hold);
     if (!r.ok()) return ReplyError(req, r.status());
     if (have == 0) return (void)fuse_reply_buf(req, view, *r);
     if (view != buf.data() + have) std::memcpy(buf.data() + have, view, *r);
@@ -410,7 +416,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 void OpWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
              fuse_file_info* fi) {
   Guard(req, [&] {
-    auto r = FS().Write(fi->fh, static_cast<uint64_t>(off), data, size);
+    auto r = FS(req).Write(fi->fh, static_cast<uint64_t>(off), data, size);
     if (!r.ok()) return ReplyError(req, r.status());
     fuse_reply_write(req, *r);
   });
@@ -418,7 +424,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
 
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Guard(req, [&] {
-    Status st = FS().Flush(fi->fh);
+    Status st = FS(req).Flush(fi->fh);
     if (!st.ok()) return ReplyError(req, st);
     fuse_reply_err(req, 0);
   });
@@ -426,7 +432,7 @@ void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
   Guard(req, [&] {
-    Status st = FS().Flush(fi->fh);  // a PUT is acknowledged only once fsynced on the target
+    Status st = FS(req).Flush(fi->fh);  // a PUT is acknowledged only once fsynced on the target
     if (!st.ok()) return ReplyError(req, st);
     fuse_reply_err(req, 0);
   });
@@ -434,7 +440,7 @@ void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Guard(req, [&] {
-    Status st = FS().Release(fi->fh);
+    Status st = FS(req).Release(fi->fh);
     fuse_reply_err(req, ToErrno(st));
   });
 }
@@ -494,7 +500,9 @@ int RunFuse(const MountConfig& cfg, MakeFilesystem make_fs, void* ctx) {
   for (auto& s : argv_s) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   fuse_lowlevel_ops ops = MakeOps();
-  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), nullptr);
+  Mount mount;
+  mount.mountpoint = cfg.mountpoint;
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &mount);
   if (se == nullptr) {
     fuse_opt_free_args(&args);
     return 1;
@@ -505,8 +513,7 @@ int RunFuse(const MountConfig& cfg, MakeFilesystem make_fs, void* ctx) {
       if (cfg.foreground || fuse_daemonize(0) == 0) {
         Filesystem* fs = make_fs(ctx);
         if (fs != nullptr) {
-          g_fs.store(fs, std::memory_order_release);
-          g_mountpoint = cfg.mountpoint;
+          mount.fs = fs;
           fuse_loop_config* lc = fuse_loop_cfg_create();
           fuse_loop_cfg_set_max_threads(lc, 64);
           fuse_loop_cfg_set_idle_threads(lc, 16);
@@ -515,7 +522,7 @@ int RunFuse(const MountConfig& cfg, MakeFilesystem make_fs, void* ctx) {
           rc = lr < 0 ? 1 : 0;  // a signal-driven exit is a clean exit
           fuse_loop_cfg_destroy(lc);
           spdlog::info("aisle-fs: unmounting {} ({} reads, {} bytes asked)", cfg.mountpoint,
-                       g_reads.load(), g_read_bytes.load());
+                       mount.reads.load(), mount.read_bytes.load());
         }
       }
       fuse_session_unmount(se);

@@ -4,28 +4,40 @@
 #include <string>
 
 namespace aisle::api {
+namespace {
+
+bool ParseDecimal(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
+    return false;
+  uint64_t v = 0;
+  for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
+  *out = v;
+  return true;
+}
+
+// The range set of a "bytes=..." header without spaces; nullopt for another unit.
+std::optional<std::string> RangeSet(std::string_view header) {
+  std::string h(header);
+  h.erase(std::remove(h.begin(), h.end(), ' '), h.end());
+  if (h.rfind("bytes=", 0) != 0) return std::nullopt;
+  return h.substr(6);
+}
+
+}  // namespace
 
 Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size,
                                             MultiRange multi, std::string_view unsatisfiable) {
   using R = std::optional<ByteRange>;
-  std::string h(header);
-  h.erase(std::remove(h.begin(), h.end(), ' '), h.end());
-  if (h.rfind("bytes=", 0) != 0) return R();
-  h.erase(0, 6);
+  std::optional<std::string> set = RangeSet(header);
+  if (!set) return R();
+  const std::string& h = *set;
   if (h.find(',') != std::string::npos) {
     if (multi == MultiRange::kServeWhole) return R();
     return Status::RangeNotSatisfiable("multi-range requests are not supported");
   }
   size_t dash = h.find('-');
   if (dash == std::string::npos) return R();
-  auto parse = [](std::string_view s, uint64_t* out) {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
-      return false;
-    uint64_t v = 0;
-    for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
-    *out = v;
-    return true;
-  };
+  auto parse = ParseDecimal;
   std::string_view a = std::string_view(h).substr(0, dash),
                    b = std::string_view(h).substr(dash + 1);
   uint64_t first = 0, last = 0;
@@ -40,6 +52,18 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t si
   if (first >= size) return Status::RangeNotSatisfiable(std::string(unsatisfiable));
   uint64_t end = b.empty() ? size - 1 : std::min(last, size - 1);
   return R(ByteRange{first, end - first + 1});
+}
+
+std::optional<ByteRange> ParseClosedRange(std::string_view header, uint64_t size) {
+  std::optional<std::string> set = RangeSet(header);
+  if (!set) return std::nullopt;
+  size_t dash = set->find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  uint64_t first = 0, last = 0;
+  if (!ParseDecimal(std::string_view(*set).substr(0, dash), &first) ||
+      !ParseDecimal(std::string_view(*set).substr(dash + 1), &last) || last < first || last >= size)
+    return std::nullopt;
+  return ByteRange{first, last - first + 1};
 }
 
 Result<ByteRange> ApplyRange(const Request& req, Response& resp, uint64_t size, MultiRange multi,

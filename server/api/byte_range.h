@@ -26,6 +26,10 @@ Result<std::optional<ByteRange>> ParseRange(
     std::string_view header, uint64_t size, MultiRange multi,
     std::string_view unsatisfiable = "range not satisfiable");
 
+// "bytes=first-last" with both ends given and inside an object of `size` bytes (S3's
+// x-amz-copy-source-range); nullopt for anything else.
+std::optional<ByteRange> ParseClosedRange(std::string_view header, uint64_t size);
+
 // Applies the request's Range header to a body of `size` bytes. A satisfiable range sets 206
 // and Content-Range and is returned; no (or an ignorable) header returns {0, size}. An
 // unsatisfiable one is written by `write_error`, gets "Content-Range: bytes */size", and its

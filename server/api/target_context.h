@@ -1,5 +1,5 @@
 // What a target's handlers are handed: the node's identity and the services the node owns
-// (server/main.cc builds them). Pointers only, never owned here; null where a service is off.
+// (server/node.cc builds them). Pointers only, never owned here; null where a service is off.
 // Copied into jobs that outlive a request; the node outlives them all.
 #pragma once
 
@@ -17,10 +17,14 @@ class PeerClient;
 namespace aisle::etl {
 class EtlManager;
 }
+namespace aisle::jobs {
+class Registry;
+}
 
 namespace aisle::api {
 
 class Handler;
+class ShardCache;
 struct LocalReadCounters;
 
 struct ApiContext {
@@ -32,6 +36,8 @@ struct ApiContext {
   Handler* s3 = nullptr;                     // S3 API (server/s3): every path outside /v1/ when set
   etl::EtlManager* etl = nullptr;            // null: this node runs no transforms
   LocalReadCounters* local_reads = nullptr;  // null: local reads are off
+  jobs::Registry* jobs = nullptr;            // the node's long operations (xactions)
+  ShardCache* shards = nullptr;              // shard member indexes of `store`
 };
 
 }  // namespace aisle::api

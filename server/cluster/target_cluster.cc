@@ -39,8 +39,9 @@ class FdRangeReader : public BodyReader {
 
 }  // namespace
 
-TargetCluster::TargetCluster(Options opts, storage::Store* store, PeerClient* peers)
-    : opts_(std::move(opts)), store_(store), peers_(peers) {}
+TargetCluster::TargetCluster(Options opts, storage::Store* store, PeerClient* peers,
+                             jobs::Registry* jobs)
+    : opts_(std::move(opts)), store_(store), peers_(peers), jobs_(jobs) {}
 
 TargetCluster::~TargetCluster() { Stop(); }
 
@@ -312,15 +313,14 @@ void TargetCluster::RebalanceLoop() {
       want = reb_wanted_;
     }
     // Each pass is a job ("rebalance") in the node's registry: progress, abort, history.
-    std::string id =
-        jobs::Registry::Global().Start("rebalance", "", "", [this, want](jobs::Job& job) {
-          RunRebalance(want, &job);
-          RebalanceStats s = rebalance_stats();
-          if (s.aborted && job.aborted()) return Status::Conflict("aborted");
-          return s.errors ? Status::Unavailable(s.last_error) : Status::OK();
-        });
+    std::string id = jobs_->Start("rebalance", "", "", [this, want](jobs::Job& job) {
+      RunRebalance(want, &job);
+      RebalanceStats s = rebalance_stats();
+      if (s.aborted && job.aborted()) return Status::Conflict("aborted");
+      return s.errors ? Status::Unavailable(s.last_error) : Status::OK();
+    });
     while (!stop_) {
-      auto snap = jobs::Registry::Global().Get(id);
+      auto snap = jobs_->Get(id);
       if (!snap || snap->state != jobs::JobState::kRunning) break;
       std::this_thread::sleep_for(milliseconds(20));
     }

@@ -21,7 +21,8 @@
 
 namespace aisle::jobs {
 class Job;
-}
+class Registry;
+}  // namespace aisle::jobs
 
 namespace aisle::cluster {
 
@@ -45,8 +46,9 @@ class TargetCluster {
     std::string primary_url;
     int keepalive_ms = 1000;
   };
-  // `peers` carries every node-to-node call; both outlive this.
-  TargetCluster(Options opts, storage::Store* store, PeerClient* peers);
+  // `peers` carries every node-to-node call; rebalance passes run as jobs in `jobs`. All three
+  // outlive this.
+  TargetCluster(Options opts, storage::Store* store, PeerClient* peers, jobs::Registry* jobs);
   ~TargetCluster();
 
   // Joins the primary (retrying for up to `wait`), then starts keepalives and rebalancing.
@@ -96,6 +98,7 @@ class TargetCluster {
   Options opts_;
   storage::Store* store_;
   PeerClient* peers_;
+  jobs::Registry* jobs_;
   ClusterState state_;
 
   std::atomic<bool> stop_{false};

@@ -187,7 +187,7 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
   std::string kind = args->etl.empty() ? "copy-bck" : "etl-bck";
   ApiContext job_ctx = ctx;
   EtlBucketArgs a = std::move(args).value();
-  std::string id = jobs::Registry::Global().Start(
+  std::string id = ctx.jobs->Start(
       kind, a.src, a.dst,
       [job_ctx, a, inst](jobs::Job& job) { return RunEtlBucket(job_ctx, a, inst, job); },
       req.Query("job_id").value_or(""));

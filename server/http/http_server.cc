@@ -282,63 +282,12 @@ class RequestBody : public BodyReader {
   uint64_t remaining_ = 0;
 };
 
-const char* Reason(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 416:
-      return "Range Not Satisfiable";
-    case 417:
-      return "Expectation Failed";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 507:
-      return "Insufficient Storage";
-    default:
-      return "Unknown";
-  }
+// The status line's reason phrase, from Beast's table ("Unknown" for a code it does not know).
+std::string_view Reason(int status) {
+  auto known = beast::http::int_to_status(static_cast<unsigned>(status));
+  if (known == beast::http::status::unknown) return "Unknown";
+  beast::string_view r = beast::http::obsolete_reason(known);  // a static string
+  return std::string_view(r.data(), r.size());
 }
 
 void AppendHeader(std::string& out, std::string_view name, std::string_view value) {

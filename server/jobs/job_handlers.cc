@@ -82,7 +82,7 @@ void HandleJobs(ApiContext& ctx, Request& req, Response& resp) {
                          : nlohmann::json::parse(*body, nullptr, false);
   if (q.is_discarded() || !q.is_object())
     return WriteError(req, resp, 400, "malformed JSON in the request body", ctx.node);
-  jobs::Registry& reg = jobs::Registry::Global();
+  jobs::Registry& reg = *ctx.jobs;
 
   if (req.method == "PUT") {
     std::string action = JStr(q, "action");

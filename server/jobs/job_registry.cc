@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "common/clock.h"
 
@@ -66,21 +67,12 @@ void Job::Count(const std::string& key, uint64_t n) {
   ext_[key] += n;
 }
 
-Registry& Registry::Global() {
-  static Registry* r = new Registry();  // never destroyed: jobs may outlive main's scope
-  return *r;
-}
+Registry::~Registry() { AbortAllAndWait(); }
 
-Registry::~Registry() {
-  std::vector<std::shared_ptr<Job>> all;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [id, j] : jobs_) all.push_back(j);
-  }
-  for (auto& j : all) j->abort_ = true;
-  for (auto& j : all) {
-    if (j->thread_.joinable()) j->thread_.join();
-  }
+void Registry::AbortAllAndWait() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (auto& [id, j] : jobs_) j->abort_ = true;
+  ended_.wait(l, [this] { return running_ == 0; });
 }
 
 std::string Registry::Start(std::string kind, std::string bucket, std::string dst_bucket,
@@ -97,30 +89,38 @@ std::string Registry::Start(std::string kind, std::string bucket, std::string ds
     jobs_[id] = job;
     order_.push_back(id);
     Prune();
+    ++running_;
   }
-  // The thread holds a reference, so a pruned job finishes safely.
-  job->thread_ = std::thread([job, fn = std::move(fn)] {
+  // The thread holds a reference, so a pruned job finishes safely; it is detached, and
+  // AbortAllAndWait (the destructor) waits for it through running_.
+  std::thread([this, job, fn = std::move(fn)]() mutable {
     Status st;
     try {
-      st = fn(*job);
+      auto run = std::move(fn);  // its captures end here, before the registry may go
+      st = run(*job);
     } catch (const std::exception& e) {
       st = Status::Internal(std::string("job failed: ") + e.what());
     } catch (...) {
       st = Status::Internal("job failed");
     }
-    std::lock_guard<std::mutex> l(job->mu_);
-    job->end_ns_ = NowNs();
-    if (job->aborted()) {
-      job->state_ = JobState::kAborted;
-      if (job->error_.empty()) job->error_ = "aborted";
-    } else if (!st.ok()) {
-      job->state_ = JobState::kFailed;
-      job->error_ = st.message();
-    } else {
-      job->state_ = JobState::kFinished;
+    {
+      std::lock_guard<std::mutex> l(job->mu_);
+      job->end_ns_ = NowNs();
+      if (job->aborted()) {
+        job->state_ = JobState::kAborted;
+        if (job->error_.empty()) job->error_ = "aborted";
+      } else if (!st.ok()) {
+        job->state_ = JobState::kFailed;
+        job->error_ = st.message();
+      } else {
+        job->state_ = JobState::kFinished;
+      }
     }
-  });
-  job->thread_.detach();  // Global() is never destroyed; the job owns itself via `job`
+    // Notified under the lock: once it is released the registry may be gone.
+    std::lock_guard<std::mutex> l(mu_);
+    --running_;
+    ended_.notify_all();
+  }).detach();
   return id;
 }
 

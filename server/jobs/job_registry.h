@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -11,7 +12,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -63,14 +63,14 @@ class Job {
   int64_t end_ns_ = 0;
   std::string error_;
   std::map<std::string, uint64_t> ext_;
-  std::thread thread_;
 };
 
 class Registry {
  public:
   Registry() = default;
-  ~Registry();  // aborts running jobs and joins their threads
-  static Registry& Global();
+  ~Registry();  // AbortAllAndWait()
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
 
   // Runs fn on a new thread. fn's Status decides the end state: OK -> finished, error ->
   // failed (aborted when the abort flag was set). Returns the job id: `id` when given and
@@ -82,6 +82,9 @@ class Registry {
   std::vector<JobSnapshot> List(const std::string& kind, bool only_running) const;
   // Sets the abort flag; kNotFound for an unknown id. Idempotent.
   Status Abort(const std::string& id);
+  // Sets every job's abort flag and waits until their threads end (the node calls this before
+  // it tears down the services the jobs use). Jobs started afterwards run as usual.
+  void AbortAllAndWait();
 
  private:
   void Prune();  // keeps the newest kMaxFinished finished jobs
@@ -89,6 +92,8 @@ class Registry {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::vector<std::string> order_;  // start order
+  size_t running_ = 0;              // job threads not yet ended
+  std::condition_variable ended_;   // signalled (under mu_) when a job thread ends
 };
 
 }  // namespace aisle::jobs

@@ -17,6 +17,7 @@
 #include "server/s3/s3_crypto.h"
 #include "server/storage/file_util.h"
 #include "server/storage/object_meta.h"
+#include "server/storage/work_dirs.h"
 
 namespace aisle::api::s3 {
 namespace {
@@ -102,7 +103,7 @@ std::string SlotName(int number) {
 }  // namespace
 
 MultipartStore::MultipartStore(storage::Store* store)
-    : store_(store), root_(store->mountpaths()[0] + "/.aisle/s3-mpu") {}
+    : store_(store), root_(storage::S3UploadsDir(store->mountpaths()[0])) {}
 
 Result<std::string> MultipartStore::Create(
     std::string_view bucket, std::string_view key,

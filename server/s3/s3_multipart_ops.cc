@@ -2,6 +2,7 @@
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
 #include "common/clock.h"
 #include "common/names.h"
+#include "server/api/byte_range.h"
 #include "server/s3/s3_ops.h"
 #include "server/s3/s3_xml.h"
 
@@ -55,15 +56,14 @@ void UploadPart(S3Ctx& c, Request& req, Response& resp) {
     uint64_t off = 0, len = src->meta.size;
     std::string range = req.headers.Get("x-amz-copy-source-range");
     if (!range.empty()) {
-      unsigned long long a = 0, b = 0;
-      if (std::sscanf(range.c_str(), "bytes=%llu-%llu", &a, &b) != 2 || b < a ||
-          b >= src->meta.size)
+      std::optional<ByteRange> r = ParseClosedRange(range, src->meta.size);
+      if (!r)
         return WriteS3Error(
             req, resp, 400, "InvalidArgument",
             "The x-amz-copy-source-range value must be of the form bytes=first-last "
             "within the source object");
-      off = a;
-      len = b - a + 1;
+      off = r->start;
+      len = r->length;
     }
     FileRangesReader body({{src->file, src->file->get(), src->data_offset + off, len}});
     auto etag = c.mpu->CopyPart(c.bucket, c.key, id, number, body);

@@ -127,7 +127,7 @@ jobs::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const jobs::ArchiveSpec&
     if (!owner) return Status::Unavailable("no active target to own " + dst + "/" + name);
     if (owner->id == ctx.node.id) {
       AISLE_ASSIGN_OR_RETURN(ShardAppendResult r,
-                             AppendArchive(ctx.store, dst, name, fd, size, fmt));
+                             AppendArchive(*ctx.shards, dst, name, fd, size, fmt));
       AISLE_RETURN_IF_ERROR(ctx.cluster->Replicate(dst, name));
       return r.mode;
     }

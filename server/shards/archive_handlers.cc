@@ -98,7 +98,7 @@ Result<std::string> ReadMemberToString(const OpenShard& sh, const Member& m, uin
 
 void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                std::string_view object, const std::string& archpath, Format fmt) {
-  auto sh = ShardCache::For(ctx.store).Open(bucket, object, fmt);
+  auto sh = ctx.shards->Open(bucket, object, fmt);
   if (!sh.ok()) return WriteError(req, resp, WithNode(ctx, sh.status()), ctx.node);
   const archive::ShardIndex& idx = *sh->index;
   const Member* m = idx.Find(archpath);
@@ -134,7 +134,7 @@ void GetMember(ApiContext& ctx, Request& req, Response& resp, std::string_view b
     return;
   }
   archive::FdSource src(obj.file->get(), obj.data_offset, obj.meta.size);
-  const archive::Limits& lim = ShardCache::For(ctx.store).limits();
+  const archive::Limits& lim = ctx.shards->limits();
   if (length <= kInlineLimit) {
     auto out = ReadMemberToString(*sh, *m, start, length, lim);
     if (!out.ok())
@@ -193,7 +193,7 @@ void GetMatching(ApiContext& ctx, Request& req, Response& resp, std::string_view
                  std::string_view object, Format fmt) {
   auto match = Matcher(NonEmptyQuery(req, "archregx"), NonEmptyQuery(req, "archmode"));
   if (!match.ok()) return WriteError(req, resp, match.status(), ctx.node);
-  auto sh = ShardCache::For(ctx.store).Open(bucket, object, fmt);
+  auto sh = ctx.shards->Open(bucket, object, fmt);
   if (!sh.ok()) return WriteError(req, resp, WithNode(ctx, sh.status()), ctx.node);
   const archive::ShardIndex& idx = *sh->index;
   std::vector<const Member*> hits;
@@ -216,8 +216,7 @@ void GetMatching(ApiContext& ctx, Request& req, Response& resp, std::string_view
   for (const Member* m : hits) {
     Status st = sink(archive::TarFileHeader(m->name, m->size, m->mode, m->mtime));
     if (st.ok())
-      st = archive::ReadMember(src, idx, *m, 0, m->size, std::ref(sink),
-                               ShardCache::For(ctx.store).limits());
+      st = archive::ReadMember(src, idx, *m, 0, m->size, std::ref(sink), ctx.shards->limits());
     if (st.ok()) st = sink(std::string(archive::TarPadding(m->size), '\0'));
     if (!st.ok())
       return WriteError(req, resp, st.WithContext(storage::ObjectCname(bucket, object)), ctx.node);
@@ -261,7 +260,7 @@ std::pair<std::string, std::string> SampleKey(const std::string& name) {
 
 void ListJson(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
               std::string_view object, Format fmt) {
-  auto sh = ShardCache::For(ctx.store).Open(bucket, object, fmt);
+  auto sh = ctx.shards->Open(bucket, object, fmt);
   if (!sh.ok()) return WriteError(req, resp, WithNode(ctx, sh.status()), ctx.node);
   const archive::ShardIndex& idx = *sh->index;
   nlohmann::json members = nlohmann::json::array();
@@ -401,7 +400,7 @@ Result<storage::ObjectMeta> AppendTar(ApiContext& ctx, std::string_view bucket,
     r.AddString(padding);
   };
   AISLE_ASSIGN_OR_RETURN(ShardAppendResult res,
-                         AppendTarTail(ctx.store, bucket, object, obj, old, entries,
+                         AppendTarTail(*ctx.shards, bucket, object, obj, old, entries,
                                        header.size() + member.size + padding.size(), {m}));
   resp.headers.Add("Ais-Append-Mode", res.mode);
   return res.meta;
@@ -409,7 +408,7 @@ Result<storage::ObjectMeta> AppendTar(ApiContext& ctx, std::string_view bucket,
 
 void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
             std::string_view object, const std::string& name, Format fmt) {
-  ShardCache& cache = ShardCache::For(ctx.store);
+  ShardCache& cache = *ctx.shards;
   if (name.size() > cache.limits().max_name_len)
     return WriteError(
         req, resp, 400,
@@ -519,8 +518,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
 Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
                                     std::string_view shard, const std::string& archpath,
                                     uint64_t max) {
-  AISLE_ASSIGN_OR_RETURN(OpenShard sh,
-                         ShardCache::For(ctx.store).Open(bucket, shard, Format::kUnknown));
+  AISLE_ASSIGN_OR_RETURN(OpenShard sh, ctx.shards->Open(bucket, shard, Format::kUnknown));
   const Member* m = sh.index->Find(archpath);
   if (!m)
     return Status::NotFound(ctx.node.Name() + ": " + storage::ObjectCname(bucket, shard) +
@@ -529,14 +527,12 @@ Result<std::string> ReadMemberBytes(ApiContext& ctx, std::string_view bucket,
     return Status::InvalidArgument("\"" + archpath + "\" is a directory in the archive");
   if (m->size > max)
     return Status::TooLarge("\"" + archpath + "\" is too large for an inline transform");
-  auto out = ReadMemberToString(sh, *m, 0, m->size, ShardCache::For(ctx.store).limits());
+  auto out = ReadMemberToString(sh, *m, 0, m->size, ctx.shards->limits());
   if (!out.ok()) return out.status().WithContext(storage::ObjectCname(bucket, shard));
   return out;
 }
 
-bool LooksLikeShard(std::string_view name) {
-  return archive::FormatFromName(name) != Format::kUnknown;
-}
+bool LooksLikeShard(std::string_view name) { return !archive::ShardExtension(name).empty(); }
 
 bool IsArchiveRequest(const Request& req) {
   for (const char* p : {"archpath", "archregx", "archlist", "archappend"}) {
@@ -586,7 +582,7 @@ void HandleArchive(ApiContext& ctx, Request& req, Response& resp, std::string_vi
 
 Result<ShardMembers> ListShardMembers(ApiContext& ctx, std::string_view bucket,
                                       std::string_view shard) {
-  ShardCache& cache = ShardCache::For(ctx.store);
+  ShardCache& cache = *ctx.shards;
   AISLE_ASSIGN_OR_RETURN(OpenShard sh, cache.Open(bucket, shard, Format::kUnknown));
   return cache.Members(bucket, shard, sh.index);
 }

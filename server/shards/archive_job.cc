@@ -220,17 +220,9 @@ Result<std::vector<std::string>> ExpandTemplate(std::string_view t, size_t max) 
 
 std::string ShardName(const ArchiveSpec& spec, size_t i) {
   if (spec.max_shard_size == 0) return spec.archname;
-  std::string ext = archive::FormatExtension(archive::FormatFromName(spec.archname));
-  std::string stem = spec.archname;
   // Keep the caller's spelling of the extension (".tar.gz" vs ".tgz").
-  for (const char* e : {".tar.gz", ".tar.lz4", ".tar.zst", ".tgz", ".tar", ".zip"}) {
-    size_t n = std::strlen(e);
-    if (stem.size() > n && stem.compare(stem.size() - n, n, e) == 0) {
-      ext = e;
-      stem.resize(stem.size() - n);
-      break;
-    }
-  }
+  std::string ext(archive::ShardExtension(spec.archname));
+  std::string stem = spec.archname.substr(0, spec.archname.size() - ext.size());
   char num[16];
   std::snprintf(num, sizeof num, "-%04zu", i);
   return stem + num + ext;

@@ -25,8 +25,8 @@ void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_
   storage::Store* store = ctx.store;
   // In a cluster this target runs the whole job (the proxy picked it), over every target.
   jobs::ArchiveIo io =
-      ctx.cluster ? ClusterArchiveIo(ctx, *spec) : StandaloneArchiveIo(store, *spec);
-  std::string id = jobs::Registry::Global().Start(
+      ctx.cluster ? ClusterArchiveIo(ctx, *spec) : StandaloneArchiveIo(ctx.shards, *spec);
+  std::string id = ctx.jobs->Start(
       "archive", spec->src_bucket, spec->dst_bucket,
       [store, io = std::move(io), s = std::move(spec).value()](jobs::Job& job) {
         return jobs::RunArchiveJob(store, s, io, job);

@@ -54,10 +54,11 @@ Status CopyMember(storage::Store* store, const archive::RandomAccessSource& src,
 
 // Any other pair of formats: old members (minus those the new ones replace) + new members,
 // written in the shard's own format to a spool, committed as a new version.
-Result<ShardAppendResult> RewriteWith(storage::Store* store, std::string_view bucket,
+Result<ShardAppendResult> RewriteWith(ShardCache& cache, std::string_view bucket,
                                       std::string_view shard, const OpenShard& cur, int fd,
                                       uint64_t size, const archive::ShardIndex& in) {
-  const archive::Limits& lim = ShardCache::For(store).limits();
+  storage::Store* store = cache.store();
+  const archive::Limits& lim = cache.limits();
   const archive::ShardIndex& old = *cur.index;
   AISLE_ASSIGN_OR_RETURN(storage::FileHandle spool, store->OpenSpool());
   storage::SpoolSink sink{spool.get()};
@@ -90,9 +91,9 @@ bool InPlaceAppendsEnabled() {
   return !v || std::string_view(v) != "0";
 }
 
-Result<ShardAppendResult> AppendArchive(storage::Store* store, std::string_view bucket,
+Result<ShardAppendResult> AppendArchive(ShardCache& cache, std::string_view bucket,
                                         std::string_view shard, int fd, uint64_t size, Format fmt) {
-  ShardCache& cache = ShardCache::For(store);
+  storage::Store* store = cache.store();
   std::lock_guard<std::mutex> lock(cache.WriteLock(bucket, shard));
   auto cur = cache.Open(bucket, shard, Format::kUnknown);  // the shard's own format
   if (!cur.ok()) {
@@ -110,18 +111,18 @@ Result<ShardAppendResult> AppendArchive(storage::Store* store, std::string_view 
   if (!in.ok()) return in.status().WithContext("members to append");
   if (cur->index->format == Format::kTar && in->format == Format::kTar)
     return AppendTarTail(
-        store, bucket, shard, cur->obj, *cur->index,
+        cache, bucket, shard, cur->obj, *cur->index,
         [&](ConcatReader& r) { r.AddFile(fd, 0, in->end_of_entries); }, in->end_of_entries,
         in->members);
-  return RewriteWith(store, bucket, shard, *cur, fd, size, *in);
+  return RewriteWith(cache, bucket, shard, *cur, fd, size, *in);
 }
 
-Result<ShardAppendResult> AppendTarTail(storage::Store* store, std::string_view bucket,
+Result<ShardAppendResult> AppendTarTail(ShardCache& cache, std::string_view bucket,
                                         std::string_view shard, const storage::ObjectReader& obj,
                                         const archive::ShardIndex& old,
                                         const std::function<void(ConcatReader&)>& add_entries,
                                         uint64_t entries_len, const std::vector<Member>& added) {
-  ShardCache& cache = ShardCache::For(store);
+  storage::Store* store = cache.store();
   auto tail = [&](ConcatReader& r) {
     add_entries(r);
     r.AddString(std::string(archive::kTarEndBlocks, '\0'));
@@ -171,11 +172,11 @@ Result<ShardAppendResult> AppendTarTail(storage::Store* store, std::string_view 
   return out;
 }
 
-jobs::ArchiveIo StandaloneArchiveIo(storage::Store* store, const jobs::ArchiveSpec& spec) {
-  jobs::ArchiveIo io = jobs::LocalArchiveIo(store, spec);
-  io.append_shard = [store, dst = spec.dst_bucket, fmt = spec.format](
+jobs::ArchiveIo StandaloneArchiveIo(ShardCache* cache, const jobs::ArchiveSpec& spec) {
+  jobs::ArchiveIo io = jobs::LocalArchiveIo(cache->store(), spec);
+  io.append_shard = [cache, dst = spec.dst_bucket, fmt = spec.format](
                         const std::string& name, int fd, uint64_t size) -> Result<std::string> {
-    AISLE_ASSIGN_OR_RETURN(ShardAppendResult r, AppendArchive(store, dst, name, fd, size, fmt));
+    AISLE_ASSIGN_OR_RETURN(ShardAppendResult r, AppendArchive(*cache, dst, name, fd, size, fmt));
     return r.mode;
   };
   return io;
@@ -204,7 +205,7 @@ void HandleArchiveAppend(ApiContext& ctx, Request& req, Response& resp, std::str
     if (Status st = sink(std::string_view(buf, *n)); !st.ok())
       return WriteError(req, resp, st, ctx.node);
   }
-  auto r = AppendArchive(ctx.store, bucket, shard, spool->get(), sink.off, fmt);
+  auto r = AppendArchive(*ctx.shards, bucket, shard, spool->get(), sink.off, fmt);
   if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
   resp.headers.Add("Ais-Append-Mode", r->mode);
   resp.headers.Add("Ais-Version", std::to_string(r->meta.version));

@@ -18,6 +18,7 @@
 #include "server/api/target_context.h"
 #include "server/shards/archive_job.h"
 #include "server/shards/concat_reader.h"
+#include "server/shards/shard_cache.h"
 #include "server/storage/store.h"
 
 namespace aisle::api {
@@ -30,11 +31,13 @@ struct ShardAppendResult {
   storage::ObjectMeta meta;
 };
 
+// `cache` is the node's shard cache (its store is the one written).
+
 // Appends the members of the archive in bytes [0, size) of fd (format fmt) to bucket/shard;
 // a missing shard is created from those bytes as they are. A name already in the shard: a tar
 // keeps the old member, shadowed by the new one (reads and listings see the new one), as PUT
 // ?archpath= does; a rewrite drops the old one.
-Result<ShardAppendResult> AppendArchive(storage::Store* store, std::string_view bucket,
+Result<ShardAppendResult> AppendArchive(ShardCache& cache, std::string_view bucket,
                                         std::string_view shard, int fd, uint64_t size,
                                         archive::Format fmt);
 
@@ -43,7 +46,7 @@ Result<ShardAppendResult> AppendArchive(storage::Store* store, std::string_view 
 // describe, in place when the store can, else as a new version (old entries + new). `added`
 // are the new members with offsets relative to the start of the entries; the index is
 // extended with them, not rebuilt. Used by PUT ?archpath= (one member) and AppendArchive.
-Result<ShardAppendResult> AppendTarTail(storage::Store* store, std::string_view bucket,
+Result<ShardAppendResult> AppendTarTail(ShardCache& cache, std::string_view bucket,
                                         std::string_view shard, const storage::ObjectReader& obj,
                                         const archive::ShardIndex& old,
                                         const std::function<void(ConcatReader&)>& add_entries,
@@ -51,7 +54,7 @@ Result<ShardAppendResult> AppendTarTail(storage::Store* store, std::string_view 
                                         const std::vector<archive::Member>& added);
 
 // A standalone node's archive job I/O: LocalArchiveIo plus append_shard through AppendArchive.
-jobs::ArchiveIo StandaloneArchiveIo(storage::Store* store, const jobs::ArchiveSpec& spec);
+jobs::ArchiveIo StandaloneArchiveIo(ShardCache* cache, const jobs::ArchiveSpec& spec);
 
 // PUT /v1/objects/B/SHARD?archappend=true[&archmime=.tar], Aisle-internal (Aisle-Intra
 // header): the body is an archive whose members AppendArchive appends. Answers

@@ -36,16 +36,6 @@ archive::IndexTag TagOf(const storage::ObjectMeta& m) {
 ShardCache::ShardCache(storage::Store* store, size_t max_bytes)
     : store_(store), max_bytes_(max_bytes) {}
 
-ShardCache& ShardCache::For(storage::Store* store) {
-  static std::mutex mu;
-  static std::map<storage::Store*, std::unique_ptr<ShardCache>>* caches =
-      new std::map<storage::Store*, std::unique_ptr<ShardCache>>();  // lives until exit
-  std::lock_guard<std::mutex> l(mu);
-  auto& c = (*caches)[store];
-  if (!c) c = std::make_unique<ShardCache>(store);
-  return *c;
-}
-
 std::mutex& ShardCache::WriteLock(std::string_view bucket, std::string_view name) {
   size_t h = std::hash<std::string_view>()(bucket) * 31 + std::hash<std::string_view>()(name);
   return write_mu_[h % kStripes];

@@ -1,6 +1,7 @@
 // ShardCache: member indexes of shards, kept in memory (LRU by bytes) and in a sidecar file
 // beside each object (Store::SidecarPath). An index is built on first access and tagged with
 // the object's version, checksum, size and mtime, so a changed object never uses a stale one.
+// The node owns one per store and hands it to the handlers (ApiContext::shards).
 // Thread-safe; one build at a time per shard (striped locks), so concurrent first reads of a
 // big shard index it once.
 #pragma once
@@ -60,9 +61,7 @@ class ShardCache {
 
   const archive::Limits& limits() const { return limits_; }
   void set_limits(const archive::Limits& l) { limits_ = l; }
-
-  // The process-wide cache of a store (created on first use).
-  static ShardCache& For(storage::Store* store);
+  storage::Store* store() const { return store_; }
 
  private:
   using Key = std::string;  // bucket + '\0' + name

@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "server/storage/file_util.h"
 #include "server/storage/record_codec.h"
+#include "server/storage/work_dirs.h"
 
 namespace aisle::storage::inplace {
 namespace {
@@ -25,8 +26,6 @@ bool IsCrash(const Status& s) {
 }
 
 }  // namespace
-
-std::string UndoDir(const std::string& mp_root) { return mp_root + "/.aisle/undo"; }
 
 // magic, rel_path, ino, old_len, tail_off, old_header, old_tail, XXH64 of all before.
 std::string EncodeUndo(const UndoRecord& r) {

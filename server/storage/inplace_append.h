@@ -28,7 +28,6 @@ struct UndoRecord {
 std::string EncodeUndo(const UndoRecord& r);
 Result<UndoRecord> DecodeUndo(std::string_view data);
 
-std::string UndoDir(const std::string& mp_root);
 // Puts back the bytes a record describes (idempotent) and fsyncs the object file.
 Status RollBack(const std::string& mp_root, const UndoRecord& r);
 // At start, before objects are indexed: rolls back every record of the mountpath and removes

@@ -22,6 +22,7 @@
 #include "common/names.h"
 #include "server/storage/inplace_append.h"
 #include "server/storage/read_guard.h"
+#include "server/storage/work_dirs.h"
 
 namespace aisle::storage {
 namespace {
@@ -51,8 +52,8 @@ Status ObjectNotFound(std::string_view bucket, std::string_view name) {
 struct Mountpath {
   std::string root;
   uint64_t digest = 0;
-  std::string TmpDir() const { return root + "/.aisle/tmp"; }
-  std::string TrashDir() const { return root + "/.aisle/trash"; }
+  std::string TmpDir() const { return storage::TmpDir(root); }
+  std::string TrashDir() const { return storage::TrashDir(root); }
   std::string BucketsDir() const { return root + "/ais"; }
   std::string BucketDir(std::string_view b) const { return BucketsDir() + "/" + std::string(b); }
 };
@@ -462,7 +463,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.TmpDir()));
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.TrashDir()));
     // Interrupted in-place appends: back to the old version before any header is read.
-    AISLE_RETURN_IF_ERROR(MakeDirs(inplace::UndoDir(root)));
+    AISLE_RETURN_IF_ERROR(MakeDirs(UndoDir(root)));
     AISLE_RETURN_IF_ERROR(inplace::Recover(root));
     impl->mp_roots.push_back(root);
     impl->mps.push_back(std::move(mp));

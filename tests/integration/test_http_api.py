@@ -7,8 +7,10 @@ import json
 import os
 import random
 import re
+import subprocess
 import sys
 import threading
+import unittest
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,7 +19,7 @@ import msgpack  # noqa: E402
 import requests  # noqa: E402
 
 from aisle_testlib import (ErrorAsserts, NodeTestCase, RawConn, RawResponse, main,  # noqa: E402
-                           raw_request, xxh64_hex)
+                           node_bin, raw_request, xxh64_hex)
 
 T = 15  # per-request timeout (s)
 EMPTY_XXH = "ef46db3751d8e999"
@@ -59,6 +61,37 @@ class Base(NodeTestCase, ErrorAsserts):
 
     def list_all_names(self, b, prefix=""):
         return [e["name"] for e in self.list_json(b, {"prefix": prefix}).json()["entries"]]
+
+
+# ==========================================================================================
+class CommandLineTest(unittest.TestCase):
+    """aisle-node's own flags: --help documents each one; bad ones end the process early."""
+
+    FLAGS = ("--config", "--role", "--host", "--port", "--mountpath", "--id", "--io-threads",
+             "--workers", "--log-level", "--ready-file", "--max-object-size", "--s3-access-key",
+             "--s3-secret-key", "--s3-region", "--s3-vhost-domain", "--rate-limit", "--primary",
+             "--data-dir", "--keepalive-ms", "--down-after-ms", "--no-local-reads")
+
+    def run_node(self, *args):
+        return subprocess.run([node_bin(), *args], capture_output=True, text=True, timeout=30)
+
+    def test_help_lists_every_flag(self):
+        p = self.run_node("--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for flag in self.FLAGS:
+            line = next((ln for ln in p.stdout.splitlines() if ln.strip().startswith(flag + " ")
+                         or ln.strip() == flag), None)
+            self.assertIsNotNone(line, "%s missing from --help:\n%s" % (flag, p.stdout))
+
+    def test_bad_flag_fails(self):
+        p = self.run_node("--no-such-flag")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--no-such-flag", p.stderr)
+
+    def test_target_without_mountpath_fails(self):
+        p = self.run_node("--role", "target")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--mountpath", p.stderr)
 
 
 # ==========================================================================================

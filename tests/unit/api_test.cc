@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api/byte_range.h"
+#include "server/jobs/job_registry.h"
 #include "server/native/target_api.h"
+#include "server/shards/shard_cache.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 
@@ -18,6 +20,9 @@ class ApiTest : public ::testing::Test {
     ApiContext ctx;
     ctx.store = store_.get();
     ctx.node = {"tTestNode", "target", "127.0.0.1", 1, 0};
+    shards_ = std::make_unique<ShardCache>(store_.get());
+    ctx.shards = shards_.get();
+    ctx.jobs = &jobs_;
     api_ = std::make_unique<TargetApi>(ctx);
   }
 
@@ -40,6 +45,8 @@ class ApiTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<ShardCache> shards_;
+  jobs::Registry jobs_;  // destroyed first: running jobs end before the store goes
   std::unique_ptr<TargetApi> api_;
 };
 

@@ -73,7 +73,7 @@ JobSnapshot WaitEnd(Registry& r, const std::string& id) {
 }
 
 TEST(JobRegistryTest, StatesProgressAndAbort) {
-  Registry& r = Registry::Global();
+  Registry r;
   std::string ok = r.Start("test", "b", "b", [](Job& j) {
     j.AddInput(3, 300);
     return Status::OK();
@@ -103,6 +103,7 @@ class AppendJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = testing::OpenStore(dir_.Sub("mp"));
+    shards_ = std::make_unique<api::ShardCache>(store_.get());
     ASSERT_TRUE(store_->CreateBucket("src").ok());
     ASSERT_TRUE(store_->CreateBucket("dst").ok());
   }
@@ -118,8 +119,8 @@ class AppendJobTest : public ::testing::Test {
     auto spec = ParseArchiveMsg(v.dump(), "src");
     EXPECT_TRUE(spec.ok()) << spec.status().ToString();
     storage::Store* store = store_.get();
-    ArchiveIo io = api::StandaloneArchiveIo(store, *spec);
-    Registry& reg = Registry::Global();
+    ArchiveIo io = api::StandaloneArchiveIo(shards_.get(), *spec);
+    Registry& reg = jobs_;
     std::string id = reg.Start("archive", "src", "dst", [store, io, s = *spec](Job& job) {
       return RunArchiveJob(store, s, io, job);
     });
@@ -128,7 +129,7 @@ class AppendJobTest : public ::testing::Test {
   // Every member of dst/archname, by name (the visible one for a shadowed name).
   std::map<std::string, std::string> Members(const std::string& archname) {
     std::map<std::string, std::string> out;
-    auto sh = api::ShardCache::For(store_.get()).Open("dst", archname, archive::Format::kUnknown);
+    auto sh = shards_->Open("dst", archname, archive::Format::kUnknown);
     EXPECT_TRUE(sh.ok()) << sh.status().ToString();
     if (!sh.ok()) return out;
     archive::FdSource src(sh->obj.file->get(), sh->obj.data_offset, sh->obj.meta.size);
@@ -167,6 +168,8 @@ class AppendJobTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<api::ShardCache> shards_;
+  Registry jobs_;  // destroyed first: running jobs end before the cache and store go
   std::map<std::string, std::string> want_;
 };
 
@@ -190,7 +193,7 @@ TEST_F(AppendJobTest, NeedsAnAppender) {
   auto spec = ParseArchiveMsg(R"({"archname":"s.tar","tobck":{"name":"dst"},"aate":true})", "src");
   ASSERT_TRUE(spec.ok());
   storage::Store* store = store_.get();
-  Registry& reg = Registry::Global();
+  Registry& reg = jobs_;
   std::string id = reg.Start("archive", "src", "dst", [store, s = *spec](Job& job) {
     return RunArchiveJob(store, s, job);  // LocalArchiveIo has no append_shard
   });

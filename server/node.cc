@@ -1,0 +1,226 @@
+#include "server/node.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "common/clock.h"
+#include "common/hrw.h"
+#include "common/logging.h"
+#include "etl/etl_manager.h"
+#include "server/cluster/peer_client.h"
+#include "server/cluster/proxy_cluster.h"
+#include "server/cluster/target_cluster.h"
+#include "server/http/http_server.h"
+#include "server/jobs/job_registry.h"
+#include "server/local/local_read_server.h"
+#include "server/native/proxy_api.h"
+#include "server/native/target_api.h"
+#include "server/s3/s3_api.h"
+#include "server/s3/s3_proxy.h"
+#include "server/shards/shard_cache.h"
+#include "server/storage/file_util.h"
+#include "server/storage/store.h"
+#include "server/storage/work_dirs.h"
+
+namespace aisle {
+namespace {
+
+std::string GenerateNodeId() {
+  static const char kLetters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  static const char kAlnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::random_device rd;
+  std::string id(1, kLetters[rd() % (sizeof kLetters - 1)]);
+  while (id.size() < 8) id += kAlnum[rd() % (sizeof kAlnum - 1)];
+  return id;
+}
+
+// The node ID lives beside the node's data so a restarted node keeps its identity.
+Result<std::string> LoadOrCreateNodeId(const std::string& dir, const std::string& wanted) {
+  std::string path = storage::NodeIdFile(dir);
+  std::ifstream in(path);
+  std::string id;
+  if (in) std::getline(in, id);
+  if (!wanted.empty()) {
+    id = wanted;
+  } else if (!id.empty()) {
+    return id;
+  } else {
+    id = GenerateNodeId();
+  }
+  std::string tmp = path + ".tmp";
+  {
+    AISLE_ASSIGN_OR_RETURN(auto fh, storage::OpenFile(tmp, O_CREAT | O_TRUNC | O_WRONLY));
+    AISLE_RETURN_IF_ERROR(storage::WriteAll(fh.get(), id.data(), id.size(), tmp));
+    AISLE_RETURN_IF_ERROR(storage::FsyncFile(fh.get(), tmp));
+  }
+  AISLE_RETURN_IF_ERROR(storage::RenameFile(tmp, path));
+  return id;
+}
+
+Status WriteReadyFile(const std::string& path, const std::string& url) {
+  std::string tmp = path + ".tmp";
+  {
+    AISLE_ASSIGN_OR_RETURN(auto fh, storage::OpenFile(tmp, O_CREAT | O_TRUNC | O_WRONLY));
+    AISLE_RETURN_IF_ERROR(storage::WriteAll(fh.get(), url.data(), url.size(), tmp));
+  }
+  return storage::RenameFile(tmp, path);
+}
+
+cluster::Node ClusterSelf(const api::NodeContext& self) {
+  cluster::Node n;
+  n.id = self.id;
+  n.role = self.role;
+  n.host = self.host;
+  n.port = self.port;
+  n.id_digest = HrwDigest(n.id);
+  return n;
+}
+
+api::s3::S3Options S3OptionsOf(const NodeConfig& cfg) {
+  api::s3::S3Options o;
+  o.keys = cfg.s3_keys;
+  o.region = cfg.s3_region;
+  o.vhost_domain = cfg.s3_vhost_domain;
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> BuildNode(const NodeConfig& cfg, NodeHost host) {
+  std::unique_ptr<Node> node(new Node(cfg, std::move(host)));
+  AISLE_RETURN_IF_ERROR(node->Build());
+  return node;
+}
+
+Node::Node(NodeConfig cfg, NodeHost host) : cfg_(std::move(cfg)), host_(std::move(host)) {}
+
+Node::~Node() { Stop(); }
+
+Status Node::Build() {
+  self_.role = cfg_.role;
+  self_.host = cfg_.host;
+  self_.start_ns = NowNs();
+  http::ServerOptions hopts;
+  hopts.host = cfg_.host;
+  hopts.port = static_cast<uint16_t>(cfg_.port);
+  hopts.io_threads = cfg_.io_threads;
+  hopts.workers = cfg_.workers;
+  hopts.rate_limit_bps = cfg_.rate_limit_bps;
+  server_ = std::make_unique<http::HttpServer>(hopts, nullptr);
+  // Listen first: the node's URL (with an ephemeral port) is part of its identity in the map.
+  AISLE_RETURN_IF_ERROR(server_->Listen());
+  self_.port = server_->port();
+  url_ = "http://" + cfg_.host + ":" + std::to_string(server_->port());
+  jobs_ = std::make_unique<jobs::Registry>();
+  AISLE_RETURN_IF_ERROR(cfg_.role == "target" ? BuildTarget() : BuildProxy());
+  server_->SetHandler(api_.get());
+  return Status::OK();
+}
+
+Status Node::BuildTarget() {
+  auto start = std::chrono::steady_clock::now();
+  storage::StoreOptions sopts;
+  sopts.mountpaths = cfg_.mountpaths;
+  sopts.max_object_size = cfg_.max_object_size;
+  AISLE_ASSIGN_OR_RETURN(store_, storage::Store::Open(sopts));
+  const std::string& first_mp = store_->mountpaths()[0];
+  AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(storage::WorkDir(first_mp), cfg_.id));
+  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("target {}: {} mountpath(s), {} object(s) indexed in {:.3f}s", self_.id,
+               store_->mountpaths().size(), store_->ObjectCount(), load_s);
+  api::ApiContext ctx;
+  ctx.store = store_.get();
+  ctx.node = self_;
+  ctx.request_shutdown = host_.request_shutdown;
+  peers_ = std::make_unique<cluster::PeerClient>(self_.id);
+  ctx.peers = peers_.get();
+  ctx.jobs = jobs_.get();
+  if (!cfg_.primary_url.empty()) {
+    target_cluster_ = std::make_unique<cluster::TargetCluster>(
+        cluster::TargetCluster::Options{ClusterSelf(self_), cfg_.primary_url, cfg_.keepalive_ms},
+        store_.get(), peers_.get(), jobs_.get());
+    ctx.cluster = target_cluster_.get();
+  }
+  shards_ = std::make_unique<api::ShardCache>(store_.get());
+  ctx.shards = shards_.get();
+  // ETL programs run as children of this target, with scratch space on its first mountpath.
+  etl_ = std::make_unique<etl::EtlManager>(
+      etl::EtlManager::Options{storage::EtlDir(first_mp), url_, {}});
+  ctx.etl = etl_.get();
+  if (target_cluster_) {
+    target_cluster_->SetEtlMdListener([m = etl_.get()](std::shared_ptr<const cluster::EtlMd> md) {
+      std::vector<etl::EtlEntry> want;
+      for (const auto& [name, e] : md->etls) want.push_back({name, e.msg, e.running});
+      m->Apply(want);
+    });
+  }
+  s3_ = std::make_unique<api::s3::S3Api>(store_.get(), S3OptionsOf(cfg_), self_);
+  ctx.s3 = s3_.get();
+  if (cfg_.local_reads && cfg_.rate_limit_bps == 0) {
+    ctx.local_reads = &local_read_counters_;
+    auto started = local::LocalReadServer::Start(
+        // Each held object costs the node a descriptor: keep most of the limit for HTTP.
+        {self_.id, 2,
+         static_cast<size_t>(std::clamp<uint64_t>(host_.open_file_limit / 4, 16, 4096))},
+        [ctx](const localread::OpenRequest& req) mutable {
+          return api::OpenForLocalRead(ctx, req);
+        });
+    if (started.ok()) {
+      local_reads_ = std::move(started).value();
+    } else {  // e.g. the name taken by another process: serve, just without local reads
+      spdlog::warn("local reads off: {}", started.status().ToString());
+      ctx.local_reads = nullptr;
+    }
+  }
+  api_ = std::make_unique<api::TargetApi>(ctx);
+  return Status::OK();
+}
+
+Status Node::BuildProxy() {
+  AISLE_RETURN_IF_ERROR(storage::MakeDirs(cfg_.data_dir));
+  AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(cfg_.data_dir, cfg_.id));
+  peers_ = std::make_unique<cluster::PeerClient>(self_.id);
+  proxy_cluster_ = std::make_unique<cluster::ProxyCluster>(
+      cluster::ProxyCluster::Options{ClusterSelf(self_), cfg_.data_dir, cfg_.primary_url,
+                                     cfg_.keepalive_ms, cfg_.down_after_ms},
+      peers_.get());
+  auto proxy_api = std::make_unique<api::ProxyApi>(self_, proxy_cluster_.get());
+  s3_proxy_ = std::make_unique<api::s3::S3ProxyApi>(proxy_cluster_.get(), S3OptionsOf(cfg_), self_);
+  proxy_api->SetS3(s3_proxy_.get(),
+                   [p = s3_proxy_.get()](const api::Request& r) { return p->Matches(r); });
+  api_ = std::move(proxy_api);
+  return Status::OK();
+}
+
+Status Node::Start() {
+  server_->Start();
+  // Join after serving: the primary pushes the new map to this node right away.
+  if (target_cluster_) AISLE_RETURN_IF_ERROR(target_cluster_->Start(std::chrono::seconds(60)));
+  if (proxy_cluster_) AISLE_RETURN_IF_ERROR(proxy_cluster_->Start(std::chrono::seconds(60)));
+  if (!cfg_.ready_file.empty()) AISLE_RETURN_IF_ERROR(WriteReadyFile(cfg_.ready_file, url_));
+  std::printf("aisle-node: listening on %s\n", url_.c_str());
+  std::fflush(stdout);
+  spdlog::info("serving on {} ({} {}{})", url_, self_.role, self_.id,
+               cfg_.primary_url.empty() ? (self_.role == "proxy" ? ", primary" : "")
+                                        : ", joined " + cfg_.primary_url);
+  return Status::OK();
+}
+
+void Node::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (target_cluster_) target_cluster_->Stop();
+  if (proxy_cluster_) proxy_cluster_->Stop();
+  if (server_) server_->Shutdown(std::chrono::seconds(10));
+  // Jobs use the store, the clusters, the shard cache and ETL: they end before those do.
+  if (jobs_) jobs_->AbortAllAndWait();
+  local_reads_.reset();
+  etl_.reset();  // stops ETL child processes
+}
+
+}  // namespace aisle

@@ -1,0 +1,100 @@
+// A node: owns every service it runs and hands them down as pointers (no process-wide
+// services). BuildNode creates them in dependency order; Start serves and joins the cluster;
+// Stop (or the destructor) ends background work before anything it uses is destroyed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "server/api/node_context.h"
+#include "server/native/local_read_handler.h"
+#include "server/node_config.h"
+
+namespace aisle::http {
+class HttpServer;
+}
+namespace aisle::storage {
+class Store;
+}
+namespace aisle::cluster {
+class PeerClient;
+class TargetCluster;
+class ProxyCluster;
+}  // namespace aisle::cluster
+namespace aisle::jobs {
+class Registry;
+}
+namespace aisle::etl {
+class EtlManager;
+}
+namespace aisle::local {
+class LocalReadServer;
+}
+namespace aisle::api {
+class Handler;
+class ShardCache;
+namespace s3 {
+class S3Api;
+class S3ProxyApi;
+}  // namespace s3
+}  // namespace aisle::api
+
+namespace aisle {
+
+// What the process gives the node beyond its configuration.
+struct NodeHost {
+  std::function<void()> request_shutdown;  // PUT /v1/daemon {"action":"shutdown"}
+  uint64_t open_file_limit = 1024;         // the process's descriptor limit
+};
+
+class Node {
+ public:
+  ~Node();  // Stop()
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Serves, joins the cluster (a target or non-primary proxy), writes the ready file and
+  // logs the node's URL.
+  Status Start();
+  // Leaves the cluster, drains HTTP, aborts and waits for jobs, stops local reads and ETL
+  // programs. Idempotent.
+  void Stop();
+
+  const std::string& url() const { return url_; }
+
+ private:
+  friend Result<std::unique_ptr<Node>> BuildNode(const NodeConfig& cfg, NodeHost host);
+  Node(NodeConfig cfg, NodeHost host);
+  Status Build();
+  Status BuildTarget();
+  Status BuildProxy();
+
+  NodeConfig cfg_;
+  NodeHost host_;
+  api::NodeContext self_;
+  std::string url_;
+  bool stopped_ = false;
+  // Declared in build order; destroyed in reverse (Stop has ended their threads by then).
+  std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<storage::Store> store_;  // targets
+  std::unique_ptr<cluster::PeerClient> peers_;
+  std::unique_ptr<jobs::Registry> jobs_;
+  std::unique_ptr<cluster::TargetCluster> target_cluster_;  // a target with --primary
+  std::unique_ptr<cluster::ProxyCluster> proxy_cluster_;    // proxies
+  std::unique_ptr<api::ShardCache> shards_;                 // targets
+  std::unique_ptr<etl::EtlManager> etl_;                    // targets
+  std::unique_ptr<api::s3::S3Api> s3_;                      // targets
+  std::unique_ptr<api::s3::S3ProxyApi> s3_proxy_;           // proxies (relayed)
+  api::LocalReadCounters local_read_counters_;
+  std::unique_ptr<local::LocalReadServer> local_reads_;  // after store_: it holds files
+  std::unique_ptr<api::Handler> api_;
+};
+
+// Listens (the URL, with an ephemeral port, is part of the node's identity), opens the store,
+// loads or creates the node ID and builds the services; nothing is served yet.
+Result<std::unique_ptr<Node>> BuildNode(const NodeConfig& cfg, NodeHost host);
+
+}  // namespace aisle
