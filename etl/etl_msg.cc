@@ -158,6 +158,46 @@ Result<int64_t> ParseDurationMs(std::string_view s) {
   return static_cast<int64_t>(total_ms);
 }
 
+namespace {
+
+// Timeouts, memory and output limits, concurrency: each optional, checked.
+Status LimitFields(const json& j, EtlSpec* spec) {
+  AISLE_ASSIGN_OR_RETURN(spec->init_timeout_ms,
+                         DurationField(j, "init_timeout", spec->init_timeout_ms, spec->name));
+  AISLE_ASSIGN_OR_RETURN(spec->obj_timeout_ms,
+                         DurationField(j, "obj_timeout", spec->obj_timeout_ms, spec->name));
+  if (spec->init_timeout_ms <= 0 || spec->obj_timeout_ms <= 0)
+    return Bad(spec->name, "timeouts must be positive");
+  AISLE_ASSIGN_OR_RETURN(spec->memory_limit, SizeField(j, "memory_limit", 0, spec->name));
+  AISLE_ASSIGN_OR_RETURN(spec->max_output,
+                         SizeField(j, "max_output", spec->max_output, spec->name));
+  if (j.contains("concurrency") && !j["concurrency"].is_null()) {
+    if (!j["concurrency"].is_number_integer() || j["concurrency"].get<int>() < 0 ||
+        j["concurrency"].get<int>() > 256)
+      return Bad(spec->name, "\"concurrency\" must be 0..256 (0 = one per CPU)");
+    spec->concurrency = j["concurrency"].get<int>();
+  }
+  return Status::OK();
+}
+
+// Python code (base64 "code" and "dependencies") and its entry point.
+Status CodeFields(const json& j, EtlSpec* spec) {
+  spec->comm = Comm::kCode;
+  AISLE_ASSIGN_OR_RETURN(spec->code, DecodeB64Field(j, "code", spec->name));
+  if (spec->code.empty()) return Bad(spec->name, "\"code\" is empty");
+  AISLE_ASSIGN_OR_RETURN(spec->dependencies, DecodeB64Field(j, "dependencies", spec->name));
+  if (j.contains("funcs") && j["funcs"].is_object() && j["funcs"].contains("transform") &&
+      j["funcs"]["transform"].is_string() && !j["funcs"]["transform"].get<std::string>().empty())
+    spec->transform_func = j["funcs"]["transform"].get<std::string>();
+  std::string runtime =
+      j.contains("runtime") && j["runtime"].is_string() ? j["runtime"].get<std::string>() : "";
+  if (!runtime.empty() && runtime.rfind("python", 0) != 0)
+    return Bad(spec->name, "runtime \"" + runtime + "\" is not supported (Python code only)");
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<EtlSpec> ParseInitMsg(std::string_view text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
@@ -172,20 +212,7 @@ Result<EtlSpec> ParseInitMsg(std::string_view text) {
   if (spec.name.empty()) return Bad("", "missing \"name\"");
   AISLE_RETURN_IF_ERROR(ValidateEtlName(spec.name));
 
-  AISLE_ASSIGN_OR_RETURN(spec.init_timeout_ms,
-                         DurationField(j, "init_timeout", spec.init_timeout_ms, spec.name));
-  AISLE_ASSIGN_OR_RETURN(spec.obj_timeout_ms,
-                         DurationField(j, "obj_timeout", spec.obj_timeout_ms, spec.name));
-  if (spec.init_timeout_ms <= 0 || spec.obj_timeout_ms <= 0)
-    return Bad(spec.name, "timeouts must be positive");
-  AISLE_ASSIGN_OR_RETURN(spec.memory_limit, SizeField(j, "memory_limit", 0, spec.name));
-  AISLE_ASSIGN_OR_RETURN(spec.max_output, SizeField(j, "max_output", spec.max_output, spec.name));
-  if (j.contains("concurrency") && !j["concurrency"].is_null()) {
-    if (!j["concurrency"].is_number_integer() || j["concurrency"].get<int>() < 0 ||
-        j["concurrency"].get<int>() > 256)
-      return Bad(spec.name, "\"concurrency\" must be 0..256 (0 = one per CPU)");
-    spec.concurrency = j["concurrency"].get<int>();
-  }
+  AISLE_RETURN_IF_ERROR(LimitFields(j, &spec));
   std::string comm = j.contains("communication") && j["communication"].is_string()
                          ? j["communication"].get<std::string>()
                          : "";
@@ -206,17 +233,7 @@ Result<EtlSpec> ParseInitMsg(std::string_view text) {
     return spec;
   }
   if (j.contains("code")) {
-    spec.comm = Comm::kCode;
-    AISLE_ASSIGN_OR_RETURN(spec.code, DecodeB64Field(j, "code", spec.name));
-    if (spec.code.empty()) return Bad(spec.name, "\"code\" is empty");
-    AISLE_ASSIGN_OR_RETURN(spec.dependencies, DecodeB64Field(j, "dependencies", spec.name));
-    if (j.contains("funcs") && j["funcs"].is_object() && j["funcs"].contains("transform") &&
-        j["funcs"]["transform"].is_string() && !j["funcs"]["transform"].get<std::string>().empty())
-      spec.transform_func = j["funcs"]["transform"].get<std::string>();
-    std::string runtime =
-        j.contains("runtime") && j["runtime"].is_string() ? j["runtime"].get<std::string>() : "";
-    if (!runtime.empty() && runtime.rfind("python", 0) != 0)
-      return Bad(spec.name, "runtime \"" + runtime + "\" is not supported (Python code only)");
+    AISLE_RETURN_IF_ERROR(CodeFields(j, &spec));
     return spec;
   }
   if (j.contains("spec") && !j.contains("runtime") && !j.contains("command"))

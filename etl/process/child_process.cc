@@ -64,6 +64,121 @@ int MoveAbove2(int fd) {
   return ::fcntl(fd, F_DUPFD, 3);
 }
 
+// execve's argv and envp, built before fork: the child must not allocate.
+struct ExecArgs {
+  std::vector<char*> argv;            // points into SpawnOptions::argv
+  std::vector<std::string> env_strs;  // "K=V" of the variables SpawnOptions::env sets
+  std::vector<char*> envp;            // environ without the overridden ones, then env_strs
+};
+
+void BuildExecArgs(const SpawnOptions& opts, ExecArgs& out) {
+  for (const auto& a : opts.argv) out.argv.push_back(const_cast<char*>(a.c_str()));
+  out.argv.push_back(nullptr);
+  std::set<std::string> overridden;
+  for (auto it = opts.env.rbegin(); it != opts.env.rend(); ++it) {  // the last one wins
+    if (!overridden.insert(it->first).second) continue;
+    out.env_strs.push_back(it->first + "=" + it->second);
+  }
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos && overridden.count(std::string(kv.substr(0, eq)))) continue;
+    out.envp.push_back(*e);
+  }
+  for (auto& s : out.env_strs) out.envp.push_back(s.data());
+  out.envp.push_back(nullptr);
+}
+
+// The descriptors of one spawn: [0] read end, [1] write end; -1 when not open.
+struct SpawnPipes {
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  int exec[2] = {-1, -1};  // the child writes its errno here when exec fails
+  int wake[2] = {-1, -1};  // wakes the stderr reader for shutdown
+  int devnull = -1;        // the child's stdin when it is not piped
+  void CloseAll() {
+    for (int* p : {in, out, err, exec, wake}) {
+      CloseFd(p[0]);
+      CloseFd(p[1]);
+    }
+    CloseFd(devnull);
+  }
+};
+
+// Opens what `opts` asks for; on failure nothing stays open.
+Status OpenPipes(const SpawnOptions& opts, SpawnPipes& p) {
+  auto fail = [&](const char* what) {
+    Status s = Status::FromErrno(errno, what);
+    p.CloseAll();
+    return s;
+  };
+  if (opts.pipe_stdin) {
+    if (::pipe2(p.in, O_CLOEXEC) != 0) return fail("pipe");
+  } else {
+    p.devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (p.devnull < 0) return fail("open /dev/null");
+  }
+  if (opts.pipe_stdout && ::pipe2(p.out, O_CLOEXEC) != 0) return fail("pipe");
+  if (::pipe2(p.err, O_CLOEXEC) != 0) return fail("pipe");
+  if (::pipe2(p.exec, O_CLOEXEC) != 0) return fail("pipe");
+  if (::pipe2(p.wake, O_CLOEXEC) != 0) return fail("pipe");
+  return Status::OK();
+}
+
+// The child after fork: its own process group, default signals, the memory limit and work
+// directory, the pipes as fds 0-2, then exec. Only async-signal-safe calls; a failing step
+// reports its errno on the exec pipe and exits 127.
+[[noreturn]] void ExecChild(const SpawnOptions& opts, const std::string& prog, ExecArgs& args,
+                            SpawnPipes& p) {
+  const char* work_dir = opts.work_dir.empty() ? nullptr : opts.work_dir.c_str();
+  uint64_t mem = opts.memory_limit;
+  int efd = p.exec[1];
+  ::setpgid(0, 0);
+  sigset_t all;
+  sigemptyset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  }
+  if (mem > 0) {
+    struct rlimit rl {};
+    rl.rlim_cur = rl.rlim_max = mem;
+    if (::setrlimit(RLIMIT_AS, &rl) != 0) ChildFail(efd, errno);
+  }
+  if (work_dir && ::chdir(work_dir) != 0) ChildFail(efd, errno);
+  int in_src = MoveAbove2(opts.pipe_stdin ? p.in[0] : p.devnull);
+  int err_src = MoveAbove2(p.err[1]);
+  int out_src = MoveAbove2(opts.pipe_stdout ? p.out[1] : err_src);
+  efd = MoveAbove2(efd);
+  if (in_src < 0 || err_src < 0 || out_src < 0 || efd < 0) ChildFail(p.exec[1], errno);
+  ::fcntl(efd, F_SETFD, FD_CLOEXEC);
+  if (::dup2(in_src, 0) < 0 || ::dup2(out_src, 1) < 0 || ::dup2(err_src, 2) < 0) {
+    ChildFail(efd, errno);
+  }
+  // Everything else is closed at exec (CLOSE_RANGE_CLOEXEC keeps efd usable until then).
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    long max = ::sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (int fd = 3; fd < max; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  ::execve(prog.c_str(), args.argv.data(), args.envp.data());
+  ChildFail(efd, errno);
+}
+
+// Parent: true when the child reported an exec failure (its errno in `child_errno`); the
+// pipe closes without data once exec succeeds.
+bool ExecFailed(int exec_rd, int* child_errno) {
+  ssize_t n;
+  do {
+    n = ::read(exec_rd, child_errno, sizeof(*child_errno));
+  } while (n < 0 && errno == EINTR);
+  return n > 0;
+}
+
 }  // namespace
 
 std::string DescribeWaitStatus(int status) {
@@ -103,116 +218,36 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const SpawnOptions& op
   }
   std::string prog = ResolveProgram(opts.argv[0], opts.env);
   if (prog.empty()) return Status::NotFound("program '" + opts.argv[0] + "' not found in PATH");
-
-  // argv and envp are built before fork: the child must not allocate.
-  std::vector<char*> argv;
-  for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::set<std::string> overridden;
-  std::vector<std::string> env_strs;
-  for (auto it = opts.env.rbegin(); it != opts.env.rend(); ++it) {  // the last one wins
-    if (!overridden.insert(it->first).second) continue;
-    env_strs.push_back(it->first + "=" + it->second);
-  }
-  std::vector<char*> envp;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string_view::npos && overridden.count(std::string(kv.substr(0, eq)))) continue;
-    envp.push_back(*e);
-  }
-  for (auto& s : env_strs) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  ExecArgs args;
+  BuildExecArgs(opts, args);
 
   std::unique_ptr<ChildProcess> cp(new ChildProcess());
   cp->log_ = opts.log;
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  int exec_pipe[2] = {-1, -1}, wake[2] = {-1, -1};
-  int devnull = -1;
-  auto cleanup = [&] {
-    for (int* p : {in_pipe, out_pipe, err_pipe, exec_pipe, wake}) {
-      CloseFd(p[0]);
-      CloseFd(p[1]);
-    }
-    CloseFd(devnull);
-  };
-  auto fail = [&](const char* what) {
-    Status s = Status::FromErrno(errno, what);
-    cleanup();
-    return s;
-  };
-  if (opts.pipe_stdin) {
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return fail("pipe");
-  } else {
-    devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0) return fail("open /dev/null");
-  }
-  if (opts.pipe_stdout && ::pipe2(out_pipe, O_CLOEXEC) != 0) return fail("pipe");
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return fail("pipe");
-  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) return fail("pipe");
-  if (::pipe2(wake, O_CLOEXEC) != 0) return fail("pipe");
-
-  const char* work_dir = opts.work_dir.empty() ? nullptr : opts.work_dir.c_str();
-  uint64_t mem = opts.memory_limit;
+  SpawnPipes p;
+  AISLE_RETURN_IF_ERROR(OpenPipes(opts, p));
   pid_t pid = ::fork();
-  if (pid < 0) return fail("fork");
-  if (pid == 0) {
-    int efd = exec_pipe[1];
-    ::setpgid(0, 0);
-    sigset_t all;
-    sigemptyset(&all);
-    ::sigprocmask(SIG_SETMASK, &all, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-    }
-    if (mem > 0) {
-      struct rlimit rl {};
-      rl.rlim_cur = rl.rlim_max = mem;
-      if (::setrlimit(RLIMIT_AS, &rl) != 0) ChildFail(efd, errno);
-    }
-    if (work_dir && ::chdir(work_dir) != 0) ChildFail(efd, errno);
-    int in_src = MoveAbove2(opts.pipe_stdin ? in_pipe[0] : devnull);
-    int err_src = MoveAbove2(err_pipe[1]);
-    int out_src = MoveAbove2(opts.pipe_stdout ? out_pipe[1] : err_src);
-    efd = MoveAbove2(efd);
-    if (in_src < 0 || err_src < 0 || out_src < 0 || efd < 0) ChildFail(exec_pipe[1], errno);
-    ::fcntl(efd, F_SETFD, FD_CLOEXEC);
-    if (::dup2(in_src, 0) < 0 || ::dup2(out_src, 1) < 0 || ::dup2(err_src, 2) < 0) {
-      ChildFail(efd, errno);
-    }
-    // Everything else is closed at exec (CLOSE_RANGE_CLOEXEC keeps efd usable until then).
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-      long max = ::sysconf(_SC_OPEN_MAX);
-      if (max < 0 || max > 65536) max = 65536;
-      for (int fd = 3; fd < max; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    ::execve(prog.c_str(), argv.data(), envp.data());
-    ChildFail(efd, errno);
+  if (pid < 0) {
+    Status s = Status::FromErrno(errno, "fork");
+    p.CloseAll();
+    return s;
   }
+  if (pid == 0) ExecChild(opts, prog, args, p);
   ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
   cp->pid_ = pid;
-  CloseFd(in_pipe[0]);
-  CloseFd(out_pipe[1]);
-  CloseFd(err_pipe[1]);
-  CloseFd(exec_pipe[1]);
-  CloseFd(devnull);
+  CloseFd(p.in[0]);
+  CloseFd(p.out[1]);
+  CloseFd(p.err[1]);
+  CloseFd(p.exec[1]);
+  CloseFd(p.devnull);
   int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(exec_pipe[0], &child_errno, sizeof(child_errno));
-  } while (n < 0 && errno == EINTR);
-  CloseFd(exec_pipe[0]);
-  cp->stdin_fd_ = in_pipe[1];
-  cp->stdout_fd_ = out_pipe[0];
-  cp->stderr_fd_ = err_pipe[0];
-  cp->wake_rd_ = wake[0];
-  cp->wake_wr_ = wake[1];
-  if (n > 0) {
+  bool exec_failed = ExecFailed(p.exec[0], &child_errno);
+  CloseFd(p.exec[0]);
+  cp->stdin_fd_ = p.in[1];
+  cp->stdout_fd_ = p.out[0];
+  cp->stderr_fd_ = p.err[0];
+  cp->wake_rd_ = p.wake[0];
+  cp->wake_wr_ = p.wake[1];
+  if (exec_failed) {
     // exec failed: the child already exited with 127.
     cp->reader_done_ = true;
     cp->Reap();

@@ -49,6 +49,14 @@ class IoTransformer : public Transformer {
   std::string Logs() const override { return log_.Tail(); }
 
  private:
+  // The program's command, environment (the object it transforms) and limits.
+  SpawnOptions SpawnOptionsFor(const TransformInput& in);
+  // Feeds `data` to the child's stdin while collecting its stdout, until stdout closes; kills
+  // the child on a poll error, past `deadline` (when `has_deadline`) or past max_output.
+  Result<std::string> Exchange(ChildProcess& child, std::string_view data, bool has_deadline,
+                               Clock::time_point deadline);
+  Status TimedOut(ChildProcess& child);
+
   EtlSpec spec_;
   std::string prefix_;
   Slots slots_;
@@ -60,8 +68,7 @@ class IoTransformer : public Transformer {
   int running_ = 0;  // transforms with a child, until it is reaped
 };
 
-Result<std::string> IoTransformer::Transform(const TransformInput& in) {
-  SlotGuard slot(slots_);
+SpawnOptions IoTransformer::SpawnOptionsFor(const TransformInput& in) {
   SpawnOptions opts;
   opts.argv = spec_.command;
   opts.env = spec_.env;
@@ -75,7 +82,76 @@ Result<std::string> IoTransformer::Transform(const TransformInput& in) {
   opts.pipe_stdin = true;
   opts.pipe_stdout = true;
   opts.log = &log_;
+  return opts;
+}
 
+Status IoTransformer::TimedOut(ChildProcess& child) {
+  child.Kill(std::chrono::milliseconds(0));
+  return Status::Timeout(prefix_ + "transform timed out after " +
+                         FormatMillis(spec_.obj_timeout_ms));
+}
+
+Result<std::string> IoTransformer::Exchange(ChildProcess& child, std::string_view data,
+                                            bool has_deadline, Clock::time_point deadline) {
+  std::string out;
+  size_t written = 0;
+  if (data.empty()) child.CloseStdin();
+  char buf[64 * 1024];
+  while (child.stdout_fd() >= 0) {
+    struct pollfd pfd[2];
+    int n = 0;
+    int out_idx = n;
+    pfd[n++] = {child.stdout_fd(), POLLIN, 0};
+    int in_idx = -1;
+    if (child.stdin_fd() >= 0) {
+      in_idx = n;
+      pfd[n++] = {child.stdin_fd(), POLLOUT, 0};
+    }
+    int timeout_ms = -1;
+    if (has_deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return TimedOut(child);
+      timeout_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
+    }
+    int r = ::poll(pfd, n, timeout_ms);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      child.Kill(std::chrono::milliseconds(0));
+      return Status::FromErrno(errno, prefix_ + "poll");
+    }
+    if (r == 0) continue;  // deadline is checked at the top
+    if (in_idx >= 0 && pfd[in_idx].revents) {
+      size_t chunk = std::min<size_t>(data.size() - written, 1 << 20);
+      ssize_t w = WriteNoSigpipe(child.stdin_fd(), data.data() + written, chunk);
+      if (w > 0) {
+        written += static_cast<size_t>(w);
+        if (written == data.size()) child.CloseStdin();
+      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        child.CloseStdin();  // EPIPE: the program stopped reading; its exit status decides
+      }
+    }
+    if (pfd[out_idx].revents) {
+      ssize_t rd = ::read(child.stdout_fd(), buf, sizeof(buf));
+      if (rd > 0) {
+        if (out.size() + static_cast<size_t>(rd) > spec_.max_output) {
+          child.Kill(std::chrono::milliseconds(0));
+          return Status::TooLarge(prefix_ + "output exceeds the limit of " +
+                                  std::to_string(spec_.max_output) + " bytes");
+        }
+        out.append(buf, static_cast<size_t>(rd));
+      } else if (rd == 0) {
+        child.CloseStdout();
+      } else if (errno != EAGAIN && errno != EINTR) {
+        child.CloseStdout();
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::string> IoTransformer::Transform(const TransformInput& in) {
+  SlotGuard slot(slots_);
+  SpawnOptions opts = SpawnOptionsFor(in);
   std::unique_ptr<ChildProcess> child;
   {
     std::lock_guard lock(mu_);
@@ -107,67 +183,9 @@ Result<std::string> IoTransformer::Transform(const TransformInput& in) {
   const auto deadline = has_deadline
                             ? Clock::now() + std::chrono::milliseconds(spec_.obj_timeout_ms)
                             : Clock::time_point::max();
-  auto timed_out = [&] {
-    child->Kill(std::chrono::milliseconds(0));
-    return Status::Timeout(prefix_ + "transform timed out after " +
-                           FormatMillis(spec_.obj_timeout_ms));
-  };
-
-  std::string out;
-  size_t written = 0;
-  if (in.data.empty()) child->CloseStdin();
-  char buf[64 * 1024];
-  while (child->stdout_fd() >= 0) {
-    struct pollfd pfd[2];
-    int n = 0;
-    int out_idx = n;
-    pfd[n++] = {child->stdout_fd(), POLLIN, 0};
-    int in_idx = -1;
-    if (child->stdin_fd() >= 0) {
-      in_idx = n;
-      pfd[n++] = {child->stdin_fd(), POLLOUT, 0};
-    }
-    int timeout_ms = -1;
-    if (has_deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return timed_out();
-      timeout_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
-    }
-    int r = ::poll(pfd, n, timeout_ms);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      child->Kill(std::chrono::milliseconds(0));
-      return Status::FromErrno(errno, prefix_ + "poll");
-    }
-    if (r == 0) continue;  // deadline is checked at the top
-    if (in_idx >= 0 && pfd[in_idx].revents) {
-      size_t chunk = std::min<size_t>(in.data.size() - written, 1 << 20);
-      ssize_t w = WriteNoSigpipe(child->stdin_fd(), in.data.data() + written, chunk);
-      if (w > 0) {
-        written += static_cast<size_t>(w);
-        if (written == in.data.size()) child->CloseStdin();
-      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-        child->CloseStdin();  // EPIPE: the program stopped reading; its exit status decides
-      }
-    }
-    if (pfd[out_idx].revents) {
-      ssize_t rd = ::read(child->stdout_fd(), buf, sizeof(buf));
-      if (rd > 0) {
-        if (out.size() + static_cast<size_t>(rd) > spec_.max_output) {
-          child->Kill(std::chrono::milliseconds(0));
-          return Status::TooLarge(prefix_ + "output exceeds the limit of " +
-                                  std::to_string(spec_.max_output) + " bytes");
-        }
-        out.append(buf, static_cast<size_t>(rd));
-      } else if (rd == 0) {
-        child->CloseStdout();
-      } else if (errno != EAGAIN && errno != EINTR) {
-        child->CloseStdout();
-      }
-    }
-  }
+  AISLE_ASSIGN_OR_RETURN(std::string out, Exchange(*child, in.data, has_deadline, deadline));
   child->CloseStdin();
-  if (!child->WaitExit(deadline)) return timed_out();
+  if (!child->WaitExit(deadline)) return TimedOut(*child);
   child->Reap();
   auto code = child->ExitCode();
   if (code && *code == 0) return out;

@@ -134,14 +134,9 @@ void LocalReadClient::Forget(const std::string& node_id, bool absent) {
   if (absent) t.absent_until = std::chrono::steady_clock::now() + kAbsentFor;
 }
 
-Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& node,
-                                                               const std::string& bucket,
-                                                               const std::string& object,
-                                                               bool* stale) {
-  const std::string& node_id = node.id;
+Result<std::shared_ptr<LocalReadClient::Conn>> LocalReadClient::LeaseConn(
+    const std::string& node_id, std::unique_lock<std::mutex>* held, bool* fresh) {
   std::shared_ptr<Conn> conn;
-  std::unique_lock<std::mutex> held;
-  bool fresh = false;  // connect a new one
   {
     std::unique_lock lk(mu_);
     for (;;) {
@@ -153,13 +148,13 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
         std::unique_lock l(c->mu, std::try_to_lock);
         if (l.owns_lock()) {
           conn = c;
-          held = std::move(l);
+          *held = std::move(l);
           break;
         }
       }
       if (conn) break;
       if (t.conns.size() + t.connecting < kConnsPerTarget) {
-        fresh = true;
+        *fresh = true;
         ++t.connecting;
         break;
       }
@@ -170,7 +165,7 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
       connected_.wait(lk);  // every slot is being connected: wait for one of them
     }
   }
-  if (fresh) {
+  if (*fresh) {
     auto c = Connect(node_id);  // outside mu_: a full backlog must not hold other targets up
     std::lock_guard lk(mu_);
     Target& t = targets_[node_id];
@@ -182,11 +177,23 @@ Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& no
       return c.status();
     }
     conn = *c;
-    held = std::unique_lock(conn->mu);
+    *held = std::unique_lock(conn->mu);
     t.conns.push_back(conn);
-  } else if (!held.owns_lock()) {
-    held = std::unique_lock(conn->mu);
+  } else if (!held->owns_lock()) {
+    *held = std::unique_lock(conn->mu);
   }
+  return conn;
+}
+
+Result<std::unique_ptr<LocalObject>> LocalReadClient::OpenOnce(const NodeRef& node,
+                                                               const std::string& bucket,
+                                                               const std::string& object,
+                                                               bool* stale) {
+  const std::string& node_id = node.id;
+  std::shared_ptr<Conn> conn;  // declared before `held`: outlives the lock on its mutex
+  std::unique_lock<std::mutex> held;
+  bool fresh = false;  // connected a new one
+  AISLE_ASSIGN_OR_RETURN(conn, LeaseConn(node_id, &held, &fresh));
   std::string what = "local read " + bucket + "/" + object;
   if (conn->broken) {  // it broke while we waited for it
     *stale = true;

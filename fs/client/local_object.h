@@ -47,6 +47,11 @@ class LocalReadClient {
   // while): one lost connection means the target restarted or stalled.
   void Forget(const std::string& node_id, bool absent);
   Result<std::shared_ptr<Conn>> Connect(const std::string& node_id);
+  // A connection to `node_id` for one request, locked in *held: a free kept one, else a new
+  // one (*fresh) while there is room, else a busy one (waited for). Unsupported while the
+  // target is known to have no local reads.
+  Result<std::shared_ptr<Conn>> LeaseConn(const std::string& node_id,
+                                          std::unique_lock<std::mutex>* held, bool* fresh);
   // One try; *stale is set when a kept connection turned out broken (worth another try).
   Result<std::unique_ptr<LocalObject>> OpenOnce(const NodeRef& node, const std::string& bucket,
                                                 const std::string& object, bool* stale);

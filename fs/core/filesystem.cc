@@ -222,22 +222,7 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
     return *in;
   }
   if (cache_.IsNegative(parent.ino, name)) return ErrnoStatus(ENOENT, "lookup " + name);
-  if (c == DirClass::kEtlRoot) {
-    // Only registered transforms are directories here: a misspelt name is ENOENT at once,
-    // not a browsable tree whose every read fails.
-    AISLE_ASSIGN_OR_RETURN(auto etls, ListDir(parent));
-    bool known = std::any_of(etls->entries.begin(), etls->entries.end(),
-                             [&](const DirEntry& d) { return d.name == name; });
-    if (!known) {
-      cache_.PutNegative(parent.ino, name);
-      return ErrnoStatus(ENOENT, "lookup .etl/" + name + ": no such transform");
-    }
-    DirEntry e{name, true, 0, 0, ""};
-    Kind kind;
-    Location loc;
-    ChildOf(parent, e, &kind, &loc);
-    return table_.Upsert(parent.ino, name, kind, loc, {}, exp, lookups);
-  }
+  if (c == DirClass::kEtlRoot) return ResolveTransform(parent, name, exp, lookups);
   std::optional<DirEntry> found;
   std::string bucket, key;
   if (c == DirClass::kObjectDir) ObjectDirOf(parent, opts_, &bucket, &key);
@@ -253,57 +238,7 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
     // all. It settles this name (a prefix shadows an object of the same name, as in
     // listings) and, kept for the TTL, the names that follow it. In a shard the window lists
     // members (the server pages one shard directory by name).
-    const std::string& dir_prefix = spec.strip;
-    bucket = spec.bucket;
-    DirEntry e;
-    auto answer = cache_.FindInWindows(bucket, dir_prefix, spec.archive, name, &e);
-    if (answer == LookupWindow::Answer::kUnknown &&
-        !cache_.HasWindows(bucket, dir_prefix, spec.archive)) {
-      // The first lookup in a directory takes its head: all of a small directory (a shard's
-      // member directory, a class folder) in one listing, whatever order names come in.
-      ListRequest req;
-      req.bucket = bucket;
-      req.archive = spec.archive;
-      req.prefix = dir_prefix;
-      req.page_size = 2 * kLookupWindowKeys;
-      AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
-      auto head = std::make_shared<LookupWindow>(dir_prefix, dir_prefix, std::move(page));
-      answer = head->Find(name, &e);
-      cache_.PutWindow(bucket, dir_prefix, spec.archive, std::move(head));
-    }
-    if (answer == LookupWindow::Answer::kUnknown) {
-      ListRequest req;
-      req.bucket = bucket;
-      req.archive = spec.archive;
-      req.prefix = dir_prefix;
-      req.start_after = LookupWindow::KeyBefore(full);
-      req.page_size = kLookupWindowKeys;
-      AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
-      std::optional<ObjectEntry> exact;
-      for (const auto& o : page.entries) {
-        if (o.name == full) exact = o;
-        if (o.name >= full) break;
-      }
-      auto window = std::make_shared<LookupWindow>(dir_prefix, full, std::move(page));
-      answer = window->Find(name, &e);
-      if (answer == LookupWindow::Answer::kUnknown) {
-        // More than a window of keys under "full/" before the first that settles it: only
-        // possible for a directory, which one key under it proves.
-        req.prefix = full + "/";
-        req.start_after.clear();
-        req.page_size = 1;
-        AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
-        if (!dir_page.entries.empty()) {
-          e = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
-          answer = LookupWindow::Answer::kFound;
-        } else if (exact) {
-          e = DirEntry{name, false, exact->size, exact->mtime_ns, exact->version};
-          answer = LookupWindow::Answer::kFound;
-        }
-      }
-      cache_.PutWindow(bucket, dir_prefix, spec.archive, std::move(window));
-    }
-    if (answer == LookupWindow::Answer::kFound) found = e;
+    AISLE_ASSIGN_OR_RETURN(found, LookupByWindows(spec, name, full));
   } else {
     AISLE_ASSIGN_OR_RETURN(auto listing, ListDir(parent));
     if (const DirEntry* e = listing->Find(name)) found = *e;
@@ -317,6 +252,88 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
   ChildOf(parent, *found, &kind, &loc);
   Attr attr{found->size, found->mtime_ns, found->version};
   return table_.Upsert(parent.ino, name, kind, loc, attr, exp, lookups);
+}
+
+Result<Inode> Filesystem::ResolveTransform(const Inode& parent, const std::string& name,
+                                           Clock::time_point exp, uint64_t lookups) {
+  // A misspelt name is ENOENT at once, not a browsable tree whose every read fails.
+  AISLE_ASSIGN_OR_RETURN(auto etls, ListDir(parent));
+  bool known = std::any_of(etls->entries.begin(), etls->entries.end(),
+                           [&](const DirEntry& d) { return d.name == name; });
+  if (!known) {
+    cache_.PutNegative(parent.ino, name);
+    return ErrnoStatus(ENOENT, "lookup .etl/" + name + ": no such transform");
+  }
+  DirEntry e{name, true, 0, 0, ""};
+  Kind kind;
+  Location loc;
+  ChildOf(parent, e, &kind, &loc);
+  return table_.Upsert(parent.ino, name, kind, loc, {}, exp, lookups);
+}
+
+Result<std::optional<DirEntry>> Filesystem::LookupByWindows(const ListingSpec& spec,
+                                                            const std::string& name,
+                                                            const std::string& full) {
+  const std::string& dir_prefix = spec.strip;
+  const std::string& bucket = spec.bucket;
+  DirEntry e;
+  auto answer = cache_.FindInWindows(bucket, dir_prefix, spec.archive, name, &e);
+  if (answer == LookupWindow::Answer::kUnknown &&
+      !cache_.HasWindows(bucket, dir_prefix, spec.archive)) {
+    // The first lookup in a directory takes its head: all of a small directory (a shard's
+    // member directory, a class folder) in one listing, whatever order names come in.
+    ListRequest req;
+    req.bucket = bucket;
+    req.archive = spec.archive;
+    req.prefix = dir_prefix;
+    req.page_size = 2 * kLookupWindowKeys;
+    AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+    auto head = std::make_shared<LookupWindow>(dir_prefix, dir_prefix, std::move(page));
+    answer = head->Find(name, &e);
+    cache_.PutWindow(bucket, dir_prefix, spec.archive, std::move(head));
+  }
+  if (answer == LookupWindow::Answer::kUnknown) return LookupInNewWindow(spec, name, full);
+  if (answer == LookupWindow::Answer::kFound) return std::optional<DirEntry>(e);
+  return std::optional<DirEntry>();
+}
+
+Result<std::optional<DirEntry>> Filesystem::LookupInNewWindow(const ListingSpec& spec,
+                                                              const std::string& name,
+                                                              const std::string& full) {
+  const std::string& dir_prefix = spec.strip;
+  DirEntry e;
+  ListRequest req;
+  req.bucket = spec.bucket;
+  req.archive = spec.archive;
+  req.prefix = dir_prefix;
+  req.start_after = LookupWindow::KeyBefore(full);
+  req.page_size = kLookupWindowKeys;
+  AISLE_ASSIGN_OR_RETURN(ListPage page, client_.List(req));
+  std::optional<ObjectEntry> exact;
+  for (const auto& o : page.entries) {
+    if (o.name == full) exact = o;
+    if (o.name >= full) break;
+  }
+  auto window = std::make_shared<LookupWindow>(dir_prefix, full, std::move(page));
+  auto answer = window->Find(name, &e);
+  if (answer == LookupWindow::Answer::kUnknown) {
+    // More than a window of keys under "full/" before the first that settles it: only
+    // possible for a directory, which one key under it proves.
+    req.prefix = full + "/";
+    req.start_after.clear();
+    req.page_size = 1;
+    AISLE_ASSIGN_OR_RETURN(ListPage dir_page, client_.List(req));
+    if (!dir_page.entries.empty()) {
+      e = DirEntry{name, true, 0, dir_page.entries[0].mtime_ns, ""};
+      answer = LookupWindow::Answer::kFound;
+    } else if (exact) {
+      e = DirEntry{name, false, exact->size, exact->mtime_ns, exact->version};
+      answer = LookupWindow::Answer::kFound;
+    }
+  }
+  cache_.PutWindow(spec.bucket, dir_prefix, spec.archive, std::move(window));
+  if (answer == LookupWindow::Answer::kFound) return std::optional<DirEntry>(e);
+  return std::optional<DirEntry>();
 }
 
 AttrOut Filesystem::ToAttr(const Inode& in) const {

@@ -124,6 +124,17 @@ class Filesystem {
   DirClass Classify(const Inode& in) const;
   // Resolves `name` under `parent` (cache, listing or targeted list); updates the table.
   Result<Inode> Resolve(const Inode& parent, const std::string& name, uint64_t lookups);
+  // Resolve in .etl/: only registered transforms are there.
+  Result<Inode> ResolveTransform(const Inode& parent, const std::string& name,
+                                 Clock::time_point exp, uint64_t lookups);
+  // `name` (key `full`) in the directory `spec` lists, settled by lookup windows: cached ones,
+  // else the directory's head, else a window from `full` on. nullopt: it does not exist.
+  Result<std::optional<DirEntry>> LookupByWindows(const ListingSpec& spec, const std::string& name,
+                                                  const std::string& full);
+  // LookupByWindows' last step: lists (and caches) a window starting at `full`.
+  Result<std::optional<DirEntry>> LookupInNewWindow(const ListingSpec& spec,
+                                                    const std::string& name,
+                                                    const std::string& full);
   Result<std::shared_ptr<const DirListing>> ListDir(const Inode& dir);
   // What an object or shard directory lists (and, for object dirs, its key).
   bool SpecFor(const Inode& dir, ListingSpec* spec, std::string* key) const;

@@ -184,77 +184,93 @@ Result<size_t> Prefetcher::Read(uint64_t offset, size_t n, char* out, const char
                             : DirectRead(offset, std::min<uint64_t>(n, size - offset), out);
     }
   }
-  // Plan under the lock: which parts cover the read. The kernel issues readahead requests
-  // in parallel and they arrive out of order, so "sequential" means "near the stream".
+  // Plan under the lock: which parts cover the read.
   std::vector<Part> plan;
   uint64_t end;
   {
     std::unique_lock lk(mu_);
-    if (offset == 0 && next_ == 0 && parts_.empty() && size_ <= opts_.min_window && n > 0) {
-      // A small file read from its start: fetch it whole in this thread (no pool hop; the
-      // latency of one GET is what small-file workloads pay).
-      lk.unlock();
-      auto st = std::make_shared<PartState>();
-      AISLE_RETURN_IF_ERROR(FetchPart(client_, *buffers_, ref_, 0, size_, true, st->cancelled,
-                                      &st->buf, &st->streamed, &st->size));
-      st->done = true;
-      lk.lock();
-      ++requests_;
-      if (parts_.empty()) {
-        parts_.push_back({0, size_, st, false});
-        sched_end_ = size_;
-      }
-      next_ = std::min<uint64_t>(n, st->size);
-      size_t k = std::min<uint64_t>(n, st->size);
-      if (view != nullptr) {
-        *view = st->data();
-        *hold = st;
-      } else {
-        std::memcpy(out, st->data(), k);
-      }
-      return k;
-    }
+    if (offset == 0 && next_ == 0 && parts_.empty() && size_ <= opts_.min_window && n > 0)
+      return ReadSmallWhole(lk, n, out, view, hold);
     if (offset >= size_ || n == 0) return size_t{0};
     end = std::min<uint64_t>(offset + n, size_);
-    uint64_t slack = std::max(window_, opts_.slack);
-    bool in_window = !parts_.empty() && offset >= parts_.front().off && offset < sched_end_;
-    bool near = next_ != UINT64_MAX && offset + slack >= next_ && offset <= next_ + slack;
-    bool sequential = in_window || near || (next_ == 0 && offset == 0);
-    if (!sequential) {
-      DropAll();
-      window_ = opts_.min_window;
-    }
-    // Each part the reader has passed doubles the window: the stream is sequential.
-    for (Part& p : parts_) {
-      if (p.off + p.len > offset) break;
-      if (!p.passed) {
-        p.passed = true;
-        window_ = std::min(window_ * 2, opts_.max_window);
-      }
-    }
-    // Parts far behind are dropped (late out-of-order requests may still want the slack).
-    while (!parts_.empty() && parts_.front().off + parts_.front().len + opts_.slack <= offset) {
-      parts_.pop_front();
-    }
-    if (parts_.empty() || offset > sched_end_ + slack) {
-      DropAll();
-      sched_end_ = offset;
-    }
-    uint64_t target = sequential ? offset + std::max<uint64_t>(window_, end - offset)
-                                 : offset + std::max<uint64_t>(opts_.random_read, end - offset);
-    target = std::min(target, size_);
-    while (sched_end_ < target) {
-      uint64_t part = sequential ? std::clamp(window_ / 4, opts_.min_part, opts_.max_part)
-                                 : target - sched_end_;
-      if (size_ != UINT64_MAX) part = std::min(part, size_ - sched_end_);
-      Schedule(sched_end_, part);
-    }
-    for (const Part& p : parts_) {
-      if (p.off + p.len > offset && p.off < end) plan.push_back(p);
-    }
-    next_ = sequential && next_ != UINT64_MAX ? std::max(next_, end) : end;
+    plan = PlanRead(offset, end);
   }
   // Copy without the lock, so parallel kernel reads wait only for their own parts.
+  return CopyFromParts(plan, offset, end, out, view, hold);
+}
+
+// The latency of one GET is what small-file workloads pay: no pool hop.
+Result<size_t> Prefetcher::ReadSmallWhole(std::unique_lock<std::mutex>& lk, size_t n, char* out,
+                                          const char** view, std::shared_ptr<const void>* hold) {
+  lk.unlock();
+  auto st = std::make_shared<PartState>();
+  AISLE_RETURN_IF_ERROR(FetchPart(client_, *buffers_, ref_, 0, size_, true, st->cancelled, &st->buf,
+                                  &st->streamed, &st->size));
+  st->done = true;
+  lk.lock();
+  ++requests_;
+  if (parts_.empty()) {
+    parts_.push_back({0, size_, st, false});
+    sched_end_ = size_;
+  }
+  next_ = std::min<uint64_t>(n, st->size);
+  size_t k = std::min<uint64_t>(n, st->size);
+  if (view != nullptr) {
+    *view = st->data();
+    *hold = st;
+  } else {
+    std::memcpy(out, st->data(), k);
+  }
+  return k;
+}
+
+// The kernel issues readahead requests in parallel and they arrive out of order, so
+// "sequential" means "near the stream".
+std::vector<Prefetcher::Part> Prefetcher::PlanRead(uint64_t offset, uint64_t end) {
+  uint64_t slack = std::max(window_, opts_.slack);
+  bool in_window = !parts_.empty() && offset >= parts_.front().off && offset < sched_end_;
+  bool near = next_ != UINT64_MAX && offset + slack >= next_ && offset <= next_ + slack;
+  bool sequential = in_window || near || (next_ == 0 && offset == 0);
+  if (!sequential) {
+    DropAll();
+    window_ = opts_.min_window;
+  }
+  // Each part the reader has passed doubles the window: the stream is sequential.
+  for (Part& p : parts_) {
+    if (p.off + p.len > offset) break;
+    if (!p.passed) {
+      p.passed = true;
+      window_ = std::min(window_ * 2, opts_.max_window);
+    }
+  }
+  // Parts far behind are dropped (late out-of-order requests may still want the slack).
+  while (!parts_.empty() && parts_.front().off + parts_.front().len + opts_.slack <= offset) {
+    parts_.pop_front();
+  }
+  if (parts_.empty() || offset > sched_end_ + slack) {
+    DropAll();
+    sched_end_ = offset;
+  }
+  uint64_t target = sequential ? offset + std::max<uint64_t>(window_, end - offset)
+                               : offset + std::max<uint64_t>(opts_.random_read, end - offset);
+  target = std::min(target, size_);
+  while (sched_end_ < target) {
+    uint64_t part =
+        sequential ? std::clamp(window_ / 4, opts_.min_part, opts_.max_part) : target - sched_end_;
+    if (size_ != UINT64_MAX) part = std::min(part, size_ - sched_end_);
+    Schedule(sched_end_, part);
+  }
+  std::vector<Part> plan;
+  for (const Part& p : parts_) {
+    if (p.off + p.len > offset && p.off < end) plan.push_back(p);
+  }
+  next_ = sequential && next_ != UINT64_MAX ? std::max(next_, end) : end;
+  return plan;
+}
+
+Result<size_t> Prefetcher::CopyFromParts(const std::vector<Part>& plan, uint64_t offset,
+                                         uint64_t end, char* out, const char** view,
+                                         std::shared_ptr<const void>* hold) {
   uint64_t pos = offset;
   bool skipped = false;
   for (const Part& p : plan) {

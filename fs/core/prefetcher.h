@@ -88,6 +88,17 @@ class Prefetcher {
   void Schedule(uint64_t off, uint64_t len);  // REQUIRES: mu_
   void DropAll();                             // REQUIRES: mu_
   Result<size_t> DirectRead(uint64_t offset, uint64_t len, char* out);
+  // Read's steps. A small object read from its start, fetched whole in the calling thread
+  // (`lk` holds mu_; released during the fetch).
+  Result<size_t> ReadSmallWhole(std::unique_lock<std::mutex>& lk, size_t n, char* out,
+                                const char** view, std::shared_ptr<const void>* hold);
+  // Adapts the window to [offset, end), schedules the parts it needs and returns those that
+  // cover the read. REQUIRES: mu_
+  std::vector<Part> PlanRead(uint64_t offset, uint64_t end);
+  // Copies [offset, end) out of the planned parts (waiting for each), fetching directly what
+  // they do not cover. Without mu_.
+  Result<size_t> CopyFromParts(const std::vector<Part>& plan, uint64_t offset, uint64_t end,
+                               char* out, const char** view, std::shared_ptr<const void>* hold);
   // Serves the read from the stream (*served), opening one when the read continues the
   // previous one; a stream that breaks mid-way is dropped and the read left to the window
   // (which retries). *late: a late read just behind the stream, to fetch on its own.

@@ -110,6 +110,132 @@ std::optional<ShardRef> ShardOfPrefix(ApiContext& ctx, std::string_view bucket,
   return std::nullopt;
 }
 
+// What a listing reports per entry (lsmsg "props"; empty: all the standard ones).
+struct ListProps {
+  bool cksum, version, atime, size;
+  // Aisle's extensions, only when named: the S3 ETag (one header read per object) and the
+  // modification time in nanoseconds (atime above is minute-precise, as AIStore prints it).
+  bool etag, mtime;
+  bool msgpack;  // msgpack field names ("n", "s", ...) instead of JSON ones
+};
+
+ListProps ListPropsOf(const std::string& props, bool msgpack) {
+  bool all = props.empty();
+  ListProps p;
+  p.cksum = all || WantsProp(props, "checksum");
+  p.version = all || WantsProp(props, "version");
+  p.atime = all || WantsProp(props, "atime");
+  p.size = all || WantsProp(props, "size");
+  p.etag = WantsProp(props, "etag");
+  p.mtime = WantsProp(props, "mtime");
+  p.msgpack = msgpack;
+  return p;
+}
+
+// One shard member as a listing entry (flagged as in an archive).
+nlohmann::json MemberJson(const ShardMemberEntry& m, const ListProps& p) {
+  nlohmann::json mj;
+  mj[p.msgpack ? "n" : "name"] = m.name;
+  if (p.size && m.size) {
+    if (p.msgpack)
+      mj["s"] = m.size;
+    else
+      mj["size"] = std::to_string(m.size);
+  }
+  mj[p.msgpack ? "f" : "flags"] = kEntryIsCached | kEntryInArch;
+  return mj;
+}
+
+// One stored object as a listing entry.
+nlohmann::json ObjectJson(ApiContext& ctx, std::string_view bucket, const storage::ListEntry& e,
+                          uint32_t entry_flags, const ListProps& p) {
+  nlohmann::json j;
+  if (p.msgpack) {
+    j["n"] = e.name;
+    if (p.size && e.size) j["s"] = e.size;
+    if (p.cksum) j["cs"] = Hex64(e.xxhash);
+    if (p.atime) j["a"] = Rfc822(e.atime_ns);
+    if (p.version) j["v"] = std::to_string(e.version);
+    j["f"] = entry_flags;
+  } else {
+    j["name"] = e.name;
+    if (p.size && e.size) j["size"] = std::to_string(e.size);
+    if (p.cksum) j["checksum"] = Hex64(e.xxhash);
+    if (p.atime) j["atime"] = Rfc822(e.atime_ns);
+    if (p.version) j["version"] = std::to_string(e.version);
+    if (p.mtime) j["mtime_ns"] = std::to_string(e.mtime_ns);
+    if (p.etag) j["etag"] = S3EtagOf(ctx, bucket, e);
+    j["flags"] = entry_flags;
+  }
+  return j;
+}
+
+// The prefix reaches into a shard ("shard.tar/dir/"): only its members under it, paged by
+// name, so one directory of a 100k-member shard costs what it holds. Appends them to
+// `entries`; the page's next token goes to `pg`.
+Status ListMembersUnderPrefix(ApiContext& ctx, std::string_view bucket, const ShardRef& shard,
+                              const storage::ListOptions& opts, const ListProps& p,
+                              nlohmann::json& entries, storage::ListPage& pg) {
+  auto members = ListShardMembers(ctx, bucket, shard.name);
+  if (!members.ok()) return members.status();
+  const std::vector<ShardMemberEntry>& ms = **members;
+  auto it =
+      std::lower_bound(ms.begin(), ms.end(), std::max(opts.prefix, opts.start_after),
+                       [](const ShardMemberEntry& m, const std::string& k) { return m.name < k; });
+  size_t n = 0;
+  for (; it != ms.end() && it->name.compare(0, opts.prefix.size(), opts.prefix) == 0; ++it) {
+    if (it->name == opts.start_after) continue;
+    if (n == opts.page_size) {
+      pg.next_token = std::prev(it)->name;
+      break;
+    }
+    ++n;
+    nlohmann::json mj = MemberJson(*it, p);
+    if (p.atime) mj[p.msgpack ? "a" : "atime"] = Rfc822(shard.atime_ns);  // the shard's
+    entries.push_back(std::move(mj));
+  }
+  return Status::OK();
+}
+
+// Appends object `e`; with LsArchDir a shard is flagged and followed by its members
+// (shard/member).
+void AddListed(ApiContext& ctx, std::string_view bucket, const storage::ListEntry& e, bool arch_dir,
+               const ListProps& p, nlohmann::json& entries) {
+  static const std::vector<ShardMemberEntry> kNone;
+  ShardMembers listed;
+  uint32_t entry_flags = kEntryIsCached;
+  if (arch_dir && LooksLikeShard(e.name)) {
+    auto r = ListShardMembers(ctx, bucket, e.name);
+    if (r.ok()) {
+      listed = std::move(r).value();
+      entry_flags |= kEntryIsArchive;
+    }
+  }
+  const std::vector<ShardMemberEntry>& members = listed ? *listed : kNone;
+  entries.push_back(ObjectJson(ctx, bucket, e, entry_flags, p));
+  for (const auto& m : members) entries.push_back(MemberJson(m, p));
+}
+
+void WriteListPage(Response& resp, const std::string& uuid, const std::string& next_token,
+                   nlohmann::json entries, bool msgpack) {
+  if (msgpack) {
+    nlohmann::json out = {{"UUID", uuid},
+                          {"ContinuationToken", next_token},
+                          {"Entries", std::move(entries)},
+                          {"Flags", 0}};
+    std::vector<uint8_t> bytes = nlohmann::json::to_msgpack(out);
+    resp.headers.Set("Content-Type", "application/msgpack");
+    resp.body.assign(bytes.begin(), bytes.end());
+  } else {
+    nlohmann::json out = {{"uuid", uuid},
+                          {"continuation_token", next_token},
+                          {"entries", std::move(entries)},
+                          {"flags", 0}};
+    resp.headers.Set("Content-Type", "application/json");
+    resp.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
 void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                  const nlohmann::json& lso) {
   storage::ListOptions opts;
@@ -121,116 +247,22 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
   opts.page_size = page == 0 || page > kMaxPageSize ? kMaxPageSize : page;
   std::string uuid = JsonString(FindKey(lso, "uuid"));
   if (uuid.empty()) uuid = "l" + storage::RandomHex(11);
-  std::string props = JsonString(FindKey(lso, "props"));
-  bool all = props.empty();
-  bool want_cksum = all || WantsProp(props, "checksum");
-  bool want_version = all || WantsProp(props, "version");
-  bool want_atime = all || WantsProp(props, "atime");
-  bool want_size = all || WantsProp(props, "size");
-  // Aisle's extensions, only when named: the S3 ETag (one header read per object) and the
-  // modification time in nanoseconds (atime above is minute-precise, as AIStore prints it).
-  bool want_etag = WantsProp(props, "etag");
-  bool want_mtime = WantsProp(props, "mtime");
-
   bool msgpack = req.headers.Get("Accept").find("application/msgpack") != std::string::npos;
+  const ListProps props = ListPropsOf(JsonString(FindKey(lso, "props")), msgpack);
+
   nlohmann::json entries = nlohmann::json::array();
   const bool arch_dir = JsonUint(FindKey(lso, "flags")) & kLsArchDir;
   storage::ListPage pg;
   if (auto shard = arch_dir ? ShardOfPrefix(ctx, bucket, opts.prefix) : std::nullopt) {
-    // The prefix reaches into a shard ("shard.tar/dir/"): only its members under it, paged
-    // by name, so one directory of a 100k-member shard costs what it holds.
-    auto members = ListShardMembers(ctx, bucket, shard->name);
-    if (!members.ok()) return WriteError(req, resp, members.status(), ctx.node);
-    const std::vector<ShardMemberEntry>& ms = **members;
-    auto it = std::lower_bound(
-        ms.begin(), ms.end(), std::max(opts.prefix, opts.start_after),
-        [](const ShardMemberEntry& m, const std::string& k) { return m.name < k; });
-    size_t n = 0;
-    for (; it != ms.end() && it->name.compare(0, opts.prefix.size(), opts.prefix) == 0; ++it) {
-      if (it->name == opts.start_after) continue;
-      if (n == opts.page_size) {
-        pg.next_token = std::prev(it)->name;
-        break;
-      }
-      ++n;
-      nlohmann::json mj;
-      mj[msgpack ? "n" : "name"] = it->name;
-      if (want_size && it->size) {
-        if (msgpack)
-          mj["s"] = it->size;
-        else
-          mj["size"] = std::to_string(it->size);
-      }
-      if (want_atime) mj[msgpack ? "a" : "atime"] = Rfc822(shard->atime_ns);  // the shard's
-      mj[msgpack ? "f" : "flags"] = kEntryIsCached | kEntryInArch;
-      entries.push_back(std::move(mj));
-    }
+    Status st = ListMembersUnderPrefix(ctx, bucket, *shard, opts, props, entries, pg);
+    if (!st.ok()) return WriteError(req, resp, st, ctx.node);
   } else {
     auto page_res = ctx.store->List(bucket, opts);
     if (!page_res.ok()) return WriteError(req, resp, page_res.status(), ctx.node);
     pg = std::move(page_res).value();
   }
-  for (const auto& e : pg.entries) {
-    // LsArchDir: a shard is flagged and followed by its members (shard/member).
-    static const std::vector<ShardMemberEntry> kNone;
-    ShardMembers listed;
-    uint32_t entry_flags = kEntryIsCached;
-    if (arch_dir && LooksLikeShard(e.name)) {
-      auto r = ListShardMembers(ctx, bucket, e.name);
-      if (r.ok()) {
-        listed = std::move(r).value();
-        entry_flags |= kEntryIsArchive;
-      }
-    }
-    const std::vector<ShardMemberEntry>& members = listed ? *listed : kNone;
-    nlohmann::json j;
-    if (msgpack) {
-      j["n"] = e.name;
-      if (want_size && e.size) j["s"] = e.size;
-      if (want_cksum) j["cs"] = Hex64(e.xxhash);
-      if (want_atime) j["a"] = Rfc822(e.atime_ns);
-      if (want_version) j["v"] = std::to_string(e.version);
-      j["f"] = entry_flags;
-    } else {
-      j["name"] = e.name;
-      if (want_size && e.size) j["size"] = std::to_string(e.size);
-      if (want_cksum) j["checksum"] = Hex64(e.xxhash);
-      if (want_atime) j["atime"] = Rfc822(e.atime_ns);
-      if (want_version) j["version"] = std::to_string(e.version);
-      if (want_mtime) j["mtime_ns"] = std::to_string(e.mtime_ns);
-      if (want_etag) j["etag"] = S3EtagOf(ctx, bucket, e);
-      j["flags"] = entry_flags;
-    }
-    entries.push_back(std::move(j));
-    for (const auto& m : members) {
-      nlohmann::json mj;
-      mj[msgpack ? "n" : "name"] = m.name;
-      if (want_size && m.size) {
-        if (msgpack)
-          mj["s"] = m.size;
-        else
-          mj["size"] = std::to_string(m.size);
-      }
-      mj[msgpack ? "f" : "flags"] = kEntryIsCached | kEntryInArch;
-      entries.push_back(std::move(mj));
-    }
-  }
-  if (msgpack) {
-    nlohmann::json out = {{"UUID", uuid},
-                          {"ContinuationToken", pg.next_token},
-                          {"Entries", std::move(entries)},
-                          {"Flags", 0}};
-    std::vector<uint8_t> bytes = nlohmann::json::to_msgpack(out);
-    resp.headers.Set("Content-Type", "application/msgpack");
-    resp.body.assign(bytes.begin(), bytes.end());
-  } else {
-    nlohmann::json out = {{"uuid", uuid},
-                          {"continuation_token", pg.next_token},
-                          {"entries", std::move(entries)},
-                          {"flags", 0}};
-    resp.headers.Set("Content-Type", "application/json");
-    resp.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  for (const auto& e : pg.entries) AddListed(ctx, bucket, e, arch_dir, props, entries);
+  WriteListPage(resp, uuid, pg.next_token, std::move(entries), msgpack);
 }
 
 void ListBuckets(ApiContext& ctx, Response& resp, std::string_view only) {

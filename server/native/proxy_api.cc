@@ -1,7 +1,6 @@
 #include "server/native/proxy_api.h"
 
 #include <chrono>
-#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -10,9 +9,12 @@
 #include "common/names.h"
 #include "server/api/action_msg.h"
 #include "server/api/errors.h"
+#include "server/api/proxy_forward.h"
 #include "server/api/target_routing.h"
+#include "server/cluster/fan_out.h"
 #include "server/cluster/target_cluster.h"
 #include "server/native/target_api.h"
+#include "server/shards/proxy_archive.h"
 #include "server/storage/file_util.h"
 
 namespace aisle::api {
@@ -114,7 +116,7 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   }
   if (group == "daemon") return Daemon(req, resp);
   if (group == "cluster") return Cluster(req, resp, tail);
-  if (group == "etl") return Etl(req, resp, tail);
+  if (group == "etl") return etl_.Handle(req, resp, tail);
   if (group == "metasync") {
     auto body = req.ReadBody(kMaxControlBody);
     if (!body.ok()) return WriteError(req, resp, body.status(), node_);
@@ -164,29 +166,11 @@ void ProxyApi::Daemon(Request& req, Response& resp) {
   }
 }
 
-void ProxyApi::ForwardToPrimary(Request& req, Response& resp, const std::string& body) {
-  HttpRequest fwd;
-  fwd.method = req.method;
-  fwd.url = cluster_->primary_url() + req.target;
-  fwd.headers = {{"Content-Type", "application/json"}};
-  fwd.body = body;
-  fwd.follow_redirects = false;
-  auto r = cluster_->peers().Do(fwd);
-  if (!r.ok()) return WriteError(req, resp, r.status(), node_);
-  resp.status = r->status;
-  for (const auto& [k, v] : r->headers) {
-    if (strcasecmp(k.c_str(), "Content-Length") && strcasecmp(k.c_str(), "Connection") &&
-        strcasecmp(k.c_str(), "Transfer-Encoding"))
-      resp.headers.Add(k, v);
-  }
-  resp.body = r->body;
-}
-
 void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   auto body = req.ReadBody(kMaxControlBody);
   if (!body.ok()) return WriteError(req, resp, body.status(), node_);
   if (tail == "join" && req.method == "POST") {
-    if (!cluster_->is_primary()) return ForwardToPrimary(req, resp, *body);
+    if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
     auto r = cluster_->Join(*body);
     if (!r.ok()) return WriteError(req, resp, r.status(), node_);
     resp.headers.Set("Content-Type", "application/json");
@@ -214,7 +198,7 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   }
   if (req.method != "PUT")
     return WriteError(req, resp, 405, "method " + req.method + " not allowed", node_);
-  if (!cluster_->is_primary()) return ForwardToPrimary(req, resp, *body);
+  if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
   auto msg = ParseActionMsg(*body);
   if (!msg.ok()) return WriteError(req, resp, msg.status(), node_);
   if (msg->action == "stop") return FanOutJobs(req, resp, *body);  // jobs run on the targets
@@ -235,33 +219,11 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   if (!st.ok()) WriteError(req, resp, st, node_);
 }
 
-std::vector<ProxyApi::TargetAnswer> ProxyApi::AskTargets(const std::string& method,
-                                                         const std::string& target,
-                                                         const std::string& body,
-                                                         std::chrono::milliseconds timeout) {
-  auto smap = cluster_->smap();
-  std::vector<std::pair<std::string, std::future<Result<HttpResponse>>>> calls;
-  for (const cluster::Node* t : smap->ActiveTargets()) {
-    HttpRequest r;
-    r.method = method;
-    r.url = t->Url() + target;
-    r.headers = {{"Content-Type", "application/json"}, {cluster::kIntraHeader, node_.id}};
-    r.body = body;
-    r.max_retries = 1;
-    r.total_timeout = timeout;
-    calls.emplace_back(t->id, std::async(std::launch::async, [this, r = std::move(r)]() {
-                         return cluster_->peers().Do(r);
-                       }));
-  }
-  std::vector<TargetAnswer> out;
-  for (auto& [id, f] : calls) out.push_back({id, f.get()});
-  return out;
-}
-
 void ProxyApi::FanOutJobs(Request& req, Response& resp, const std::string& body) {
   // Jobs live on the targets: ask every online target, then merge as one cluster's answer.
   std::string what = req.Query("what").value_or("");
-  auto answers = AskTargets(req.method, req.target, body, std::chrono::milliseconds(15000));
+  auto answers = cluster::AskTargets(*cluster_, node_.id, req.method, req.target, body,
+                                     std::chrono::milliseconds(15000));
   json merged = what == "qryxstats" ? json::object() : json::array();
   bool found = false;
   std::string last_error = "no target is online";
@@ -387,10 +349,11 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
     return ListObjects(req, resp, bucket, msg->value->is_object() ? msg->value->dump() : "{}");
   }
   if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node_);
-  if (!cluster_->is_primary()) return ForwardToPrimary(req, resp, *body);
+  if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
   if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
-    return EtlBucket(req, resp, bucket, *body);
-  if (req.method == "PUT" && msg->action == "archive") return Archive(req, resp, bucket, *body);
+    return etl_.StartBucketJob(req, resp, bucket, *body);
+  if (req.method == "PUT" && msg->action == "archive")
+    return ForwardArchiveJob(*cluster_, node_, req, resp, bucket, *body);
   Status st;
   if (req.method == "POST" && msg->action == "create-bck") {
     int copies = CopiesFrom(*msg->value, 1);

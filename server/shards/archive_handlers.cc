@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 
 #include "common/archive/member_reader.h"
@@ -406,6 +407,62 @@ Result<storage::ObjectMeta> AppendTar(ApiContext& ctx, std::string_view bucket,
   return res.meta;
 }
 
+// Writes every file member of `old` but `name` (which the append replaces) into `writer`, in
+// order. Pull-based writer, push-based reader: each member is decoded to a spool first.
+Status CopyMembersExcept(ApiContext& ctx, std::string_view bucket, std::string_view object,
+                         const storage::ObjectReader& obj, const archive::ShardIndex& old,
+                         const std::string& name, const archive::Limits& limits,
+                         archive::ShardWriter& writer) {
+  archive::FdSource src(obj.file->get(), obj.data_offset, obj.meta.size);
+  for (const auto& m : old.members) {
+    if (m.type != MemberType::kFile || old.Find(m.name) != &m || m.name == name) continue;
+    auto tmp = ctx.store->OpenSpool();
+    if (!tmp.ok()) return tmp.status();
+    storage::SpoolSink ms{tmp->get()};
+    Status st = archive::ReadMember(src, old, m, 0, m.size, std::ref(ms), limits);
+    uint64_t pos = 0;
+    int fd = tmp->get();
+    if (st.ok())
+      st = writer.Add(m.name, m.size, m.mode, m.mtime, [&](char* buf, size_t n) -> Result<size_t> {
+        AISLE_ASSIGN_OR_RETURN(size_t k, storage::PreadUpTo(fd, buf, n, pos, "spool"));
+        pos += k;
+        return k;
+      });
+    if (!st.ok()) return st.WithContext("rewrite " + storage::ObjectCname(bucket, object));
+  }
+  return Status::OK();
+}
+
+// Other formats (and new shards): the whole shard written again with the member, streaming
+// through a spool, then committed. `old` and `cur` are null for a new shard.
+Result<storage::ObjectMeta> RewriteShard(ApiContext& ctx, std::string_view bucket,
+                                         std::string_view object, Format fmt,
+                                         const archive::ShardIndex* old,
+                                         const storage::ObjectReader* cur, const std::string& name,
+                                         const MemberBody& body, int64_t now,
+                                         const archive::Limits& limits) {
+  AISLE_ASSIGN_OR_RETURN(auto spool, ctx.store->OpenSpool());
+  storage::SpoolSink sink{spool.get()};
+  AISLE_ASSIGN_OR_RETURN(auto writer, archive::ShardWriter::Open(fmt, std::ref(sink)));
+  if (old)
+    AISLE_RETURN_IF_ERROR(
+        CopyMembersExcept(ctx, bucket, object, *cur, *old, name, limits, *writer));
+  Status st = writer->Add(name, body.size, 0644, now, SourceOf(body.reader));
+  if (st.ok()) st = writer->Finish();
+  if (!st.ok()) return st;
+  return CommitSpool(ctx, bucket, object, spool, sink.off, cur ? &cur->meta : nullptr);
+}
+
+// The Ais-Pine header's flags (0 when absent); nullopt when it is not a number.
+std::optional<uint32_t> PineFlags(const std::string& pine_hdr) {
+  if (pine_hdr.empty()) return 0;
+  try {
+    return static_cast<uint32_t>(std::stoul(pine_hdr));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
             std::string_view object, const std::string& name, Format fmt) {
   ShardCache& cache = *ctx.shards;
@@ -417,15 +474,9 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
     return WriteError(req, resp, 400,
                       "invalid archpath \"" + name + "\": " + archive::DescribeNameFlags(f),
                       ctx.node);
-  uint32_t pine = 0;
   std::string pine_hdr = req.headers.Get("Ais-Pine");
-  if (!pine_hdr.empty()) {
-    try {
-      pine = static_cast<uint32_t>(std::stoul(pine_hdr));
-    } catch (...) {
-      return WriteError(req, resp, 400, "invalid Ais-Pine \"" + pine_hdr + "\"", ctx.node);
-    }
-  }
+  std::optional<uint32_t> pine = PineFlags(pine_hdr);
+  if (!pine) return WriteError(req, resp, 400, "invalid Ais-Pine \"" + pine_hdr + "\"", ctx.node);
   auto body = TakeBody(req);
   if (!body.ok()) return WriteError(req, resp, body.status(), ctx.node);
   // A tar member is received whole before any lock (it may go in place, under the store's
@@ -445,7 +496,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   auto cur = ctx.store->Get(bucket, object);
   if (!cur.ok() && !cur.status().IsNotFound()) return WriteError(req, resp, cur.status(), ctx.node);
   bool exists = cur.ok();
-  if (!exists && (pine & kPineArchAppend))
+  if (!exists && (*pine & kPineArchAppend))
     return WriteError(req, resp, WithNode(ctx, cur.status()), ctx.node);
   if (!exists && cur.status().message().rfind("bucket", 0) == 0)
     return WriteError(req, resp, cur.status(), ctx.node);
@@ -474,40 +525,8 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
     return;
   }
 
-  // Other formats (and new shards): write the whole shard again, streaming through a spool.
-  auto spool = ctx.store->OpenSpool();
-  if (!spool.ok()) return WriteError(req, resp, spool.status(), ctx.node);
-  storage::SpoolSink sink{spool->get()};
-  auto writer = archive::ShardWriter::Open(fmt, std::ref(sink));
-  if (!writer.ok()) return WriteError(req, resp, writer.status(), ctx.node);
-  if (old) {
-    const storage::ObjectReader& obj = *cur;
-    archive::FdSource src(obj.file->get(), obj.data_offset, obj.meta.size);
-    for (const auto& m : old->members) {
-      if (m.type != MemberType::kFile || old->Find(m.name) != &m || m.name == name) continue;
-      // Pull-based writer, push-based reader: decode each member to a second spool first.
-      auto tmp = ctx.store->OpenSpool();
-      if (!tmp.ok()) return WriteError(req, resp, tmp.status(), ctx.node);
-      storage::SpoolSink ms{tmp->get()};
-      Status st = archive::ReadMember(src, *old, m, 0, m.size, std::ref(ms), cache.limits());
-      uint64_t pos = 0;
-      int fd = tmp->get();
-      if (st.ok())
-        st = (*writer)->Add(
-            m.name, m.size, m.mode, m.mtime, [&](char* buf, size_t n) -> Result<size_t> {
-              AISLE_ASSIGN_OR_RETURN(size_t k, storage::PreadUpTo(fd, buf, n, pos, "spool"));
-              pos += k;
-              return k;
-            });
-      if (!st.ok())
-        return WriteError(
-            req, resp, st.WithContext("rewrite " + storage::ObjectCname(bucket, object)), ctx.node);
-    }
-  }
-  Status st = (*writer)->Add(name, body->size, 0644, now, SourceOf(body->reader));
-  if (st.ok()) st = (*writer)->Finish();
-  if (!st.ok()) return WriteError(req, resp, st, ctx.node);
-  auto meta = CommitSpool(ctx, bucket, object, *spool, sink.off, exists ? &cur->meta : nullptr);
+  auto meta = RewriteShard(ctx, bucket, object, fmt, old.get(), exists ? &*cur : nullptr, name,
+                           *body, now, cache.limits());
   if (!meta.ok()) return WriteError(req, resp, meta.status(), ctx.node);
   resp.headers.Add("Ais-Append-Mode", exists ? "rewrite" : "create");
   SetShardHeaders(*meta, resp);

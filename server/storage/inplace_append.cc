@@ -110,23 +110,60 @@ Result<std::string> HashPrefix(int fd, uint64_t data_off, uint64_t n, const std:
   return h.SaveState();
 }
 
+namespace {
+
+// Writes the undo record durably (file and directory); on failure nothing is left behind.
+Status WriteUndoRecord(const UndoRecord& undo, const std::string& dir,
+                       const std::string& rec_path) {
+  std::string rec = EncodeUndo(undo);
+  AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(rec_path, O_CREAT | O_EXCL | O_WRONLY, 0600));
+  Status st = WriteAll(fh.get(), rec.data(), rec.size(), rec_path);
+  if (st.ok()) st = FsyncFile(fh.get(), rec_path);
+  if (st.ok()) st = FsyncDir(dir);
+  if (!st.ok()) {
+    ::unlink(rec_path.c_str());  // the object is untouched
+    return st;
+  }
+  return Status::OK();
+}
+
+// Copies the appended bytes from the body to the object file at the append point, hashing
+// them into `h`; the state at snapshot_at goes to out->snapshot_state.
+Status CopyTail(const WriteArgs& a, Xxh64Stream& h, WriteResult* out) {
+  const std::string& what = a.undo.rel_path;
+  std::unique_ptr<char[]> buf(new char[kBuf]);
+  uint64_t done = 0;
+  bool snapped = false;
+  while (done < a.tail_len) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(a.tail_len - done, kBuf));
+    Result<size_t> got = a.tail->Read(buf.get(), want);
+    if (!got.ok()) return got.status();
+    if (*got == 0) return Status::InvalidArgument(what + ": appended data ended early");
+    uint64_t pos = a.data_at + done;  // data offset of buf[0]
+    size_t split = 0;
+    if (!snapped && a.snapshot_at >= pos && a.snapshot_at <= pos + *got) {
+      split = static_cast<size_t>(a.snapshot_at - pos);
+      h.Update(buf.get(), split);
+      out->snapshot_state = h.SaveState();
+      snapped = true;
+    }
+    h.Update(buf.get() + split, *got - split);
+    if (Status st = PwriteAll(a.fd, buf.get(), *got, a.header_len + pos, what); !st.ok()) return st;
+    done += *got;
+  }
+  if (!snapped) out->snapshot_state = h.SaveState();
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<WriteResult> Write(const WriteArgs& a) {
   const std::string& what = a.undo.rel_path;
   std::string dir = UndoDir(a.mp_root);
   std::string rec_path = dir + "/" + RandomHex(16);
   Xxh64Stream h;
   if (!h.LoadState(a.prefix_state)) return Status::Internal("in-place append: bad hash state");
-  {
-    std::string rec = EncodeUndo(a.undo);
-    AISLE_ASSIGN_OR_RETURN(FileHandle fh, OpenFile(rec_path, O_CREAT | O_EXCL | O_WRONLY, 0600));
-    Status st = WriteAll(fh.get(), rec.data(), rec.size(), rec_path);
-    if (st.ok()) st = FsyncFile(fh.get(), rec_path);
-    if (st.ok()) st = FsyncDir(dir);
-    if (!st.ok()) {
-      ::unlink(rec_path.c_str());  // the object is untouched
-      return st;
-    }
-  }
+  AISLE_RETURN_IF_ERROR(WriteUndoRecord(a.undo, dir, rec_path));
   // From here on a failure rolls the object back (a simulated crash leaves it to Recover).
   bool touched = false;
   auto fail = [&](Status st) -> Status {
@@ -148,28 +185,7 @@ Result<WriteResult> Write(const WriteArgs& a) {
 
   touched = true;
   WriteResult out;
-  std::unique_ptr<char[]> buf(new char[kBuf]);
-  uint64_t done = 0;
-  bool snapped = false;
-  while (done < a.tail_len) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(a.tail_len - done, kBuf));
-    Result<size_t> got = a.tail->Read(buf.get(), want);
-    if (!got.ok()) return fail(got.status());
-    if (*got == 0) return fail(Status::InvalidArgument(what + ": appended data ended early"));
-    uint64_t pos = a.data_at + done;  // data offset of buf[0]
-    size_t split = 0;
-    if (!snapped && a.snapshot_at >= pos && a.snapshot_at <= pos + *got) {
-      split = static_cast<size_t>(a.snapshot_at - pos);
-      h.Update(buf.get(), split);
-      out.snapshot_state = h.SaveState();
-      snapped = true;
-    }
-    h.Update(buf.get() + split, *got - split);
-    if (Status st = PwriteAll(a.fd, buf.get(), *got, a.header_len + pos, what); !st.ok())
-      return fail(st);
-    done += *got;
-  }
-  if (!snapped) out.snapshot_state = h.SaveState();
+  if (Status st = CopyTail(a, h, &out); !st.ok()) return fail(st);
   uint64_t new_len = a.header_len + a.data_at + a.tail_len;
   if (new_len < a.undo.old_len && ::ftruncate(a.fd, static_cast<off_t>(new_len)) != 0)
     return fail(Status::FromErrno(errno, "truncate " + what));

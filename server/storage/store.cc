@@ -899,6 +899,71 @@ void ObjectReader::ReleaseGuard() {
   if (guard) guard->Release();
 }
 
+namespace {
+
+// The appended version's metadata: the old one with the next version, new times and (when
+// given) new custom metadata; size and checksum follow from the write.
+ObjectMeta NextVersionMeta(const ObjectMeta& old, const InPlaceAppend& req) {
+  ObjectMeta meta = old;
+  if (req.custom) {
+    meta.custom = *req.custom;
+    std::sort(meta.custom.begin(), meta.custom.end());
+  }
+  meta.version = old.version + 1;
+  meta.mtime_ns = meta.atime_ns = NowNs();
+  return meta;
+}
+
+// The bytes the undo record puts back: the old header and the data after the append point.
+Status ReadUndoBytes(int fd, const std::string& path, uint32_t hlen, uint64_t old_size,
+                     uint64_t overwrite_at, const std::string& what, inplace::UndoRecord& undo) {
+  undo.old_len = hlen + old_size;
+  undo.tail_off = hlen + overwrite_at;
+  undo.old_header.resize(hlen);
+  undo.old_tail.resize(old_size - overwrite_at);
+  AISLE_ASSIGN_OR_RETURN(size_t got, PreadUpTo(fd, undo.old_header.data(), hlen, 0, path));
+  AISLE_ASSIGN_OR_RETURN(size_t got_tail, PreadUpTo(fd, undo.old_tail.data(), undo.old_tail.size(),
+                                                    undo.tail_off, path));
+  if (got != hlen || got_tail != undo.old_tail.size())
+    return Status::DataCorruption(what + ": object shorter than its metadata");
+  return Status::OK();
+}
+
+// The prefix state must reproduce the stored checksum over the old tail, or the new one would
+// be wrong. A state the client gave that does not is recomputed from the file (`given`); one
+// computed here that does not means the data is corrupt.
+Result<std::string> VerifiedPrefix(int fd, uint32_t hlen, uint64_t overwrite_at,
+                                   const std::string& old_tail, uint64_t old_xxhash,
+                                   std::string prefix, bool given, const std::string& cname,
+                                   const std::string& what) {
+  auto verifies = [&](const std::string& state) {
+    Xxh64Stream h;
+    if (!h.LoadState(state)) return false;
+    h.Update(old_tail.data(), old_tail.size());
+    return h.Digest() == old_xxhash;
+  };
+  if (!verifies(prefix)) {
+    if (!given)
+      return Status::DataCorruption("BAD DATA CHECKSUM: " + cname +
+                                    ": data does not match its xxhash " + Hex64(old_xxhash));
+    AISLE_ASSIGN_OR_RETURN(prefix, inplace::HashPrefix(fd, hlen, overwrite_at, what));
+    if (!verifies(prefix))
+      return Status::DataCorruption("BAD DATA CHECKSUM: " + cname +
+                                    ": data does not match its xxhash " + Hex64(old_xxhash));
+  }
+  return prefix;
+}
+
+// The index learns the appended version (unless the object was deleted meanwhile).
+void IndexAppended(Bucket& b, const ObjectMeta& meta, uint8_t mp) {
+  std::unique_lock<std::shared_mutex> l(b.mu);
+  auto it = b.objects.find(meta.name);
+  if (it != b.objects.end())
+    it->second = IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
+}
+
+}  // namespace
+
 Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_view name,
                                            const InPlaceAppend& req, BodyReader& tail) {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
@@ -932,13 +997,7 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
     return fallback("too many bytes after the append point");
   if (req.snapshot_at < req.overwrite_at || req.snapshot_at > req.overwrite_at + req.tail_len)
     return Status::InvalidArgument(what + ": snapshot offset outside the appended bytes");
-  ObjectMeta meta = old;
-  if (req.custom) {
-    meta.custom = *req.custom;
-    std::sort(meta.custom.begin(), meta.custom.end());
-  }
-  meta.version = old.version + 1;
-  meta.mtime_ns = meta.atime_ns = NowNs();
+  ObjectMeta meta = NextVersionMeta(old, req);
   if (EncodedHeaderLen(meta) != hlen) return fallback("the object header would change length");
 
   // Bytes below overwrite_at of this version never change (an overwrite is a new file, an
@@ -963,31 +1022,11 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
   inplace::WriteArgs a;
   a.undo.rel_path = path.substr(impl_->mps[mp].root.size() + 1);
   a.undo.ino = static_cast<uint64_t>(fst.st_ino);
-  a.undo.old_len = hlen + old.size;
-  a.undo.tail_off = hlen + req.overwrite_at;
-  a.undo.old_header.resize(hlen);
-  a.undo.old_tail.resize(old.size - req.overwrite_at);
-  AISLE_ASSIGN_OR_RETURN(size_t got, PreadUpTo(fh.get(), a.undo.old_header.data(), hlen, 0, path));
-  AISLE_ASSIGN_OR_RETURN(size_t got_tail, PreadUpTo(fh.get(), a.undo.old_tail.data(),
-                                                    a.undo.old_tail.size(), a.undo.tail_off, path));
-  if (got != hlen || got_tail != a.undo.old_tail.size())
-    return Status::DataCorruption(what + ": object shorter than its metadata");
-  // The prefix state must reproduce the stored checksum, or the new one would be wrong.
-  auto verifies = [&](const std::string& state) {
-    Xxh64Stream h;
-    if (!h.LoadState(state)) return false;
-    h.Update(a.undo.old_tail.data(), a.undo.old_tail.size());
-    return h.Digest() == old.xxhash;
-  };
-  if (!verifies(prefix)) {
-    if (!given)
-      return Status::DataCorruption("BAD DATA CHECKSUM: " + ObjectCname(bucket, name) +
-                                    ": data does not match its xxhash " + Hex64(old.xxhash));
-    AISLE_ASSIGN_OR_RETURN(prefix, inplace::HashPrefix(fh.get(), hlen, req.overwrite_at, what));
-    if (!verifies(prefix))
-      return Status::DataCorruption("BAD DATA CHECKSUM: " + ObjectCname(bucket, name) +
-                                    ": data does not match its xxhash " + Hex64(old.xxhash));
-  }
+  AISLE_RETURN_IF_ERROR(
+      ReadUndoBytes(fh.get(), path, hlen, old.size, req.overwrite_at, what, a.undo));
+  AISLE_ASSIGN_OR_RETURN(
+      prefix, VerifiedPrefix(fh.get(), hlen, req.overwrite_at, a.undo.old_tail, old.xxhash,
+                             std::move(prefix), given, ObjectCname(bucket, name), what));
 
   WriteGuard guard(*impl_->guards, GuardTable::Key(bucket, name));
   if (!guard.held()) return fallback("the object is being read");
@@ -1006,13 +1045,7 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
   };
   a.fault = [this](std::string_view step) { return impl_->Fault(step); };
   AISLE_ASSIGN_OR_RETURN(inplace::WriteResult w, inplace::Write(a));
-  {
-    std::unique_lock<std::shared_mutex> l(b->mu);
-    auto it = b->objects.find(meta.name);
-    if (it != b->objects.end())
-      it->second =
-          IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
-  }
+  IndexAppended(*b, meta, mp);
   AISLE_RETURN_IF_ERROR(impl_->Fault("append.done"));
   out.applied = true;
   out.meta = std::move(meta);

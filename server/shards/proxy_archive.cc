@@ -1,30 +1,28 @@
-// The proxy side of the archive job: one target runs the whole job (reading sources from
-// their owners, writing shards to theirs), so the proxy only validates and picks that target
-// — the owner of the first shard, so at least that shard is written locally.
+#include "server/shards/proxy_archive.h"
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "server/api/action_msg.h"
 #include "server/api/errors.h"
 #include "server/cluster/target_cluster.h"
-#include "server/native/proxy_api.h"
 #include "server/shards/archive_job.h"
 #include "server/storage/file_util.h"
 
 namespace aisle::api {
 
-void ProxyApi::Archive(Request& req, Response& resp, std::string_view bucket,
-                       const std::string& body) {
-  auto fail = [&](const Status& st) { WriteError(req, resp, st, node_); };
+void ForwardArchiveJob(cluster::ProxyCluster& cluster, const NodeContext& node, Request& req,
+                       Response& resp, std::string_view bucket, const std::string& body) {
+  auto fail = [&](const Status& st) { WriteError(req, resp, st, node); };
   auto msg = ParseActionMsg(body);
   if (!msg.ok()) return fail(msg.status());
   auto spec = jobs::ParseArchiveMsg(msg->value->dump(), bucket);
   if (!spec.ok()) return fail(spec.status());
-  auto bmd = cluster_->bmd();
+  auto bmd = cluster.bmd();
   for (const std::string& b : {spec->src_bucket, spec->dst_bucket})
     if (!bmd->buckets.count(b))
       return fail(Status::NotFound("bucket \"ais://" + b + "\" does not exist"));
-  auto smap = cluster_->smap();
+  auto smap = cluster.smap();
   const cluster::Node* runner = smap->Owner(spec->dst_bucket, jobs::ShardName(*spec, 0));
   if (!runner) return fail(Status::Unavailable("no target is online"));
   // Our id, so a status query fanned out to every target finds the job by it.
@@ -33,11 +31,11 @@ void ProxyApi::Archive(Request& req, Response& resp, std::string_view bucket,
   fwd.method = "PUT";
   fwd.url = runner->Url() + req.target + (req.target.find('?') == std::string::npos ? "?" : "&") +
             "job_id=" + id;
-  fwd.headers = {{"Content-Type", "application/json"}, {cluster::kIntraHeader, node_.id}};
+  fwd.headers = {{"Content-Type", "application/json"}, {cluster::kIntraHeader, node.id}};
   fwd.body = body;
   fwd.max_retries = 0;  // a retried start could run the job twice
   fwd.total_timeout = std::chrono::milliseconds(30000);
-  auto r = cluster_->peers().Do(fwd);
+  auto r = cluster.peers().Do(fwd);
   if (!r.ok()) return fail(r.status().WithContext("archive: target " + runner->id));
   // The target's answer as is: the job id, or its error JSON.
   resp.status = r->status;
