@@ -23,7 +23,8 @@ void ProxyApi::Archive(Request& req, Response& resp, std::string_view bucket,
   auto bmd = cluster_->bmd();
   for (const std::string& b : {spec->src_bucket, spec->dst_bucket})
     if (!bmd->buckets.count(b))
-      return fail(Status::NotFound("bucket \"ais://" + b + "\" does not exist"));
+      return fail(Status::NotFound("bucket \"ais://" + b + "\" does not exist")
+                      .WithSubject(Subject::kBucket));
   auto smap = cluster_->smap();
   const cluster::Node* runner = smap->Owner(spec->dst_bucket, jobs::ShardName(*spec, 0));
   if (!runner) return fail(Status::Unavailable("no target is online"));
