@@ -39,23 +39,51 @@ const char* StatusCodeName(StatusCode code) {
   return "Unknown";
 }
 
+const char* SubjectName(Subject subject) {
+  switch (subject) {
+    case Subject::kNone:
+      return "none";
+    case Subject::kBucket:
+      return "bucket";
+    case Subject::kObject:
+      return "object";
+    case Subject::kMember:
+      return "member";
+    case Subject::kEtl:
+      return "etl";
+    case Subject::kUpload:
+      return "upload";
+    case Subject::kRequestBody:
+      return "request body";
+  }
+  return "unknown";
+}
+
+namespace {
+
+StatusCode CodeForErrno(int err) {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return StatusCode::kNoSpace;
+    case ENOENT:
+      return StatusCode::kNotFound;
+    case EFBIG:
+      return StatusCode::kTooLarge;
+    case ETIMEDOUT:
+      return StatusCode::kTimeout;
+    default:
+      return StatusCode::kIOError;
+  }
+}
+
+}  // namespace
+
 Status Status::FromErrno(int err, std::string_view context) {
   std::string msg(context);
   msg += ": ";
   msg += std::strerror(err);
-  switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-      return NoSpace(std::move(msg));
-    case ENOENT:
-      return NotFound(std::move(msg));
-    case EFBIG:
-      return TooLarge(std::move(msg));
-    case ETIMEDOUT:
-      return Timeout(std::move(msg));
-    default:
-      return IOError(std::move(msg));
-  }
+  return Status(CodeForErrno(err), std::move(msg)).WithErrno(err);
 }
 
 Status Status::WithContext(std::string_view context) const {
@@ -63,7 +91,9 @@ Status Status::WithContext(std::string_view context) const {
   std::string msg(context);
   msg += ": ";
   msg += message_;
-  return Status(code_, std::move(msg));
+  Status s = *this;
+  s.message_ = std::move(msg);
+  return s;
 }
 
 std::string Status::ToString() const {

@@ -8,7 +8,8 @@
 
 namespace aisle::etl {
 
-std::string EtlPrefix(const EtlSpec& spec) { return "etl " + spec.name + ": "; }
+std::string EtlName(const EtlSpec& spec) { return "etl " + spec.name; }
+std::string EtlPrefix(const EtlSpec& spec) { return EtlName(spec) + ": "; }
 
 std::string FormatMillis(int64_t ms) {
   if (ms < 1000) return std::to_string(ms) + "ms";

@@ -13,6 +13,8 @@
 
 namespace aisle::etl {
 
+// "etl NAME": the context ETL errors start with.
+std::string EtlName(const EtlSpec& spec);
 // "etl NAME: "
 std::string EtlPrefix(const EtlSpec& spec);
 // 10000 -> "10s", 1500 -> "1.5s", 250 -> "250ms".

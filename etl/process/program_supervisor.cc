@@ -57,13 +57,15 @@ void ProgramSupervisor::Stop() {
   if (child) child->Kill(milliseconds(2000));
 }
 
-Status ProgramSupervisor::Launch() {
+Status ProgramSupervisor::Launch() { return LaunchProgram().WithContext(EtlName(spec_)); }
+
+Status ProgramSupervisor::LaunchProgram() {
   {
     std::lock_guard lock(mu_);
     last_launch_ = Clock::now();
   }
   auto port = PickFreePort();
-  if (!port.ok()) return port.status().WithContext(prefix_ + "start program");
+  if (!port.ok()) return port.status().WithContext("start program");
   SpawnOptions o;
   o.argv = spec_.command;
   o.env = spec_.env;
@@ -74,7 +76,7 @@ Status ProgramSupervisor::Launch() {
   o.memory_limit = spec_.memory_limit;
   o.log = log_;
   auto spawned = ChildProcess::Spawn(o);
-  if (!spawned.ok()) return spawned.status().WithContext(prefix_ + "start program");
+  if (!spawned.ok()) return spawned.status().WithContext("start program");
   std::shared_ptr<ChildProcess> child = std::move(spawned).value();
   std::string url = "http://127.0.0.1:" + std::to_string(*port);
 
@@ -83,11 +85,11 @@ Status ProgramSupervisor::Launch() {
   for (;;) {
     if (stopping()) {
       child->Kill(milliseconds(0));
-      return Status::Unavailable(prefix_ + "stopped");
+      return Status::Unavailable("stopped");
     }
     if (child->Exited()) {
       child->Reap();
-      std::string msg = prefix_ + "program " + child->ExitDescription() + " before it was ready";
+      std::string msg = "program " + child->ExitDescription() + " before it was ready";
       std::string tail = child->StderrTail(milliseconds(200));
       if (!tail.empty()) msg += ": " + tail;
       return Status::Unavailable(msg);
@@ -102,9 +104,9 @@ Status ProgramSupervisor::Launch() {
     if (Clock::now() >= deadline) {
       child->Kill(milliseconds(0));
       std::string msg =
-          prefix_ + "program not healthy after " + FormatMillis(spec_.init_timeout_ms) + " (GET " +
-          req.url + ": " +
-          (resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.status().message()) + ")";
+          "program not healthy after " + FormatMillis(spec_.init_timeout_ms) + " (GET " + req.url +
+          ": " + (resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.status().message()) +
+          ")";
       std::string tail = child->StderrTail(milliseconds(0), 5);
       if (!tail.empty()) msg += ": " + tail;
       return Status::Timeout(msg);
@@ -115,7 +117,7 @@ Status ProgramSupervisor::Launch() {
   std::lock_guard lock(mu_);
   if (stop_) {
     child->Kill(milliseconds(0));
-    return Status::Unavailable(prefix_ + "stopped");
+    return Status::Unavailable("stopped");
   }
   child_ = std::move(child);
   ep_.url = url;
@@ -153,15 +155,15 @@ void ProgramSupervisor::MonitorLoop() {
     lock.unlock();
     if (dead) dead->Kill(milliseconds(0));
     dead.reset();
-    Status s = Launch();
+    Status s = LaunchProgram();  // unnamed: health_ gets the ETL's name from Current()
     lock.lock();
     if (s.ok()) {
       backoff_ = kMinBackoff;
       if (log_) log_->AppendLine("[aisle] program restarted");
     } else if (!stop_) {
-      health_ = s.message().substr(std::min(s.message().size(), prefix_.size())) + " (restarting)";
+      health_ = s.message() + " (restarting)";
       backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-      if (log_) log_->AppendLine("[aisle] restart failed: " + s.message());
+      if (log_) log_->AppendLine("[aisle] restart failed: " + prefix_ + s.message());
     }
   }
 }

@@ -51,7 +51,10 @@ class ProgramSupervisor {
 
  private:
   // Spawns the program and waits for /health; on success installs it as the current one.
+  // Errors name the ETL ("etl NAME: ...").
   Status Launch();
+  // Launch()'s work; its errors say why without naming the ETL (health text is built on them).
+  Status LaunchProgram();
   void MonitorLoop();
   // Marks the current program dead when it exited; returns the reason or "".
   std::string NoteDeathLocked();

@@ -64,7 +64,8 @@ class PythonRuntimePool : public Transformer {
     std::unique_ptr<ChildProcess> proc;  // swapped only by the holder, under mu_
     bool ready = false;                  // the ready frame arrived
     bool busy = false;
-    std::string health;  // "" or why the worker is not serving (under mu_)
+    std::string health;       // "" or why the worker is not serving (under mu_)
+    std::string exit_reason;  // how its process died, when ReadFrame found it dead
     Clock::time_point last_spawn{};
   };
   // A frame read from a worker: status byte and payload.
@@ -76,11 +77,14 @@ class PythonRuntimePool : public Transformer {
   Status DoStart();
   void DoStop();
   Result<std::unique_ptr<ChildProcess>> SpawnRuntime();
-  // Reads one frame; errors are already worded ("etl NAME: python worker exited ...").
+  // Reads one frame; errors are already worded ("etl NAME: python worker exited ..."). A dead
+  // worker is kUnavailable, with how it died in w->exit_reason.
   Result<Frame> ReadFrame(Worker* w, Clock::time_point deadline, const char* waiting_for);
   Status WaitReady(Worker* w, Clock::time_point deadline);
   // Describes a dead worker: "python worker exited with code 3: <stderr tail>".
-  std::string DeathReason(ChildProcess* proc);
+  std::string DeathReason(ChildProcess* proc) { return "python worker " + ExitReason(proc); }
+  // The same without the "python worker " lead: "exited with code 3: <stderr tail>".
+  std::string ExitReason(ChildProcess* proc);
   // Kills the worker's process and spawns a replacement (not yet ready).
   void Replace(Worker* w, const std::string& why);
   Worker* Checkout();
@@ -220,10 +224,10 @@ Result<std::unique_ptr<ChildProcess>> PythonRuntimePool::SpawnRuntime() {
   return r;
 }
 
-std::string PythonRuntimePool::DeathReason(ChildProcess* proc) {
+std::string PythonRuntimePool::ExitReason(ChildProcess* proc) {
   proc->WaitExit(Clock::now() + milliseconds(1000));
   if (!proc->Exited()) proc->Kill(milliseconds(0));
-  std::string msg = "python worker " + proc->ExitDescription();
+  std::string msg = proc->ExitDescription();
   std::string tail = proc->StderrTail(milliseconds(200));
   if (!tail.empty()) msg += ": " + tail;
   return msg;
@@ -247,7 +251,8 @@ Result<PythonRuntimePool::Frame> PythonRuntimePool::ReadFrame(Worker* w, Clock::
     if (r == PipeIo::kOk) return f;
   }
   if (r == PipeIo::kTimeout) return Status::Timeout(std::string(waiting_for));
-  return Status::Unavailable(prefix_ + DeathReason(w->proc.get()));
+  w->exit_reason = ExitReason(w->proc.get());
+  return Status::Unavailable(prefix_ + "python worker " + w->exit_reason);
 }
 
 Status PythonRuntimePool::WaitReady(Worker* w, Clock::time_point deadline) {
@@ -358,9 +363,9 @@ Result<std::string> PythonRuntimePool::Transform(const TransformInput& in) {
                            FormatMillis(spec_.obj_timeout_ms));
   };
   auto died = [&] {
-    std::string reason = DeathReason(w->proc.get());
-    Replace(w, reason.substr(std::strlen("python worker ")));
-    return Status::Internal(prefix_ + reason);
+    std::string why = ExitReason(w->proc.get());
+    Replace(w, why);
+    return Status::Internal(prefix_ + "python worker " + why);
   };
 
   std::string head;
@@ -381,8 +386,7 @@ Result<std::string> PythonRuntimePool::Transform(const TransformInput& in) {
       Replace(w, "an oversized result");
       return f.status();
     }
-    std::string reason = f.status().message().substr(prefix_.size());
-    Replace(w, reason.substr(std::min(reason.size(), std::strlen("python worker "))));
+    Replace(w, w->exit_reason);  // kUnavailable: the worker died (see ReadFrame)
     return Status::Internal(f.status().message());
   }
   if (f->status != 0) return Status::Internal(prefix_ + "transform failed: " + f->payload);

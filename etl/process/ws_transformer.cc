@@ -137,7 +137,9 @@ Result<std::string> WsTransformer::Exchange(Slot* s, const ProgramEndpoint& ep,
   AISLE_RETURN_IF_ERROR(c->WriteBinary(in.data));
   *reused = false;  // sent: a failure from here on is not a stale connection
   AISLE_ASSIGN_OR_RETURN(WsClient::Message m, c->Read());
-  if (!m.binary) return Status::Internal(prefix_ + "program error: " + m.data);
+  if (!m.binary) {
+    return Status::Internal(prefix_ + "program error: " + m.data).WithSubject(Subject::kEtl);
+  }
   return std::move(m.data);
 }
 
@@ -195,7 +197,7 @@ Result<std::string> WsTransformer::Transform(const TransformInput& in) {
                            FormatMillis(spec_.obj_timeout_ms));
   }
   const Status& st = r.status();
-  if (st.message().rfind(prefix_, 0) == 0) return st;
+  if (st.subject() == Subject::kEtl) return st;  // worded by the program's side already
   if (st.code() == StatusCode::kTooLarge) {
     return Status::TooLarge(prefix_ + "output exceeds the limit of " +
                             std::to_string(spec_.max_output) + " bytes");

@@ -32,9 +32,6 @@ uint64_t ParseU64(const nlohmann::json& v) {
   return 0;
 }
 
-// A sentinel that stops a 200 (full body) response once the wanted range has been delivered.
-const char kRangeDone[] = "range complete";
-
 }  // namespace
 
 Status StatusFromHttp(int http_status, const std::string& body, const std::string& what) {
@@ -239,6 +236,7 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
           "Range", "bytes=" + std::to_string(off) + "-" + std::to_string(off + want - 1));
     }
     uint64_t seen = 0;
+    bool range_done = false;  // the body callback stopped the transfer: the range is complete
     req.on_body = [&](std::string_view chunk) -> Status {
       if (skip_mode && seen < off) {
         uint64_t k = std::min<uint64_t>(off - seen, chunk.size());
@@ -250,7 +248,10 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
       // Bytes beyond the range (a server ignoring Range, a transform's whole output): stop
       // the transfer. Never when the range just ended: an aborted transfer costs curl the
       // keep-alive connection, and a reconnect per range GET.
-      if (left == 0) return Status::Internal(kRangeDone);
+      if (left == 0) {
+        range_done = true;
+        return Status::Internal("range complete: transfer stopped");
+      }
       if (chunk.size() > left) chunk = chunk.substr(0, left);
       AISLE_RETURN_IF_ERROR(sink(chunk));
       delivered += chunk.size();
@@ -258,7 +259,7 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
     };
     auto resp = http_.Do(req);
     if (!resp.ok()) {
-      if (resp.status().message().find(kRangeDone) != std::string::npos) return delivered;
+      if (range_done) return delivered;
       return resp.status();
     }
     if (resp->status == 416) return delivered;  // at or past the end

@@ -1,35 +1,40 @@
 #include "fs/core/errno_map.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
 namespace aisle::fs {
 namespace {
-// ErrnoStatus messages start with this tag followed by the number and '|'.
-constexpr std::string_view kTag = "errno:";
-}  // namespace
 
-Status ErrnoStatus(int err, std::string_view what) {
-  std::string msg(kTag);
-  msg += std::to_string(err);
-  msg += '|';
-  msg += what;
-  msg += ": ";
-  msg += std::strerror(err);
-  return Status(StatusCode::kInternal, std::move(msg));
+// Errnos that say the transport failed, not the file: the kernel gets EIO for them (like for
+// timeouts and unreachable nodes), never "try again" or "connection refused" on a read.
+bool TransportErrno(int err) {
+  switch (err) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EINTR:
+    case ETIMEDOUT:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ENOTCONN:
+    case EPIPE:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+      return true;
+    default:
+      return false;
+  }
 }
 
-int ToErrno(const Status& st) {
-  if (st.ok()) return 0;
-  const std::string& m = st.message();
-  // The tag may follow context added by WithContext().
-  if (size_t at = m.find(kTag); at != std::string::npos) {
-    int e = std::atoi(m.c_str() + at + kTag.size());
-    if (e > 0) return e;
-  }
-  switch (st.code()) {
+int ErrnoForCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 0;
     case StatusCode::kNotFound:
       return ENOENT;
     case StatusCode::kAlreadyExists:
@@ -51,9 +56,28 @@ int ToErrno(const Status& st) {
     case StatusCode::kDataCorruption:
     case StatusCode::kIOError:
     case StatusCode::kInternal:
-    default:
       return EIO;
   }
+  return EIO;
+}
+
+}  // namespace
+
+Status ErrnoStatus(int err, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += std::strerror(err);
+  return Status(StatusCode::kInternal, std::move(msg)).WithErrno(err);
+}
+
+int ToErrno(const Status& st) {
+  if (st.ok()) return 0;
+  // The errno the filesystem layer chose (ErrnoStatus: kInternal + errno), whatever context
+  // was added. Errnos of other steps (a local pread, a spool write) map by their code, as
+  // every other error does: a reader sees EIO, ENOENT, ENOSPC..., never an EBADF of ours.
+  if (int e = st.sys_errno(); e > 0 && st.code() == StatusCode::kInternal && !TransportErrno(e))
+    return e;
+  return ErrnoForCode(st.code());
 }
 
 }  // namespace aisle::fs

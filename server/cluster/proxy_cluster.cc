@@ -299,7 +299,8 @@ Status ProxyCluster::CreateBucket(std::string_view bucket, int copies) {
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   if (bmd.buckets.count(std::string(bucket)))
-    return Status::AlreadyExists("bucket \"ais://" + std::string(bucket) + "\" already exists");
+    return Status::AlreadyExists("bucket \"ais://" + std::string(bucket) + "\" already exists")
+        .WithSubject(Subject::kBucket);
   bmd.buckets[std::string(bucket)] = BucketProps{copies, NowNs()};
   bmd.version++;
   auto smap = state_.smap();
@@ -310,7 +311,8 @@ Status ProxyCluster::DestroyBucket(std::string_view bucket) {
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   if (!bmd.buckets.erase(std::string(bucket)))
-    return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist");
+    return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist")
+        .WithSubject(Subject::kBucket);
   bmd.version++;
   auto smap = state_.smap();
   return Publish(*smap, std::move(bmd));
@@ -322,7 +324,8 @@ Status ProxyCluster::SetBucketCopies(std::string_view bucket, int copies) {
   Bmd bmd = *state_.bmd();
   auto it = bmd.buckets.find(std::string(bucket));
   if (it == bmd.buckets.end())
-    return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist");
+    return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist")
+        .WithSubject(Subject::kBucket);
   it->second.copies = copies;
   bmd.version++;
   // A new smap version makes the targets run a pass that restores the copy count.

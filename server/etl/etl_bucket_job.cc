@@ -167,8 +167,10 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
   auto args = ParseArgs(req, bucket, msg);
   if (!args.ok()) return WriteError(req, resp, args.status(), ctx.node);
   if (!ctx.store->HeadBucket(args->src).ok())
-    return WriteError(
-        req, resp, Status::NotFound("bucket \"ais://" + args->src + "\" does not exist"), ctx.node);
+    return WriteError(req, resp,
+                      Status::NotFound("bucket \"ais://" + args->src + "\" does not exist")
+                          .WithSubject(Subject::kBucket),
+                      ctx.node);
   std::shared_ptr<etl::EtlInstance> inst;
   if (!args->etl.empty()) {
     if (!ctx.etl) return WriteError(req, resp, 501, "this node runs no transforms", ctx.node);
@@ -181,7 +183,8 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
     if (!ctx.cluster) (void)ctx.store->CreateBucket(args->dst);
     if (!ctx.store->HeadBucket(args->dst).ok())
       return WriteError(req, resp,
-                        Status::NotFound("bucket \"ais://" + args->dst + "\" does not exist"),
+                        Status::NotFound("bucket \"ais://" + args->dst + "\" does not exist")
+                            .WithSubject(Subject::kBucket),
                         ctx.node);
   }
   std::string kind = args->etl.empty() ? "copy-bck" : "etl-bck";

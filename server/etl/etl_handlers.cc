@@ -199,8 +199,7 @@ void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_
       return;
     if (!d.ok()) {
       Status st = d.status();
-      if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
-        st = Status::NotFound(ctx.node.Name() + ": " + st.message());
+      if (st.IsNotFound() && st.subject() != Subject::kBucket) st = st.WithContext(ctx.node.Name());
       return WriteError(req, resp, st, ctx.node);
     }
     data = std::move(d).value();

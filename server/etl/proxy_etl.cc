@@ -228,7 +228,8 @@ void ProxyEtl::StartBucketJob(Request& req, Response& resp, std::string_view buc
   auto msg = ParseActionMsg(body);
   if (!msg.ok()) return fail(msg.status());
   if (!cluster_->bmd()->buckets.count(std::string(bucket)))
-    return fail(Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist"));
+    return fail(Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist")
+                    .WithSubject(Subject::kBucket));
   std::string dst = DestBucketOf(req, *msg);
   if (dst.empty())
     return fail(

@@ -209,13 +209,20 @@ class TimedStream {
   int timeout_ms_;
 };
 
+// Errors reading the client's body are about it (Subject::kRequestBody): S3 answers a stalled
+// body with IncompleteBody rather than a server error.
 Status StatusFromEc(const error_code& ec, const char* what) {
-  if (ec == beast::error::timeout) return Status::Timeout(std::string(what) + ": client stalled");
-  if (ec == bhttp::error::body_limit)
-    return Status::TooLarge(std::string(what) + ": body exceeds the limit");
-  if (ec == asio::error::eof || ec == bhttp::error::partial_message)
-    return Status::InvalidArgument(std::string(what) + ": connection closed before the body ended");
-  return Status::InvalidArgument(std::string(what) + ": " + ec.message());
+  Status st;
+  if (ec == beast::error::timeout) {
+    st = Status::Timeout(std::string(what) + ": client stalled");
+  } else if (ec == bhttp::error::body_limit) {
+    st = Status::TooLarge(std::string(what) + ": body exceeds the limit");
+  } else if (ec == asio::error::eof || ec == bhttp::error::partial_message) {
+    st = Status::InvalidArgument(std::string(what) + ": connection closed before the body ended");
+  } else {
+    st = Status::InvalidArgument(std::string(what) + ": " + ec.message());
+  }
+  return std::move(st).WithSubject(Subject::kRequestBody);
 }
 
 using Parser = bhttp::request_parser<bhttp::buffer_body>;

@@ -75,8 +75,7 @@ void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
   }
   if (!r.ok()) {
     Status st = r.status();
-    if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
-      st = Status::NotFound(ctx.node.Name() + ": " + st.message());
+    if (st.IsNotFound() && st.subject() != Subject::kBucket) st = st.WithContext(ctx.node.Name());
     return WriteError(req, resp, st, ctx.node);
   }
   const storage::ObjectMeta& m = r->meta;
@@ -218,8 +217,7 @@ void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_vie
   if (req.method == "PATCH") return Patch(ctx, req, resp, bucket, object);
   if (req.method == "DELETE") {
     Status st = ctx.store->Delete(bucket, object);
-    if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
-      st = Status::NotFound(ctx.node.Name() + ": " + st.message());
+    if (st.IsNotFound() && st.subject() != Subject::kBucket) st = st.WithContext(ctx.node.Name());
     if (!st.ok()) return WriteError(req, resp, st, ctx.node);
     AfterLocalDelete(ctx, req, bucket, object);
     return;

@@ -316,7 +316,8 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
     auto it = bmd->buckets.find(std::string(bucket));
     return it == bmd->buckets.end() ? nullptr : &it->second;
   };
-  Status missing = Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist");
+  Status missing = Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist")
+                       .WithSubject(Subject::kBucket);
   if (req.method == "HEAD") {
     const auto* p = find();
     if (!p) return WriteError(req, resp, missing, node_);

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "server/s3/s3_crypto.h"
+#include "server/s3/s3_error.h"
 #include "server/storage/file_util.h"
 #include "server/storage/object_meta.h"
 #include "server/storage/work_dirs.h"
@@ -27,8 +28,8 @@ bool ValidId(std::string_view id) {
 }
 
 Status NoSuchUpload(std::string_view id) {
-  return Status::NotFound("NoSuchUpload: The specified upload does not exist (" + std::string(id) +
-                          ")");
+  return Status::NotFound("The specified upload does not exist (" + std::string(id) + ")")
+      .WithSubject(Subject::kUpload);
 }
 
 std::vector<std::string> ReadDirNames(const std::string& dir) {
@@ -327,13 +328,14 @@ Result<std::pair<storage::ObjectMeta, std::string>> MultipartStore::Complete(
   AISLE_ASSIGN_OR_RETURN(UploadInfo u, Load(bucket, key, id));
   AISLE_ASSIGN_OR_RETURN(auto have, ListParts(bucket, key, id));
   if (parts.empty())
-    return Status::InvalidArgument("MalformedXML: the upload must list at least one part");
+    return WithS3Code(Status::InvalidArgument("the upload must list at least one part"),
+                      S3Code::kMalformedXML);
   std::map<int, const PartInfo*> by_number;
   for (const auto& p : have) by_number[p.number] = &p;
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].first <= parts[i - 1].first)
-      return Status::InvalidArgument(
-          "InvalidPartOrder: The list of parts was not in ascending order.");
+      return WithS3Code(Status::InvalidArgument("The list of parts was not in ascending order."),
+                        S3Code::kInvalidPartOrder);
   }
   std::vector<storage::FileRange> ranges;
   std::vector<storage::FileHandle> open_files;  // keep the ranges' fds open
@@ -349,13 +351,16 @@ Result<std::pair<storage::ObjectMeta, std::string>> MultipartStore::Complete(
     std::transform(etag.begin(), etag.end(), etag.begin(), ::tolower);
     auto it = by_number.find(number);
     if (it == by_number.end() || it->second->etag != etag)
-      return Status::InvalidArgument("InvalidPart: part " + std::to_string(number) +
-                                     " was not uploaded or its ETag does not match");
+      return WithS3Code(Status::InvalidArgument("part " + std::to_string(number) +
+                                                " was not uploaded or its ETag does not match"),
+                        S3Code::kInvalidPart);
     const PartInfo& p = *it->second;
     bool last = i + 1 == parts.size();
     if (!last && p.size < kMinPartSize)
-      return Status::InvalidArgument("EntityTooSmall: part " + std::to_string(number) +
-                                     " is smaller than the minimum allowed size (5 MiB)");
+      return WithS3Code(
+          Status::InvalidArgument("part " + std::to_string(number) +
+                                  " is smaller than the minimum allowed size (5 MiB)"),
+          S3Code::kEntityTooSmall);
     if (p.assembled) {
       if (asm_fd < 0) {
         AISLE_ASSIGN_OR_RETURN(auto fh, storage::OpenFile(asm_path, O_RDONLY));

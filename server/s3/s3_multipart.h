@@ -52,7 +52,8 @@ struct PartInfo {
   bool assembled = false;  // in the assembly file, else in a file of its own
 };
 
-// Errors carry S3 codes as message prefixes ("NoSuchUpload: ..."), see WriteS3Status.
+// Errors carry their S3 codes typed: a missing upload is kNotFound about Subject::kUpload,
+// the rest carry an S3Code (s3_error.h); see WriteS3Status.
 class MultipartStore {
  public:
   explicit MultipartStore(storage::Store* store);

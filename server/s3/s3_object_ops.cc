@@ -11,6 +11,7 @@
 #include "common/text.h"
 #include "server/api/byte_range.h"
 #include "server/s3/s3_crypto.h"
+#include "server/s3/s3_error.h"
 #include "server/s3/s3_ops.h"
 #include "server/s3/s3_xml.h"
 
@@ -112,7 +113,7 @@ void GetObject(S3Ctx& c, Request& req, Response& resp) {
   auto range = ApplyRange(
       req, resp, m.size, MultiRange::kServeWhole,
       [&](const Status& st) { WriteS3Status(req, resp, st); },
-      "InvalidRange: The requested range is not satisfiable");
+      "The requested range is not satisfiable");
   if (!range.ok()) return;
   uint64_t start = range->start, length = range->length;
   if (req.method == "HEAD") {
@@ -209,7 +210,7 @@ void CopyObject(S3Ctx& c, Request& req, Response& resp) {
 void DeleteObject(S3Ctx& c, Request& req, Response& resp) {
   Status st = c.store->Delete(c.bucket, c.key);
   // S3 answers 204 for a key that is not there; a missing bucket is still an error.
-  if (!st.ok() && !(st.IsNotFound() && st.message().rfind("bucket \"", 0) != 0))
+  if (!st.ok() && !(st.IsNotFound() && st.subject() != Subject::kBucket))
     return WriteS3Status(req, resp, st, "NoSuchKey");
   resp.status = 204;
 }
@@ -241,7 +242,8 @@ DecodedBody::DecodedBody(Request& req, const AuthInfo& auth) {
   std::string cmd5 = req.headers.Get("Content-MD5");
   if (!cmd5.empty() && (!FromBase64(cmd5, &md5) || md5.size() != 16))
     header_error_ =
-        Status::InvalidArgument("InvalidDigest: The Content-MD5 you specified is not valid.");
+        WithS3Code(Status::InvalidArgument("The Content-MD5 you specified is not valid."),
+                   S3Code::kInvalidDigest);
   // A literal payload hash is checked only when it was signed (anonymous mode trusts it).
   std::string sha = auth.verified && IsHex64(ph) ? ph : "";
   hashing_ = std::make_unique<HashingReader>(*src, md5, sha);
@@ -262,12 +264,10 @@ void WriteBodyError(Request& req, Response& resp, const DecodedBody& body, const
   if (!check.empty()) return WriteS3Error(req, resp, 400, check, st.message());
   if (st.code() == StatusCode::kTooLarge)
     return WriteS3Error(req, resp, 400, "EntityTooLarge", st.message());
-  if (st.code() == StatusCode::kTimeout || st.code() == StatusCode::kIOError) {
-    // A client that stalled or hung up mid-body is not the server's fault.
-    if (st.message().find("request body") != std::string::npos ||
-        st.message().find("chunked") != std::string::npos)
-      return WriteS3Error(req, resp, 400, "IncompleteBody", st.message());
-  }
+  // A client that stalled or hung up mid-body is not the server's fault.
+  if ((st.code() == StatusCode::kTimeout || st.code() == StatusCode::kIOError) &&
+      st.subject() == Subject::kRequestBody)
+    return WriteS3Error(req, resp, 400, "IncompleteBody", st.message());
   WriteS3Status(req, resp, st, "NoSuchKey");
 }
 

@@ -1,8 +1,8 @@
 #include "server/s3/s3_xml.h"
 
-#include <algorithm>
-#include <cctype>
-#include <ctime>
+#include <string>
+
+#include "server/s3/s3_error.h"
 
 namespace aisle::api::s3 {
 
@@ -181,76 +181,61 @@ void WriteS3Error(const Request& req, Response& resp, int http_status, std::stri
   resp.body = w.Take();
 }
 
-void WriteS3Status(const Request& req, Response& resp, const Status& st,
-                   std::string_view not_found_code) {
-  std::string_view code = "InternalError";
-  int http = 500;
+S3ErrorCode S3ErrorFor(const Status& st, std::string_view not_found_code) {
+  S3ErrorCode e{"InternalError", 500};
   switch (st.code()) {
     case StatusCode::kOk:
-      return;
+      return {"", 200};
     case StatusCode::kInvalidArgument:
-      code = "InvalidArgument";
-      http = 400;
+      e = {"InvalidArgument", 400};
       break;
     case StatusCode::kNotFound:
-      // The engine names the missing bucket first ("bucket ... does not exist").
-      code = st.message().rfind("bucket \"", 0) == 0 ? "NoSuchBucket" : not_found_code;
-      http = 404;
+      e = {not_found_code, 404};
+      if (st.subject() == Subject::kBucket) e.code = "NoSuchBucket";
+      if (st.subject() == Subject::kUpload) e.code = "NoSuchUpload";
       break;
     case StatusCode::kAlreadyExists:
-      code = "BucketAlreadyOwnedByYou";
-      http = 409;
+      e = {"BucketAlreadyOwnedByYou", 409};
       break;
     case StatusCode::kConflict:
-      code = "OperationAborted";
-      http = 409;
+      e = {"OperationAborted", 409};
       break;
     case StatusCode::kRangeNotSatisfiable:
-      code = "InvalidRange";
-      http = 416;
+      e = {"InvalidRange", 416};
       break;
     case StatusCode::kTooLarge:
-      code = "EntityTooLarge";
-      http = 400;
+      e = {"EntityTooLarge", 400};
       break;
     case StatusCode::kNoSpace:
-      code = "InsufficientStorage";
-      http = 507;
+      e = {"InsufficientStorage", 507};
       break;
     case StatusCode::kUnsupported:
-      code = "NotImplemented";
-      http = 501;
+      e = {"NotImplemented", 501};
       break;
     case StatusCode::kUnavailable:
-      code = "ServiceUnavailable";
-      http = 503;
+      e = {"ServiceUnavailable", 503};
       break;
     case StatusCode::kTimeout:
-      code = "RequestTimeout";
-      http = 400;
+      e = {"RequestTimeout", 400};
       break;
     case StatusCode::kDataCorruption:
-      code = "BadDigest";
-      http = 400;
+      e = {"BadDigest", 400};
       break;
     case StatusCode::kIOError:
-      code = "InternalError";
-      http = 500;
-      break;
     case StatusCode::kInternal:
-      code = "InternalError";
-      http = 500;
+      e = {"InternalError", 500};
       break;
   }
-  // Callers may name the S3 code themselves: "InvalidPart: ...".
-  const std::string& msg = st.message();
-  size_t colon = msg.find(": ");
-  if (colon != std::string::npos && colon > 0 && colon < 40 && msg[0] >= 'A' && msg[0] <= 'Z' &&
-      std::all_of(msg.begin(), msg.begin() + colon, [](char ch) { return isalnum(ch); })) {
-    return WriteS3Error(req, resp, http, std::string_view(msg).substr(0, colon),
-                        std::string_view(msg).substr(colon + 2));
-  }
-  WriteS3Error(req, resp, http, code, msg);
+  // A code only S3 names (InvalidPart, ...) refines the generic one; the HTTP status stays.
+  if (S3Code c = S3CodeOf(st); c != S3Code::kNone) e.code = S3CodeName(c);
+  return e;
+}
+
+void WriteS3Status(const Request& req, Response& resp, const Status& st,
+                   std::string_view not_found_code) {
+  if (st.ok()) return;
+  S3ErrorCode e = S3ErrorFor(st, not_found_code);
+  WriteS3Error(req, resp, e.http, e.code, st.message());
 }
 
 }  // namespace aisle::api::s3

@@ -37,8 +37,15 @@ std::vector<std::string_view> XmlBlocks(std::string_view xml, std::string_view t
 // An S3 error: HTTP status + S3 code; HEAD responses carry no body.
 void WriteS3Error(const Request& req, Response& resp, int http_status, std::string_view code,
                   std::string_view message, std::string_view resource = {});
-// Maps an engine Status to the closest S3 code (NoSuchBucket/NoSuchKey need context, so
-// `not_found_code` says which one a kNotFound means).
+// The one Status -> S3 table, over typed fields only: the code gives the S3 code and HTTP
+// status; a kNotFound about a bucket is NoSuchBucket, about an upload NoSuchUpload, otherwise
+// `not_found_code` (the caller knows whether it looked up a key or a bucket); an S3Code in
+// the status (s3_error.h) names codes no generic one does. The message is never parsed.
+struct S3ErrorCode {
+  std::string_view code;
+  int http = 500;
+};
+S3ErrorCode S3ErrorFor(const Status& st, std::string_view not_found_code = "NoSuchKey");
 void WriteS3Status(const Request& req, Response& resp, const Status& st,
                    std::string_view not_found_code = "NoSuchKey");
 

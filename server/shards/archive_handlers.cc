@@ -46,8 +46,7 @@ std::string NonEmptyQuery(const Request& req, const char* name) {
 }
 
 Status WithNode(const ApiContext& ctx, Status st) {
-  if (st.IsNotFound() && st.message().rfind("bucket", 0) != 0)
-    return Status::NotFound(ctx.node.Name() + ": " + st.message());
+  if (st.IsNotFound() && st.subject() != Subject::kBucket) return st.WithContext(ctx.node.Name());
   return st;
 }
 
@@ -498,7 +497,7 @@ void Append(ApiContext& ctx, Request& req, Response& resp, std::string_view buck
   bool exists = cur.ok();
   if (!exists && (*pine & kPineArchAppend))
     return WriteError(req, resp, WithNode(ctx, cur.status()), ctx.node);
-  if (!exists && cur.status().message().rfind("bucket", 0) == 0)
+  if (!exists && cur.status().subject() == Subject::kBucket)
     return WriteError(req, resp, cur.status(), ctx.node);
   if (fmt == Format::kUnknown) fmt = archive::FormatFromName(object);
 

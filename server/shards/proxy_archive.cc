@@ -21,7 +21,8 @@ void ForwardArchiveJob(cluster::ProxyCluster& cluster, const NodeContext& node, 
   auto bmd = cluster.bmd();
   for (const std::string& b : {spec->src_bucket, spec->dst_bucket})
     if (!bmd->buckets.count(b))
-      return fail(Status::NotFound("bucket \"ais://" + b + "\" does not exist"));
+      return fail(Status::NotFound("bucket \"ais://" + b + "\" does not exist")
+                      .WithSubject(Subject::kBucket));
   auto smap = cluster.smap();
   const cluster::Node* runner = smap->Owner(spec->dst_bucket, jobs::ShardName(*spec, 0));
   if (!runner) return fail(Status::Unavailable("no target is online"));

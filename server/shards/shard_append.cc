@@ -98,7 +98,7 @@ Result<ShardAppendResult> AppendArchive(ShardCache& cache, std::string_view buck
   auto cur = cache.Open(bucket, shard, Format::kUnknown);  // the shard's own format
   if (!cur.ok()) {
     const Status& st = cur.status();
-    if (!st.IsNotFound() || st.message().rfind("bucket", 0) == 0) return st;
+    if (!st.IsNotFound() || st.subject() == Subject::kBucket) return st;
     ConcatReader body;  // missing: the archive as it is becomes the shard
     body.AddFile(fd, 0, size);
     ShardAppendResult out;

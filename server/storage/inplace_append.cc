@@ -21,10 +21,6 @@ namespace {
 constexpr char kMagic[8] = {'A', 'I', 'S', 'L', 'U', 'N', 'D', '1'};
 constexpr size_t kBuf = 1 << 20;
 
-bool IsCrash(const Status& s) {
-  return s.code() == StatusCode::kInternal && s.message() == "crash";
-}
-
 }  // namespace
 
 // magic, rel_path, ino, old_len, tail_off, old_header, old_tail, XXH64 of all before.
@@ -166,8 +162,8 @@ Result<WriteResult> Write(const WriteArgs& a) {
   AISLE_RETURN_IF_ERROR(WriteUndoRecord(a.undo, dir, rec_path));
   // From here on a failure rolls the object back (a simulated crash leaves it to Recover).
   bool touched = false;
-  auto fail = [&](Status st) -> Status {
-    if (IsCrash(st)) return st;
+  auto fail = [&](Status st, bool crash = false) -> Status {
+    if (crash) return st;
     if (touched) {
       if (Status rb = RollBack(a.mp_root, a.undo); !rb.ok()) {
         spdlog::error(
@@ -181,7 +177,7 @@ Result<WriteResult> Write(const WriteArgs& a) {
     (void)FsyncDir(dir);
     return st;
   };
-  if (Status st = a.fault("append.undo"); !st.ok()) return fail(st);
+  if (FaultResult f = a.fault("append.undo"); !f.ok()) return fail(f.status, f.crash);
 
   touched = true;
   WriteResult out;
@@ -189,16 +185,16 @@ Result<WriteResult> Write(const WriteArgs& a) {
   uint64_t new_len = a.header_len + a.data_at + a.tail_len;
   if (new_len < a.undo.old_len && ::ftruncate(a.fd, static_cast<off_t>(new_len)) != 0)
     return fail(Status::FromErrno(errno, "truncate " + what));
-  if (Status st = a.fault("append.tail"); !st.ok()) return fail(st);
+  if (FaultResult f = a.fault("append.tail"); !f.ok()) return fail(f.status, f.crash);
 
   out.xxhash = h.Digest();
   std::string header = a.encode_header(a.data_at + a.tail_len, out.xxhash);
   if (header.size() != a.header_len)
     return fail(Status::Internal(what + ": object header length changed"));
   if (Status st = PwriteAll(a.fd, header.data(), header.size(), 0, what); !st.ok()) return fail(st);
-  if (Status st = a.fault("append.header"); !st.ok()) return fail(st);
+  if (FaultResult f = a.fault("append.header"); !f.ok()) return fail(f.status, f.crash);
   if (Status st = FsyncFile(a.fd, what); !st.ok()) return fail(st);
-  if (Status st = a.fault("append.commit"); !st.ok()) return fail(st);
+  if (FaultResult f = a.fault("append.commit"); !f.ok()) return fail(f.status, f.crash);
 
   // The record goes durably before the append is acknowledged: a record left behind would
   // roll back an acknowledged append at the next start.

@@ -11,6 +11,7 @@
 
 #include "common/body.h"
 #include "common/result.h"
+#include "server/storage/fault_hook.h"
 
 namespace aisle::storage::inplace {
 
@@ -50,14 +51,14 @@ struct WriteArgs {
   uint64_t snapshot_at = 0;  // data offset whose XXH64 state to return
   // The new header for the new data size and checksum; must keep header_len.
   std::function<std::string(uint64_t size, uint64_t xxhash)> encode_header;
-  std::function<Status(std::string_view step)> fault;  // Store's FaultHook
+  FaultHook fault;  // Store's
 };
 struct WriteResult {
   uint64_t xxhash = 0;
   std::string snapshot_state;
 };
 // Undo record -> tail -> header -> fsync -> record removed. On an error the object is rolled
-// back; a simulated crash (kInternal "crash" from fault) leaves everything as it is.
+// back; a simulated crash (FaultResult::Crash() from fault) leaves everything as it is.
 Result<WriteResult> Write(const WriteArgs& a);
 
 }  // namespace aisle::storage::inplace

@@ -42,11 +42,13 @@ std::string NameHash(std::string_view name) {
 }
 
 Status BucketNotFound(std::string_view bucket) {
-  return Status::NotFound("bucket \"" + BucketCname(bucket) + "\" does not exist");
+  return Status::NotFound("bucket \"" + BucketCname(bucket) + "\" does not exist")
+      .WithSubject(Subject::kBucket);
 }
 
 Status ObjectNotFound(std::string_view bucket, std::string_view name) {
-  return Status::NotFound(ObjectCname(bucket, name) + " does not exist");
+  return Status::NotFound(ObjectCname(bucket, name) + " does not exist")
+      .WithSubject(Subject::kObject);
 }
 
 struct Mountpath {
@@ -124,12 +126,9 @@ struct Store::Impl {
 
   std::shared_ptr<GuardTable> guards = std::make_shared<GuardTable>();
 
-  Status Fault(std::string_view step) {
+  FaultResult Fault(std::string_view step) {
     std::lock_guard<std::mutex> l(hook_mu);
-    return hook ? hook(step) : Status::OK();
-  }
-  static bool IsCrash(const Status& s) {
-    return s.code() == StatusCode::kInternal && s.message() == "crash";
+    return hook ? hook(step) : FaultResult();
   }
 
   std::shared_ptr<Bucket> FindBucket(std::string_view name) const {
@@ -186,16 +185,14 @@ struct Store::Impl {
     if (header.size() != header_len)
       return Status::Internal("object header length changed while writing");
     AISLE_RETURN_IF_ERROR(PwriteAll(tmp.fd.get(), header.data(), header.size(), 0, tmp.path));
-    Status st = Fault("put.fsync");
-    if (!st.ok()) {
-      tmp.keep = IsCrash(st);
-      return st;
+    if (FaultResult f = Fault("put.fsync"); !f.ok()) {
+      tmp.keep = f.crash;
+      return f.status;
     }
     AISLE_RETURN_IF_ERROR(FsyncFile(tmp.fd.get(), tmp.path));
-    st = Fault("put.rename");
-    if (!st.ok()) {
-      tmp.keep = IsCrash(st);
-      return st;
+    if (FaultResult f = Fault("put.rename"); !f.ok()) {
+      tmp.keep = f.crash;
+      return f.status;
     }
     std::string hash = NameHash(meta.name);
     std::string dir = ObjectDir(mp, b.name, hash);
@@ -226,8 +223,7 @@ struct Store::Impl {
       it->second =
           IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
     }
-    st = Fault("put.dirsync");
-    if (!st.ok()) return st;
+    if (FaultResult f = Fault("put.dirsync"); !f.ok()) return f.status;
     AISLE_RETURN_IF_ERROR(FsyncDir(dir));
     if (!old_dir.empty()) AISLE_RETURN_IF_ERROR(FsyncDir(old_dir));
     return Status::OK();
@@ -529,7 +525,8 @@ Status Store::CreateBucket(std::string_view bucket) {
   AISLE_RETURN_IF_ERROR(ValidateBucketName(bucket));
   std::lock_guard<std::mutex> admin(impl_->admin_mu);
   if (impl_->FindBucket(bucket))
-    return Status::AlreadyExists("bucket \"" + BucketCname(bucket) + "\" already exists");
+    return Status::AlreadyExists("bucket \"" + BucketCname(bucket) + "\" already exists")
+        .WithSubject(Subject::kBucket);
   // Build each mountpath's bucket directory aside, then rename it into place.
   for (auto& mp : impl_->mps) {
     std::string staging = mp.BucketsDir() + "/.new-" + RandomHex(8);
@@ -622,10 +619,9 @@ Result<ObjectMeta> Store::Put(std::string_view bucket, std::string_view name, Bo
     hash.Update(buf, *n);
     off += *n;
   }
-  Status st = impl_->Fault("put.write");
-  if (!st.ok()) {
-    tmp.keep = Impl::IsCrash(st);
-    return st;
+  if (FaultResult f = impl_->Fault("put.write"); !f.ok()) {
+    tmp.keep = f.crash;
+    return f.status;
   }
   meta.size = off - hlen;
   meta.xxhash = hash.Digest();
@@ -643,10 +639,9 @@ Result<ObjectMeta> Store::PutRanges(std::string_view bucket, std::string_view na
   AISLE_ASSIGN_OR_RETURN(TempFile tmp, impl_->CreateTemp(mp));
   AISLE_RETURN_IF_ERROR(
       CopyRanges(ranges, tmp.fd.get(), hlen, tmp.path).WithContext("put " + what));
-  Status st = impl_->Fault("put.write");
-  if (!st.ok()) {
-    tmp.keep = Impl::IsCrash(st);
-    return st;
+  if (FaultResult f = impl_->Fault("put.write"); !f.ok()) {
+    tmp.keep = f.crash;
+    return f.status;
   }
   // Hash what was stored (page cache, mapped): it also checks the copy.
   AISLE_ASSIGN_OR_RETURN(meta.xxhash, HashRange(tmp.fd.get(), hlen, meta.size, tmp.path));
@@ -678,11 +673,10 @@ Result<ObjectMeta> Store::PutFile(std::string_view bucket, std::string_view name
   tmp.path = path;
   tmp.fd = std::move(fh);
   tmp.keep = true;
-  Status st = impl_->Fault("put.write");
-  if (!st.ok()) return st;
+  if (FaultResult f = impl_->Fault("put.write"); !f.ok()) return f.status;
   meta.size = size;
   AISLE_ASSIGN_OR_RETURN(meta.xxhash, HashRange(tmp.fd.get(), hlen, size, path));
-  st = impl_->Seal(*b, mp, tmp, meta, hlen, opts, what);
+  Status st = impl_->Seal(*b, mp, tmp, meta, hlen, opts, what);
   tmp.keep = true;
   AISLE_RETURN_IF_ERROR(st);
   return meta;
@@ -1046,7 +1040,7 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
   a.fault = [this](std::string_view step) { return impl_->Fault(step); };
   AISLE_ASSIGN_OR_RETURN(inplace::WriteResult w, inplace::Write(a));
   IndexAppended(*b, meta, mp);
-  AISLE_RETURN_IF_ERROR(impl_->Fault("append.done"));
+  AISLE_RETURN_IF_ERROR(impl_->Fault("append.done").status);
   out.applied = true;
   out.meta = std::move(meta);
   out.snapshot_state = std::move(w.snapshot_state);

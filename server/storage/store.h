@@ -26,6 +26,7 @@
 
 #include "common/body.h"
 #include "common/result.h"
+#include "server/storage/fault_hook.h"
 #include "server/storage/file_ranges.h"
 #include "server/storage/file_util.h"
 #include "server/storage/object_meta.h"
@@ -128,9 +129,8 @@ struct ListPage {
 // "append.tail" (tail written), "append.header" (header written, not fsynced),
 // "append.commit" (object fsynced, record not yet removed), "append.done" (durable, before
 // the acknowledgement)); a non-OK return fails the write there, as a crash or I/O error
-// would. kInternal with message "crash" leaves the temp file (or undo record) behind, as a
-// real crash does.
-using FaultHook = std::function<Status(std::string_view step)>;
+// would. FaultResult::Crash() leaves the temp file (or undo record) behind, as a real crash
+// does. FaultHook and FaultResult: server/storage/fault_hook.h.
 
 class Store {
  public:

@@ -1,9 +1,11 @@
 // TargetApi handlers driven with in-memory requests: no sockets.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "server/api/byte_range.h"
+#include "server/api/errors.h"
 #include "server/jobs/job_registry.h"
 #include "server/native/target_api.h"
 #include "server/shards/shard_cache.h"
@@ -60,6 +62,16 @@ TEST_F(ApiTest, ErrorBodiesHaveAistoreShape) {
   EXPECT_EQ(j["node"], "t[tTestNode]");
   EXPECT_EQ(j["status"], 404);
   EXPECT_EQ(r.body.back(), '}');  // no trailing newline
+}
+
+// HTTP statuses come from the code alone; the subject decides only who is named in the text.
+TEST(HttpStatusTest, OneTableOverCodes) {
+  EXPECT_EQ(HttpStatusFor(Status::NotFound("reworded").WithSubject(Subject::kBucket)), 404);
+  EXPECT_EQ(HttpStatusFor(Status::NotFound("x").WithSubject(Subject::kObject)), 404);
+  EXPECT_EQ(HttpStatusFor(Status::AlreadyExists("x").WithSubject(Subject::kBucket)), 409);
+  EXPECT_EQ(HttpStatusFor(Status::Timeout("x").WithSubject(Subject::kRequestBody)), 408);
+  EXPECT_EQ(HttpStatusFor(Status::FromErrno(ENOSPC, "write")), 507);
+  EXPECT_EQ(HttpStatusFor(Status::OK()), 200);
 }
 
 TEST_F(ApiTest, HeadErrorsGoInHdrError) {

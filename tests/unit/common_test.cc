@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "common/checksum.h"
 #include "common/hrw.h"
 #include "common/names.h"
@@ -58,6 +60,33 @@ TEST(HrwTest, ScoreMatchesAistoreMix) {
   EXPECT_EQ(HrwScore(0xdeadbeefcafebabeULL, 0x0123456789abcdefULL), 0xbb7cd928aabed1feULL);
   EXPECT_EQ(HrwScore(~0ULL, 1), 0xdd1d9bb346b0b13fULL);
   EXPECT_EQ(MakeUname("b", "a/o"), "ais/@#/b/a/o");
+}
+
+// The typed fields travel with the status; the message is only text.
+TEST(StatusTest, TypedFieldsSurviveContext) {
+  Status st = Status::NotFound("gone").WithSubject(Subject::kBucket).WithDetail(7).WithErrno(EXDEV);
+  Status ctx = st.WithContext("node t1").WithContext("get b/o");
+  EXPECT_EQ(ctx.code(), StatusCode::kNotFound);
+  EXPECT_EQ(ctx.subject(), Subject::kBucket);
+  EXPECT_EQ(ctx.detail(), 7);
+  EXPECT_EQ(ctx.sys_errno(), EXDEV);
+  EXPECT_EQ(ctx.message(), "get b/o: node t1: gone");
+  // An OK status takes no fields: it stays the cheap, bare OK.
+  Status ok = Status::OK().WithSubject(Subject::kObject).WithErrno(EIO).WithDetail(1);
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.subject(), Subject::kNone);
+  EXPECT_EQ(ok.sys_errno(), 0);
+  EXPECT_EQ(ok.detail(), 0);
+  // FromErrno keeps the errno it was given beside the code it maps to.
+  Status io = Status::FromErrno(EACCES, "open f");
+  EXPECT_EQ(io.code(), StatusCode::kIOError);
+  EXPECT_EQ(io.sys_errno(), EACCES);
+  Status nf = Status::FromErrno(ENOENT, "open f");
+  EXPECT_TRUE(nf.IsNotFound());
+  EXPECT_EQ(nf.sys_errno(), ENOENT);
+  // Text that looks like a field is just text.
+  EXPECT_EQ(Status::Internal("errno:18|x").sys_errno(), 0);
+  EXPECT_EQ(Status::NotFound("bucket \"ais://b\" does not exist").subject(), Subject::kNone);
 }
 
 TEST(StatusTest, ContextAndResult) {

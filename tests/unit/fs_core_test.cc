@@ -1037,5 +1037,22 @@ TEST(ErrnoMapTest, OneTable) {
   EXPECT_EQ(ToErrno(Status::OK()), 0);
 }
 
+// The errno comes from the typed field, end to end: whoever raised it, whatever the text says.
+TEST(ErrnoMapTest, ErrnoFieldNotText) {
+  EXPECT_EQ(ToErrno(ErrnoStatus(EISDIR, "reworded").WithContext("open")), EISDIR);
+  // Errnos of other steps map by their code: a reader never sees an internal EBADF or EACCES.
+  EXPECT_EQ(ToErrno(Status::FromErrno(EACCES, "open cache file")), EIO);
+  EXPECT_EQ(ToErrno(Status::FromErrno(EBADF, "local pread")), EIO);
+  EXPECT_EQ(ToErrno(Status::FromErrno(ENOENT, "open").WithContext("read")), ENOENT);
+  // A message that merely looks like the old "errno:N|" tag is text: kInternal -> EIO.
+  EXPECT_EQ(ToErrno(Status::Internal("errno:18|rename: Invalid cross-device link")), EIO);
+  // Transport failures stay EIO whatever errno caused them.
+  EXPECT_EQ(ToErrno(Status::FromErrno(ECONNRESET, "local-read receive")), EIO);
+  EXPECT_EQ(ToErrno(Status::FromErrno(EAGAIN, "local-read receive")), EIO);
+  Status st = ErrnoStatus(EROFS, "write f");
+  EXPECT_EQ(st.sys_errno(), EROFS);
+  EXPECT_EQ(st.message().rfind("write f: ", 0), 0u) << st.message();
+}
+
 }  // namespace
 }  // namespace aisle::fs

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
+#include "server/s3/s3_error.h"
 
 namespace aisle::api::s3 {
 namespace {
@@ -40,6 +41,35 @@ TEST(S3XmlTest, ScansDeleteAndCompleteDocuments) {
   EXPECT_TRUE(XmlBlocks("<Keys>x</Keys>", "Key").empty());  // <Keys> is not <Key>
 }
 
+// The S3 code comes from typed fields only: rewording a message changes nothing, and a
+// message that looks like a code is not one.
+TEST(S3XmlTest, S3CodeFromTypedFieldsNotText) {
+  Status bucket = Status::NotFound("no such container, reworded").WithSubject(Subject::kBucket);
+  EXPECT_EQ(S3ErrorFor(bucket, "NoSuchKey").code, "NoSuchBucket");
+  EXPECT_EQ(S3ErrorFor(bucket, "NoSuchKey").http, 404);
+  EXPECT_EQ(S3ErrorFor(bucket.WithContext("t1"), "NoSuchKey").code, "NoSuchBucket");
+  EXPECT_EQ(S3ErrorFor(Status::NotFound("bucket \"ais://b\" does not exist"), "NoSuchKey").code,
+            "NoSuchKey");
+  Status upload = Status::NotFound("gone").WithSubject(Subject::kUpload);
+  EXPECT_EQ(S3ErrorFor(upload).code, "NoSuchUpload");
+  EXPECT_EQ(S3ErrorFor(Status::NotFound("x").WithSubject(Subject::kObject)).code, "NoSuchKey");
+  S3ErrorCode small =
+      S3ErrorFor(WithS3Code(Status::InvalidArgument("part 1 is small"), S3Code::kEntityTooSmall));
+  EXPECT_EQ(small.code, "EntityTooSmall");
+  EXPECT_EQ(small.http, 400);
+  EXPECT_EQ(S3ErrorFor(Status::InvalidArgument("InvalidPart: part 2 missing")).code,
+            "InvalidArgument");
+  EXPECT_EQ(S3ErrorFor(Status::RangeNotSatisfiable("x")).code, "InvalidRange");
+  EXPECT_EQ(S3ErrorFor(Status::RangeNotSatisfiable("x")).http, 416);
+  Request req;
+  req.method = "GET";
+  req.path = "/s3/b/k";
+  Response r;
+  WriteS3Status(req, r, Status::InvalidArgument("Malformed: text stays the message"));
+  EXPECT_NE(r.body.find("<Code>InvalidArgument</Code><Message>Malformed: text stays the message"),
+            std::string::npos);
+}
+
 TEST(S3XmlTest, ErrorsCarryS3CodesAndNoBodyForHead) {
   Request req;
   req.method = "GET";
@@ -49,10 +79,13 @@ TEST(S3XmlTest, ErrorsCarryS3CodesAndNoBodyForHead) {
   EXPECT_EQ(resp.status, 404);
   EXPECT_NE(resp.body.find("<Code>NoSuchKey</Code>"), std::string::npos);
   Response r2;
-  WriteS3Status(req, r2, Status::NotFound("bucket \"ais://b\" does not exist"), "NoSuchKey");
+  WriteS3Status(req, r2,
+                Status::NotFound("bucket \"ais://b\" does not exist").WithSubject(Subject::kBucket),
+                "NoSuchKey");
   EXPECT_NE(r2.body.find("<Code>NoSuchBucket</Code>"), std::string::npos);
   Response r3;
-  WriteS3Status(req, r3, Status::InvalidArgument("InvalidPart: part 2 missing"));
+  WriteS3Status(req, r3,
+                WithS3Code(Status::InvalidArgument("part 2 missing"), S3Code::kInvalidPart));
   EXPECT_EQ(r3.status, 400);
   EXPECT_NE(r3.body.find("<Code>InvalidPart</Code><Message>part 2 missing</Message>"),
             std::string::npos);

@@ -205,6 +205,41 @@ TEST_F(StoreTest, AppendSessionsBuildOnTheCurrentObject) {
   EXPECT_EQ(store_->Append("b", "log", "nosuch", p3).status().code(), StatusCode::kInvalidArgument);
 }
 
+// A missing bucket and a missing object are told apart by the status's subject.
+TEST_F(StoreTest, NotFoundSaysWhatIsMissing) {
+  ASSERT_TRUE(store_->CreateBucket("b").ok());
+  Status no_bucket = store_->Get("nob", "o").status();
+  EXPECT_TRUE(no_bucket.IsNotFound());
+  EXPECT_EQ(no_bucket.subject(), Subject::kBucket);
+  EXPECT_EQ(store_->Delete("nob", "o").subject(), Subject::kBucket);
+  Status no_object = store_->Get("b", "o").status();
+  EXPECT_TRUE(no_object.IsNotFound());
+  EXPECT_EQ(no_object.subject(), Subject::kObject);
+  EXPECT_EQ(store_->CreateBucket("b").subject(), Subject::kBucket);
+}
+
+// A simulated crash is the hook's typed answer, whatever its status says; a status that
+// merely reads "crash" is an ordinary error.
+TEST_F(StoreTest, FaultHookCrashIsTypedNotText) {
+  ASSERT_TRUE(store_->CreateBucket("b").ok());
+  store_->SetFaultHook([](std::string_view s) {
+    if (s != "put.fsync") return FaultResult();
+    FaultResult f(Status::IOError("power cut"));
+    f.crash = true;
+    return f;
+  });
+  EXPECT_FALSE(Put("b", "o", "data").ok());
+  EXPECT_EQ(TempFiles(), 1u);  // left behind, as a real crash would
+  Reopen();
+  EXPECT_EQ(TempFiles(), 0u);
+  store_->SetFaultHook([](std::string_view s) {
+    return s == "put.fsync" ? Status::Internal("crash") : Status::OK();
+  });
+  EXPECT_FALSE(Put("b", "o", "data").ok());
+  store_->SetFaultHook(nullptr);
+  EXPECT_EQ(TempFiles(), 0u);  // cleaned up: an error, not a crash
+}
+
 // A failure (or crash) at each step of a write leaves the old object or the new one, never
 // a torn one, and no temp file survives a restart.
 TEST_F(StoreTest, CrashAtEveryWriteStepKeepsOldOrNew) {
@@ -214,8 +249,8 @@ TEST_F(StoreTest, CrashAtEveryWriteStepKeepsOldOrNew) {
       SCOPED_TRACE(std::string(step) + (crash ? " crash" : " error"));
       ASSERT_TRUE(Put("b", "obj", "old-version").ok());
       store_->SetFaultHook([&](std::string_view s) {
-        if (s != step) return Status::OK();
-        return crash ? Status::Internal("crash") : Status::IOError("injected");
+        if (s != step) return FaultResult();
+        return crash ? FaultResult::Crash() : FaultResult(Status::IOError("injected"));
       });
       auto r = Put("b", "obj", std::string(100000, 'n'));
       store_->SetFaultHook(nullptr);
@@ -367,8 +402,8 @@ TEST_F(InPlaceTest, CrashOrErrorAtEveryStepLeavesOldOrNew) {
       std::string tail = Tail(Pattern(9000, 6));
       std::string want_new = old_.substr(0, eoe_) + tail;
       store_->SetFaultHook([&](std::string_view s) {
-        if (s != step) return Status::OK();
-        return crash ? Status::Internal("crash") : Status::IOError("injected");
+        if (s != step) return FaultResult();
+        return crash ? FaultResult::Crash() : FaultResult(Status::IOError("injected"));
       });
       auto res = Append(tail);
       store_->SetFaultHook(nullptr);
@@ -614,8 +649,8 @@ TEST_F(PutFromFilesTest, CrashAtEveryStepKeepsOldOrNew) {
         ASSERT_TRUE(Put("b", "obj", "old-version").ok());
         std::string path = WriteFile("src", hlen, data);
         store_->SetFaultHook([&](std::string_view s) {
-          if (s != step) return Status::OK();
-          return crash ? Status::Internal("crash") : Status::IOError("injected");
+          if (s != step) return FaultResult();
+          return crash ? FaultResult::Crash() : FaultResult(Status::IOError("injected"));
         });
         Result<ObjectMeta> r = Status::Internal("unset");
         if (whole_file) {
