@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "common/logging.h"
 #include "fs/core/buffer_pool.h"
@@ -725,14 +726,11 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
 }
 
 Result<size_t> Filesystem::Read(uint64_t fh, uint64_t offset, size_t n, char* out) {
-  auto h = GetHandle(fh);
-  if (!h) return ErrnoStatus(EBADF, "read");
-  if (h->spool) {
-    std::lock_guard hl(h->mu);
-    return h->spool->Read(offset, n, out);
-  }
-  if (auto r = ReadLocal(*h, offset, n, out)) return *r;
-  return h->reader->Read(offset, n, out);  // the prefetcher serialises itself
+  const char* view = out;
+  std::shared_ptr<const void> hold;
+  AISLE_ASSIGN_OR_RETURN(size_t k, ReadView(fh, offset, n, out, &view, &hold));
+  if (view != out) std::memcpy(out, view, k);
+  return k;
 }
 
 LocalObject* Filesystem::LocalOf(FileHandle& h) {
@@ -793,7 +791,7 @@ Result<size_t> Filesystem::ReadView(uint64_t fh, uint64_t offset, size_t n, char
     return h->spool->Read(offset, n, out);
   }
   if (auto r = ReadLocal(*h, offset, n, out)) return *r;
-  return h->reader->Read(offset, n, out, view, hold);
+  return h->reader->Read(offset, n, out, view, hold);  // the prefetcher serialises itself
 }
 
 }  // namespace aisle::fs

@@ -153,6 +153,10 @@ class Filesystem {
   LocalObject* LocalOf(FileHandle& h);
   ObjectRef RefOf(const Inode& in) const;
   Status CommitLocked(FileHandle& h);
+  // Registers a file this mount just created (its inode, a write handle h) and opens it.
+  Result<std::pair<EntryOut, OpenOut>> OpenCreated(uint64_t parent, const std::string& name,
+                                                   Kind kind, const Location& loc,
+                                                   std::shared_ptr<FileHandle> h);
   Result<std::pair<EntryOut, OpenOut>> CreateMember(const Inode& shard_dir,
                                                     const std::string& name);
   Clock::time_point AttrExpiry() const;

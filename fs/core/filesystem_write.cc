@@ -38,18 +38,7 @@ Result<std::pair<EntryOut, OpenOut>> Filesystem::Create(uint64_t parent, const s
   AISLE_ASSIGN_OR_RETURN(h->spool, WriteSpool::Create(opts_.spool_dir));
   h->spool->MarkDirty();  // an empty new file is still an object
   h->may_stream = true;
-  cache_.ClearNegative(parent, name);
-  Inode in = table_.Upsert(parent, name, Kind::kFile, loc, {},
-                           Clock::now() + std::chrono::hours(24 * 365), 1);
-  h->inode = in;
-  OpenOut out;
-  out.fh = next_fh_++;
-  {
-    std::lock_guard lk(mu_);
-    ++writers_[in.ino];
-    files_[out.fh] = std::move(h);
-  }
-  return std::make_pair(ToEntry(in), out);
+  return OpenCreated(parent, name, Kind::kFile, loc, std::move(h));
 }
 
 Result<std::pair<EntryOut, OpenOut>> Filesystem::CreateMember(const Inode& p,
@@ -63,9 +52,17 @@ Result<std::pair<EntryOut, OpenOut>> Filesystem::CreateMember(const Inode& p,
   auto h = std::make_shared<FileHandle>();
   AISLE_ASSIGN_OR_RETURN(h->spool, WriteSpool::Create(opts_.spool_dir));
   h->spool->MarkDirty();
-  cache_.ClearNegative(p.ino, name);
-  Inode in = table_.Upsert(p.ino, name, Kind::kMember, loc, {},
-                           Clock::now() + std::chrono::hours(24 * 365), 1);
+  return OpenCreated(p.ino, name, Kind::kMember, loc, std::move(h));
+}
+
+Result<std::pair<EntryOut, OpenOut>> Filesystem::OpenCreated(uint64_t parent,
+                                                             const std::string& name, Kind kind,
+                                                             const Location& loc,
+                                                             std::shared_ptr<FileHandle> h) {
+  cache_.ClearNegative(parent, name);
+  // Our own new file: its inode stays until the kernel forgets it (the listing may lag).
+  Inode in =
+      table_.Upsert(parent, name, kind, loc, {}, Clock::now() + std::chrono::hours(24 * 365), 1);
   h->inode = in;
   OpenOut out;
   out.fh = next_fh_++;

@@ -37,23 +37,28 @@ S3Api::S3Api(storage::Store* store, S3Options opts, NodeContext node)
 
 S3Api::~S3Api() = default;
 
-std::string S3Api::VirtualHostBucket(const Request& req) const {
+std::string VirtualHostBucketOf(const Request& req, const std::string& vhost_domain,
+                                const std::function<bool(const std::string&)>& bucket_exists) {
   std::string host = HostWithoutPort(req.headers.Get("Host"));
   if (host.empty() || IsIpv4(host)) return "";
-  size_t dot = host.find('.');
-  if (dot == std::string::npos || dot == 0) return "";
-  std::string bucket = host.substr(0, dot);
-  if (!opts_.vhost_domain.empty()) {
-    std::string domain = opts_.vhost_domain;
+  if (!vhost_domain.empty()) {
+    std::string domain = vhost_domain;
     std::transform(domain.begin(), domain.end(), domain.begin(), ::tolower);
-    if (host == domain) return "";
     // BUCKET may itself contain dots: everything before ".<domain>".
     if (host.size() > domain.size() + 1 && host.ends_with("." + domain))
       return host.substr(0, host.size() - domain.size() - 1);
     return "";
   }
+  size_t dot = host.find('.');
+  if (dot == std::string::npos || dot == 0) return "";
   // Without a configured domain, only an existing bucket makes the Host unambiguous.
-  return store_->HeadBucket(bucket).ok() ? bucket : "";
+  std::string bucket = host.substr(0, dot);
+  return bucket_exists(bucket) ? bucket : "";
+}
+
+std::string S3Api::VirtualHostBucket(const Request& req) const {
+  return VirtualHostBucketOf(req, opts_.vhost_domain,
+                             [&](const std::string& b) { return store_->HeadBucket(b).ok(); });
 }
 
 bool MatchesS3(const Request& req, const std::function<std::string()>& vhost_bucket) {

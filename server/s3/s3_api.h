@@ -44,6 +44,10 @@ class S3Api : public Handler {
 
 // Path-style (/s3/B/K) or virtual-host style (B from the Host, via vhost_bucket, which returns
 // "" when the Host names no bucket): shared by the target's and the proxy's S3 handlers.
+// The bucket a virtual-host-style request names in its Host ("BUCKET.<vhost_domain>"), or ""
+// for path style. Without a domain, the first label counts only if `bucket_exists` says so.
+std::string VirtualHostBucketOf(const Request& req, const std::string& vhost_domain,
+                                const std::function<bool(const std::string&)>& bucket_exists);
 bool MatchesS3(const Request& req, const std::function<std::string()>& vhost_bucket);
 S3Target ParseS3Target(const Request& req, const std::function<std::string()>& vhost_bucket);
 

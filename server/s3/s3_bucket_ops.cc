@@ -21,18 +21,7 @@ void Owner(XmlWriter& w) {
 }
 
 void CreateBucket(S3Ctx& c, Request& req, Response& resp) {
-  if (Status st = ValidateBucketName(c.bucket); !st.ok())
-    return WriteS3Error(req, resp, 400, "InvalidBucketName", st.message());
-  // The body may hold a CreateBucketConfiguration (LocationConstraint): accepted, ignored.
-  auto body = ReadSmallBody(c, req, kMaxCreateBody);
-  if (!body.ok()) return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
-  Status st = c.store->CreateBucket(c.bucket);
-  if (st.code() == StatusCode::kAlreadyExists)
-    return WriteS3Error(req, resp, 409, "BucketAlreadyOwnedByYou",
-                        "Your previous request to create the named bucket succeeded and you "
-                        "already own it.");
-  if (!st.ok()) return WriteS3Status(req, resp, st);
-  resp.headers.Set("Location", "/" + c.bucket);
+  ServeCreateBucket(c, req, resp, kMaxCreateBody, [&] { return c.store->CreateBucket(c.bucket); });
 }
 
 void DeleteBucket(S3Ctx& c, Request& req, Response& resp) {
@@ -130,6 +119,22 @@ void BucketRequest(S3Ctx& c, Request& req, Response& resp) {
                           std::string("bucket ") + sub + " is not supported");
   }
   ListObjects(c, req, resp);
+}
+
+void ServeCreateBucket(S3Ctx& c, Request& req, Response& resp, size_t max_body,
+                       const std::function<Status()>& create) {
+  if (Status st = ValidateBucketName(c.bucket); !st.ok())
+    return WriteS3Error(req, resp, 400, "InvalidBucketName", st.message());
+  // The body may hold a CreateBucketConfiguration (LocationConstraint): accepted, ignored.
+  auto body = ReadSmallBody(c, req, max_body);
+  if (!body.ok()) return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
+  Status st = create();
+  if (st.code() == StatusCode::kAlreadyExists)
+    return WriteS3Error(req, resp, 409, "BucketAlreadyOwnedByYou",
+                        "Your previous request to create the named bucket succeeded and you "
+                        "already own it.");
+  if (!st.ok()) return WriteS3Status(req, resp, st);
+  resp.headers.Set("Location", "/" + c.bucket);
 }
 
 }  // namespace aisle::api::s3

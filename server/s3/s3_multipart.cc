@@ -32,18 +32,6 @@ Status NoSuchUpload(std::string_view id) {
       .WithSubject(Subject::kUpload);
 }
 
-std::vector<std::string> ReadDirNames(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(std::move(n));
-  }
-  ::closedir(d);
-  return out;
-}
-
 // "<NNNNN>-<md5hex>" (own file) or "<NNNNN>-<md5hex>-<size>" (in assembly) -> number, md5,
 // size (nullopt for an own file); false for anything else (temp files, slots).
 bool ParsePartName(const std::string& n, int* number, std::string* md5,
@@ -185,7 +173,7 @@ Result<std::pair<uint64_t, std::string>> Drain(BodyReader& body, HashingReader* 
 // A re-uploaded part replaces the earlier one (own file or assembly marker).
 void RemoveOtherVersions(const std::string& dir, int number, const std::string& keep) {
   std::string prefix = PartPrefix(number) + "-";
-  for (const auto& n : ReadDirNames(dir)) {
+  for (const auto& n : storage::ListDirNames(dir)) {
     if (n.rfind(prefix, 0) == 0 && n != keep) ::unlink((dir + "/" + n).c_str());
   }
 }
@@ -293,7 +281,7 @@ Result<std::vector<PartInfo>> MultipartStore::ListParts(std::string_view bucket,
   std::vector<PartInfo> parts;
   // No assembly after a crash between its commit and the removal of the directory.
   bool have_assembly = storage::PathExists(Dir(id) + "/" + kAssembly);
-  for (const auto& n : ReadDirNames(Dir(id))) {
+  for (const auto& n : storage::ListDirNames(Dir(id))) {
     PartInfo p;
     std::optional<uint64_t> assembled_size;
     if (!ParsePartName(n, &p.number, &p.etag, &assembled_size)) continue;
@@ -312,7 +300,7 @@ Result<std::vector<PartInfo>> MultipartStore::ListParts(std::string_view bucket,
 
 std::vector<UploadInfo> MultipartStore::ListUploads(std::string_view bucket) const {
   std::vector<UploadInfo> out;
-  for (const auto& id : ReadDirNames(root_)) {
+  for (const auto& id : storage::ListDirNames(root_)) {
     auto u = Load(bucket, "", id);
     if (u.ok()) out.push_back(std::move(u).value());
   }

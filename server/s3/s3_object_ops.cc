@@ -344,14 +344,16 @@ void ObjectRequest(S3Ctx& c, Request& req, Response& resp) {
                "The specified method is not allowed against this resource.");
 }
 
-void DeleteObjects(S3Ctx& c, Request& req, Response& resp) {
-  auto body = ReadSmallBody(c, req, kMaxDeleteBody);
+void ServeDeleteObjects(S3Ctx& c, Request& req, Response& resp, size_t max_body, bool bucket_exists,
+                        const char* error_code,
+                        const std::function<std::string(const std::string& key)>& delete_one) {
+  auto body = ReadSmallBody(c, req, max_body);
   if (!body.ok()) {
     if (body.status().code() == StatusCode::kDataCorruption)
       return WriteS3Error(req, resp, 400, "BadDigest", body.status().message());
     return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
   }
-  if (!c.store->HeadBucket(c.bucket).ok())
+  if (!bucket_exists)
     return WriteS3Error(req, resp, 404, "NoSuchBucket", "The specified bucket does not exist");
   auto quiet = XmlTexts(*body, "Quiet");
   auto objects = XmlBlocks(*body, "Object");
@@ -367,17 +369,25 @@ void DeleteObjects(S3Ctx& c, Request& req, Response& resp) {
     if (!keys.ok() || keys->size() != 1)
       return WriteS3Error(req, resp, 400, "MalformedXML", "each <Object> needs one <Key>");
     const std::string& key = keys->front();
-    Status st = c.store->Delete(c.bucket, key);
-    if (st.ok() || st.IsNotFound()) {
+    std::string err = delete_one(key);
+    if (err.empty()) {
       if (!is_quiet) w.Open("Deleted").Leaf("Key", key).Close("Deleted");
     } else {
-      w.Open("Error").Leaf("Key", key).Leaf("Code", "InternalError");
-      w.Leaf("Message", st.message()).Close("Error");
+      w.Open("Error").Leaf("Key", key).Leaf("Code", error_code);
+      w.Leaf("Message", err).Close("Error");
     }
   }
   w.Close("DeleteResult");
   resp.headers.Set("Content-Type", "application/xml");
   resp.body = w.Take();
+}
+
+void DeleteObjects(S3Ctx& c, Request& req, Response& resp) {
+  ServeDeleteObjects(c, req, resp, kMaxDeleteBody, c.store->HeadBucket(c.bucket).ok(),
+                     "InternalError", [&](const std::string& key) -> std::string {
+                       Status st = c.store->Delete(c.bucket, key);
+                       return st.ok() || st.IsNotFound() ? "" : st.message();
+                     });
 }
 
 }  // namespace aisle::api::s3

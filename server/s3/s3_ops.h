@@ -79,6 +79,17 @@ bool EtagMatchesHeader(const std::string& header, const std::string& etag);
 std::string EtagOf(const storage::ObjectMeta& m);
 // Reads the whole (decoded) body up to limit.
 Result<std::string> ReadSmallBody(S3Ctx& c, Request& req, size_t limit);
+// PUT /s3/BUCKET (CreateBucket): checks the name, reads (and ignores) a
+// CreateBucketConfiguration of up to max_body, then `create`; an existing bucket answers
+// BucketAlreadyOwnedByYou.
+void ServeCreateBucket(S3Ctx& c, Request& req, Response& resp, size_t max_body,
+                       const std::function<Status()>& create);
+// POST /s3/BUCKET?delete (DeleteObjects): parses the <Delete> body (up to max_body, 1000 keys),
+// calls delete_one for each key in order (it returns "" on success, else the error's message,
+// reported with `error_code`) and answers the DeleteResult. A missing bucket: NoSuchBucket.
+void ServeDeleteObjects(S3Ctx& c, Request& req, Response& resp, size_t max_body, bool bucket_exists,
+                        const char* error_code,
+                        const std::function<std::string(const std::string& key)>& delete_one);
 // Writes the S3 error for a failed body read (signature, digest) or engine status.
 void WriteBodyError(Request& req, Response& resp, const DecodedBody& body, const Status& st);
 

@@ -36,19 +36,6 @@ bool HasSubresource(const Request& req) {
   return false;
 }
 
-std::string HostWithoutPort(std::string host) {
-  if (!host.empty() && host.front() == '[') return "";
-  size_t colon = host.rfind(':');
-  if (colon != std::string::npos) host.resize(colon);
-  std::transform(host.begin(), host.end(), host.begin(), ::tolower);
-  return host;
-}
-
-bool IsIpv4(const std::string& host) {
-  in_addr a;
-  return ::inet_pton(AF_INET, host.c_str(), &a) == 1;
-}
-
 uint64_t JsonNumber(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return 0;
@@ -99,19 +86,9 @@ S3ProxyApi::S3ProxyApi(cluster::ProxyCluster* cluster, S3Options opts, NodeConte
     : cluster_(cluster), opts_(std::move(opts)), node_(std::move(node)) {}
 
 std::string S3ProxyApi::VirtualHostBucket(const Request& req) const {
-  std::string host = HostWithoutPort(req.headers.Get("Host"));
-  if (host.empty() || IsIpv4(host)) return "";
-  if (!opts_.vhost_domain.empty()) {
-    std::string domain = opts_.vhost_domain;
-    std::transform(domain.begin(), domain.end(), domain.begin(), ::tolower);
-    if (host.size() > domain.size() + 1 && host.ends_with("." + domain))
-      return host.substr(0, host.size() - domain.size() - 1);
-    return "";
-  }
-  size_t dot = host.find('.');
-  if (dot == std::string::npos || dot == 0) return "";
-  std::string bucket = host.substr(0, dot);
-  return cluster_->bmd()->buckets.count(bucket) ? bucket : "";
+  return VirtualHostBucketOf(req, opts_.vhost_domain, [&](const std::string& b) {
+    return cluster_->bmd()->buckets.count(b) > 0;
+  });
 }
 
 bool S3ProxyApi::Matches(const Request& req) const {
@@ -238,18 +215,8 @@ void S3ProxyApi::ListBuckets(Request& req, Response& resp) {
 }
 
 void S3ProxyApi::CreateBucket(S3Ctx& c, Request& req, Response& resp) {
-  if (Status st = ValidateBucketName(c.bucket); !st.ok())
-    return WriteS3Error(req, resp, 400, "InvalidBucketName", st.message());
-  // A CreateBucketConfiguration (LocationConstraint) is accepted and ignored.
-  auto body = ReadSmallBody(c, req, kMaxSmallBody);
-  if (!body.ok()) return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
-  Status st = cluster_->CreateBucket(c.bucket, 1);
-  if (st.code() == StatusCode::kAlreadyExists)
-    return WriteS3Error(req, resp, 409, "BucketAlreadyOwnedByYou",
-                        "Your previous request to create the named bucket succeeded and you "
-                        "already own it.");
-  if (!st.ok()) return WriteS3Status(req, resp, st);
-  resp.headers.Set("Location", "/" + c.bucket);
+  ServeCreateBucket(c, req, resp, kMaxSmallBody,
+                    [&] { return cluster_->CreateBucket(c.bucket, 1); });
 }
 
 void S3ProxyApi::DeleteBucket(S3Ctx& c, Request& req, Response& resp) {
@@ -266,56 +233,25 @@ void S3ProxyApi::DeleteBucket(S3Ctx& c, Request& req, Response& resp) {
 }
 
 void S3ProxyApi::DeleteObjects(S3Ctx& c, Request& req, Response& resp) {
-  auto body = ReadSmallBody(c, req, kMaxSmallBody);
-  if (!body.ok()) {
-    if (body.status().code() == StatusCode::kDataCorruption)
-      return WriteS3Error(req, resp, 400, "BadDigest", body.status().message());
-    return WriteS3Error(req, resp, 400, "MalformedXML", body.status().message());
-  }
-  if (!cluster_->bmd()->buckets.count(c.bucket))
-    return WriteS3Error(req, resp, 404, "NoSuchBucket", "The specified bucket does not exist");
-  auto quiet = XmlTexts(*body, "Quiet");
-  auto objects = XmlBlocks(*body, "Object");
-  if (!quiet.ok() || body->find("<Delete") == std::string::npos || objects.size() > 1000)
-    return WriteS3Error(req, resp, 400, "MalformedXML",
-                        "The XML you provided was not well-formed or did not validate against "
-                        "our published schema");
-  bool is_quiet = !quiet->empty() && quiet->front() == "true";
   auto smap = cluster_->smap();
-  XmlWriter w;
-  w.Open("DeleteResult", kS3Xmlns);
-  for (std::string_view obj : objects) {
-    auto keys = XmlTexts(obj, "Key");
-    if (!keys.ok() || keys->size() != 1)
-      return WriteS3Error(req, resp, 400, "MalformedXML", "each <Object> needs one <Key>");
-    const std::string& key = keys->front();
-    // Each key is deleted natively at its owner (node-to-node: no redirect, no signature).
-    std::string err;
-    if (const cluster::Node* owner = smap->Owner(c.bucket, key); !owner) {
-      err = "no target is online";
-    } else {
-      HttpRequest d;
-      d.method = "DELETE";
-      d.url = owner->Url() + "/v1/objects/" + EscapeComponent(c.bucket) + "/" + EscapePath(key) +
-              "?provider=ais";
-      d.headers = {{cluster::kIntraHeader, node_.id}};
-      d.follow_redirects = false;
-      auto r = cluster_->peers().Do(d);
-      if (!r.ok())
-        err = r.status().message();
-      else if (r->status != 200 && r->status != 204 && r->status != 404)
-        err = "HTTP " + std::to_string(r->status) + ": " + r->body;
-    }
-    if (err.empty()) {
-      if (!is_quiet) w.Open("Deleted").Leaf("Key", key).Close("Deleted");
-    } else {
-      w.Open("Error").Leaf("Key", key).Leaf("Code", "ServiceUnavailable");
-      w.Leaf("Message", err).Close("Error");
-    }
-  }
-  w.Close("DeleteResult");
-  resp.headers.Set("Content-Type", "application/xml");
-  resp.body = w.Take();
+  // Each key is deleted natively at its owner (node-to-node: no redirect, no signature).
+  auto delete_at_owner = [&](const std::string& key) -> std::string {
+    const cluster::Node* owner = smap->Owner(c.bucket, key);
+    if (!owner) return "no target is online";
+    HttpRequest d;
+    d.method = "DELETE";
+    d.url = owner->Url() + "/v1/objects/" + EscapeComponent(c.bucket) + "/" + EscapePath(key) +
+            "?provider=ais";
+    d.headers = {{cluster::kIntraHeader, node_.id}};
+    d.follow_redirects = false;
+    auto r = cluster_->peers().Do(d);
+    if (!r.ok()) return r.status().message();
+    if (r->status != 200 && r->status != 204 && r->status != 404)
+      return "HTTP " + std::to_string(r->status) + ": " + r->body;
+    return "";
+  };
+  ServeDeleteObjects(c, req, resp, kMaxSmallBody, cluster_->bmd()->buckets.count(c.bucket) > 0,
+                     "ServiceUnavailable", delete_at_owner);
 }
 
 }  // namespace aisle::api::s3

@@ -1,5 +1,6 @@
 #include "server/storage/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,6 +150,18 @@ std::string RandomHex(size_t n) {
   std::string s(n, '0');
   for (auto& c : s) c = kHex[rng() & 15];
   return s;
+}
+
+std::vector<std::string> ListDirNames(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return out;
 }
 
 }  // namespace aisle::storage

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -58,6 +59,8 @@ Status RenameFile(const std::string& from, const std::string& to);
 // Removes a tree (best effort for trash); returns the first error.
 Status RemoveTree(const std::string& path);
 bool PathExists(const std::string& path);
+// The entry names of a directory (without "." and ".."); empty when it cannot be read.
+std::vector<std::string> ListDirNames(const std::string& dir);
 // Durably replaces `path` with `data`: temp file, fsync, rename, fsync of the directory.
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 // Reads a whole (small) file.

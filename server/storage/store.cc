@@ -323,18 +323,6 @@ struct Store::Impl {
 
 namespace {
 
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(std::move(n));
-  }
-  ::closedir(d);
-  return out;
-}
-
 Status ReadHeader(int fd, const std::string& path, ObjectMeta* meta, uint32_t* hlen,
                   std::string* small_data = nullptr) {
   // One read covers the header and, for small objects, all of the data.
@@ -366,10 +354,10 @@ Status ReadHeader(int fd, const std::string& path, ObjectMeta* meta, uint32_t* h
 Status Store::Impl::LoadBucketDir(uint8_t mp_idx, const std::string& bname) {
   std::shared_ptr<Bucket> b = FindBucket(bname);
   std::string bdir = mps[mp_idx].BucketDir(bname);
-  for (const std::string& hh : ListDir(bdir)) {
+  for (const std::string& hh : ListDirNames(bdir)) {
     if (hh.size() != 2) continue;
     std::string dir = bdir + "/" + hh;
-    for (const std::string& file : ListDir(dir)) {
+    for (const std::string& file : ListDirNames(dir)) {
       std::string path = dir + "/" + file;
       auto fh = OpenFile(path, O_RDONLY);
       if (!fh.ok()) continue;
@@ -403,7 +391,7 @@ Status Store::Impl::LoadBucketDir(uint8_t mp_idx, const std::string& bname) {
 
 Status Store::Impl::LoadMountpath(uint8_t mp_idx) {
   const Mountpath& mp = mps[mp_idx];
-  for (const std::string& name : ListDir(mp.BucketsDir())) {
+  for (const std::string& name : ListDirNames(mp.BucketsDir())) {
     std::string dir = mp.BucketDir(name);
     if (name[0] == '.') {  // an interrupted bucket creation
       AISLE_RETURN_IF_ERROR(RemoveTree(dir));
