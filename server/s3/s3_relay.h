@@ -1,7 +1,8 @@
-// A small blocking HTTP/1.1 relay over a plain TCP socket: re-sends a received request
-// (method, target, headers, streamed body) to another node and exposes the answer's body as
-// a BodyReader, so a proxy can pass objects through without holding them in memory.
-// One connection per relayed request (Connection: close); every read/write has a timeout.
+// The S3 proxy's relay: re-sends a received request (method, target, end-to-end headers,
+// streamed body) to another node over the stream layer (common/net/http_stream.h) and exposes
+// the answer's body as a BodyReader, so a proxy can pass objects through without holding them
+// in memory. One connection per relayed request (Connection: close); every read/write has a
+// timeout.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,7 @@ struct RelayedResponse {
 };
 
 // Relays `req` (its body is read from req.body) to http://host:port. kUnavailable when the
-// peer cannot be reached or does not answer.
+// peer cannot be reached or drops the connection, kTimeout when it stalls.
 Result<RelayedResponse> Relay(const std::string& host, uint16_t port, Request& req,
                               const RelayOptions& opts);
 

@@ -1,38 +1,25 @@
-// HttpClient against tiny in-process HTTP/1.1 servers on 127.0.0.1 (raw sockets, one thread
-// per connection) that answer canned responses and record what they received.
+// HttpClient against the scripted in-process HTTP/1.1 server on 127.0.0.1 (tests/testing),
+// answering canned responses and recording what it received.
 #include "common/net/http_client.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/testing/http_test_server.h"
+
 namespace aisle {
 namespace {
 
-struct TestRequest {
-  std::string method;
-  std::string target;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-
-  std::optional<std::string> Header(std::string_view name) const {
-    HttpResponse r;
-    r.headers = headers;
-    return r.Header(name);
-  }
-};
+using TestRequest = testing::HttpTestRequest;
 
 struct TestReply {
   int status = 200;
@@ -42,6 +29,7 @@ struct TestReply {
   std::chrono::milliseconds delay{0};
 };
 
+// The scripted loopback server (tests/testing) answering TestReplys.
 class TestServer {
  public:
   using Handler = std::function<TestReply(const TestRequest&)>;
@@ -50,174 +38,31 @@ class TestServer {
   using EarlyHandler = std::function<std::optional<TestReply>(const TestRequest&)>;
 
   explicit TestServer(Handler h, EarlyHandler early = nullptr)
-      : handler_(std::move(h)), early_(std::move(early)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd_, 64), 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    accept_thread_ = std::thread([this] { AcceptLoop(); });
-  }
+      : srv_([h](const TestRequest& r) { return Scripted(r, h(r)); },
+             early ? testing::HttpTestServer::EarlyScript(
+                         [early](const TestRequest& r) -> std::optional<testing::HttpTestReply> {
+                           std::optional<TestReply> rep = early(r);
+                           if (!rep) return std::nullopt;
+                           return Scripted(r, *rep);
+                         })
+                   : nullptr) {}
 
-  ~TestServer() {
-    stop_ = true;
-    accept_thread_.join();
-    ::close(fd_);
-    std::lock_guard<std::mutex> lk(mu_);
-    for (auto& t : conn_threads_) t.join();
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int connections() const { return connections_; }
-  std::vector<TestRequest> requests() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return requests_;
-  }
+  std::string url() const { return srv_.url(); }
+  int connections() const { return srv_.connections(); }
+  std::vector<TestRequest> requests() const { return srv_.requests(); }
 
  private:
-  void AcceptLoop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      ++connections_;
-      std::lock_guard<std::mutex> lk(mu_);
-      conn_threads_.emplace_back([this, c] {
-        Serve(c);
-        ::close(c);
-      });
-    }
+  static testing::HttpTestReply Scripted(const TestRequest& req, const TestReply& rep) {
+    auto headers = rep.headers;
+    if (rep.close) headers.emplace_back("Connection", "close");
+    testing::HttpTestReply out;
+    out.bytes = testing::HttpReplyBytes(rep.status, rep.body, headers, req.method != "HEAD");
+    out.after = rep.close ? testing::HttpTestReply::kClose : testing::HttpTestReply::kKeep;
+    out.delay = rep.delay;
+    return out;
   }
 
-  // Appends more bytes to buf; false on EOF, error or shutdown.
-  bool ReadMore(int c, std::string* buf) {
-    while (!stop_) {
-      pollfd p{c, POLLIN, 0};
-      int r = ::poll(&p, 1, 20);
-      if (r == 0) continue;
-      if (r < 0) return false;
-      char tmp[65536];
-      ssize_t k = ::recv(c, tmp, sizeof(tmp), 0);
-      if (k <= 0) return false;
-      buf->append(tmp, k);
-      return true;
-    }
-    return false;
-  }
-
-  bool ReadExact(int c, std::string* buf, size_t n, std::string* out) {
-    while (buf->size() < n) {
-      if (!ReadMore(c, buf)) return false;
-    }
-    out->append(*buf, 0, n);
-    buf->erase(0, n);
-    return true;
-  }
-
-  bool ReadLine(int c, std::string* buf, std::string* line) {
-    size_t pos;
-    while ((pos = buf->find("\r\n")) == std::string::npos) {
-      if (!ReadMore(c, buf)) return false;
-    }
-    *line = buf->substr(0, pos);
-    buf->erase(0, pos + 2);
-    return true;
-  }
-
-  static void Send(int c, const std::string& s) {
-    size_t off = 0;
-    while (off < s.size()) {
-      ssize_t k = ::send(c, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-      if (k <= 0) return;
-      off += k;
-    }
-  }
-
-  static void SendReply(int c, const TestRequest& req, const TestReply& rep) {
-    std::string out = "HTTP/1.1 " + std::to_string(rep.status) + " X\r\n";
-    bool has_len = false;
-    for (const auto& [k, v] : rep.headers) {
-      out += k + ": " + v + "\r\n";
-      if (k == "Content-Length") has_len = true;
-    }
-    if (!has_len) out += "Content-Length: " + std::to_string(rep.body.size()) + "\r\n";
-    if (rep.close) out += "Connection: close\r\n";
-    out += "\r\n";
-    if (req.method != "HEAD") out += rep.body;
-    Send(c, out);
-  }
-
-  void Serve(int c) {
-    std::string buf;
-    while (!stop_) {
-      TestRequest req;
-      std::string line;
-      if (!ReadLine(c, &buf, &line)) return;
-      size_t sp1 = line.find(' ');
-      size_t sp2 = line.find(' ', sp1 + 1);
-      req.method = line.substr(0, sp1);
-      req.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-      for (;;) {
-        if (!ReadLine(c, &buf, &line)) return;
-        if (line.empty()) break;
-        size_t colon = line.find(':');
-        std::string v = line.substr(colon + 1);
-        while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-        req.headers.emplace_back(line.substr(0, colon), v);
-      }
-      if (early_) {
-        if (std::optional<TestReply> rep = early_(req)) {
-          Record(req);
-          SendReply(c, req, *rep);
-          return;
-        }
-      }
-      if (req.Header("Expect") == "100-continue") Send(c, "HTTP/1.1 100 Continue\r\n\r\n");
-      if (auto cl = req.Header("Content-Length")) {
-        if (!ReadExact(c, &buf, std::stoul(*cl), &req.body)) return;
-      } else if (req.Header("Transfer-Encoding") == "chunked") {
-        for (;;) {
-          if (!ReadLine(c, &buf, &line)) return;
-          size_t n = std::stoul(line, nullptr, 16);
-          if (n == 0) {
-            if (!ReadLine(c, &buf, &line)) return;  // empty trailer
-            break;
-          }
-          std::string crlf;
-          if (!ReadExact(c, &buf, n, &req.body) || !ReadExact(c, &buf, 2, &crlf)) return;
-        }
-      }
-      Record(req);
-      TestReply rep = handler_(req);
-      if (rep.delay.count() > 0) std::this_thread::sleep_for(rep.delay);
-      SendReply(c, req, rep);
-      if (rep.close) return;
-    }
-  }
-
-  void Record(const TestRequest& req) {
-    std::lock_guard<std::mutex> lk(mu_);
-    requests_.push_back(req);
-  }
-
-  Handler handler_;
-  EarlyHandler early_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread accept_thread_;
-  mutable std::mutex mu_;
-  std::vector<std::thread> conn_threads_;
-  std::vector<TestRequest> requests_;
+  testing::HttpTestServer srv_;
 };
 
 TestReply Ok(std::string body = "") {

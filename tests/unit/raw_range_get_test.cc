@@ -1,99 +1,26 @@
-// RawRangeGetter against a scripted HTTP server on loopback: bodies land in the caller's
-// buffer, connections are kept alive and reused, and every failure (error status, stale or
+// RawRangeGetter against the scripted loopback HTTP server (tests/testing): bodies land in the
+// caller's buffer, connections are kept alive and reused, and every failure (error status, stale or
 // dropped connection, stall, refused connect, replies it leaves to libcurl) is a clear Status.
 #include "fs/client/raw_range_get.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <functional>
 #include <string>
-#include <thread>
-#include <vector>
+
+#include "tests/testing/http_test_server.h"
 
 namespace aisle::fs {
 namespace {
 
-// What the server does with one request: send `reply`, then keep the connection, close it,
-// or stall (send nothing more, hold the connection).
-struct Scripted {
-  std::string reply;
-  enum { kKeep, kClose, kStall } after = kKeep;
-};
+using testing::HttpTestRequest;
+using Scripted = testing::HttpTestReply;
+using ScriptedServer = testing::HttpTestServer;
 
-class ScriptedServer {
- public:
-  explicit ScriptedServer(std::function<Scripted(const std::string& request)> script)
-      : script_(std::move(script)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ScriptedServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-    for (auto& t : conns_) t.join();
-  }
-  std::string hostport() const { return "127.0.0.1:" + std::to_string(port_); }
-  int accepted() const { return accepted_; }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      ++accepted_;
-      conns_.emplace_back([this, c] { Handle(c); });
-    }
-  }
-  void Handle(int c) {
-    std::string buf;
-    char tmp[4096];
-    for (;;) {
-      size_t e;
-      while ((e = buf.find("\r\n\r\n")) == std::string::npos) {
-        ssize_t k = ::recv(c, tmp, sizeof tmp, 0);
-        if (k <= 0) return (void)::close(c);
-        buf.append(tmp, static_cast<size_t>(k));
-      }
-      std::string req = buf.substr(0, e + 4);
-      buf.erase(0, e + 4);
-      Scripted s = script_(req);
-      (void)::send(c, s.reply.data(), s.reply.size(), MSG_NOSIGNAL);
-      if (s.after == Scripted::kClose) return (void)::close(c);
-      if (s.after == Scripted::kStall) {
-        while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        return (void)::close(c);
-      }
-    }
-  }
-
-  std::function<Scripted(const std::string&)> script_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> accepted_{0};
-  std::thread thread_;
-  std::vector<std::thread> conns_;  // joined after the listener stops
-};
-
-std::string Reply(int status, const std::string& body, const std::string& extra = "") {
-  return "HTTP/1.1 " + std::to_string(status) +
-         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra + "\r\n" + body;
+std::string Reply(int status, const std::string& body,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  return testing::HttpReplyBytes(status, body, headers);
 }
 
 // One ranged GET received whole into dest: the status, the body length, an error's body.
@@ -119,7 +46,8 @@ RawRangeGetter Getter(int stall_ms = 2000) {
 TEST(RawRangeGetTest, BodyLandsInTheBufferOverOneKeptAliveConnection) {
   std::string object(300000, '\0');
   for (size_t i = 0; i < object.size(); ++i) object[i] = static_cast<char>(i * 7);
-  ScriptedServer srv([&](const std::string& req) {
+  ScriptedServer srv([&](const HttpTestRequest& got) {
+    const std::string& req = got.raw;
     size_t r = req.find("Range: bytes=");
     EXPECT_NE(r, std::string::npos);
     uint64_t a = std::stoull(req.substr(r + 13)), b = std::stoull(req.substr(req.find('-', r) + 1));
@@ -136,11 +64,11 @@ TEST(RawRangeGetTest, BodyLandsInTheBufferOverOneKeptAliveConnection) {
     ASSERT_EQ(r->body_len, want);
     EXPECT_EQ(dest.substr(0, want), object.substr(off, want));
   }
-  EXPECT_EQ(srv.accepted(), 1);
+  EXPECT_EQ(srv.connections(), 1);
 }
 
 TEST(RawRangeGetTest, ErrorStatusCarriesItsBody) {
-  ScriptedServer srv([](const std::string&) {
+  ScriptedServer srv([](const HttpTestRequest&) {
     return Scripted{Reply(404, R"({"message":"ais://b/o does not exist"})")};
   });
   auto g = Getter();
@@ -153,13 +81,13 @@ TEST(RawRangeGetTest, ErrorStatusCarriesItsBody) {
 
 TEST(RawRangeGetTest, RepliesForLibcurlAreUnsupported) {
   int n = 0;
-  ScriptedServer srv([&](const std::string&) {
+  ScriptedServer srv([&](const HttpTestRequest&) {
     switch (n++) {
       case 0:  // chunked
         return Scripted{
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"};
       case 1:  // a redirect
-        return Scripted{Reply(307, "", "Location: http://elsewhere/\r\n")};
+        return Scripted{Reply(307, "", {{"Location", "http://elsewhere/"}})};
       default:  // Range ignored: the whole (longer) object
         return Scripted{Reply(200, std::string(100, 'z'))};
     }
@@ -174,7 +102,7 @@ TEST(RawRangeGetTest, RepliesForLibcurlAreUnsupported) {
 }
 
 TEST(RawRangeGetTest, ReconnectsWhenTheNodeClosedAKeptConnection) {
-  ScriptedServer srv([](const std::string&) {
+  ScriptedServer srv([](const HttpTestRequest&) {
     return Scripted{Reply(206, "abcd"), Scripted::kClose};
   });
   auto g = Getter();
@@ -184,11 +112,11 @@ TEST(RawRangeGetTest, ReconnectsWhenTheNodeClosedAKeptConnection) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(std::string(dest, 4), "abcd");
   }
-  EXPECT_EQ(srv.accepted(), 3);
+  EXPECT_EQ(srv.connections(), 3);
 }
 
 TEST(RawRangeGetTest, ShortBodyStallAndRefusedAreErrors) {
-  ScriptedServer short_body([](const std::string&) {
+  ScriptedServer short_body([](const HttpTestRequest&) {
     return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nabc", Scripted::kClose};
   });
   auto g = Getter(300);
@@ -197,7 +125,7 @@ TEST(RawRangeGetTest, ShortBodyStallAndRefusedAreErrors) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
 
-  ScriptedServer stall([](const std::string&) {
+  ScriptedServer stall([](const HttpTestRequest&) {
     return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nab", Scripted::kStall};
   });
   auto t0 = std::chrono::steady_clock::now();
@@ -208,7 +136,7 @@ TEST(RawRangeGetTest, ShortBodyStallAndRefusedAreErrors) {
 
   int port;
   {
-    ScriptedServer gone([](const std::string&) { return Scripted{}; });
+    ScriptedServer gone([](const HttpTestRequest&) { return Scripted{}; });
     port = std::stoi(gone.hostport().substr(10));
   }
   r = Get(g, "127.0.0.1:" + std::to_string(port), "/o", 0, 10, dest);
@@ -219,7 +147,8 @@ TEST(RawRangeGetTest, ShortBodyStallAndRefusedAreErrors) {
 TEST(RawRangeGetTest, StreamHandsTheBodyOverInPieces) {
   std::string object(3 << 20, '\0');
   for (size_t i = 0; i < object.size(); ++i) object[i] = static_cast<char>(i * 13 + (i >> 12));
-  ScriptedServer srv([&](const std::string& req) {
+  ScriptedServer srv([&](const HttpTestRequest& got) {
+    const std::string& req = got.raw;
     EXPECT_NE(req.find("Range: bytes=5-3145727\r\n"), std::string::npos) << req;
     return Scripted{Reply(206, object.substr(5))};  // head and body in one send
   });
@@ -259,7 +188,7 @@ TEST(RawRangeGetTest, StreamSplicesTheBodyIntoAPipe) {
   // socket; pieces of any size, the last cut at the end of the body.
   std::string object(3 << 20, '\0');
   for (size_t i = 0; i < object.size(); ++i) object[i] = static_cast<char>(i * 7 + (i >> 11));
-  ScriptedServer srv([&](const std::string&) { return Scripted{Reply(206, object)}; });
+  ScriptedServer srv([&](const HttpTestRequest&) { return Scripted{Reply(206, object)}; });
   int p[2];
   ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
   ASSERT_GE(::fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
@@ -296,7 +225,7 @@ TEST(RawRangeGetTest, StreamSplicesTheBodyIntoAPipe) {
   ::close(small[0]);
   ::close(small[1]);
   // A body cut short: an error, and the stream is spent.
-  ScriptedServer short_body([](const std::string&) {
+  ScriptedServer short_body([](const HttpTestRequest&) {
     return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nabc", Scripted::kClose};
   });
   auto s = g.Open(short_body.hostport(), "/o", 0, 10);
@@ -309,7 +238,7 @@ TEST(RawRangeGetTest, StreamSplicesTheBodyIntoAPipe) {
 }
 
 TEST(RawRangeGetTest, StreamReadToItsEndGivesItsConnectionBack) {
-  ScriptedServer srv([](const std::string&) { return Scripted{Reply(206, "0123456789")}; });
+  ScriptedServer srv([](const HttpTestRequest&) { return Scripted{Reply(206, "0123456789")}; });
   auto g = Getter();
   char dest[10];
   {
@@ -325,12 +254,12 @@ TEST(RawRangeGetTest, StreamReadToItsEndGivesItsConnectionBack) {
   auto r = Get(g, srv.hostport(), "/o", 0, 10, dest);  // a new one: the half-read one was closed
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(std::string(dest, 10), "0123456789");
-  EXPECT_EQ(srv.accepted(), 2);
+  EXPECT_EQ(srv.connections(), 2);
 }
 
 TEST(RawRangeGetTest, StreamErrorStatusKeepsTheConnection) {
   int n = 0;
-  ScriptedServer srv([&](const std::string&) {
+  ScriptedServer srv([&](const HttpTestRequest&) {
     return n++ == 0 ? Scripted{Reply(404, R"({"message":"ais://b/o does not exist"})")}
                     : Scripted{Reply(206, "abcd")};
   });
@@ -344,11 +273,11 @@ TEST(RawRangeGetTest, StreamErrorStatusKeepsTheConnection) {
   auto g2 = Get(g, srv.hostport(), "/o", 0, 4, dest);
   ASSERT_TRUE(g2.ok());
   EXPECT_EQ(std::string(dest, 4), "abcd");
-  EXPECT_EQ(srv.accepted(), 1);
+  EXPECT_EQ(srv.connections(), 1);
 }
 
 TEST(RawRangeGetTest, StreamThatBreaksOrStallsIsSpent) {
-  ScriptedServer dropped([](const std::string&) {
+  ScriptedServer dropped([](const HttpTestRequest&) {
     return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nabc", Scripted::kClose};
   });
   auto g = Getter(300);
@@ -363,7 +292,7 @@ TEST(RawRangeGetTest, StreamThatBreaksOrStallsIsSpent) {
   EXPECT_EQ(n.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(r->body->remaining(), 0u);
 
-  ScriptedServer stall([](const std::string&) {
+  ScriptedServer stall([](const HttpTestRequest&) {
     return Scripted{"HTTP/1.1 206 X\r\nContent-Length: 10\r\n\r\nab", Scripted::kStall};
   });
   r = g.Open(stall.hostport(), "/o", 0, 10);

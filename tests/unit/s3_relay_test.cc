@@ -1,4 +1,4 @@
-// The proxy's S3 relay client against a scripted loopback peer: framing both ways
+// The proxy's S3 relay client against a scripted loopback peer (tests/testing): framing both ways
 // (Content-Length, chunked), 100-continue, early refusals and unreachable peers.
 #include "server/s3/s3_relay.h"
 
@@ -9,10 +9,15 @@
 #include <unistd.h>
 
 #include <string>
-#include <thread>
+
+#include "tests/testing/http_test_server.h"
 
 namespace aisle::api::s3 {
 namespace {
+
+using aisle::testing::HttpTestReply;
+using aisle::testing::HttpTestRequest;
+using aisle::testing::HttpTestServer;
 
 // A body without a declared length (as a chunked client upload looks).
 class UnsizedReader : public BodyReader {
@@ -28,68 +33,26 @@ class UnsizedReader : public BodyReader {
   StringBodyReader inner_;
 };
 
-// Accepts one connection, records the request (head + raw body) and answers per script.
+// A loopback peer answering `answer` and closing; early: right after the request head, its
+// body unread. "Expect: 100-continue" gets a 100 Continue before the body is read.
 class Peer {
  public:
-  // early: the whole answer, sent right after the head (body not read).
-  // cont: send "100 Continue" before reading the body.
-  Peer(std::string answer, bool early = false, bool cont = false) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 1);
-    thread_ = std::thread([this, answer, early, cont] {
-      int c = ::accept(fd_, nullptr, nullptr);
-      while (request_.find("\r\n\r\n") == std::string::npos) Recv(c);
-      size_t body_at = request_.find("\r\n\r\n") + 4;
-      if (early) {
-        Send(c, answer);
-        ::close(c);
-        return;
-      }
-      if (cont) Send(c, "HTTP/1.1 100 Continue\r\n\r\n");
-      std::string head = request_.substr(0, body_at);
-      if (head.find("Transfer-Encoding: chunked") != std::string::npos) {
-        while (!request_.ends_with("0\r\n\r\n")) Recv(c);
-      } else if (size_t p = head.find("Content-Length: "); p != std::string::npos) {
-        size_t n = std::stoul(head.substr(p + 16));
-        while (request_.size() < body_at + n) Recv(c);
-      }
-      Send(c, answer);
-      ::close(c);
-    });
-  }
-  ~Peer() {
-    thread_.join();
-    ::close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  std::string request() {
-    thread_.join();
-    thread_ = std::thread([] {});
-    return request_;
+  explicit Peer(std::string answer, bool early = false)
+      : srv_([answer](const HttpTestRequest&) { return Answer(answer); },
+             early ? HttpTestServer::EarlyScript([answer](const HttpTestRequest&) {
+               return std::optional<HttpTestReply>(Answer(answer));
+             })
+                   : nullptr) {}
+  uint16_t port() const { return srv_.port(); }
+  // The request as it came over the wire (head and body).
+  std::string request() const {
+    auto r = srv_.requests();
+    return r.empty() ? "" : r.front().raw;
   }
 
  private:
-  void Recv(int c) {
-    char buf[4096];
-    ssize_t n = ::recv(c, buf, sizeof buf, 0);
-    if (n <= 0) throw std::runtime_error("peer: connection closed");
-    request_.append(buf, static_cast<size_t>(n));
-  }
-  static void Send(int c, const std::string& s) {
-    (void)::send(c, s.data(), s.size(), MSG_NOSIGNAL);
-  }
-
-  int fd_;
-  uint16_t port_ = 0;
-  std::string request_;
-  std::thread thread_;
+  static HttpTestReply Answer(const std::string& a) { return {a, HttpTestReply::kClose}; }
+  HttpTestServer srv_;
 };
 
 std::string ReadAll(BodyReader& r) {
@@ -156,7 +119,7 @@ TEST(S3RelayTest, UnsizedBodyGoesChunkedAndLengthAnswerIsDeclared) {
 
 TEST(S3RelayTest, ExpectContinueWaitsAndEarlyRefusalSkipsTheBody) {
   {
-    Peer peer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, true);
+    Peer peer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     StringBodyReader body("data");
     Request req = MakeRequest("PUT", &body, true);
     req.headers.Add("Content-Length", "4");
