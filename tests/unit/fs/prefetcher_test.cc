@@ -14,7 +14,7 @@
 #include "fs/core/filesystem.h"
 #include "fs/core/mount_options.h"
 #include "fs/core/prefetcher.h"
-#include "fs_mock_cluster_client.h"
+#include "tests/testing/fs_mock_cluster_client.h"
 
 namespace aisle::fs {
 namespace {
