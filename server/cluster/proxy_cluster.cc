@@ -29,6 +29,12 @@ std::string ProxyCluster::MetasyncBody() const {
       .dump();
 }
 
+void ProxyCluster::InstallMapsForTest(Smap smap, Bmd bmd) {
+  (void)state_.SetSmap(std::move(smap), true);
+  (void)state_.SetBmd(std::move(bmd), true);
+  ready_ = true;
+}
+
 Status ProxyCluster::LoadPersisted() {
   Smap smap;
   Bmd bmd;

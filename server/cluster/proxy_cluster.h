@@ -74,6 +74,10 @@ class ProxyCluster {
 
   std::string MetasyncBody() const;
 
+  // Test seam: installs the maps as if loaded (primary) or received (others) and marks this
+  // proxy ready, without Start(): no threads, no files, no peers.
+  void InstallMapsForTest(Smap smap, Bmd bmd);
+
  private:
   Status LoadPersisted();
   Status Persist(const Smap& smap, const Bmd& bmd);
