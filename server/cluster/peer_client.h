@@ -22,12 +22,14 @@ inline constexpr const char* kIntraHeader = "Aisle-Intra";
 class PeerClient {
  public:
   explicit PeerClient(std::string self_id) : self_id_(std::move(self_id)) {}
+  virtual ~PeerClient() = default;
   PeerClient(const PeerClient&) = delete;
   PeerClient& operator=(const PeerClient&) = delete;
 
   const std::string& self_id() const { return self_id_; }
-  // Sends `req` as is (callers add kIntraHeader where the peer must not redirect it).
-  Result<HttpResponse> Do(const HttpRequest& req) { return http_.Do(req); }
+  // Sends `req` as is (callers add kIntraHeader where the peer must not redirect it). Virtual
+  // only so handler tests can answer node-to-node calls without sockets.
+  virtual Result<HttpResponse> Do(const HttpRequest& req) { return http_.Do(req); }
   HttpClient& http() { return http_; }
 
   // Writes bucket/name where it belongs (jobs producing new objects): when this target owns it

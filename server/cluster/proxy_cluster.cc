@@ -29,6 +29,12 @@ std::string ProxyCluster::MetasyncBody() const {
       .dump();
 }
 
+void ProxyCluster::InstallMapsForTest(Smap smap, Bmd bmd) {
+  (void)state_.SetSmap(std::move(smap), true);
+  (void)state_.SetBmd(std::move(bmd), true);
+  ready_ = true;
+}
+
 Status ProxyCluster::LoadPersisted() {
   Smap smap;
   Bmd bmd;
@@ -369,8 +375,7 @@ Result<MergedPage> ProxyCluster::ListObjects(std::string_view bucket, const std:
   std::string body = json{{"action", "list"}, {"name", ""}, {"value", lso}}.dump();
   struct TargetPage {
     Status status;
-    std::vector<ListedEntry> entries;
-    bool truncated = false;
+    TargetListPage page;
   };
   std::vector<std::future<TargetPage>> futures;
   for (const Node* t : targets) {
@@ -397,37 +402,19 @@ Result<MergedPage> ProxyCluster::ListObjects(std::string_view bucket, const std:
         tp.status = Status::Unavailable("list on " + url + ": malformed reply");
         return tp;
       }
-      for (const auto& e : j["entries"]) tp.entries.push_back({e.value("name", ""), e.dump()});
-      tp.truncated = !j.value("continuation_token", "").empty();
+      for (const auto& e : j["entries"]) tp.page.entries.push_back({e.value("name", ""), e.dump()});
+      tp.page.truncated = !j.value("continuation_token", "").empty();
       return tp;
     }));
   }
-  std::vector<TargetPage> pages;
-  for (auto& f : futures) pages.push_back(f.get());
-  // Entries past the end of a truncated page may still come from that target: keep only names
-  // up to the smallest "last name" among truncated pages, then the first page_size of them.
-  std::string limit;
-  bool any_truncated = false;
-  std::vector<ListedEntry> all;
-  for (auto& p : pages) {
-    if (!p.status.ok()) return p.status;
-    if (p.truncated && !p.entries.empty()) {
-      if (!any_truncated || p.entries.back().name < limit) limit = p.entries.back().name;
-      any_truncated = true;
-    }
-    for (auto& e : p.entries) all.push_back(std::move(e));
+  std::vector<TargetPage> answers;
+  for (auto& f : futures) answers.push_back(f.get());
+  std::vector<TargetListPage> pages;
+  for (auto& a : answers) {
+    if (!a.status.ok()) return a.status;
+    pages.push_back(std::move(a.page));
   }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  MergedPage out;
-  for (auto& e : all) {
-    if (any_truncated && e.name > limit) break;
-    if (!out.entries.empty() && out.entries.back().name == e.name) continue;  // a copy
-    out.entries.push_back(std::move(e));
-  }
-  bool cut = out.entries.size() > page_size;
-  if (cut) out.entries.resize(page_size);
-  if ((cut || any_truncated) && !out.entries.empty()) out.next_token = out.entries.back().name;
-  return out;
+  return MergeListPages(std::move(pages), page_size);
 }
 
 }  // namespace aisle::cluster

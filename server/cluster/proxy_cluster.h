@@ -18,19 +18,10 @@
 #include <vector>
 
 #include "server/cluster/cluster_map.h"
+#include "server/cluster/list_merge.h"
 #include "server/cluster/peer_client.h"
 
 namespace aisle::cluster {
-
-struct ListedEntry {
-  std::string name;
-  std::string json;  // the entry as the target sent it (AIStore LsoEnt JSON)
-};
-
-struct MergedPage {
-  std::vector<ListedEntry> entries;
-  std::string next_token;
-};
 
 class ProxyCluster {
  public:
@@ -76,11 +67,16 @@ class ProxyCluster {
   Status SetNodeState(std::string_view node_id, NodeState state);
   Status RemoveNode(std::string_view node_id);
 
-  // Fan-out list of one page over all active targets, merged by name, duplicates dropped.
+  // Fan-out list of one page over all active targets, merged by name, duplicates dropped
+  // (MergeListPages).
   Result<MergedPage> ListObjects(std::string_view bucket, const std::string& lso_json,
                                  size_t page_size, const std::string& token);
 
   std::string MetasyncBody() const;
+
+  // Test seam: installs the maps as if loaded (primary) or received (others) and marks this
+  // proxy ready, without Start(): no threads, no files, no peers.
+  void InstallMapsForTest(Smap smap, Bmd bmd);
 
  private:
   Status LoadPersisted();

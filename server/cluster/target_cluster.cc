@@ -7,6 +7,7 @@
 #include "common/checksum.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "server/cluster/rebalance_plan.h"
 #include "server/jobs/job_registry.h"
 #include "server/storage/file_util.h"
 
@@ -367,39 +368,33 @@ void TargetCluster::RunRebalance(int64_t generation, jobs::Job* job) {
         bump([](RebalanceStats& s) { s.objects_scanned++; });
         if (job) job->AddInput(1, e.size);
         auto smap = state_.smap();
-        int copies = CopiesOf(bucket.name);
-        auto ranks = smap->RankTargets(bucket.name, e.name, static_cast<size_t>(copies));
-        if (ranks.empty()) continue;
-        std::string local = Hex64(e.xxhash) + "/" + std::to_string(e.version);
-        bool mine = false;
-        for (const Node* n : ranks) mine |= n->id == opts_.self.id;
+        RebalanceStep step =
+            PlanRebalance(*smap, opts_.self.id, bucket.name, e.name, CopiesOf(bucket.name));
         Status st;
-        if (ranks[0]->id == opts_.self.id) {
+        if (step.action == RebalanceAction::kRestoreCopies) {
           // The owner restores missing copies.
-          for (size_t i = 1; i < ranks.size() && st.ok(); ++i) {
-            auto cs = RemoteChecksum(ranks[i]->Url(), bucket.name, e.name);
+          for (size_t i = 0; i < step.targets.size() && st.ok(); ++i) {
+            auto cs = RemoteChecksum(step.targets[i]->Url(), bucket.name, e.name);
             if (!cs.ok()) {
               st = cs.status();
             } else if (!cs->has_value()) {
-              st = PushObject(ranks[i]->Url(), bucket.name, e.name, true);
+              st = PushObject(step.targets[i]->Url(), bucket.name, e.name, true);
               if (st.ok()) {
                 bump([&](RebalanceStats& s) { s.objects_copied++, s.bytes_copied += e.size; });
                 if (job) job->AddOutput(1, e.size);
               }
             }
           }
-        } else if (!mine) {
+        } else if (step.action == RebalanceAction::kMove) {
           // Move to the owner unless it already has this or a newer version, then drop ours.
-          auto cs = RemoteChecksum(ranks[0]->Url(), bucket.name, e.name);
+          const std::string owner = step.targets[0]->Url();
+          auto cs = RemoteChecksum(owner, bucket.name, e.name);
           if (!cs.ok()) {
             st = cs.status();
           } else {
-            bool have = false;
-            if (cs->has_value()) {
-              uint64_t rv = std::stoull("0" + (*cs)->substr((*cs)->find('/') + 1));
-              have = **cs == local || rv >= e.version;
-            }
-            if (!have) st = PushObject(ranks[0]->Url(), bucket.name, e.name, false);
+            std::string local = Hex64(e.xxhash) + "/" + std::to_string(e.version);
+            bool have = cs->has_value() && OwnerCopyIsCurrent(**cs, local, e.version);
+            if (!have) st = PushObject(owner, bucket.name, e.name, false);
             if (st.ok()) {
               st = store_->Delete(bucket.name, e.name);
               if (st.IsNotFound()) st = Status::OK();

@@ -1,4 +1,6 @@
 // TargetApi handlers driven with in-memory requests: no sockets.
+#include "server/native/target_api.h"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -7,8 +9,8 @@
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
 #include "server/jobs/job_registry.h"
-#include "server/native/target_api.h"
 #include "server/shards/shard_cache.h"
+#include "tests/testing/api_request.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 
@@ -30,19 +32,7 @@ class ApiTest : public ::testing::Test {
 
   Response Do(const std::string& method, const std::string& target, const std::string& body = "",
               std::vector<std::pair<std::string, std::string>> headers = {}) {
-    Request req;
-    req.method = method;
-    req.target = target;
-    size_t q = target.find('?');
-    req.path = PercentDecode(target.substr(0, q), false);
-    if (q != std::string::npos) req.query = ParseQuery(target.substr(q + 1));
-    for (auto& [k, v] : headers) req.headers.Add(k, v);
-    StringBodyReader reader(body);
-    req.body = &reader;
-    req.has_body = !body.empty();
-    Response resp;
-    api_->Handle(req, resp);
-    return resp;
+    return testing::Call(*api_, method, target, body, std::move(headers));
   }
 
   testing::TempDir dir_;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/s3/s3_crypto.h"
+#include "tests/testing/api_request.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 
@@ -24,19 +25,7 @@ class S3ApiTest : public ::testing::Test {
 
   Response Do(const std::string& method, const std::string& target, const std::string& body = "",
               std::vector<std::pair<std::string, std::string>> headers = {}) {
-    Request req;
-    req.method = method;
-    req.target = target;
-    size_t q = target.find('?');
-    req.path = PercentDecode(target.substr(0, q), false);
-    if (q != std::string::npos) req.query = ParseQuery(target.substr(q + 1));
-    for (auto& [k, v] : headers) req.headers.Add(k, v);
-    StringBodyReader reader(body);
-    req.body = &reader;
-    req.has_body = !body.empty();
-    Response resp;
-    api_->Handle(req, resp);
-    return resp;
+    return testing::Call(*api_, method, target, body, std::move(headers));
   }
 
   static bool Has(const Response& r, const std::string& s) {
