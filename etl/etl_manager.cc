@@ -21,14 +21,10 @@ constexpr size_t kMaxObjErrors = 100;
 
 const char* StageName(Stage s) {
   switch (s) {
-    case Stage::kInitializing:
-      return "Initializing";
-    case Stage::kRunning:
-      return "Running";
-    case Stage::kStopped:
-      return "Stopped";
-    case Stage::kError:
-      return "Aborted";
+    case Stage::kInitializing: return "Initializing";
+    case Stage::kRunning: return "Running";
+    case Stage::kStopped: return "Stopped";
+    case Stage::kError: return "Aborted";
   }
   return "?";
 }
@@ -254,15 +250,12 @@ Result<std::shared_ptr<EtlInstance>> EtlManager::Acquire(const std::string& name
   }
   std::lock_guard<std::mutex> l(inst->mu_);
   switch (inst->stage_) {
-    case Stage::kRunning:
-      return inst;
-    case Stage::kInitializing:
-      return Status::Unavailable("etl " + name + " is still initializing");
+    case Stage::kRunning: return inst;
+    case Stage::kInitializing: return Status::Unavailable("etl " + name + " is still initializing");
     case Stage::kStopped:
       return Status::Unavailable("etl " + name + " is stopped (start it with: aisle etl start " +
                                  name + ")");
-    case Stage::kError:
-      return Status::Unavailable("etl " + name + " failed: " + inst->error_);
+    case Stage::kError: return Status::Unavailable("etl " + name + " failed: " + inst->error_);
   }
   return Status::Internal("etl " + name + ": unknown stage");
 }

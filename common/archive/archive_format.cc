@@ -44,18 +44,12 @@ const Ext* FindExtension(std::string_view name) {
 
 const char* FormatExtension(Format f) {
   switch (f) {
-    case Format::kTar:
-      return ".tar";
-    case Format::kTgz:
-      return ".tgz";
-    case Format::kZip:
-      return ".zip";
-    case Format::kTarLz4:
-      return ".tar.lz4";
-    case Format::kTarZst:
-      return ".tar.zst";
-    case Format::kUnknown:
-      break;
+    case Format::kTar: return ".tar";
+    case Format::kTgz: return ".tgz";
+    case Format::kZip: return ".zip";
+    case Format::kTarLz4: return ".tar.lz4";
+    case Format::kTarZst: return ".tar.zst";
+    case Format::kUnknown: break;
   }
   return "";
 }

@@ -60,9 +60,7 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Format format, ByteSink s
   if (!impl.a) return Status::Internal("archive_write_new failed");
   int rc = ARCHIVE_OK;
   switch (format) {
-    case Format::kTar:
-      rc = archive_write_set_format_pax_restricted(impl.a);
-      break;
+    case Format::kTar: rc = archive_write_set_format_pax_restricted(impl.a); break;
     case Format::kTgz:
       rc = archive_write_set_format_pax_restricted(impl.a);
       if (rc == ARCHIVE_OK) rc = archive_write_add_filter_gzip(impl.a);
@@ -75,11 +73,8 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(Format format, ByteSink s
       rc = archive_write_set_format_pax_restricted(impl.a);
       if (rc == ARCHIVE_OK) rc = archive_write_add_filter_zstd(impl.a);
       break;
-    case Format::kZip:
-      rc = archive_write_set_format_zip(impl.a);
-      break;
-    default:
-      return Status::InvalidArgument("unknown archive format");
+    case Format::kZip: rc = archive_write_set_format_zip(impl.a); break;
+    default: return Status::InvalidArgument("unknown archive format");
   }
   if (rc != ARCHIVE_OK) return impl.Fail("format");
   archive_write_set_bytes_in_last_block(impl.a, 1);  // no padding to 10 KiB records

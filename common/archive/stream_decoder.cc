@@ -319,8 +319,7 @@ Result<std::unique_ptr<StreamDecoder>> StreamDecoder::Open(Format format,
       d = std::move(z);
       break;
     }
-    default:
-      return Status::InvalidArgument("not a compressed tar format");
+    default: return Status::InvalidArgument("not a compressed tar format");
   }
   if (!st.ok()) return st;
   d->src_ = src;

@@ -57,14 +57,10 @@ la_int64_t SkipCb(struct archive*, void* data, la_int64_t request) {
 
 MemberType TypeOf(archive_entry* e) {
   switch (archive_entry_filetype(e)) {
-    case AE_IFREG:
-      return archive_entry_hardlink(e) ? MemberType::kHardlink : MemberType::kFile;
-    case AE_IFDIR:
-      return MemberType::kDir;
-    case AE_IFLNK:
-      return MemberType::kSymlink;
-    default:
-      return MemberType::kOther;
+    case AE_IFREG: return archive_entry_hardlink(e) ? MemberType::kHardlink : MemberType::kFile;
+    case AE_IFDIR: return MemberType::kDir;
+    case AE_IFLNK: return MemberType::kSymlink;
+    default: return MemberType::kOther;
   }
 }
 

@@ -228,13 +228,10 @@ Status TransportError(CURLcode code, const char* errbuf, const std::string& meth
   std::string msg = method + " " + url + ": " +
                     (errbuf[0] != '\0' ? std::string(TrimSpace(errbuf)) : curl_easy_strerror(code));
   switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return Status::Timeout(std::move(msg));
+    case CURLE_OPERATION_TIMEDOUT: return Status::Timeout(std::move(msg));
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      return Status::InvalidArgument(std::move(msg));
-    default:
-      return Status::Unavailable(std::move(msg));
+    case CURLE_UNSUPPORTED_PROTOCOL: return Status::InvalidArgument(std::move(msg));
+    default: return Status::Unavailable(std::move(msg));
   }
 }
 

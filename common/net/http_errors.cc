@@ -6,27 +6,17 @@ namespace aisle {
 
 StatusCode StatusCodeForHttp(int http_status) {
   switch (http_status) {
-    case 400:
-      return StatusCode::kInvalidArgument;
-    case 404:
-      return StatusCode::kNotFound;
-    case 409:
-      return StatusCode::kConflict;
-    case 413:
-      return StatusCode::kTooLarge;
-    case 416:
-      return StatusCode::kRangeNotSatisfiable;
-    case 501:
-      return StatusCode::kUnsupported;
+    case 400: return StatusCode::kInvalidArgument;
+    case 404: return StatusCode::kNotFound;
+    case 409: return StatusCode::kConflict;
+    case 413: return StatusCode::kTooLarge;
+    case 416: return StatusCode::kRangeNotSatisfiable;
+    case 501: return StatusCode::kUnsupported;
     case 502:
-    case 503:
-      return StatusCode::kUnavailable;
-    case 504:
-      return StatusCode::kTimeout;
-    case 507:
-      return StatusCode::kNoSpace;
-    default:
-      return StatusCode::kIOError;
+    case 503: return StatusCode::kUnavailable;
+    case 504: return StatusCode::kTimeout;
+    case 507: return StatusCode::kNoSpace;
+    default: return StatusCode::kIOError;
   }
 }
 

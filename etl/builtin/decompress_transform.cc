@@ -185,12 +185,9 @@ Result<std::string> RunDecompress(const BuiltinCall& call) {
   AISLE_ASSIGN_OR_RETURN(Codec codec,
                          PickCodec(GetString(*call.args, "format", "auto"), call.data));
   switch (codec) {
-    case Codec::kGzip:
-      return Gunzip(call.data, call.max_output);
-    case Codec::kLz4:
-      return Unlz4(call.data, call.max_output);
-    case Codec::kZstd:
-      return Unzstd(call.data, call.max_output);
+    case Codec::kGzip: return Gunzip(call.data, call.max_output);
+    case Codec::kLz4: return Unlz4(call.data, call.max_output);
+    case Codec::kZstd: return Unzstd(call.data, call.max_output);
   }
   return Status::Internal("unreachable");
 }

@@ -124,14 +124,10 @@ Image Resize(const Image& src, int out_w, int out_h, int x0, int y0, int w, int 
 
 Image ResizeWindow(const Image& src, int out_w, int out_h, int x0, int y0, int w, int h) {
   switch (src.channels) {
-    case 1:
-      return Resize<1>(src, out_w, out_h, x0, y0, w, h);
-    case 2:
-      return Resize<2>(src, out_w, out_h, x0, y0, w, h);
-    case 3:
-      return Resize<3>(src, out_w, out_h, x0, y0, w, h);
-    default:
-      return Resize<4>(src, out_w, out_h, x0, y0, w, h);
+    case 1: return Resize<1>(src, out_w, out_h, x0, y0, w, h);
+    case 2: return Resize<2>(src, out_w, out_h, x0, y0, w, h);
+    case 3: return Resize<3>(src, out_w, out_h, x0, y0, w, h);
+    default: return Resize<4>(src, out_w, out_h, x0, y0, w, h);
   }
 }
 

@@ -34,8 +34,7 @@ Result<std::unique_ptr<Transformer>> MakeUnguarded(const EtlSpec& spec) {
     case Comm::kWs:
       if (spec.command.empty()) return Status::InvalidArgument(prefix + "ws:// needs a command");
       return MakeWsTransformer(spec);
-    case Comm::kBuiltin:
-      break;
+    case Comm::kBuiltin: break;
   }
   return Status::InvalidArgument(prefix + "communication type " + CommName(spec.comm) +
                                  " is not run as a process");

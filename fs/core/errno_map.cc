@@ -24,39 +24,27 @@ bool TransportErrno(int err) {
     case EPIPE:
     case EHOSTUNREACH:
     case ENETUNREACH:
-    case ENETDOWN:
-      return true;
-    default:
-      return false;
+    case ENETDOWN: return true;
+    default: return false;
   }
 }
 
 int ErrnoForCode(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk:
-      return 0;
-    case StatusCode::kNotFound:
-      return ENOENT;
-    case StatusCode::kAlreadyExists:
-      return EEXIST;
-    case StatusCode::kConflict:
-      return EBUSY;
-    case StatusCode::kInvalidArgument:
-      return EINVAL;
-    case StatusCode::kRangeNotSatisfiable:
-      return EINVAL;
-    case StatusCode::kTooLarge:
-      return EFBIG;
-    case StatusCode::kNoSpace:
-      return ENOSPC;
-    case StatusCode::kUnsupported:
-      return ENOTSUP;
+    case StatusCode::kOk: return 0;
+    case StatusCode::kNotFound: return ENOENT;
+    case StatusCode::kAlreadyExists: return EEXIST;
+    case StatusCode::kConflict: return EBUSY;
+    case StatusCode::kInvalidArgument: return EINVAL;
+    case StatusCode::kRangeNotSatisfiable: return EINVAL;
+    case StatusCode::kTooLarge: return EFBIG;
+    case StatusCode::kNoSpace: return ENOSPC;
+    case StatusCode::kUnsupported: return ENOTSUP;
     case StatusCode::kUnavailable:
     case StatusCode::kTimeout:
     case StatusCode::kDataCorruption:
     case StatusCode::kIOError:
-    case StatusCode::kInternal:
-      return EIO;
+    case StatusCode::kInternal: return EIO;
   }
   return EIO;
 }

@@ -86,19 +86,15 @@ Clock::time_point Filesystem::AttrExpiry() const {
 
 Filesystem::DirClass Filesystem::Classify(const Inode& in) const {
   switch (in.kind) {
-    case Kind::kRoot:
-      return opts_.bucket.empty() ? DirClass::kBucketList : DirClass::kObjectDir;
+    case Kind::kRoot: return opts_.bucket.empty() ? DirClass::kBucketList : DirClass::kObjectDir;
     case Kind::kVirtual:
       if (in.loc.view == View::kEtl && in.loc.etl.empty()) return DirClass::kEtlRoot;
       return DirClass::kBucketList;
     case Kind::kBucket:
-    case Kind::kDir:
-      return DirClass::kObjectDir;
+    case Kind::kDir: return DirClass::kObjectDir;
     case Kind::kShard:
-    case Kind::kMemberDir:
-      return DirClass::kShardDir;
-    default:
-      return DirClass::kNotDir;
+    case Kind::kMemberDir: return DirClass::kShardDir;
+    default: return DirClass::kNotDir;
   }
 }
 
@@ -360,14 +356,11 @@ AttrOut Filesystem::ToAttr(const Inode& in) const {
 bool Filesystem::Writable(const Inode& in) const {
   if (opts_.read_only) return false;
   switch (in.kind) {
-    case Kind::kRoot:
-      return true;
+    case Kind::kRoot: return true;
     case Kind::kBucket:
     case Kind::kDir:
-    case Kind::kFile:
-      return in.loc.view == View::kNormal;
-    default:
-      return false;
+    case Kind::kFile: return in.loc.view == View::kNormal;
+    default: return false;
   }
 }
 

@@ -8,34 +8,20 @@ namespace aisle::api {
 
 int HttpStatusFor(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kOk:
-      return 200;
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-      return 409;
-    case StatusCode::kConflict:
-      return 409;
-    case StatusCode::kRangeNotSatisfiable:
-      return 416;
-    case StatusCode::kTooLarge:
-      return 413;
-    case StatusCode::kNoSpace:
-      return 507;
-    case StatusCode::kUnsupported:
-      return 501;
-    case StatusCode::kUnavailable:
-      return 503;
-    case StatusCode::kTimeout:
-      return 408;  // the client stalled while sending
-    case StatusCode::kDataCorruption:
-      return 400;  // a client's body failed its checksum
-    case StatusCode::kIOError:
-      return 500;
-    case StatusCode::kInternal:
-      return 500;
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kRangeNotSatisfiable: return 416;
+    case StatusCode::kTooLarge: return 413;
+    case StatusCode::kNoSpace: return 507;
+    case StatusCode::kUnsupported: return 501;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kTimeout: return 408;         // the client stalled while sending
+    case StatusCode::kDataCorruption: return 400;  // a client's body failed its checksum
+    case StatusCode::kIOError: return 500;
+    case StatusCode::kInternal: return 500;
   }
   return 500;
 }

@@ -10,12 +10,9 @@ using nlohmann::json;
 
 const char* NodeStateName(NodeState s) {
   switch (s) {
-    case NodeState::kOnline:
-      return "online";
-    case NodeState::kDown:
-      return "down";
-    case NodeState::kMaintenance:
-      return "maintenance";
+    case NodeState::kOnline: return "online";
+    case NodeState::kDown: return "down";
+    case NodeState::kMaintenance: return "maintenance";
   }
   return "unknown";
 }

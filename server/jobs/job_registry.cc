@@ -24,14 +24,10 @@ std::string NewId() {
 
 const char* JobStateName(JobState s) {
   switch (s) {
-    case JobState::kRunning:
-      return "running";
-    case JobState::kFinished:
-      return "finished";
-    case JobState::kAborted:
-      return "aborted";
-    case JobState::kFailed:
-      return "failed";
+    case JobState::kRunning: return "running";
+    case JobState::kFinished: return "finished";
+    case JobState::kAborted: return "aborted";
+    case JobState::kFailed: return "failed";
   }
   return "unknown";
 }

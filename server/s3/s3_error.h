@@ -21,18 +21,12 @@ enum class S3Code : uint16_t {
 
 inline std::string_view S3CodeName(S3Code code) {
   switch (code) {
-    case S3Code::kNone:
-      return "";
-    case S3Code::kMalformedXML:
-      return "MalformedXML";
-    case S3Code::kInvalidPart:
-      return "InvalidPart";
-    case S3Code::kInvalidPartOrder:
-      return "InvalidPartOrder";
-    case S3Code::kEntityTooSmall:
-      return "EntityTooSmall";
-    case S3Code::kInvalidDigest:
-      return "InvalidDigest";
+    case S3Code::kNone: return "";
+    case S3Code::kMalformedXML: return "MalformedXML";
+    case S3Code::kInvalidPart: return "InvalidPart";
+    case S3Code::kInvalidPartOrder: return "InvalidPartOrder";
+    case S3Code::kEntityTooSmall: return "EntityTooSmall";
+    case S3Code::kInvalidDigest: return "InvalidDigest";
   }
   return "";
 }

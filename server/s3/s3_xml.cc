@@ -11,29 +11,14 @@ std::string XmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;
-      default:
-        out += c;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      case '\r': out += "&#13;"; break;
+      case '\n': out += "&#10;"; break;
+      default: out += c;
     }
   }
   return out;
@@ -184,47 +169,24 @@ void WriteS3Error(const Request& req, Response& resp, int http_status, std::stri
 S3ErrorCode S3ErrorFor(const Status& st, std::string_view not_found_code) {
   S3ErrorCode e{"InternalError", 500};
   switch (st.code()) {
-    case StatusCode::kOk:
-      return {"", 200};
-    case StatusCode::kInvalidArgument:
-      e = {"InvalidArgument", 400};
-      break;
+    case StatusCode::kOk: return {"", 200};
+    case StatusCode::kInvalidArgument: e = {"InvalidArgument", 400}; break;
     case StatusCode::kNotFound:
       e = {not_found_code, 404};
       if (st.subject() == Subject::kBucket) e.code = "NoSuchBucket";
       if (st.subject() == Subject::kUpload) e.code = "NoSuchUpload";
       break;
-    case StatusCode::kAlreadyExists:
-      e = {"BucketAlreadyOwnedByYou", 409};
-      break;
-    case StatusCode::kConflict:
-      e = {"OperationAborted", 409};
-      break;
-    case StatusCode::kRangeNotSatisfiable:
-      e = {"InvalidRange", 416};
-      break;
-    case StatusCode::kTooLarge:
-      e = {"EntityTooLarge", 400};
-      break;
-    case StatusCode::kNoSpace:
-      e = {"InsufficientStorage", 507};
-      break;
-    case StatusCode::kUnsupported:
-      e = {"NotImplemented", 501};
-      break;
-    case StatusCode::kUnavailable:
-      e = {"ServiceUnavailable", 503};
-      break;
-    case StatusCode::kTimeout:
-      e = {"RequestTimeout", 400};
-      break;
-    case StatusCode::kDataCorruption:
-      e = {"BadDigest", 400};
-      break;
+    case StatusCode::kAlreadyExists: e = {"BucketAlreadyOwnedByYou", 409}; break;
+    case StatusCode::kConflict: e = {"OperationAborted", 409}; break;
+    case StatusCode::kRangeNotSatisfiable: e = {"InvalidRange", 416}; break;
+    case StatusCode::kTooLarge: e = {"EntityTooLarge", 400}; break;
+    case StatusCode::kNoSpace: e = {"InsufficientStorage", 507}; break;
+    case StatusCode::kUnsupported: e = {"NotImplemented", 501}; break;
+    case StatusCode::kUnavailable: e = {"ServiceUnavailable", 503}; break;
+    case StatusCode::kTimeout: e = {"RequestTimeout", 400}; break;
+    case StatusCode::kDataCorruption: e = {"BadDigest", 400}; break;
     case StatusCode::kIOError:
-    case StatusCode::kInternal:
-      e = {"InternalError", 500};
-      break;
+    case StatusCode::kInternal: e = {"InternalError", 500}; break;
   }
   // A code only S3 names (InvalidPart, ...) refines the generic one; the HTTP status stays.
   if (S3Code c = S3CodeOf(st); c != S3Code::kNone) e.code = S3CodeName(c);

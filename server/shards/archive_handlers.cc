@@ -236,16 +236,11 @@ void GetMatching(ApiContext& ctx, Request& req, Response& resp, std::string_view
 
 const char* TypeName(MemberType t) {
   switch (t) {
-    case MemberType::kFile:
-      return "file";
-    case MemberType::kDir:
-      return "dir";
-    case MemberType::kSymlink:
-      return "symlink";
-    case MemberType::kHardlink:
-      return "hardlink";
-    case MemberType::kOther:
-      break;
+    case MemberType::kFile: return "file";
+    case MemberType::kDir: return "dir";
+    case MemberType::kSymlink: return "symlink";
+    case MemberType::kHardlink: return "hardlink";
+    case MemberType::kOther: break;
   }
   return "other";
 }
