@@ -68,7 +68,7 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
     try {
       pre.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-      return ExitNow{pre.exit(e), ""};
+      return ExitNow{pre.exit(e) == 0 ? 0 : 2, ""};  // usage errors exit 2, as the CLI
     }
   }
   if (!config_file.empty()) {
@@ -107,7 +107,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return ExitNow{app.exit(e), ""};  // help (0) or the error (non-zero), printed by CLI11
+    // Help (0) or a usage error (2, as the CLI's), printed by CLI11.
+    return ExitNow{app.exit(e) == 0 ? 0 : 2, ""};
   }
   if (const char* ak = std::getenv("AISLE_S3_ACCESS_KEY"); ak && *ak && s3_access.empty()) {
     const char* sk = std::getenv("AISLE_S3_SECRET_KEY");

@@ -375,25 +375,30 @@ Result<std::unique_ptr<RangeStream>> HttpClusterClient::OpenRange(const ObjectRe
   return res;
 }
 
+Result<ObjectHead> HttpClusterClient::SendPut(HttpRequest req, const PutBody& body,
+                                              const std::string& what) {
+  if (body.reader != nullptr) {
+    req.body = body.reader;
+  } else if (!body.file_path.empty()) {
+    req.body = FileBody{body.file_path};
+  } else {
+    req.body = std::string(body.data);
+  }
+  auto r = http_.Do(req);
+  if (!r.ok()) return r.status().WithContext(what);
+  if (r->status / 100 != 2) return StatusFromHttp(r->status, r->body, what);
+  ObjectHead h;
+  if (auto v = r->Header("Ais-Version")) h.version = *v;
+  if (auto v = r->Header("Ais-Atime")) h.mtime_ns = std::strtoll(v->c_str(), nullptr, 10);
+  return h;
+}
+
 Result<ObjectHead> HttpClusterClient::Put(const std::string& bucket, const std::string& object,
                                           const PutBody& body) {
   std::string what = "put " + bucket + "/" + object;
   auto attempt = [&](int attempt_no) -> Result<ObjectHead> {
-    auto req = BaseRequest("PUT", ObjectUrl(bucket, object, attempt_no > 0), false);
-    if (body.reader != nullptr) {
-      req.body = body.reader;
-    } else if (!body.file_path.empty()) {
-      req.body = FileBody{body.file_path};
-    } else {
-      req.body = std::string(body.data);
-    }
-    auto r = http_.Do(req);
-    if (!r.ok()) return r.status().WithContext(what);
-    if (r->status / 100 != 2) return StatusFromHttp(r->status, r->body, what);
-    ObjectHead h;
-    if (auto v = r->Header("Ais-Version")) h.version = *v;
-    if (auto v = r->Header("Ais-Atime")) h.mtime_ns = std::strtoll(v->c_str(), nullptr, 10);
-    return h;
+    return SendPut(BaseRequest("PUT", ObjectUrl(bucket, object, attempt_no > 0), false), body,
+                   what);
   };
   // A one-shot stream cannot be re-sent; files and memory can.
   if (body.reader != nullptr) return attempt(0);
@@ -405,20 +410,11 @@ Result<ObjectHead> HttpClusterClient::AppendMember(const std::string& bucket,
                                                    const std::string& member, const PutBody& body) {
   std::string what = "append " + bucket + "/" + shard + "[" + member + "]";
   auto attempt = [&](int attempt_no) -> Result<ObjectHead> {
-    auto req = BaseRequest(
-        "PUT", ObjectUrl(bucket, shard, attempt_no > 0) + "?archpath=" + EscapeComponent(member),
-        false);
-    if (!body.file_path.empty()) {
-      req.body = FileBody{body.file_path};
-    } else {
-      req.body = std::string(body.data);
-    }
-    auto r = http_.Do(req);
-    if (!r.ok()) return r.status().WithContext(what);
-    if (r->status / 100 != 2) return StatusFromHttp(r->status, r->body, what);
-    ObjectHead h;
-    if (auto v = r->Header("Ais-Version")) h.version = *v;
-    return h;
+    return SendPut(BaseRequest("PUT",
+                               ObjectUrl(bucket, shard, attempt_no > 0) +
+                                   "?archpath=" + EscapeComponent(member),
+                               false),
+                   body, what);
   };
   return attempt(0);  // not idempotent: an append is never repeated blindly
 }

@@ -65,6 +65,8 @@ class HttpClusterClient : public ClusterClient {
   template <typename T, typename F>
   Result<T> WithRetries(const char* what, F&& attempt);
   HttpRequest BaseRequest(std::string method, std::string url, bool metadata) const;
+  // Sends a PUT of `body` (a reader, a file or bytes); the new version (and time) on 2xx.
+  Result<ObjectHead> SendPut(HttpRequest req, const PutBody& body, const std::string& what);
   // GET endpoint+path, a JSON array of objects: their string `field`s.
   Result<std::vector<std::string>> ListNames(const std::string& path, const char* field,
                                              const std::string& what);

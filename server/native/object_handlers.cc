@@ -9,6 +9,7 @@
 #include "server/api/action_msg.h"
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
+#include "server/api/object_body.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
@@ -99,16 +100,7 @@ void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
   if (!range.ok()) return;
   uint64_t start = range->start, length = range->length;
   resp.headers.Add("Content-Type", "application/octet-stream");
-  if (!r->small_data.empty() || m.size == 0) {  // already in memory: one writev, no sendfile
-    resp.body = r->small_data.substr(start, length);
-    return;
-  }
-  FileBody fb;
-  fb.owner = r->file;
-  fb.fd = r->file->get();
-  fb.offset = r->data_offset + start;
-  fb.length = length;
-  resp.file = fb;
+  SetObjectBody(*r, start, length, resp);
 }
 
 void Put(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,

@@ -10,6 +10,7 @@
 #include "common/names.h"
 #include "common/text.h"
 #include "server/api/byte_range.h"
+#include "server/api/object_body.h"
 #include "server/s3/s3_crypto.h"
 #include "server/s3/s3_error.h"
 #include "server/s3/s3_ops.h"
@@ -120,12 +121,7 @@ void GetObject(S3Ctx& c, Request& req, Response& resp) {
     resp.head_length = length;
     return;
   }
-  FileBody fb;
-  fb.owner = r->file;
-  fb.fd = r->file->get();
-  fb.offset = r->data_offset + start;
-  fb.length = length;
-  resp.file = fb;
+  SetObjectBody(*r, start, length, resp);
 }
 
 // The ETag custom key is reserved with a placeholder of the final length and filled in by

@@ -52,8 +52,8 @@ Status ListRemote(cluster::PeerClient& peers, const std::string& base, const std
 }
 
 // GET from the owner, streamed into a spool file.
-Result<jobs::SourceObject> OpenRemote(const ApiContext& ctx, const std::string& base,
-                                      const std::string& bucket, const std::string& name) {
+Result<shards::SourceObject> OpenRemote(const ApiContext& ctx, const std::string& base,
+                                        const std::string& bucket, const std::string& name) {
   AISLE_ASSIGN_OR_RETURN(storage::FileHandle spool, ctx.store->OpenSpool());
   auto file = std::make_shared<storage::FileHandle>(std::move(spool));
   uint64_t off = 0;
@@ -70,7 +70,7 @@ Result<jobs::SourceObject> OpenRemote(const ApiContext& ctx, const std::string& 
   AISLE_ASSIGN_OR_RETURN(HttpResponse resp, ctx.peers->Do(r));
   if (resp.status != 200)
     return cluster::StatusFromRemote(resp, storage::ObjectCname(bucket, name));
-  jobs::SourceObject o;
+  shards::SourceObject o;
   o.file = std::move(file);
   o.size = off;
   o.mtime_s = std::max<int64_t>(0, ParseHttpDate(resp.Header("Last-Modified").value_or("")));
@@ -79,9 +79,9 @@ Result<jobs::SourceObject> OpenRemote(const ApiContext& ctx, const std::string& 
 
 }  // namespace
 
-jobs::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const jobs::ArchiveSpec& spec) {
-  jobs::ArchiveIo local = jobs::LocalArchiveIo(ctx.store, spec);
-  jobs::ArchiveIo io;
+shards::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const shards::ArchiveSpec& spec) {
+  shards::ArchiveIo local = shards::LocalArchiveIo(ctx.store, spec);
+  shards::ArchiveIo io;
   std::string src = spec.src_bucket, dst = spec.dst_bucket;
 
   // Every active target's own names (this one's from its store); copies make duplicates.
@@ -97,7 +97,7 @@ jobs::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const jobs::ArchiveSpec&
     return names;
   };
 
-  io.open = [ctx, local, src](const std::string& name) -> Result<jobs::SourceObject> {
+  io.open = [ctx, local, src](const std::string& name) -> Result<shards::SourceObject> {
     std::shared_ptr<const cluster::Smap> holder;
     const cluster::Node* owner = ctx.cluster->OwnerOf(holder, src, name);
     if (!owner) return Status::Unavailable("no active target to own " + src + "/" + name);

@@ -9,6 +9,6 @@
 namespace aisle::api {
 
 // ctx.cluster must be set; ctx is copied (the job outlives the request).
-jobs::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const jobs::ArchiveSpec& spec);
+shards::ArchiveIo ClusterArchiveIo(const ApiContext& ctx, const shards::ArchiveSpec& spec);
 
 }  // namespace aisle::api

@@ -14,7 +14,7 @@
 #include "common/names.h"
 #include "server/storage/file_util.h"
 
-namespace aisle::jobs {
+namespace aisle::shards {
 namespace {
 
 constexpr size_t kMaxTemplateNames = 10'000'000;
@@ -78,7 +78,7 @@ Result<std::unique_ptr<OpenShardOut>> NewShard(storage::Store* store, archive::F
 }
 
 Status CommitShard(const ArchiveIo& io, OpenShardOut& s, const std::string& name, bool append,
-                   Job& job) {
+                   jobs::Job& job) {
   AISLE_RETURN_IF_ERROR(s.writer->Finish());
   if (append) {
     AISLE_ASSIGN_OR_RETURN(std::string mode, io.append_shard(name, s.spool.get(), s.off));
@@ -277,12 +277,12 @@ ArchiveIo LocalArchiveIo(storage::Store* store, const ArchiveSpec& spec) {
   return io;
 }
 
-Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job) {
+Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, jobs::Job& job) {
   return RunArchiveJob(store, spec, LocalArchiveIo(store, spec), job);
 }
 
 Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const ArchiveIo& io,
-                     Job& job) {
+                     jobs::Job& job) {
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.src_bucket).status());
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.dst_bucket).status());
   if (spec.append_if_exists && !io.append_shard)
@@ -346,4 +346,4 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const Archi
   return Status::OK();
 }
 
-}  // namespace aisle::jobs
+}  // namespace aisle::shards

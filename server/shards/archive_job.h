@@ -16,7 +16,7 @@
 #include "server/jobs/job_registry.h"
 #include "server/storage/store.h"
 
-namespace aisle::jobs {
+namespace aisle::shards {
 
 struct ArchiveSpec {
   std::string src_bucket;
@@ -69,8 +69,9 @@ struct ArchiveIo {
 ArchiveIo LocalArchiveIo(storage::Store* store, const ArchiveSpec& spec);
 
 // Runs the job body; polls job.aborted() between objects. `store` provides spool files.
-Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const ArchiveIo& io, Job& job);
+Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const ArchiveIo& io,
+                     jobs::Job& job);
 // The same with LocalArchiveIo.
-Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, Job& job);
+Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, jobs::Job& job);
 
-}  // namespace aisle::jobs
+}  // namespace aisle::shards

@@ -12,7 +12,7 @@ namespace aisle::api {
 
 void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                      const std::string& value_json) {
-  auto spec = jobs::ParseArchiveMsg(value_json, bucket);
+  auto spec = shards::ParseArchiveMsg(value_json, bucket);
   if (!spec.ok()) return WriteError(req, resp, spec.status(), ctx.node);
   for (const std::string& b : {spec->src_bucket, spec->dst_bucket}) {
     auto h = ctx.store->HeadBucket(b);
@@ -24,12 +24,12 @@ void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_
   }
   storage::Store* store = ctx.store;
   // In a cluster this target runs the whole job (the proxy picked it), over every target.
-  jobs::ArchiveIo io =
+  shards::ArchiveIo io =
       ctx.cluster ? ClusterArchiveIo(ctx, *spec) : StandaloneArchiveIo(ctx.shards, *spec);
   std::string id = ctx.jobs->Start(
       "archive", spec->src_bucket, spec->dst_bucket,
       [store, io = std::move(io), s = std::move(spec).value()](jobs::Job& job) {
-        return jobs::RunArchiveJob(store, s, io, job);
+        return shards::RunArchiveJob(store, s, io, job);
       },
       req.Query("job_id").value_or(""));
   resp.headers.Set("Content-Type", "text/plain");

@@ -16,7 +16,7 @@ void ForwardArchiveJob(cluster::ProxyCluster& cluster, const NodeContext& node, 
   auto fail = [&](const Status& st) { WriteError(req, resp, st, node); };
   auto msg = ParseActionMsg(body);
   if (!msg.ok()) return fail(msg.status());
-  auto spec = jobs::ParseArchiveMsg(msg->value->dump(), bucket);
+  auto spec = shards::ParseArchiveMsg(msg->value->dump(), bucket);
   if (!spec.ok()) return fail(spec.status());
   auto bmd = cluster.bmd();
   for (const std::string& b : {spec->src_bucket, spec->dst_bucket})
@@ -24,7 +24,7 @@ void ForwardArchiveJob(cluster::ProxyCluster& cluster, const NodeContext& node, 
       return fail(Status::NotFound("bucket \"ais://" + b + "\" does not exist")
                       .WithSubject(Subject::kBucket));
   auto smap = cluster.smap();
-  const cluster::Node* runner = smap->Owner(spec->dst_bucket, jobs::ShardName(*spec, 0));
+  const cluster::Node* runner = smap->Owner(spec->dst_bucket, shards::ShardName(*spec, 0));
   if (!runner) return fail(Status::Unavailable("no target is online"));
   // Our id, so a status query fanned out to every target finds the job by it.
   std::string id = "arch-" + storage::RandomHex(8);

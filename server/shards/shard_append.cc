@@ -172,8 +172,8 @@ Result<ShardAppendResult> AppendTarTail(ShardCache& cache, std::string_view buck
   return out;
 }
 
-jobs::ArchiveIo StandaloneArchiveIo(ShardCache* cache, const jobs::ArchiveSpec& spec) {
-  jobs::ArchiveIo io = jobs::LocalArchiveIo(cache->store(), spec);
+shards::ArchiveIo StandaloneArchiveIo(ShardCache* cache, const shards::ArchiveSpec& spec) {
+  shards::ArchiveIo io = shards::LocalArchiveIo(cache->store(), spec);
   io.append_shard = [cache, dst = spec.dst_bucket, fmt = spec.format](
                         const std::string& name, int fd, uint64_t size) -> Result<std::string> {
     AISLE_ASSIGN_OR_RETURN(ShardAppendResult r, AppendArchive(*cache, dst, name, fd, size, fmt));

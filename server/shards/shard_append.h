@@ -54,7 +54,7 @@ Result<ShardAppendResult> AppendTarTail(ShardCache& cache, std::string_view buck
                                         const std::vector<archive::Member>& added);
 
 // A standalone node's archive job I/O: LocalArchiveIo plus append_shard through AppendArchive.
-jobs::ArchiveIo StandaloneArchiveIo(ShardCache* cache, const jobs::ArchiveSpec& spec);
+shards::ArchiveIo StandaloneArchiveIo(ShardCache* cache, const shards::ArchiveSpec& spec);
 
 // PUT /v1/objects/B/SHARD?archappend=true[&archmime=.tar], Aisle-internal (Aisle-Intra
 // header): the body is an archive whose members AppendArchive appends. Answers

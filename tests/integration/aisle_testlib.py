@@ -103,6 +103,15 @@ for _sig in (signal.SIGTERM, signal.SIGHUP):
         pass
 
 
+def free_port():
+    """A loopback TCP port that was free a moment ago (for nodes started on a fixed port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def make_tmpdir(prefix="aisle-it-"):
     base = os.environ.get("AISLE_TEST_TMPDIR")
     d = tempfile.mkdtemp(prefix=prefix, dir=base)

@@ -6,7 +6,6 @@ the CLI binary (AISLE_CLI_BIN) does not exist."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import unittest
@@ -15,18 +14,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import requests  # noqa: E402
 
-from aisle_testlib import NodeTestCase, cli_bin, main, make_tmpdir, remove_tmpdir  # noqa: E402
+from aisle_testlib import (NodeTestCase, cli_bin, free_port, main, make_tmpdir,  # noqa: E402
+                           remove_tmpdir)
 
 CLI = cli_bin()
 T = 15
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def json_names(doc):

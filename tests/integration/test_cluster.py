@@ -340,7 +340,7 @@ class UpDownTest(unittest.TestCase):
 
         try:
             endpoint = "http://127.0.0.1:1"
-            p = aisle("up", "--dir", d, "--targets", "3", "--port", str(free_port()),
+            p = aisle("up", "--dir", d, "--targets", "3", "--port", str(tl.free_port()),
                       "--keepalive-ms", str(KEEPALIVE_MS))
             with open(os.path.join(d, "cluster.json")) as f:
                 state = json.load(f)
@@ -377,14 +377,6 @@ class UpDownTest(unittest.TestCase):
             except FileNotFoundError:
                 pass
 
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import mmap
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -38,13 +37,6 @@ _mounts_lock = threading.Lock()
 def fuse_available():
     return os.path.exists("/dev/fuse") and FUSERMOUNT is not None and os.path.exists(FS_BIN)
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def is_mounted(path):
@@ -227,7 +219,7 @@ def sha(b):
 class FsMountTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.node = FixedPortNode(free_port())
+        cls.node = FixedPortNode(tl.free_port())
         cls.node.start()
         cls.s = requests.Session()
         cls.bucket = "fsb"

@@ -85,7 +85,7 @@ class CommandLineTest(unittest.TestCase):
 
     def test_bad_flag_fails(self):
         p = self.run_node("--no-such-flag")
-        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 2)
         self.assertIn("--no-such-flag", p.stderr)
 
     def test_target_without_mountpath_fails(self):

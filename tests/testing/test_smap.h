@@ -35,4 +35,11 @@ inline cluster::Smap MakeSmap(const std::vector<std::string>& targets,
   return smap;
 }
 
+// The ids of `nodes`, in order (rankings read as lists of ids).
+inline std::vector<std::string> Ids(const std::vector<const cluster::Node*>& nodes) {
+  std::vector<std::string> out;
+  for (const cluster::Node* n : nodes) out.push_back(n->id);
+  return out;
+}
+
 }  // namespace aisle::testing

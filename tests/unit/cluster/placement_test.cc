@@ -14,11 +14,7 @@
 namespace aisle::cluster {
 namespace {
 
-std::vector<std::string> Ids(const std::vector<const Node*>& nodes) {
-  std::vector<std::string> out;
-  for (const Node* n : nodes) out.push_back(n->id);
-  return out;
-}
+using testing::Ids;
 
 std::string ObjectName(int i) {
   return "dir" + std::to_string(i % 7) + "/obj-" + std::to_string(i);

@@ -13,11 +13,7 @@
 namespace aisle::cluster {
 namespace {
 
-std::vector<std::string> Ids(const std::vector<const Node*>& nodes) {
-  std::vector<std::string> out;
-  for (const Node* n : nodes) out.push_back(n->id);
-  return out;
-}
+using testing::Ids;
 
 using V = std::vector<std::string>;
 

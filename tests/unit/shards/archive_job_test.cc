@@ -16,8 +16,13 @@
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
 
-namespace aisle::jobs {
+namespace aisle::shards {
 namespace {
+
+using jobs::Job;
+using jobs::JobSnapshot;
+using jobs::JobState;
+using jobs::Registry;
 
 TEST(ExpandTemplateTest, RangesListsAndPadding) {
   auto r = ExpandTemplate("img-{0008..0011}.jpg", 100);
@@ -201,4 +206,4 @@ TEST_F(AppendJobTest, NeedsAnAppender) {
 }
 
 }  // namespace
-}  // namespace aisle::jobs
+}  // namespace aisle::shards
