@@ -243,7 +243,10 @@ class S3ClusterTest(ts.S3TestCase):
             self.assertEqual(g.hexdigest(), h.hexdigest())
         hwm = vm_hwm_kib(pid)
         print("proxy VmHWM after 2x200 MiB PUT+GET: %d KiB" % hwm, file=sys.stderr)
-        self.assertLess(hwm, 100 << 10, "proxy VmHWM %d KiB" % hwm)
+        # A sanitizer's shadow memory inflates RSS by a multiple: the bound holds for the
+        # normal build (CI's); sanitizer runs (scripts/test.sh --sanitize) check the bytes only.
+        if not os.environ.get("AISLE_SANITIZER"):
+            self.assertLess(hwm, 100 << 10, "proxy VmHWM %d KiB" % hwm)
         self.assert_placed(b, ["huge", "huge2"])
         os.unlink(path)
         c.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "huge"}, {"Key": "huge2"}]})
