@@ -1,18 +1,31 @@
 #include "server/api/byte_range.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace aisle::api {
 namespace {
 
+// A run of digits, saturated at UINT64_MAX: a number of any length is still a number (RFC 9110),
+// and no object is that large, so an end past it clamps like any other end past the object.
 bool ParseDecimal(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
-    return false;
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
   uint64_t v = 0;
-  for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
+  for (char c : s) {
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    v = v > (kMax - d) / 10 ? kMax : v * 10 + d;
+  }
   *out = v;
   return true;
+}
+
+// a < b for two digit runs of any length (saturated values cannot tell two huge ones apart).
+bool DecimalLess(std::string_view a, std::string_view b) {
+  a.remove_prefix(std::min(a.find_first_not_of('0'), a.size()));
+  b.remove_prefix(std::min(b.find_first_not_of('0'), b.size()));
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
 // The range set of a "bytes=..." header without spaces; nullopt for another unit.
@@ -48,7 +61,7 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t si
     return R(ByteRange{size - n, n});
   }
   if (!parse(a, &first)) return R();
-  if (!b.empty() && (!parse(b, &last) || last < first)) return R();  // invalid: ignore
+  if (!b.empty() && (!parse(b, &last) || DecimalLess(b, a))) return R();  // invalid: ignore
   if (first >= size) return Status::RangeNotSatisfiable(std::string(unsatisfiable));
   uint64_t end = b.empty() ? size - 1 : std::min(last, size - 1);
   return R(ByteRange{first, end - first + 1});

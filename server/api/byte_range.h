@@ -20,8 +20,11 @@ struct ByteRange {
 enum class MultiRange { kRefuse, kServeWhole };
 
 // Parses a Range header against an object of `size` bytes. nullopt = serve everything (no
-// header, or a malformed one, which RFC 9110 says to ignore); kRangeNotSatisfiable (with
-// `unsatisfiable` as its message) for a range past the end.
+// header, another unit, or a malformed one - a non-digit position, no dash, last < first -
+// which RFC 9110 says to ignore); kRangeNotSatisfiable (with `unsatisfiable` as its message)
+// for a first byte past the end. Positions are digit runs of any length: an end past the
+// object (however many digits) is clamped to its last byte, and a suffix longer than the
+// object selects all of it, both served as 206.
 Result<std::optional<ByteRange>> ParseRange(
     std::string_view header, uint64_t size, MultiRange multi,
     std::string_view unsatisfiable = "range not satisfiable");

@@ -1,5 +1,6 @@
 #include "server/api/errors.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/names.h"
@@ -29,6 +30,33 @@ int HttpStatusFor(const Status& st) {
 Status CheckBucketName(std::string_view bucket) {
   Status st = ValidateBucketName(bucket);
   return st.ok() ? st : st.WithContext("ais://" + std::string(bucket));
+}
+
+bool IsApiMethod(std::string_view method) {
+  for (std::string_view m : {"GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"})
+    if (method == m) return true;
+  return false;
+}
+
+bool RefuseUnknownExpectation(const Request& req, Response& resp, const NodeContext& node) {
+  std::string expect = req.headers.Get("Expect");
+  if (expect.empty()) return false;
+  std::string lower;
+  for (char c : expect) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "100-continue") return false;
+  WriteError(req, resp, 417, "unsupported expectation \"Expect: " + expect + "\"", node);
+  resp.close = req.has_body;  // do not read a body we refuse
+  return true;
+}
+
+Status CheckBucketQuery(const Request& req) {
+  if (auto p = req.Query("provider"); p && !p->empty() && *p != "ais")
+    return Status::Unsupported("provider \"" + *p + "\" is not supported (only ais:// buckets)");
+  // Buckets live in the global namespace only; a silently ignored namespace would alias them.
+  if (auto ns = req.Query("namespace"); ns && !ns->empty() && *ns != "@#")
+    return Status::InvalidArgument("namespace=\"" + *ns +
+                                   "\" is not supported (only the global namespace)");
+  return Status::OK();
 }
 
 Status CheckObjectName(std::string_view bucket, std::string_view object) {

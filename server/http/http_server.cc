@@ -453,7 +453,8 @@ struct HttpServer::Impl {
     // An unread body must be drained (small) or the connection closed, so the next request
     // does not start inside it. If the client waits for 100-continue, it sent nothing yet.
     if (!body.done()) {
-      if (body.continue_pending() || body.remaining() > (1u << 20)) {
+      // A refused body (resp.close) is not drained: the client may never send it.
+      if (resp.close || body.continue_pending() || body.remaining() > (1u << 20)) {
         keep = false;
       } else {
         char sink[16384];

@@ -99,9 +99,12 @@ json MergeJobStatus(json a, const json& b) {
 void ProxyApi::Handle(Request& req, Response& resp) {
   std::string_view path = req.path;
   constexpr std::string_view kV1 = "/v1/";
+  if (RefuseUnknownExpectation(req, resp, node_)) return;
   if (s3_ && path.substr(0, kV1.size()) != kV1 && s3_matches_(req)) return s3_->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1)
     return WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
+  if (!IsApiMethod(req.method))
+    return WriteError(req, resp, 405, "method " + req.method + " not allowed", node_);
   std::string_view rest = path.substr(kV1.size());
   size_t slash = rest.find('/');
   std::string_view group = rest.substr(0, slash);
@@ -109,6 +112,10 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   if (!cluster_->ready() && group != "metasync") {
     resp.headers.Set("Retry-After", "1");
     return WriteError(req, resp, 503, "starting up: the cluster map is not loaded yet", node_);
+  }
+  if (group == "health" || group == "daemon") {
+    if (req.method != "GET" && req.method != "HEAD")
+      return WriteError(req, resp, 405, "method " + req.method + " not allowed", node_);
   }
   if (group == "health") {
     resp.headers.Set("Ais-Node-Uptime", std::to_string(NowNs() - node_.start_ns));
@@ -127,10 +134,7 @@ void ProxyApi::Handle(Request& req, Response& resp) {
     return;
   }
   if (group == "buckets" || group == "objects") {
-    auto p = req.Query("provider");
-    if (p && !p->empty() && *p != "ais")
-      return WriteError(req, resp, 501,
-                        "provider \"" + *p + "\" is not supported (only ais:// buckets)", node_);
+    if (Status st = CheckBucketQuery(req); !st.ok()) return WriteError(req, resp, st, node_);
   }
   if (group == "buckets") {
     while (!tail.empty() && tail.back() == '/') tail.remove_suffix(1);

@@ -10,26 +10,19 @@
 #include "server/storage/store.h"
 
 namespace aisle::api {
-namespace {
-
-// Checks provider= (empty or ais); remote backends are not part of Aisle.
-Status CheckProvider(const Request& req) {
-  auto p = req.Query("provider");
-  if (!p || p->empty() || *p == "ais") return Status::OK();
-  return Status::Unsupported("provider \"" + *p + "\" is not supported (only ais:// buckets)");
-}
-
-}  // namespace
 
 void TargetApi::Handle(Request& req, Response& resp) {
   std::string_view path = req.path;
   constexpr std::string_view kV1 = "/v1/";
+  if (RefuseUnknownExpectation(req, resp, ctx_.node)) return;
   // S3: path style under /s3, virtual-host style at the root (S3Api checks the Host).
   if (ctx_.s3 && path.substr(0, kV1.size()) != kV1) return ctx_.s3->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1) {
     WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", ctx_.node);
     return;
   }
+  if (!IsApiMethod(req.method))
+    return WriteError(req, resp, 405, "method " + req.method + " not allowed", ctx_.node);
   std::string_view rest = path.substr(kV1.size());
   size_t slash = rest.find('/');
   std::string_view group = rest.substr(0, slash);
@@ -49,7 +42,7 @@ void TargetApi::Handle(Request& req, Response& resp) {
   if (group == "cluster" && IsJobRequest(req, tail)) return HandleJobs(ctx_, req, resp);
   if (group == "etl") return HandleEtl(ctx_, req, resp, tail);
   if (group == "buckets" || group == "objects") {
-    if (Status st = CheckProvider(req); !st.ok()) return WriteError(req, resp, st, ctx_.node);
+    if (Status st = CheckBucketQuery(req); !st.ok()) return WriteError(req, resp, st, ctx_.node);
   }
   if (group == "buckets") {
     if (RedirectBucketToPrimary(ctx_, req, resp)) return;

@@ -1,15 +1,44 @@
 #include "server/s3/s3_xml.h"
 
+#include <cstdint>
 #include <string>
 
 #include "server/s3/s3_error.h"
 
 namespace aisle::api::s3 {
 
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the well-formed UTF-8 sequence at s[i] naming a character XML 1.0 allows
+// (#x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF); 0 for anything else.
+size_t XmlCharLength(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = b(0);
+  if (c >= 0x20 && c < 0x80) return 1;
+  size_t n = c >= 0xF0 ? (c <= 0xF4 ? 4 : 0) : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (b(k) & 0x3F);
+  }
+  bool shortest = n == 2 || (n == 3 && cp >= 0x800) || (n == 4 && cp >= 0x10000);
+  bool allowed =
+      (cp < 0xD800 || (cp >= 0xE000 && cp <= 0xFFFD)) || (cp >= 0x10000 && cp <= 0x10FFFF);
+  return shortest && allowed ? n : 0;
+}
+
+}  // namespace
+
+// Every S3 body goes through here, so a key or message carrying NUL, another control character
+// or bytes that are not UTF-8 still yields well-formed XML: such bytes become U+FFFD.
 std::string XmlEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -18,8 +47,20 @@ std::string XmlEscape(std::string_view s) {
       case '\'': out += "&apos;"; break;
       case '\r': out += "&#13;"; break;
       case '\n': out += "&#10;"; break;
-      default: out += c;
+      case '\t': out += c; break;
+      default: {
+        size_t n = XmlCharLength(s, i);
+        if (n == 0) {
+          out += kReplacement;
+          ++i;
+        } else {
+          out.append(s.substr(i, n));
+          i += n;
+        }
+        continue;
+      }
     }
+    ++i;
   }
   return out;
 }

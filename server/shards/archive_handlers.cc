@@ -198,7 +198,9 @@ void GetMatching(ApiContext& ctx, Request& req, Response& resp, std::string_view
   const archive::ShardIndex& idx = *sh->index;
   std::vector<const Member*> hits;
   for (const auto& m : idx.members) {
-    if (m.type == MemberType::kFile && idx.Find(m.name) == &m && (*match)(m.name))
+    // Unsafe names (absolute, "..", NUL) are skipped: the TAR made here must extract safely.
+    if (m.type == MemberType::kFile && m.name_flags == 0 && idx.Find(m.name) == &m &&
+        (*match)(m.name))
       hits.push_back(&m);
   }
   if (hits.empty()) {

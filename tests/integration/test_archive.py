@@ -292,8 +292,16 @@ class SafetyTest(ArchiveTestBase):
         # Served by their stored name as bytes; nothing is ever written to a path.
         r = self.member(b, "slip.tar", "../../evil.txt")
         self.assertEqual(r.content, b"data of ../../evil.txt")
+        # A TAR of matching members never carries an unsafe name (issue 16): they are skipped.
+        r = requests.get(self.node.obj_url(b, "slip.tar"), params={"archregx": ".", "archmode": "regexp"}, timeout=T)
+        self.assertEqual(r.status_code, 200, r.text)
+        with tarfile.open(fileobj=io.BytesIO(r.content)) as tf:
+            self.assertEqual(tf.getnames(), ["ok/fine.txt"])
+        r = requests.get(self.node.obj_url(b, "slip.tar"),
+                         params={"archregx": "evil", "archmode": "substr"}, timeout=T)
+        self.assertEqual(r.status_code, 404, r.text)
         # Appending an unsafe name is refused.
-        for name in ("../x", "/abs", "a/../../b"):
+        for name in ("../x", "/abs", "a/../../b", "a\x00b"):
             r = requests.put(self.node.obj_url(b, "slip.tar"), params={"archpath": name},
                              data=b"x", timeout=T)
             self.check_error(r, 400, "invalid archpath")

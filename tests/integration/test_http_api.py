@@ -892,6 +892,30 @@ class WireTest(Base):
                 resp = c.read_body(RawResponse(status, reason, headers, b""))
             self.check_error_response(resp, 404, "PUT", path, self.node_id)
 
+    def test_unknown_expectation_is_417_before_the_body(self):
+        # Issue 16: anything but 100-continue (case-insensitive) is refused; no body is read.
+        path = self.node.obj_path(self.b, "expect-bogus")
+        with RawConn.to(self.node) as c:
+            c.send(c.request_bytes("PUT", path, [("Content-Length", "1000"),
+                                                 ("Expect", "200-ok")]))
+            resp = c.read_response()
+            self.check_error_response(resp, 417, "PUT", path, self.node_id)
+        self.assertEqual(raw_request(self.node, "HEAD", path).status, 404)
+        with RawConn.to(self.node) as c:
+            c.send(c.request_bytes("PUT", path, [("Content-Length", "3"),
+                                                 ("Expect", "100-Continue")]))
+            status, _, _ = c.read_head()
+            self.assertEqual(status, 100)
+            c.send(b"abc")
+            self.assertEqual(c.read_response().status, 200)
+
+    def test_trace_and_unknown_methods_are_405(self):
+        for method in ("TRACE", "CONNECT", "FROB"):
+            for path in ("/v1/health", "/v1/daemon?what=smap", self.node.obj_path(self.b, "x"),
+                         "/v1/buckets/" + self.b):
+                resp = raw_request(self.node, method, path)
+                self.check_error_response(resp, 405, method, path.split("?")[0], self.node_id)
+
     def test_chunked_request_body(self):
         pieces = [os.urandom(n) for n in (1, 100, 65536, 3, 200000, 17)]
         data = b"".join(pieces)

@@ -606,6 +606,20 @@ class AnonymousAndVirtualHostTest(S3TestCase):
         self.assertEqual(r.status_code, 409)
         self.assertIn("<Code>BucketNotEmpty</Code>", r.text)
 
+    def test_error_and_listing_xml_is_well_formed(self):
+        # Issue 16: control characters or non-UTF-8 bytes in an echoed key never break the XML.
+        import xml.etree.ElementTree as ET
+        b = self.bucket(create=False)
+        ep = self.s3.endpoint
+        self.assertEqual(requests.put(ep + "/" + b, timeout=10).status_code, 200)
+        for key in ("a%00b", "a%01b%1Fc", "a%FFb", "a%0Bb"):
+            r = requests.get(ep + "/%s/%s" % (b, key), timeout=10)
+            self.assertGreaterEqual(r.status_code, 400, key)
+            ET.fromstring(r.content)  # raises on malformed XML
+        r = requests.put(ep + "/%s/ctl%%01key" % b, data=b"x", timeout=10)
+        if r.status_code == 200:  # when such a key is accepted, its listing must still parse
+            ET.fromstring(requests.get(ep + "/" + b, timeout=10).content)
+
     def test_virtual_host_style(self):
         b = self.bucket(create=False)
         host = "%s.s3.aisle.test:%d" % (b, self.s3.node.port)

@@ -74,6 +74,41 @@ TEST_F(ProxyApiTest, GetIsRedirectedPermanentlyToTheHrwOwner) {
   EXPECT_TRUE(peers_->requests().empty());  // no object byte, no call through the proxy
 }
 
+// Issue 16: methods no route serves are 405 on every route, never a redirect or a 200.
+TEST_F(ProxyApiTest, UnservedMethodsAre405) {
+  Start("pPrimary", true);
+  for (const char* m : {"TRACE", "CONNECT", "FROB"}) {
+    for (const char* path : {"/v1/health", "/v1/daemon?what=smap", "/v1/objects/bkt/obj",
+                             "/v1/buckets/bkt", "/v1/cluster"})
+      ExpectAisError(Do(m, path), 405, "pPrimary");
+  }
+  ExpectAisError(Do("POST", "/v1/health"), 405, "pPrimary");
+  ExpectAisError(Do("PUT", "/v1/daemon?what=smap"), 405, "pPrimary");
+  EXPECT_EQ(Do("GET", "/v1/health").status, 200);
+  EXPECT_TRUE(peers_->requests().empty());
+}
+
+// Issue 16: a namespace other than the global one is refused, naming the parameter.
+TEST_F(ProxyApiTest, NonGlobalNamespaceIsRefused) {
+  Start("pPrimary", true);
+  Response r = Do("GET", "/v1/objects/bkt/obj?namespace=%40uuid%23ns");
+  ExpectAisError(r, 400, "pPrimary");
+  EXPECT_NE(r.body.find("namespace"), std::string::npos) << r.body;
+  ExpectAisError(Do("GET", "/v1/buckets/bkt?namespace=x"), 400, "pPrimary");
+  EXPECT_EQ(Do("GET", "/v1/objects/bkt/obj?namespace=").status, 301);
+  EXPECT_EQ(Do("GET", "/v1/objects/bkt/obj?namespace=%40%23").status, 301);
+}
+
+// Issue 16: an Expect other than 100-continue is 417 before anything else.
+TEST_F(ProxyApiTest, UnknownExpectationIs417) {
+  Start("pPrimary", true);
+  Response r = Call(*api_, "PUT", "/v1/objects/bkt/obj", "x", {{"Expect", "fancy"}});
+  ExpectAisError(r, 417, "pPrimary");
+  EXPECT_TRUE(r.close);
+  r = Call(*api_, "PUT", "/v1/objects/bkt/obj", "x", {{"Expect", "100-CONTINUE"}});
+  EXPECT_EQ(r.status, 307);
+}
+
 TEST_F(ProxyApiTest, OtherMethodsAreRedirectedTemporarilyKeepingTheQuery) {
   Start("pPrimary", true);
   for (const char* method : {"PUT", "HEAD", "DELETE", "POST"}) {

@@ -138,6 +138,62 @@ TEST(ByteRangeTest, OneParserForNativeAndS3) {
   EXPECT_EQ(bad.status().message(), "InvalidRange: x");
 }
 
+// Issue 16: an end past the object clamps whatever its number of digits; a huge first byte
+// is past the end (416); a huge end below a huger first is invalid (ignored).
+TEST(ByteRangeTest, HugePositionsFollowOneRule) {
+  for (const char* h : {"bytes=0-9223372036854775807", "bytes=0-99999999999999999999999",
+                        "bytes=0-000000000000000000000000009"}) {
+    auto r = ParseRange(h, 10, MultiRange::kRefuse);
+    ASSERT_TRUE(r.ok() && *r) << h;
+    EXPECT_EQ((*r)->start, 0u) << h;
+    EXPECT_EQ((*r)->length, 10u) << h;
+  }
+  auto suffix = ParseRange("bytes=-99999999999999999999999", 10, MultiRange::kRefuse);
+  ASSERT_TRUE(suffix.ok() && *suffix);
+  EXPECT_EQ((*suffix)->length, 10u);
+  EXPECT_EQ(ParseRange("bytes=99999999999999999999999-", 10, MultiRange::kRefuse).status().code(),
+            StatusCode::kRangeNotSatisfiable);
+  EXPECT_FALSE(*ParseRange("bytes=999999999999999999999999-99999999999999999999999", 10,
+                           MultiRange::kRefuse));
+  EXPECT_FALSE(*ParseRange("bytes=0-9x", 10, MultiRange::kRefuse));  // unparsable: ignored
+}
+
+TEST_F(ApiTest, HugeRangeEndIsClampedLikeAnyOther) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
+  ASSERT_EQ(Do("PUT", "/v1/objects/b/o", "0123456789").status, 200);
+  Response r = Do("GET", "/v1/objects/b/o", "", {{"Range", "bytes=2-99999999999999999999999"}});
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.headers.Get("Content-Range"), "bytes 2-9/10");
+}
+
+// Issue 16: methods no route serves are 405 everywhere; a foreign namespace is 400 (the
+// global one, empty or "@#", works); an Expect other than 100-continue is 417.
+TEST_F(ApiTest, UnservedMethodsNamespacesAndExpectations) {
+  ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
+  ASSERT_EQ(Do("PUT", "/v1/objects/b/o", "abc").status, 200);
+  for (const char* m : {"TRACE", "CONNECT", "FROB"}) {
+    for (const char* path : {"/v1/health", "/v1/daemon?what=smap", "/v1/objects/b/o",
+                             "/v1/buckets/b", "/v1/metasync"}) {
+      Response r = Do(m, path);
+      EXPECT_EQ(r.status, 405) << m << " " << path;
+      EXPECT_EQ(nlohmann::json::parse(r.body).value("status", 0), 405);
+    }
+  }
+  Response r = Do("GET", "/v1/objects/b/o?namespace=%40uuid%23ns");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(nlohmann::json::parse(r.body).value("message", "").find("namespace="),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(Do("GET", "/v1/buckets/b?namespace=%23ns").status, 400);
+  EXPECT_EQ(Do("GET", "/v1/objects/b/o?namespace=").body, "abc");
+  EXPECT_EQ(Do("GET", "/v1/objects/b/o?namespace=%40%23").body, "abc");
+  r = Do("PUT", "/v1/objects/b/o2", "xyz", {{"Expect", "something-else"}});
+  EXPECT_EQ(r.status, 417);
+  EXPECT_EQ(nlohmann::json::parse(r.body).value("status", 0), 417);
+  EXPECT_EQ(Do("GET", "/v1/objects/b/o2").status, 404);  // the body was not taken
+  EXPECT_EQ(Do("PUT", "/v1/objects/b/o2", "xyz", {{"Expect", "100-Continue"}}).status, 200);
+}
+
 TEST_F(ApiTest, ListObjectsMsgpackHasExactlyFourKeys) {
   ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
   for (int i = 0; i < 5; ++i)

@@ -18,6 +18,22 @@ TEST(S3XmlTest, EscapesAndWrites) {
             std::string::npos);
 }
 
+// Issue 16: characters XML 1.0 forbids (NUL, other controls, bytes that are not UTF-8) never
+// reach a body; tab, newline and valid multibyte characters pass.
+TEST(S3XmlTest, EscapeDropsXmlForbiddenCharacters) {
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(XmlEscape(std::string("a\0b", 3)), "a" + r + "b");
+  EXPECT_EQ(XmlEscape("a\x01\x1F\x0B"), "a" + r + r + r);
+  EXPECT_EQ(XmlEscape("a\tb"), "a\tb");
+  EXPECT_EQ(XmlEscape("\xC3\xA9\xF0\x9F\x98\x80"), "\xC3\xA9\xF0\x9F\x98\x80");  // é 😀
+  EXPECT_EQ(XmlEscape("\xFF\xC3"), r + r);                                       // not UTF-8
+  EXPECT_EQ(XmlEscape("\xED\xA0\x80"), r + r + r);                               // a surrogate
+  EXPECT_EQ(XmlEscape("\xEF\xBF\xBF"), r + r + r);                               // U+FFFF
+  XmlWriter w;
+  w.Leaf("Key", std::string("k\0", 2));
+  EXPECT_EQ(w.Take().find('\0'), std::string::npos);
+}
+
 TEST(S3XmlTest, ScansDeleteAndCompleteDocuments) {
   std::string del =
       "<?xml version=\"1.0\"?><Delete xmlns=\"x\"><Quiet>true</Quiet>"
