@@ -26,13 +26,14 @@ done
 
 bash packaging/install-deps.sh
 if [[ -z "$sanitize" ]]; then
-  bash scripts/build.sh
+  bash scripts/build.sh -DAISLE_SANITIZE=  # a plain build, even where a sanitizer was set before
   cd "${AISLE_BUILD_DIR:-build}"
   exec ctest --output-on-failure -j2 --timeout 600 "${ctest_args[@]}"
 fi
 
-build_dir="${AISLE_BUILD_DIR:-build-${sanitize/address/asan}}"
-build_dir="${build_dir/build-thread/build-tsan}"
+# Its own directory (never AISLE_BUILD_DIR): the sanitizer setting stays in a build's cache.
+build_dir="build-asan"
+[[ "$sanitize" == thread ]] && build_dir="build-tsan"
 AISLE_BUILD_DIR="$build_dir" bash scripts/build.sh -DAISLE_SANITIZE="$sanitize"
 logs="$PWD/$build_dir/sanitizer-logs"
 rm -rf "$logs" && mkdir -p "$logs"

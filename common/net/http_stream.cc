@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -51,7 +52,12 @@ bool ParseHead(std::string_view head, HttpResponseHead* h) {
     if (colon == std::string_view::npos) continue;
     std::string_view name = TrimSpace(l.substr(0, colon)), value = TrimSpace(l.substr(colon + 1));
     if (IEquals(name, "Content-Length")) {
-      h->content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);
+      // Digits only, and one value: anything else would misframe this body and the next reply.
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return false;
+      if (h->content_length && *h->content_length != n) return false;
+      h->content_length = n;
     } else if (IEquals(name, "Transfer-Encoding")) {
       h->chunked = !IEquals(value, "identity");
     } else if (IEquals(name, "Connection")) {

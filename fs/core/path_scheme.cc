@@ -4,7 +4,10 @@
 
 namespace aisle::fs {
 
-bool IsShardName(std::string_view name) { return !archive::ShardExtension(name).empty(); }
+bool IsShardName(std::string_view name) {
+  std::string_view ext = archive::ShardExtension(name);
+  return !ext.empty() && name.size() > ext.size();  // ".tar" alone is a name, not a shard
+}
 
 bool ValidComponent(std::string_view name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "common/clock.h"
@@ -89,34 +90,47 @@ std::string Registry::Start(std::string kind, std::string bucket, std::string ds
   }
   // The thread holds a reference, so a pruned job finishes safely; it is detached, and
   // AbortAllAndWait (the destructor) waits for it through running_.
-  std::thread([this, job, fn = std::move(fn)]() mutable {
-    Status st;
-    try {
-      auto run = std::move(fn);  // its captures end here, before the registry may go
-      st = run(*job);
-    } catch (const std::exception& e) {
-      st = Status::Internal(std::string("job failed: ") + e.what());
-    } catch (...) {
-      st = Status::Internal("job failed");
-    }
+  try {
+    std::thread([this, job, fn = std::move(fn)]() mutable {
+      Status st;
+      try {
+        auto run = std::move(fn);  // its captures end here, before the registry may go
+        st = run(*job);
+      } catch (const std::exception& e) {
+        st = Status::Internal(std::string("job failed: ") + e.what());
+      } catch (...) {
+        st = Status::Internal("job failed");
+      }
+      {
+        std::lock_guard<std::mutex> l(job->mu_);
+        job->end_ns_ = NowNs();
+        if (job->aborted()) {
+          job->state_ = JobState::kAborted;
+          if (job->error_.empty()) job->error_ = "aborted";
+        } else if (!st.ok()) {
+          job->state_ = JobState::kFailed;
+          job->error_ = st.message();
+        } else {
+          job->state_ = JobState::kFinished;
+        }
+      }
+      // Notified under the lock: once it is released the registry may be gone.
+      std::lock_guard<std::mutex> l(mu_);
+      --running_;
+      ended_.notify_all();
+    }).detach();
+  } catch (const std::system_error& e) {
+    // No thread for it (EAGAIN): the job ends failed at once; nothing is left to wait for.
     {
       std::lock_guard<std::mutex> l(job->mu_);
       job->end_ns_ = NowNs();
-      if (job->aborted()) {
-        job->state_ = JobState::kAborted;
-        if (job->error_.empty()) job->error_ = "aborted";
-      } else if (!st.ok()) {
-        job->state_ = JobState::kFailed;
-        job->error_ = st.message();
-      } else {
-        job->state_ = JobState::kFinished;
-      }
+      job->state_ = JobState::kFailed;
+      job->error_ = std::string("cannot start the job's thread: ") + e.what();
     }
-    // Notified under the lock: once it is released the registry may be gone.
     std::lock_guard<std::mutex> l(mu_);
     --running_;
     ended_.notify_all();
-  }).detach();
+  }
   return id;
 }
 

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "fs/core/path_scheme.h"
 #include "tests/testing/fs_core_fixture.h"
 
 namespace aisle::fs {
@@ -293,6 +294,16 @@ TEST_F(FsCoreTest, ShardsOffShowsFiles) {
   auto s = Walk(*fs, {"b", "shard.tgz"});
   ASSERT_TRUE(s.ok());
   EXPECT_FALSE(s->attr.is_dir);
+}
+
+// Shard directories by extension, as the server decides (any case, .tar.zstd too); a name that
+// is only an extension is a plain file.
+TEST(PathSchemeTest, ShardNames) {
+  for (const char* n :
+       {"a.tar", "a.TAR", "a.tgz", "a.tar.gz", "a.zip", "a.tar.lz4", "a.tar.zst", "a.tar.zstd"})
+    EXPECT_TRUE(IsShardName(n)) << n;
+  for (const char* n : {".tar", ".tar.gz", "a.txt", "tar", "a.tar.bak"})
+    EXPECT_FALSE(IsShardName(n)) << n;
 }
 
 }  // namespace

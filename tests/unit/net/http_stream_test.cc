@@ -258,6 +258,17 @@ TEST(HttpStreamTest, DroppedStalledRefusedAndMalformedAreTypedErrors) {
   });
   EXPECT_EQ(client.Send(garbage.hostport(), Get("/o")).status().code(), StatusCode::kIOError);
 
+  // A Content-Length that is not one plain number would misframe this body and the next reply.
+  for (const char* bad : {"Content-Length: abc", "Content-Length: -1", "Content-Length: 3 4",
+                          "Content-Length: 3\r\nContent-Length: 4"}) {
+    HttpTestServer misframed([bad](const HttpTestRequest&) {
+      return HttpTestReply{std::string("HTTP/1.1 200 X\r\n") + bad + "\r\n\r\nabcd",
+                           HttpTestReply::kClose};
+    });
+    EXPECT_EQ(client.Send(misframed.hostport(), Get("/o")).status().code(), StatusCode::kIOError)
+        << bad;
+  }
+
   HttpStreamOptions small = Options();
   small.max_head = 64;
   HttpStreamClient bounded(small);
