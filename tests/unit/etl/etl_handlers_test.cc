@@ -10,13 +10,7 @@
 #include <thread>
 
 #include "common/archive/shard_writer.h"
-#include "etl/etl_manager.h"
-#include "server/jobs/job_registry.h"
-#include "server/native/target_api.h"
-#include "server/shards/shard_cache.h"
-#include "tests/testing/api_request.h"
-#include "tests/testing/temp_dir.h"
-#include "tests/testing/test_store.h"
+#include "tests/testing/target_api_fixture.h"
 
 namespace aisle::api {
 namespace {
@@ -30,25 +24,11 @@ constexpr const char* kMd5Msg = "f96b697d7cb7938d525a2f31aaf161d0";  // "message
 constexpr const char* kMd5Empty = "d41d8cd98f00b204e9800998ecf8427e";
 constexpr const char* kMd5OfMd5Abc = "ec0405c5aef93e771cd80e0db180b88b";  // md5(kMd5Abc)
 
-class EtlApiTest : public ::testing::Test {
+class EtlApiTest : public testing::TargetApiFixture {
  protected:
   void SetUp() override {
-    store_ = testing::OpenStore(dir_.Sub("mp"));
-    etl_ = std::make_unique<etl::EtlManager>(etl::EtlManager::Options{dir_.Sub("etl"), "", {}});
-    ApiContext ctx;
-    ctx.store = store_.get();
-    ctx.node = {"tTestNode", "target", "127.0.0.1", 1, 0};
-    shards_ = std::make_unique<ShardCache>(store_.get());
-    ctx.shards = shards_.get();
-    ctx.jobs = &jobs_;
-    ctx.etl = etl_.get();
-    api_ = std::make_unique<TargetApi>(ctx);
+    BuildApi(/*with_etl=*/true);
     ASSERT_EQ(Do("POST", "/v1/buckets/b", R"({"action":"create-bck"})").status, 200);
-  }
-
-  Response Do(const std::string& method, const std::string& target, const std::string& body = "",
-              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return testing::Call(*api_, method, target, body, std::move(headers));
   }
 
   void Put(const std::string& bucket, const std::string& name, const std::string& data) {
@@ -104,13 +84,6 @@ class EtlApiTest : public ::testing::Test {
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d.ok() ? *d : "";
   }
-
-  testing::TempDir dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<ShardCache> shards_;
-  std::unique_ptr<etl::EtlManager> etl_;
-  jobs::Registry jobs_;  // destroyed first: running jobs end before the ETLs and the store go
-  std::unique_ptr<TargetApi> api_;
 };
 
 void ExpectAistoreError(const Response& r, int status, const std::string& needle) {

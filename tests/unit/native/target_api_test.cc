@@ -8,38 +8,14 @@
 
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
-#include "server/jobs/job_registry.h"
-#include "server/shards/shard_cache.h"
-#include "tests/testing/api_request.h"
-#include "tests/testing/temp_dir.h"
-#include "tests/testing/test_store.h"
+#include "tests/testing/target_api_fixture.h"
 
 namespace aisle::api {
 namespace {
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public testing::TargetApiFixture {
  protected:
-  void SetUp() override {
-    store_ = testing::OpenStore(dir_.Sub("mp"));
-    ApiContext ctx;
-    ctx.store = store_.get();
-    ctx.node = {"tTestNode", "target", "127.0.0.1", 1, 0};
-    shards_ = std::make_unique<ShardCache>(store_.get());
-    ctx.shards = shards_.get();
-    ctx.jobs = &jobs_;
-    api_ = std::make_unique<TargetApi>(ctx);
-  }
-
-  Response Do(const std::string& method, const std::string& target, const std::string& body = "",
-              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return testing::Call(*api_, method, target, body, std::move(headers));
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<ShardCache> shards_;
-  jobs::Registry jobs_;  // destroyed first: running jobs end before the store goes
-  std::unique_ptr<TargetApi> api_;
+  void SetUp() override { BuildApi(); }
 };
 
 TEST_F(ApiTest, ErrorBodiesHaveAistoreShape) {
