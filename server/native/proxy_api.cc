@@ -13,6 +13,7 @@
 #include "server/api/target_routing.h"
 #include "server/cluster/fan_out.h"
 #include "server/cluster/target_cluster.h"
+#include "server/ml/moss_handlers.h"
 #include "server/native/target_api.h"
 #include "server/shards/proxy_archive.h"
 #include "server/storage/file_util.h"
@@ -124,6 +125,7 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   if (group == "daemon") return Daemon(req, resp);
   if (group == "cluster") return Cluster(req, resp, tail);
   if (group == "etl") return etl_.Handle(req, resp, tail);
+  if (group == "ml") return ml::RouteMoss(node_, *cluster_->smap(), req, resp, tail);
   if (group == "metasync") {
     auto body = req.ReadBody(kMaxControlBody);
     if (!body.ok()) return WriteError(req, resp, body.status(), node_);

@@ -6,6 +6,7 @@
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_handlers.h"
+#include "server/ml/moss_handlers.h"
 #include "server/native/local_read_handler.h"
 #include "server/storage/store.h"
 
@@ -41,6 +42,7 @@ void TargetApi::Handle(Request& req, Response& resp) {
   }
   if (group == "cluster" && IsJobRequest(req, tail)) return HandleJobs(ctx_, req, resp);
   if (group == "etl") return HandleEtl(ctx_, req, resp, tail);
+  if (group == "ml") return ml::HandleMoss(ctx_, req, resp, tail);
   if (group == "buckets" || group == "objects") {
     if (Status st = CheckBucketQuery(req); !st.ok()) return WriteError(req, resp, st, ctx_.node);
   }
