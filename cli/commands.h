@@ -39,6 +39,8 @@ using Action = std::function<int()>;
 
 void RegisterBucketCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action);
+// `object get-batch` (cli/get_batch.cc), registered under the object command.
+void RegisterGetBatch(CLI::App* object, CliContext* ctx, Action* action);
 void RegisterArchiveCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterEtlCommands(CLI::App* app, CliContext* ctx, Action* action);

@@ -590,6 +590,8 @@ void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action) {
   rm_cmd->alias("delete");
   rm_cmd->add_option("OBJECT", rm->srcs, "ais://BUCKET/OBJECT ...")->required();
   rm_cmd->callback([=] { *action = [=] { return RunRm(*ctx, rm->srcs); }; });
+
+  RegisterGetBatch(object, ctx, action);
 }
 
 }  // namespace aisle::cli

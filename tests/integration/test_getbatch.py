@@ -86,6 +86,18 @@ class GetBatchTest(unittest.TestCase, tl.ErrorAsserts):
     def tearDownClass(cls):
         cls.c.cleanup()
 
+    def check_error_json(self, text, status, node_id=None, where=""):
+        """The AIS error shape, from the proxy (p[...]) or a target (t[...])."""
+        err = json.loads(text)
+        self.assertTrue(tl.ERROR_KEYS <= set(err), "%r%s" % (err, where))
+        self.assertEqual(err["status"], status, where)
+        self.assertTrue(err["message"], where)
+        if node_id:
+            self.assertEqual(err["node"], "t[%s]" % node_id, where)
+        else:
+            self.assertRegex(err["node"], r"^[pt]\[[A-Za-z][A-Za-z0-9_-]*\]$", where)
+        return err
+
     def moss(self, req, bucket="gb", status=200, stream=False):
         url = self.c.url + "/v1/ml/moss" + ("/" + bucket if bucket else "")
         r = requests.get(url, json=req, timeout=T, stream=stream)
