@@ -24,6 +24,7 @@ TEST_PKGS=(
   python3-torchvision     # examples/imagefolder and test_etl.py: unmodified ImageFolder over a mount
   lz4 zstd                # test_archive.py compresses tars with the CLIs
   awscli s3cmd python3-boto3 rclone s3fs   # S3 API clients (tests/integration/test_s3.py)
+  prometheus              # promtool and a real Prometheus (tests/integration/test_metrics.py)
 )
 BENCH_PKGS=(
   nginx-light wrk fio

@@ -1,6 +1,7 @@
 #include "server/node.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,12 +13,14 @@
 #include "common/hrw.h"
 #include "common/logging.h"
 #include "etl/etl_manager.h"
+#include "server/api/metrics_endpoint.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/proxy_cluster.h"
 #include "server/cluster/target_cluster.h"
 #include "server/http/http_server.h"
 #include "server/jobs/job_registry.h"
 #include "server/local/local_read_server.h"
+#include "server/metrics/registry.h"
 #include "server/native/proxy_api.h"
 #include "server/native/target_api.h"
 #include "server/s3/s3_api.h"
@@ -118,8 +121,79 @@ Status Node::Build() {
   url_ = "http://" + cfg_.host + ":" + std::to_string(server_->port());
   jobs_ = std::make_unique<jobs::Registry>();
   AISLE_RETURN_IF_ERROR(cfg_.role == "target" ? BuildTarget() : BuildProxy());
-  server_->SetHandler(api_.get());
+  RegisterMetrics();
+  server_->SetHandler(front_.get());
   return Status::OK();
+}
+
+void Node::RegisterMetrics() {
+  using metrics::MetricType;
+  using metrics::Sample;
+  metrics_ = std::make_unique<metrics::Registry>(metrics::Labels{{"node_id", self_.id}});
+  metrics::Registry& r = *metrics_;
+  const bool target = self_.role == "target";
+  const std::string ais = target ? "ais_target_" : "ais_proxy_";
+  r.AddGauge(ais + "uptime", "this node's uptime since its startup (seconds)",
+             [start = self_.start_ns] { return static_cast<double>(NowNs() - start) / 1e9; });
+  if (target) {
+    metrics::RegisterTarget(r, target_metrics_);
+  } else {
+    metrics::RegisterProxy(r, proxy_metrics_);
+  }
+  metrics::RegisterRequests(r, request_counts_);
+  r.AddGauge("aisle_http_open_connections", "client HTTP connections open now",
+             [s = server_.get()] { return static_cast<double>(s->open_connections()); });
+  auto by_kind = [j = jobs_.get()](bool ended) {
+    return [j, ended](std::vector<Sample>& out) {
+      for (const auto& [kind, c] : j->CountsByKind())
+        out.push_back(Sample::Of(ended ? c.ended : c.started, {{"kind", kind}}));
+    };
+  };
+  r.Add("aisle_jobs_started_total", "jobs (xactions) started, by kind", MetricType::kCounter,
+        by_kind(false));
+  r.Add("aisle_jobs_finished_total", "jobs (xactions) ended (finished, failed or aborted), by kind",
+        MetricType::kCounter, by_kind(true));
+  if (!target) {
+    front_ = std::make_unique<api::MetricsEndpoint>(
+        api_.get(), metrics_.get(), &request_counts_, self_,
+        [p = s3_proxy_.get()](const api::Request& req) { return p->Matches(req); });
+    return;
+  }
+  // Disk space per mountpath, read at scrape time.
+  auto disk = [mps = store_->mountpaths()](bool used) {
+    return [mps, used](std::vector<Sample>& out) {
+      for (const auto& mp : mps) {
+        struct statvfs st {};
+        if (statvfs(mp.c_str(), &st) != 0) continue;
+        uint64_t v = used ? (st.f_blocks - st.f_bfree) * st.f_frsize : st.f_bavail * st.f_frsize;
+        out.push_back(Sample::Of(v, {{"mountpath", mp}}));
+      }
+    };
+  };
+  r.Add("aisle_disk_used_bytes", "bytes used on the filesystem of each mountpath",
+        MetricType::kGauge, disk(true));
+  r.Add("aisle_disk_available_bytes",
+        "bytes available to this node on the filesystem of each mountpath", MetricType::kGauge,
+        disk(false));
+  auto count = [&r](std::string name, std::string help, std::function<uint64_t()> fn) {
+    r.Add(std::move(name), std::move(help), MetricType::kCounter,
+          [fn = std::move(fn)](std::vector<Sample>& out) { out.push_back(Sample::Of(fn())); });
+  };
+  count("aisle_shard_index_builds_total",
+        "shard member indexes built by reading a shard (not cached in memory or a sidecar)",
+        [c = shards_.get()] { return c->index_builds(); });
+  count("aisle_local_reads_total", "objects handed to co-located clients as open files",
+        [c = &local_read_counters_] { return c->opens.load(std::memory_order_relaxed); });
+  count("aisle_local_read_errors_total", "local-read requests answered with an error",
+        [c = &local_read_counters_] { return c->errors.load(std::memory_order_relaxed); });
+  count("aisle_rebalance_objects_moved_total",
+        "objects this target moved to their new owner in rebalances",
+        [c = target_cluster_.get()] { return c ? c->objects_moved_total() : 0; });
+  count("aisle_rebalance_bytes_moved_total", "bytes of the objects this target moved in rebalances",
+        [c = target_cluster_.get()] { return c ? c->bytes_moved_total() : 0; });
+  front_ = std::make_unique<api::MetricsEndpoint>(
+      api_.get(), metrics_.get(), &request_counts_, self_,
+      [s = s3_.get()](const api::Request& req) { return s->Matches(req); });
 }
 
 Status Node::BuildTarget() {
@@ -148,6 +222,7 @@ Status Node::BuildTarget() {
   }
   shards_ = std::make_unique<api::ShardCache>(store_.get());
   ctx.shards = shards_.get();
+  ctx.metrics = &target_metrics_;
   // ETL programs run as children of this target, with scratch space on its first mountpath.
   etl_ = std::make_unique<etl::EtlManager>(
       etl::EtlManager::Options{storage::EtlDir(first_mp), url_, {}});
@@ -190,6 +265,7 @@ Status Node::BuildProxy() {
                                      cfg_.keepalive_ms, cfg_.down_after_ms},
       peers_.get());
   auto proxy_api = std::make_unique<api::ProxyApi>(self_, proxy_cluster_.get());
+  proxy_api->SetMetrics(&proxy_metrics_);
   s3_proxy_ = std::make_unique<api::s3::S3ProxyApi>(proxy_cluster_.get(), S3OptionsOf(cfg_), self_);
   proxy_api->SetS3(s3_proxy_.get(),
                    [p = s3_proxy_.get()](const api::Request& r) { return p->Matches(r); });

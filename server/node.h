@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "server/api/node_context.h"
+#include "server/metrics/node_metrics.h"
 #include "server/native/local_read_handler.h"
 #include "server/node_config.h"
 
@@ -71,12 +72,19 @@ class Node {
   Status Build();
   Status BuildTarget();
   Status BuildProxy();
+  // The families every node exposes at /metrics, then the front handler serving them.
+  void RegisterMetrics();
 
   NodeConfig cfg_;
   NodeHost host_;
   api::NodeContext self_;
   std::string url_;
   bool stopped_ = false;
+  // Recorded by handlers and read at /metrics; they outlive every service that records.
+  std::unique_ptr<metrics::Registry> metrics_;
+  metrics::RequestCounters request_counts_;
+  metrics::TargetMetrics target_metrics_;  // targets
+  metrics::ProxyMetrics proxy_metrics_;    // proxies
   // Declared in build order; destroyed in reverse (Stop has ended their threads by then).
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<storage::Store> store_;  // targets
@@ -91,6 +99,7 @@ class Node {
   api::LocalReadCounters local_read_counters_;
   std::unique_ptr<local::LocalReadServer> local_reads_;  // after store_: it holds files
   std::unique_ptr<api::Handler> api_;
+  std::unique_ptr<api::Handler> front_;  // /metrics, then api_
 };
 
 // Listens (the URL, with an ephemeral port, is part of the node's identity), opens the store,

@@ -20,6 +20,9 @@ class EtlManager;
 namespace aisle::jobs {
 class Registry;
 }
+namespace aisle::metrics {
+struct TargetMetrics;
+}
 
 namespace aisle::api {
 
@@ -38,6 +41,7 @@ struct ApiContext {
   LocalReadCounters* local_reads = nullptr;  // null: local reads are off
   jobs::Registry* jobs = nullptr;            // the node's long operations (xactions)
   ShardCache* shards = nullptr;              // shard member indexes of `store`
+  metrics::TargetMetrics* metrics = nullptr;  // null: nothing is recorded (handler tests)
 };
 
 }  // namespace aisle::api

@@ -400,6 +400,8 @@ void TargetCluster::RunRebalance(int64_t generation, jobs::Job* job) {
               if (st.IsNotFound()) st = Status::OK();
               if (st.ok()) {
                 bump([&](RebalanceStats& s) { s.objects_moved++, s.bytes_moved += e.size; });
+                moved_objects_.fetch_add(1, std::memory_order_relaxed);
+                moved_bytes_.fetch_add(e.size, std::memory_order_relaxed);
                 if (job) job->AddOutput(1, e.size);
               }
             }

@@ -79,6 +79,9 @@ class TargetCluster {
   }
 
   RebalanceStats rebalance_stats() const;
+  // Objects (and their bytes) this target moved to their new owners, over all rebalances.
+  uint64_t objects_moved_total() const { return moved_objects_.load(std::memory_order_relaxed); }
+  uint64_t bytes_moved_total() const { return moved_bytes_.load(std::memory_order_relaxed); }
   // Wakes the rebalance thread (used after a map change and by tests/ops).
   void TriggerRebalance();
 
@@ -109,6 +112,7 @@ class TargetCluster {
   int64_t reb_wanted_ = 0;  // bumped by every map change/trigger; guarded by reb_mu_
   mutable std::mutex stats_mu_;
   RebalanceStats stats_;
+  std::atomic<uint64_t> moved_objects_{0}, moved_bytes_{0};
   std::function<void(std::shared_ptr<const EtlMd>)> etlmd_listener_;
 };
 

@@ -308,14 +308,24 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
 // ---- server ---------------------------------------------------------------------------------
 
 struct Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  // `open`: the server's count of open connections, kept while this one lives.
+  Connection(tcp::socket s, std::atomic<int64_t>* open)
+      : socket(std::move(s)), timer(socket.get_executor()), open_count(open) {
+    open_count->fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Connection() { open_count->fetch_sub(1, std::memory_order_relaxed); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
   tcp::socket socket;
   asio::steady_timer timer;
   beast::flat_buffer buffer{64 * 1024};
   std::string remote;
+  std::atomic<int64_t>* open_count;
 };
 
 struct HttpServer::Impl {
+  // First: connections still held by pending handlers end when ioc does, after this.
+  std::atomic<int64_t> open_connections{0};
   ServerOptions opts;
   api::Handler* handler;
   asio::io_context ioc;
@@ -338,7 +348,7 @@ struct HttpServer::Impl {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         return Accept();
       }
-      auto conn = std::make_shared<Connection>(std::move(socket));
+      auto conn = std::make_shared<Connection>(std::move(socket), &open_connections);
       error_code ignored;
       conn->socket.set_option(tcp::no_delay(true), ignored);
       conn->socket.non_blocking(true, ignored);
@@ -581,6 +591,10 @@ void HttpServer::Start() {
 void HttpServer::SetHandler(api::Handler* handler) { impl_->handler = handler; }
 
 uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+int64_t HttpServer::open_connections() const {
+  return impl_->open_connections.load(std::memory_order_relaxed);
+}
 
 void HttpServer::Shutdown(std::chrono::milliseconds grace) {
   Impl& s = *impl_;

@@ -46,6 +46,8 @@ class HttpServer {
   // REQUIRES: called before Start().
   void SetHandler(api::Handler* handler);
   uint16_t port() const;
+  // Client connections accepted and not yet closed (idle keep-alive ones included).
+  int64_t open_connections() const;
   // Stops accepting, lets in-flight requests finish (up to `grace`), closes connections.
   void Shutdown(std::chrono::milliseconds grace);
 

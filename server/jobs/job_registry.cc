@@ -87,6 +87,7 @@ std::string Registry::Start(std::string kind, std::string bucket, std::string ds
     order_.push_back(id);
     Prune();
     ++running_;
+    counts_[job->kind_].started++;
   }
   // The thread holds a reference, so a pruned job finishes safely; it is detached, and
   // AbortAllAndWait (the destructor) waits for it through running_.
@@ -117,6 +118,7 @@ std::string Registry::Start(std::string kind, std::string bucket, std::string ds
       // Notified under the lock: once it is released the registry may be gone.
       std::lock_guard<std::mutex> l(mu_);
       --running_;
+      counts_[job->kind_].ended++;
       ended_.notify_all();
     }).detach();
   } catch (const std::system_error& e) {
@@ -129,9 +131,15 @@ std::string Registry::Start(std::string kind, std::string bucket, std::string ds
     }
     std::lock_guard<std::mutex> l(mu_);
     --running_;
+    counts_[job->kind_].ended++;
     ended_.notify_all();
   }
   return id;
+}
+
+std::map<std::string, Registry::KindCounts> Registry::CountsByKind() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counts_;
 }
 
 std::optional<JobSnapshot> Registry::Get(const std::string& id) const {

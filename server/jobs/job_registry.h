@@ -85,6 +85,12 @@ class Registry {
   // Sets every job's abort flag and waits until their threads end (the node calls this before
   // it tears down the services the jobs use). Jobs started afterwards run as usual.
   void AbortAllAndWait();
+  // Jobs started and ended (finished, failed or aborted) since the registry was made, by kind
+  // (for metrics; pruning does not lower them).
+  struct KindCounts {
+    uint64_t started = 0, ended = 0;
+  };
+  std::map<std::string, KindCounts> CountsByKind() const;
 
  private:
   void Prune();  // keeps the newest kMaxFinished finished jobs
@@ -93,7 +99,8 @@ class Registry {
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::vector<std::string> order_;  // start order
   size_t running_ = 0;              // job threads not yet ended
-  std::condition_variable ended_;   // signalled (under mu_) when a job thread ends
+  std::map<std::string, KindCounts> counts_;
+  std::condition_variable ended_;  // signalled (under mu_) when a job thread ends
 };
 
 }  // namespace aisle::jobs

@@ -14,6 +14,7 @@
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_handlers.h"
+#include "server/metrics/node_metrics.h"
 #include "server/native/target_api.h"
 #include "server/shards/archive_handlers.h"
 #include "server/storage/file_util.h"
@@ -263,6 +264,7 @@ void ListObjects(ApiContext& ctx, Request& req, Response& resp, std::string_view
   }
   for (const auto& e : pg.entries) AddListed(ctx, bucket, e, arch_dir, props, entries);
   WriteListPage(resp, uuid, pg.next_token, std::move(entries), msgpack);
+  if (ctx.metrics) ctx.metrics->lst.Add();
 }
 
 void ListBuckets(ApiContext& ctx, Response& resp, std::string_view only) {

@@ -9,6 +9,7 @@
 #include "common/names.h"
 #include "server/api/action_msg.h"
 #include "server/api/errors.h"
+#include "server/api/op_metrics.h"
 #include "server/api/proxy_forward.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/fan_out.h"
@@ -152,7 +153,8 @@ void ProxyApi::Handle(Request& req, Response& resp) {
       return WriteError(
           req, resp, 400,
           "invalid URL path \"" + req.path + "\": expecting /v1/objects/BUCKET/OBJECT", node_);
-    return Objects(req, resp, tail.substr(0, s), tail.substr(s + 1));
+    Objects(req, resp, tail.substr(0, s), tail.substr(s + 1));
+    return RecordProxyObjectOp(metrics_, req, resp);
   }
   WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
 }
@@ -394,6 +396,7 @@ void ProxyApi::ListObjects(Request& req, Response& resp, std::string_view bucket
   if (uuid.empty()) uuid = "l" + storage::RandomHex(11);
   auto merged = cluster_->ListObjects(bucket, lso_text, page_size, std::max(token, start_after));
   if (!merged.ok()) return WriteError(req, resp, merged.status(), node_);
+  if (metrics_) metrics_->lst.Add();
   bool msgpack = req.headers.Get("Accept").find("application/msgpack") != std::string::npos;
   if (msgpack) {
     json entries = json::array();

@@ -10,6 +10,7 @@
 #include "server/api/node_context.h"
 #include "server/cluster/proxy_cluster.h"
 #include "server/etl/proxy_etl.h"
+#include "server/metrics/node_metrics.h"
 
 namespace aisle::api {
 
@@ -24,6 +25,8 @@ class ProxyApi : public Handler {
     s3_ = s3;
     s3_matches_ = std::move(matches);
   }
+  // Where object requests are counted (the node's); null: nowhere.
+  void SetMetrics(metrics::ProxyMetrics* m) { metrics_ = m; }
 
  private:
   void Buckets(Request& req, Response& resp, std::string_view bucket);
@@ -41,6 +44,7 @@ class ProxyApi : public Handler {
   ProxyEtl etl_;  // /v1/etl and the offline bucket jobs (server/etl)
   Handler* s3_ = nullptr;
   std::function<bool(const Request&)> s3_matches_;
+  metrics::ProxyMetrics* metrics_ = nullptr;
 };
 
 }  // namespace aisle::api

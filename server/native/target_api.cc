@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "server/api/errors.h"
+#include "server/api/op_metrics.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
@@ -63,7 +64,9 @@ void TargetApi::Handle(Request& req, Response& resp) {
           req, resp, 400,
           "invalid URL path \"" + req.path + "\": expecting /v1/objects/BUCKET/OBJECT", ctx_.node);
     }
-    return HandleObject(ctx_, req, resp, tail.substr(0, s), tail.substr(s + 1));
+    TargetOpRecorder rec(ctx_.metrics, req);
+    HandleObject(ctx_, req, resp, tail.substr(0, s), tail.substr(s + 1));
+    return rec.Done(resp);
   }
   WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", ctx_.node);
 }

@@ -210,6 +210,7 @@ Result<OpenShard> ShardCache::Open(std::string_view bucket, std::string_view nam
   archive::FdSource src(out.obj.file->get(), out.obj.data_offset, out.obj.meta.size);
   auto built = archive::BuildIndex(src, format, limits_);
   if (!built.ok()) return built.status().WithContext(storage::ObjectCname(bucket, name));
+  index_builds_.fetch_add(1, std::memory_order_relaxed);
   auto shared = std::make_shared<archive::ShardIndex>(std::move(built).value());
   shared->tag = tag;
   Persist(bucket, name, *shared);

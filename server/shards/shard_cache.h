@@ -6,6 +6,7 @@
 // big shard index it once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -41,6 +42,8 @@ class ShardCache {
   // Opens the object and its index. format: from archmime, or kUnknown (then the object's
   // name, then its magic bytes decide). Not an archive / corrupt -> kInvalidArgument.
   Result<OpenShard> Open(std::string_view bucket, std::string_view name, archive::Format format);
+  // Member indexes built by reading a shard (not found in memory or in a current sidecar).
+  uint64_t index_builds() const { return index_builds_.load(std::memory_order_relaxed); }
   // Installs an index built for the object version `obj` (after an append): memory + sidecar.
   void Install(std::string_view bucket, std::string_view name,
                std::shared_ptr<archive::ShardIndex> index);
@@ -84,6 +87,7 @@ class ShardCache {
   std::mutex mu_;  // guards slots_, lru_, bytes_
   std::map<Key, Slot> slots_;
   std::list<Key> lru_;  // most recent first
+  std::atomic<uint64_t> index_builds_{0};
   size_t bytes_ = 0;
   static constexpr int kStripes = 64;
   std::mutex build_mu_[kStripes];

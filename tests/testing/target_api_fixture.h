@@ -12,6 +12,7 @@
 
 #include "etl/etl_manager.h"
 #include "server/jobs/job_registry.h"
+#include "server/metrics/node_metrics.h"
 #include "server/native/target_api.h"
 #include "server/shards/shard_cache.h"
 #include "tests/testing/api_request.h"
@@ -34,6 +35,7 @@ class TargetApiFixture : public ::testing::Test {
     ctx.shards = shards_.get();
     ctx.jobs = &jobs_;
     ctx.etl = etl_.get();
+    ctx.metrics = &metrics_;
     api_ = std::make_unique<api::TargetApi>(ctx);
   }
 
@@ -44,6 +46,7 @@ class TargetApiFixture : public ::testing::Test {
   }
 
   TempDir dir_;
+  metrics::TargetMetrics metrics_;  // what the handlers recorded
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<api::ShardCache> shards_;
   std::unique_ptr<etl::EtlManager> etl_;  // null unless BuildApi(true)
