@@ -33,8 +33,12 @@ class EtlManager;
 namespace aisle::local {
 class LocalReadServer;
 }
+namespace aisle {
+class ClusterSecret;
+}
 namespace aisle::api {
 class Handler;
+class PeerAuth;
 class ShardCache;
 namespace s3 {
 class S3Api;
@@ -79,6 +83,7 @@ class Node {
   bool stopped_ = false;
   // Declared in build order; destroyed in reverse (Stop has ended their threads by then).
   std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<ClusterSecret> secret_;  // null: node-to-node requests are unauthenticated
   std::unique_ptr<storage::Store> store_;  // targets
   std::unique_ptr<cluster::PeerClient> peers_;
   std::unique_ptr<jobs::Registry> jobs_;
@@ -90,6 +95,7 @@ class Node {
   std::unique_ptr<api::s3::S3ProxyApi> s3_proxy_;           // proxies (relayed)
   api::LocalReadCounters local_read_counters_;
   std::unique_ptr<local::LocalReadServer> local_reads_;  // after store_: it holds files
+  std::unique_ptr<api::PeerAuth> peer_auth_;             // verifies node-to-node requests
   std::unique_ptr<api::Handler> api_;
 };
 

@@ -24,6 +24,7 @@ class Registry;
 namespace aisle::api {
 
 class Handler;
+class PeerAuth;
 class ShardCache;
 struct LocalReadCounters;
 
@@ -38,6 +39,7 @@ struct ApiContext {
   LocalReadCounters* local_reads = nullptr;  // null: local reads are off
   jobs::Registry* jobs = nullptr;            // the node's long operations (xactions)
   ShardCache* shards = nullptr;              // shard member indexes of `store`
+  const PeerAuth* peer_auth = nullptr;       // null: node-to-node requests are not verified
 };
 
 }  // namespace aisle::api
