@@ -88,6 +88,8 @@ class ProxyCluster {
   void PushAll(const std::string& body, const Smap& smap);
   void MonitorLoop();
   Status JoinPrimary();
+  // A join that would take a live node's ID (or the primary's). REQUIRES: mu_ held.
+  Status CheckJoinConflict(const Smap& smap, const Node& node);
   void KeepaliveLoop();
 
   Options opts_;
