@@ -13,12 +13,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
 #include "cli/ais_client.h"
 #include "cli/commands.h"
+#include "common/clock.h"
 #include "common/net/http_client.h"
+#include "common/net/intra_auth.h"
 
 namespace aisle::cli {
 namespace {
@@ -128,6 +131,31 @@ std::string LastLines(const std::string& path, int n) {
   return out;
 }
 
+// The cluster secret of the nodes `aisle up` starts: kept across restarts of the same dir,
+// created once (32 random bytes as hex, mode 0600).
+Result<std::string> EnsureSecretFile(const std::string& dir) {
+  std::string path = dir + "/cluster.secret";
+  if (ClusterSecret::Load(path).ok()) return path;
+  std::random_device rd;
+  std::string hex;
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; ++i) {
+    unsigned b = rd() & 0xff;
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  hex += '\n';
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
+  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
+  ok = ::fchmod(fd, 0600) == 0 && ok;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::FromErrno(errno, "write " + path);
+  return path;
+}
+
 struct UpArgs {
   int targets = 3;
   int proxies = 1;
@@ -158,6 +186,8 @@ int Up(CliContext& ctx, const UpArgs& a) {
     }
     Down(a.dir, true);  // clean up a half-dead cluster before starting again
   }
+  auto secret_file = EnsureSecretFile(a.dir);
+  if (!secret_file.ok()) return Fail(secret_file.status());
   int port = a.port;
   if (port == 0) port = PortFree(8080) ? 8080 : 0;
   std::string bin = FindNodeBinary();
@@ -173,7 +203,8 @@ int Up(CliContext& ctx, const UpArgs& a) {
     fs::remove(ready);
     args.insert(args.begin(), bin);
     args.insert(args.end(),
-                {"--ready-file", ready, "--keepalive-ms", std::to_string(a.keepalive_ms)});
+                {"--ready-file", ready, "--keepalive-ms", std::to_string(a.keepalive_ms),
+                 "--cluster-secret-file", *secret_file});
     AISLE_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, a.dir + "/" + name + ".log"));
     nodes.push_back({{"name", name}, {"pid", pid}});
     return WaitReady(ready, pid, milliseconds(30000));
@@ -212,7 +243,8 @@ int Up(CliContext& ctx, const UpArgs& a) {
       return fail("cluster did not become ready", a.dir + "/p1.log");
     std::this_thread::sleep_for(milliseconds(100));
   }
-  json st = {{"endpoint", *primary}, {"dir", a.dir}, {"nodes", nodes}};
+  json st = {
+      {"endpoint", *primary}, {"dir", a.dir}, {"secret_file", *secret_file}, {"nodes", nodes}};
   std::ofstream(state_file) << st.dump(2);
   if (ctx.json) {
     PrintJson(st);
@@ -222,6 +254,10 @@ int Up(CliContext& ctx, const UpArgs& a) {
     std::printf("endpoint: %s\n", primary->c_str());
     if (*primary != "http://127.0.0.1:8080")
       std::printf("export AIS_ENDPOINT=%s\n", primary->c_str());
+    std::printf(
+        "cluster secret: %s (for `aisle cluster remove`: export "
+        "AISLE_CLUSTER_SECRET_FILE=%s)\n",
+        secret_file->c_str(), secret_file->c_str());
     std::printf("stop it with: aisle down%s\n",
                 a.dir == DefaultDir() ? "" : (" --dir " + a.dir).c_str());
   }
@@ -315,12 +351,27 @@ int Show(CliContext& ctx) {
   return kExitOk;
 }
 
+// Membership changes need the cluster secret when the nodes have one (docs/SECURITY.md): the
+// request is signed as from the endpoint proxy, which is in the cluster map.
+Status SignAsEndpoint(CliContext& ctx, HttpRequest* req) {
+  if (ctx.secret_file.empty()) return Status::OK();
+  AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(ctx.secret_file));
+  AISLE_ASSIGN_OR_RETURN(json snode, GetJson(*ctx.http, ctx.endpoint + "/v1/daemon?what=snode"));
+  std::string id = snode.value("daemon_id", "");
+  if (id.empty()) return Status::Unavailable("the endpoint did not say its node ID");
+  const std::string* body = std::get_if<std::string>(&req->body);
+  SignIntra(secret, req->method, UrlTarget(req->url), id, Sha256Hex(body ? *body : ""),
+            NowNs() / 1000000000, &req->headers);
+  return Status::OK();
+}
+
 int Remove(CliContext& ctx, const std::string& node) {
   HttpRequest req;
   req.method = "PUT";
   req.url = ctx.endpoint + "/v1/cluster";
   req.headers = {{"Content-Type", "application/json"}};
   req.body = json{{"action", "decommission-node"}, {"name", ""}, {"value", {{"sid", node}}}}.dump();
+  if (Status st = SignAsEndpoint(ctx, &req); !st.ok()) return Fail(st);
   req.max_retries = 0;
   if (!ctx.json) std::fprintf(stderr, "draining %s through rebalance...\n", node.c_str());
   auto resp = ctx.http->Do(req);

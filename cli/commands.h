@@ -29,6 +29,8 @@ constexpr int kExitUsage = 2;   // bad command line
 struct CliContext {
   std::string endpoint = "http://localhost:8080";
   bool json = false;
+  // The cluster secret (`aisle up` writes DIR/cluster.secret); signs membership changes.
+  std::string secret_file;
   // Created after parsing, before the chosen command runs.
   HttpClient* http = nullptr;
   AisClient* client = nullptr;

@@ -23,6 +23,9 @@ int Run(int argc, char** argv) {
       ->envname("AIS_ENDPOINT")
       ->capture_default_str();
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
+  app.add_option("--cluster-secret-file", ctx.secret_file,
+                 "Cluster secret that signs membership changes (cluster remove)")
+      ->envname("AISLE_CLUSTER_SECRET_FILE");
   RegisterBucketCommands(&app, &ctx, &action);
   RegisterObjectCommands(&app, &ctx, &action);
   RegisterArchiveCommands(&app, &ctx, &action);

@@ -12,8 +12,10 @@
 #include "common/clock.h"
 #include "common/hrw.h"
 #include "common/logging.h"
+#include "common/net/intra_auth.h"
 #include "etl/etl_manager.h"
 #include "server/api/metrics_endpoint.h"
+#include "server/api/peer_auth.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/proxy_cluster.h"
 #include "server/cluster/target_cluster.h"
@@ -120,6 +122,14 @@ Status Node::Build() {
   self_.port = server_->port();
   url_ = "http://" + cfg_.host + ":" + std::to_string(server_->port());
   jobs_ = std::make_unique<jobs::Registry>();
+  if (!cfg_.cluster_secret_file.empty()) {
+    AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(cfg_.cluster_secret_file));
+    secret_ = std::make_unique<ClusterSecret>(std::move(secret));
+  } else {
+    spdlog::warn(
+        "NO CLUSTER SECRET (--cluster-secret-file): node-to-node requests are unauthenticated; "
+        "any client can send cluster messages (see docs/SECURITY.md)");
+  }
   AISLE_RETURN_IF_ERROR(cfg_.role == "target" ? BuildTarget() : BuildProxy());
   RegisterMetrics();
   server_->SetHandler(front_.get());
@@ -211,7 +221,7 @@ Status Node::BuildTarget() {
   ctx.store = store_.get();
   ctx.node = self_;
   ctx.request_shutdown = host_.request_shutdown;
-  peers_ = std::make_unique<cluster::PeerClient>(self_.id);
+  peers_ = std::make_unique<cluster::PeerClient>(self_.id, secret_.get());
   ctx.peers = peers_.get();
   ctx.jobs = jobs_.get();
   if (!cfg_.primary_url.empty()) {
@@ -220,6 +230,13 @@ Status Node::BuildTarget() {
         store_.get(), peers_.get(), jobs_.get());
     ctx.cluster = target_cluster_.get();
   }
+  api::PeerAuth::Options pa{secret_.get(), nullptr, nullptr};
+  if (auto* tc = target_cluster_.get()) {
+    pa.smap = [tc] { return tc->smap(); };
+    pa.refresh = [tc] { (void)tc->SyncMaps(); };
+  }
+  peer_auth_ = std::make_unique<api::PeerAuth>(std::move(pa));
+  ctx.peer_auth = peer_auth_.get();
   shards_ = std::make_unique<api::ShardCache>(store_.get());
   ctx.shards = shards_.get();
   ctx.metrics = &target_metrics_;
@@ -259,13 +276,16 @@ Status Node::BuildTarget() {
 Status Node::BuildProxy() {
   AISLE_RETURN_IF_ERROR(storage::MakeDirs(cfg_.data_dir));
   AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(cfg_.data_dir, cfg_.id));
-  peers_ = std::make_unique<cluster::PeerClient>(self_.id);
+  peers_ = std::make_unique<cluster::PeerClient>(self_.id, secret_.get());
   proxy_cluster_ = std::make_unique<cluster::ProxyCluster>(
       cluster::ProxyCluster::Options{ClusterSelf(self_), cfg_.data_dir, cfg_.primary_url,
                                      cfg_.keepalive_ms, cfg_.down_after_ms},
       peers_.get());
   auto proxy_api = std::make_unique<api::ProxyApi>(self_, proxy_cluster_.get());
   proxy_api->SetMetrics(&proxy_metrics_);
+  peer_auth_ = std::make_unique<api::PeerAuth>(api::PeerAuth::Options{
+      secret_.get(), [pc = proxy_cluster_.get()] { return pc->smap(); }, nullptr});
+  proxy_api->SetPeerAuth(peer_auth_.get());
   s3_proxy_ = std::make_unique<api::s3::S3ProxyApi>(proxy_cluster_.get(), S3OptionsOf(cfg_), self_);
   proxy_api->SetS3(s3_proxy_.get(),
                    [p = s3_proxy_.get()](const api::Request& r) { return p->Matches(r); });

@@ -34,8 +34,12 @@ class EtlManager;
 namespace aisle::local {
 class LocalReadServer;
 }
+namespace aisle {
+class ClusterSecret;
+}
 namespace aisle::api {
 class Handler;
+class PeerAuth;
 class ShardCache;
 namespace s3 {
 class S3Api;
@@ -87,6 +91,7 @@ class Node {
   metrics::ProxyMetrics proxy_metrics_;    // proxies
   // Declared in build order; destroyed in reverse (Stop has ended their threads by then).
   std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<ClusterSecret> secret_;  // null: node-to-node requests are unauthenticated
   std::unique_ptr<storage::Store> store_;  // targets
   std::unique_ptr<cluster::PeerClient> peers_;
   std::unique_ptr<jobs::Registry> jobs_;
@@ -98,6 +103,7 @@ class Node {
   std::unique_ptr<api::s3::S3ProxyApi> s3_proxy_;           // proxies (relayed)
   api::LocalReadCounters local_read_counters_;
   std::unique_ptr<local::LocalReadServer> local_reads_;  // after store_: it holds files
+  std::unique_ptr<api::PeerAuth> peer_auth_;             // verifies node-to-node requests
   std::unique_ptr<api::Handler> api_;
   std::unique_ptr<api::Handler> front_;  // /metrics, then api_
 };

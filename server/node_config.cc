@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/net/intra_auth.h"
 #include "common/status.h"
 
 namespace aisle {
@@ -41,6 +42,8 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("data_dir")) c->data_dir = j["data_dir"].get<std::string>();
     if (j.contains("keepalive_ms")) c->keepalive_ms = j["keepalive_ms"].get<int>();
     if (j.contains("down_after_ms")) c->down_after_ms = j["down_after_ms"].get<int>();
+    if (j.contains("cluster_secret_file"))
+      c->cluster_secret_file = j["cluster_secret_file"].get<std::string>();
     if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument("config file " + path + ": " + e.what());
@@ -101,6 +104,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--down-after-ms", c.down_after_ms,
                  "mark a node down after this many silent milliseconds")
       ->check(CLI::Range(100, 3600000));
+  app.add_option("--cluster-secret-file", c.cluster_secret_file,
+                 "file with the cluster secret (>= 32 bytes) that signs node-to-node requests");
   bool no_local_reads = false;
   app.add_flag("--no-local-reads", no_local_reads,
                "do not hand object files to clients on this host (they read over HTTP)");
@@ -127,6 +132,10 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   if (c.role == "proxy" && c.data_dir.empty())
     return ExitNow{2, "a proxy needs --data-dir DIR (cluster metadata)"};
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
+  if (!c.cluster_secret_file.empty()) {
+    auto secret = ClusterSecret::Load(c.cluster_secret_file);
+    if (!secret.ok()) return ExitNow{2, "--cluster-secret-file: " + secret.status().message()};
+  }
   return c;
 }
 

@@ -29,9 +29,12 @@ struct NodeConfig {
   // Cluster: nodes other than the primary proxy join the primary at this URL. A proxy
   // without it is the primary. A target without it runs standalone.
   std::string primary_url;
-  std::string data_dir;         // proxy metadata (smap.json, bmd.json)
-  int keepalive_ms = 1000;      // keepalive interval
-  int down_after_ms = 5000;     // a node silent this long is marked down
+  std::string data_dir;      // proxy metadata (smap.json, bmd.json)
+  int keepalive_ms = 1000;   // keepalive interval
+  int down_after_ms = 5000;  // a node silent this long is marked down
+  // Node-to-node requests are signed and verified with the secret in this file (>= 32 bytes,
+  // docs/SECURITY.md). Empty: they are unauthenticated (a warning at start).
+  std::string cluster_secret_file;
   uint64_t rate_limit_bps = 0;  // cap on served object bytes/s (benchmarks)
   // Targets hand co-located clients (aisle-fs on this host) open object files to pread
   // (common/local_read_protocol.h). Off with a rate limit, which they would bypass.

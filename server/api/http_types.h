@@ -38,6 +38,10 @@ struct Request {
   std::string remote_addr;     // "ip:port"
   BodyReader* body = nullptr;  // never null while a handler runs
   bool has_body = false;       // Content-Length > 0 or chunked
+  // Set by AdmitPeer (server/api/peer_auth.h) before routing: the node that sent this
+  // node-to-node request, verified when peer_auth is on ("": a client's request).
+  std::string intra_sender;
+  bool peer_auth = false;  // this node requires node-to-node requests to be signed
 
   // Value of the first query parameter `name`; nullopt when absent.
   std::optional<std::string> Query(std::string_view name) const;

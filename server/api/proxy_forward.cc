@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include "common/net/intra_auth.h"
 #include "server/api/errors.h"
 
 namespace aisle::api {
@@ -14,7 +15,14 @@ void ForwardToPrimary(cluster::ProxyCluster& cluster, const NodeContext& node, R
   fwd.headers = {{"Content-Type", "application/json"}};
   fwd.body = body;
   fwd.follow_redirects = false;
-  auto r = cluster.peers().Do(fwd);
+  // A node's signed request keeps its own signature (same method, target and body): the
+  // primary checks the node that sent it, not this proxy.
+  bool relay_signature = req.peer_auth && !req.intra_sender.empty();
+  if (relay_signature) {
+    for (const auto& [k, v] : req.headers.items())
+      if (IsIntraHeaderName(k)) fwd.headers.emplace_back(k, v);
+  }
+  auto r = relay_signature ? cluster.peers().http().Do(fwd) : cluster.peers().Do(fwd);
   if (!r.ok()) return WriteError(req, resp, r.status(), node);
   resp.status = r->status;
   for (const auto& [k, v] : r->headers) {

@@ -27,6 +27,7 @@ struct TargetMetrics;
 namespace aisle::api {
 
 class Handler;
+class PeerAuth;
 class ShardCache;
 struct LocalReadCounters;
 
@@ -42,6 +43,7 @@ struct ApiContext {
   jobs::Registry* jobs = nullptr;            // the node's long operations (xactions)
   ShardCache* shards = nullptr;              // shard member indexes of `store`
   metrics::TargetMetrics* metrics = nullptr;  // null: nothing is recorded (handler tests)
+  const PeerAuth* peer_auth = nullptr;        // null: node-to-node requests are not verified
 };
 
 }  // namespace aisle::api

@@ -22,11 +22,15 @@ Status PutAtOwner(const ApiContext& ctx, const std::string& bucket, const std::s
   return ctx.peers->PutAtOwner(ctx.cluster, bucket, name, body, put_local, total_timeout);
 }
 
-bool IsIntra(const Request& req) { return req.headers.Find(cluster::kIntraHeader) != nullptr; }
+bool IsIntra(const Request& req) { return !req.intra_sender.empty(); }
 
 bool RedirectToOwner(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                      std::string_view object) {
-  if (!ctx.cluster || IsIntra(req) || req.Query("local").value_or("") == "true") return false;
+  if (!ctx.cluster || IsIntra(req)) return false;
+  // A read sent to a holder (RedirectToHolder) stays there; a client's write or delete with
+  // ?local=true still goes to the owner.
+  bool read = req.method == "GET" || req.method == "HEAD";
+  if (read && req.Query("local").value_or("") == "true") return false;
   std::shared_ptr<const cluster::Smap> smap;
   const cluster::Node* owner = ctx.cluster->OwnerOf(smap, bucket, object);
   if (!owner) {
@@ -75,7 +79,9 @@ bool RedirectBucketToPrimary(ApiContext& ctx, Request& req, Response& resp) {
 
 Status AfterLocalPut(ApiContext& ctx, const Request& req, std::string_view bucket,
                      std::string_view object) {
-  if (!ctx.cluster || req.Query("replica").value_or("") == "true") return Status::OK();
+  // ?replica=true: this is a copy another target writes; a client cannot skip the copies.
+  if (!ctx.cluster || (IsIntra(req) && req.Query("replica").value_or("") == "true"))
+    return Status::OK();
   return ctx.cluster->Replicate(bucket, object);
 }
 

@@ -16,7 +16,7 @@
 
 namespace aisle::api {
 
-// True for a node-to-node request (never redirected again).
+// True for a node-to-node request (never redirected again): one AdmitPeer accepted.
 bool IsIntra(const Request& req);
 // Not the owner (and not a node-to-node request): redirect to the owner.
 bool RedirectToOwner(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,

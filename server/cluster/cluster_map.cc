@@ -221,6 +221,58 @@ Status ClusterState::SetEtlMd(EtlMd next, bool force) {
   return Status::OK();
 }
 
+Result<Installed> ClusterState::InstallNewer(MapSet next) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto stale = [](const char* what, int64_t v, int64_t have) {
+    return Status::Conflict(std::string("stale ") + what + ": version " + std::to_string(v) +
+                            " is older than " + std::to_string(have) + "; nothing applied");
+  };
+  if (next.smap && next.smap->version < smap_->version)
+    return stale("cluster map", next.smap->version, smap_->version);
+  if (next.bmd && next.bmd->version < bmd_->version)
+    return stale("bucket metadata", next.bmd->version, bmd_->version);
+  if (next.etlmd && next.etlmd->version < etlmd_->version)
+    return stale("etl metadata", next.etlmd->version, etlmd_->version);
+  Installed done;
+  done.old_bmd = bmd_;
+  if (next.smap && next.smap->version > smap_->version) {
+    smap_ = std::make_shared<const Smap>(std::move(*next.smap));
+    done.smap = true;
+  }
+  if (next.bmd && next.bmd->version > bmd_->version) {
+    bmd_ = std::make_shared<const Bmd>(std::move(*next.bmd));
+    done.bmd = true;
+  }
+  if (next.etlmd && next.etlmd->version > etlmd_->version) {
+    etlmd_ = std::make_shared<const EtlMd>(std::move(*next.etlmd));
+    done.etlmd = true;
+  }
+  if (!done.smap && !done.bmd && !done.etlmd)
+    return Status::Conflict("stale metadata: no map is newer than this node's (cluster map v" +
+                            std::to_string(smap_->version) + ")");
+  return done;
+}
+
+Result<MapSet> MapSetFromJson(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::InvalidArgument("malformed metasync message");
+  MapSet m;
+  if (j.contains("smap") && j["smap"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(Smap s, SmapFromJson(j["smap"].dump()));
+    m.smap = std::move(s);
+  }
+  if (j.contains("bmd") && j["bmd"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(Bmd b, BmdFromJson(j["bmd"].dump()));
+    m.bmd = std::move(b);
+  }
+  if (j.contains("etlmd") && j["etlmd"].is_object()) {
+    AISLE_ASSIGN_OR_RETURN(EtlMd e, EtlMdFromJson(j["etlmd"].dump()));
+    m.etlmd = std::move(e);
+  }
+  return m;
+}
+
 std::shared_ptr<const EtlMd> ClusterState::etlmd() const {
   std::lock_guard<std::mutex> l(mu_);
   return etlmd_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,21 @@ Result<Bmd> BmdFromJson(std::string_view json);
 std::string EtlMdToJson(const EtlMd& md);
 Result<EtlMd> EtlMdFromJson(std::string_view json);
 
+// The maps of one metasync message; each may be absent.
+struct MapSet {
+  std::optional<Smap> smap;
+  std::optional<Bmd> bmd;
+  std::optional<EtlMd> etlmd;
+};
+// Parses {"smap": ..., "bmd": ..., "etlmd": ...} (each optional); kInvalidArgument if malformed.
+Result<MapSet> MapSetFromJson(std::string_view json);
+
+// What InstallNewer changed, and the bucket metadata it replaced.
+struct Installed {
+  bool smap = false, bmd = false, etlmd = false;
+  std::shared_ptr<const Bmd> old_bmd;
+};
+
 // Thread-safe holder of the current versions. Readers get immutable snapshots.
 class ClusterState {
  public:
@@ -88,6 +104,10 @@ class ClusterState {
   Status SetSmap(Smap next, bool force = false);
   Status SetBmd(Bmd next, bool force = false);
   Status SetEtlMd(EtlMd next, bool force = false);
+  // A pushed message, all or nothing: when any map in `next` is older than ours the whole
+  // message is refused (kConflict) and nothing changes; maps at our version are kept as they
+  // are; the newer ones are installed together. kConflict too when nothing in it is newer.
+  Result<Installed> InstallNewer(MapSet next);
 
  private:
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/net/http_client.h"
+#include "common/net/intra_auth.h"
 #include "common/status.h"
 
 namespace aisle::cluster {
@@ -17,21 +18,35 @@ class TargetCluster;
 struct Smap;
 
 // Header that marks node-to-node requests; such requests are never redirected again.
-inline constexpr const char* kIntraHeader = "Aisle-Intra";
+using aisle::kIntraHeader;
 
 class PeerClient {
  public:
-  explicit PeerClient(std::string self_id) : self_id_(std::move(self_id)) {}
+  // With a cluster secret every request marked with kIntraHeader is signed (SignIntra); the
+  // secret outlives this. Without one, requests go out marked but unsigned.
+  explicit PeerClient(std::string self_id, const ClusterSecret* secret = nullptr)
+      : self_id_(std::move(self_id)), secret_(secret) {}
   virtual ~PeerClient() = default;
   PeerClient(const PeerClient&) = delete;
   PeerClient& operator=(const PeerClient&) = delete;
 
   const std::string& self_id() const { return self_id_; }
-  // Sends `req` as is (callers add kIntraHeader where the peer must not redirect it). Virtual
-  // only so handler tests can answer node-to-node calls without sockets.
-  virtual Result<HttpResponse> Do(const HttpRequest& req) { return http_.Do(req); }
+  const ClusterSecret* secret() const { return secret_; }
+  // Sends `req`; callers add kIntraHeader where the peer must not redirect it, and such a
+  // request is sent as from this node, signed (Send). Virtual only so handler tests can answer
+  // node-to-node calls without sockets.
+  virtual Result<HttpResponse> Do(const HttpRequest& req) { return Send(req); }
   HttpClient& http() { return http_; }
+  // The intra headers (kIntraHeader and, with a secret, its signature) for a request sent
+  // another way (the S3 relay). `body_digest`: Sha256Hex of the body or kUnsignedPayload.
+  std::vector<std::pair<std::string, std::string>> IntraHeaders(std::string_view method,
+                                                                std::string_view target,
+                                                                std::string_view body_digest) const;
 
+  // Asks the node at `url` who it is (a signed GET /v1/daemon?what=snode): OK when it answers
+  // as `node_id` and, with a secret, proves it holds the secret (Aisle-Intra-Proof over this
+  // request's signature and its ID). kInvalidArgument otherwise; kUnavailable unreachable.
+  Status CheckIdentity(const std::string& url, const std::string& node_id);
   // Writes bucket/name where it belongs (jobs producing new objects): when this target owns it
   // (or `cluster` is null: standalone), `put_local` stores it and the extra copies follow; else
   // a node-to-node PUT of `body` to the owner. total_timeout 0 = none.
@@ -42,8 +57,13 @@ class PeerClient {
   // asked with ?local=true); failures are logged, not returned.
   void DeleteCopies(const Smap& smap, std::string_view bucket, std::string_view object);
 
+ protected:
+  // Signs a request marked with kIntraHeader (when there is a secret) and sends it.
+  Result<HttpResponse> Send(const HttpRequest& req);
+
  private:
   const std::string self_id_;
+  const ClusterSecret* secret_;
   HttpClient http_;
 };
 

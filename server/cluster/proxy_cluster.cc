@@ -145,25 +145,8 @@ void ProxyCluster::KeepaliveLoop() {
 }
 
 Status ProxyCluster::ApplyMetasync(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::InvalidArgument("malformed metasync message");
-  Status result;
-  if (j.contains("smap") && j["smap"].is_object()) {
-    AISLE_ASSIGN_OR_RETURN(Smap s, SmapFromJson(j["smap"].dump()));
-    result = state_.SetSmap(std::move(s));
-  }
-  if (j.contains("bmd") && j["bmd"].is_object()) {
-    AISLE_ASSIGN_OR_RETURN(Bmd b, BmdFromJson(j["bmd"].dump()));
-    Status st = state_.SetBmd(std::move(b));
-    if (result.ok()) result = st;
-  }
-  if (j.contains("etlmd") && j["etlmd"].is_object()) {
-    AISLE_ASSIGN_OR_RETURN(EtlMd e, EtlMdFromJson(j["etlmd"].dump()));
-    Status st = state_.SetEtlMd(std::move(e));
-    if (result.ok()) result = st;
-  }
-  return result;
+  AISLE_ASSIGN_OR_RETURN(MapSet maps, MapSetFromJson(body));
+  return state_.InstallNewer(std::move(maps)).status();
 }
 
 Status ProxyCluster::Publish(Smap smap, Bmd bmd) {
@@ -210,15 +193,7 @@ void ProxyCluster::PushAll(const std::string& body, const Smap& smap) {
   for (auto& f : pushes) f.wait();
 }
 
-Result<std::string> ProxyCluster::Join(std::string_view body) {
-  if (!is_primary()) return Status::InvalidArgument("not the primary: join " + opts_.primary_url);
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("si"))
-    return Status::InvalidArgument("malformed join message: expecting {\"si\": {node}}");
-  AISLE_ASSIGN_OR_RETURN(Node node, NodeFromJson(j["si"].dump()));
-  std::lock_guard<std::mutex> l(mu_);
-  Smap smap = *state_.smap();
-  Bmd bmd = *state_.bmd();
+Status ProxyCluster::CheckJoinConflict(const Smap& smap, const Node& node) {
   if (const Node* old = smap.FindNode(node.id)) {
     bool alive = old->state == NodeState::kOnline && last_seen_.count(node.id) &&
                  Clock::now() - last_seen_[node.id] < milliseconds(opts_.down_after_ms);
@@ -230,6 +205,31 @@ Result<std::string> ProxyCluster::Join(std::string_view body) {
     if (node.id == opts_.self.id)
       return Status::Conflict("node ID \"" + node.id + "\" is the primary's");
   }
+  return Status::OK();
+}
+
+Result<std::string> ProxyCluster::Join(std::string_view body, std::string_view sender) {
+  if (!is_primary()) return Status::InvalidArgument("not the primary: join " + opts_.primary_url);
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("si"))
+    return Status::InvalidArgument("malformed join message: expecting {\"si\": {node}}");
+  AISLE_ASSIGN_OR_RETURN(Node node, NodeFromJson(j["si"].dump()));
+  if (peers_->secret()) {
+    // Before the map names it (and rebalance sends it data): the node signed its own join and
+    // its URL answers as it, holding the secret. Asked without holding mu_.
+    if (sender != node.id)
+      return Status::InvalidArgument("join of node \"" + node.id + "\" signed by \"" +
+                                     std::string(sender) + "\"");
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      AISLE_RETURN_IF_ERROR(CheckJoinConflict(*state_.smap(), node));
+    }
+    AISLE_RETURN_IF_ERROR(peers_->CheckIdentity(node.Url(), node.id).WithContext("join"));
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  Smap smap = *state_.smap();
+  Bmd bmd = *state_.bmd();
+  AISLE_RETURN_IF_ERROR(CheckJoinConflict(smap, node));
   node.state = NodeState::kOnline;
   (node.role == "proxy" ? smap.proxies : smap.targets)[node.id] = node;
   smap.version++;

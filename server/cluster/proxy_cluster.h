@@ -50,7 +50,9 @@ class ProxyCluster {
   PeerClient& peers() { return *peers_; }
 
   // Primary only. Returns the metasync body {"smap":...,"bmd":...} for the new node.
-  Result<std::string> Join(std::string_view body);
+  // `sender`: the verified node that signed the join ("" when nodes are not authenticated);
+  // it must be the joining node, whose URL must answer as it (PeerClient::CheckIdentity).
+  Result<std::string> Join(std::string_view body, std::string_view sender = {});
   // Primary only. Returns maps to send back when the node's versions are stale ("" if not).
   Result<std::string> Keepalive(std::string_view node_id, std::string_view body);
   // Non-primary proxies: a pushed {"smap","bmd"}.
@@ -86,6 +88,8 @@ class ProxyCluster {
   void PushAll(const std::string& body, const Smap& smap);
   void MonitorLoop();
   Status JoinPrimary();
+  // A join that would take a live node's ID (or the primary's). REQUIRES: mu_ held.
+  Status CheckJoinConflict(const Smap& smap, const Node& node);
   void KeepaliveLoop();
 
   Options opts_;

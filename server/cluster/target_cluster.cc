@@ -89,68 +89,37 @@ Status TargetCluster::Join() {
 }
 
 Status TargetCluster::ApplyMetasync(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::InvalidArgument("malformed metasync message");
-  std::optional<Smap> smap;
-  std::optional<Bmd> bmd;
-  if (j.contains("smap") && j["smap"].is_object()) {
-    AISLE_ASSIGN_OR_RETURN(Smap s, SmapFromJson(j["smap"].dump()));
-    smap = std::move(s);
+  AISLE_ASSIGN_OR_RETURN(MapSet maps, MapSetFromJson(body));
+  // All or nothing: a refused message changes no map (ClusterState::InstallNewer).
+  AISLE_ASSIGN_OR_RETURN(Installed done, state_.InstallNewer(std::move(maps)));
+  if (done.bmd) ReconcileBuckets(*done.old_bmd, *state_.bmd());
+  if (done.etlmd && etlmd_listener_) etlmd_listener_(state_.etlmd());
+  if (done.smap) {
+    spdlog::debug("cluster map v{}", state_.smap()->version);
+    std::lock_guard<std::mutex> l(reb_mu_);
+    reb_wanted_++;
+    reb_cv_.notify_all();
   }
-  if (j.contains("bmd") && j["bmd"].is_object()) {
-    AISLE_ASSIGN_OR_RETURN(Bmd b, BmdFromJson(j["bmd"].dump()));
-    bmd = std::move(b);
-  }
-  Status etl_st;
-  if (j.contains("etlmd") && j["etlmd"].is_object()) {
-    AISLE_ASSIGN_OR_RETURN(EtlMd e, EtlMdFromJson(j["etlmd"].dump()));
-    etl_st = state_.SetEtlMd(std::move(e));
-    if (etl_st.ok() && etlmd_listener_) etlmd_listener_(state_.etlmd());
-  }
-  Status st = ApplyMaps(std::move(smap), std::move(bmd));
-  return st.ok() ? etl_st : st;
+  return Status::OK();
 }
 
-Status TargetCluster::ApplyMaps(std::optional<Smap> smap, std::optional<Bmd> bmd) {
-  Status result;
-  if (bmd) {
-    std::shared_ptr<const Bmd> old = state_.bmd();
-    Status st = state_.SetBmd(*bmd);
-    if (st.ok()) {
-      // Create what the cluster has; destroy only what it removed since our last version.
-      for (const auto& [name, props] : bmd->buckets) {
-        if (!store_->HeadBucket(name).ok()) {
-          Status cs = store_->CreateBucket(name);
-          if (!cs.ok() && cs.code() != StatusCode::kAlreadyExists)
-            spdlog::error("metasync: create bucket {}: {}", name, cs.ToString());
-        }
-      }
-      if (old->version > 0 && old->uuid == bmd->uuid) {
-        for (const auto& [name, props] : old->buckets) {
-          if (!bmd->buckets.count(name) && store_->HeadBucket(name).ok()) {
-            Status ds = store_->DestroyBucket(name);
-            if (!ds.ok()) spdlog::error("metasync: destroy bucket {}: {}", name, ds.ToString());
-          }
-        }
-      }
-    } else {
-      result = st;
+void TargetCluster::ReconcileBuckets(const Bmd& old, const Bmd& bmd) {
+  // Create what the cluster has; destroy only what it removed since our last version.
+  for (const auto& [name, props] : bmd.buckets) {
+    if (!store_->HeadBucket(name).ok()) {
+      Status cs = store_->CreateBucket(name);
+      if (!cs.ok() && cs.code() != StatusCode::kAlreadyExists)
+        spdlog::error("metasync: create bucket {}: {}", name, cs.ToString());
     }
   }
-  if (smap) {
-    int64_t v = smap->version;
-    Status st = state_.SetSmap(std::move(*smap));
-    if (st.ok()) {
-      spdlog::debug("cluster map v{}", v);
-      std::lock_guard<std::mutex> l(reb_mu_);
-      reb_wanted_++;
-      reb_cv_.notify_all();
-    } else if (result.ok()) {
-      result = st;
+  if (old.version > 0 && old.uuid == bmd.uuid) {
+    for (const auto& [name, props] : old.buckets) {
+      if (!bmd.buckets.count(name) && store_->HeadBucket(name).ok()) {
+        Status ds = store_->DestroyBucket(name);
+        if (!ds.ok()) spdlog::error("metasync: destroy bucket {}: {}", name, ds.ToString());
+      }
     }
   }
-  return result;
 }
 
 int TargetCluster::CopiesOf(std::string_view bucket) const {

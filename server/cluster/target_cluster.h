@@ -57,7 +57,8 @@ class TargetCluster {
 
   const Node& self() const { return opts_.self; }
   std::shared_ptr<const Smap> smap() const { return state_.smap(); }
-  // Applies a pushed {"smap": ..., "bmd": ...}; stale versions are rejected with kConflict.
+  // Applies a pushed {"smap": ..., "bmd": ..., "etlmd": ...} all or nothing: a map older than
+  // ours refuses the whole message with kConflict (ClusterState::InstallNewer).
   Status ApplyMetasync(std::string_view body);
 
   int CopiesOf(std::string_view bucket) const;
@@ -87,7 +88,8 @@ class TargetCluster {
 
  private:
   Status Join();
-  Status ApplyMaps(std::optional<Smap> smap, std::optional<Bmd> bmd);
+  // After a newer bucket metadata: creates and destroys local buckets to match.
+  void ReconcileBuckets(const Bmd& old, const Bmd& bmd);
   void KeepaliveLoop();
   void RebalanceLoop();
   void RunRebalance(int64_t generation, jobs::Job* job);

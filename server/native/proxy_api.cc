@@ -102,6 +102,8 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   std::string_view path = req.path;
   constexpr std::string_view kV1 = "/v1/";
   if (RefuseUnknownExpectation(req, resp, node_)) return;
+  SignedBodyGuard signed_body;
+  if (!AdmitPeer(peer_auth_, req, resp, node_, PeerRouteOf(req, true), &signed_body)) return;
   if (s3_ && path.substr(0, kV1.size()) != kV1 && s3_matches_(req)) return s3_->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1)
     return WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
@@ -111,7 +113,9 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   size_t slash = rest.find('/');
   std::string_view group = rest.substr(0, slash);
   std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (!cluster_->ready() && group != "metasync") {
+  // The primary asks a joining proxy who it is (daemon?what=snode) before it has a map.
+  bool who_am_i = group == "daemon" && req.Query("what").value_or("") == "snode";
+  if (!cluster_->ready() && group != "metasync" && !who_am_i) {
     resp.headers.Set("Retry-After", "1");
     return WriteError(req, resp, 503, "starting up: the cluster map is not loaded yet", node_);
   }
@@ -179,7 +183,7 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   if (!body.ok()) return WriteError(req, resp, body.status(), node_);
   if (tail == "join" && req.method == "POST") {
     if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
-    auto r = cluster_->Join(*body);
+    auto r = cluster_->Join(*body, req.intra_sender);
     if (!r.ok()) return WriteError(req, resp, r.status(), node_);
     resp.headers.Set("Content-Type", "application/json");
     resp.body = *r;
@@ -187,6 +191,8 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   }
   if (tail.substr(0, 10) == "keepalive/" && req.method == "POST") {
     if (!cluster_->is_primary()) return WriteError(req, resp, 400, "not the primary", node_);
+    if (req.peer_auth && req.intra_sender != tail.substr(10))
+      return WriteError(req, resp, 401, "a keepalive must come from the node it names", node_);
     auto r = cluster_->Keepalive(tail.substr(10), *body);
     if (!r.ok()) return WriteError(req, resp, r.status(), node_);
     if (!r->empty()) resp.headers.Set("Content-Type", "application/json");
@@ -210,6 +216,8 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   auto msg = ParseActionMsg(*body);
   if (!msg.ok()) return WriteError(req, resp, msg.status(), node_);
   if (msg->action == "stop") return FanOutJobs(req, resp, *body);  // jobs run on the targets
+  // Membership changes: nodes and holders of the cluster secret only (docs/SECURITY.md).
+  if (RefuseUnlessPeer(req, resp, node_)) return;
   std::string sid;
   if (const json* s = FindKey(*msg->value, "sid"); s && s->is_string()) sid = s->get<std::string>();
   Status st;

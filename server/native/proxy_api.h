@@ -8,6 +8,7 @@
 
 #include "server/api/http_types.h"
 #include "server/api/node_context.h"
+#include "server/api/peer_auth.h"
 #include "server/cluster/proxy_cluster.h"
 #include "server/etl/proxy_etl.h"
 #include "server/metrics/node_metrics.h"
@@ -21,6 +22,8 @@ class ProxyApi : public Handler {
   void Handle(Request& req, Response& resp) override;
   // Non-/v1 requests that `matches` accepts go to `s3` (S3 through the proxy). A callback,
   // not the S3 type: aisle_s3 sits above aisle_api.
+  // Verifies node-to-node requests (null: unauthenticated mode). Set before serving.
+  void SetPeerAuth(const PeerAuth* auth) { peer_auth_ = auth; }
   void SetS3(Handler* s3, std::function<bool(const Request&)> matches) {
     s3_ = s3;
     s3_matches_ = std::move(matches);
@@ -43,6 +46,7 @@ class ProxyApi : public Handler {
   cluster::ProxyCluster* cluster_;
   ProxyEtl etl_;  // /v1/etl and the offline bucket jobs (server/etl)
   Handler* s3_ = nullptr;
+  const PeerAuth* peer_auth_ = nullptr;
   std::function<bool(const Request&)> s3_matches_;
   metrics::ProxyMetrics* metrics_ = nullptr;
 };

@@ -3,6 +3,7 @@
 #include "common/clock.h"
 #include "server/api/errors.h"
 #include "server/api/op_metrics.h"
+#include "server/api/peer_auth.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
@@ -17,6 +18,9 @@ void TargetApi::Handle(Request& req, Response& resp) {
   std::string_view path = req.path;
   constexpr std::string_view kV1 = "/v1/";
   if (RefuseUnknownExpectation(req, resp, ctx_.node)) return;
+  SignedBodyGuard signed_body;
+  if (!AdmitPeer(ctx_.peer_auth, req, resp, ctx_.node, PeerRouteOf(req, false), &signed_body))
+    return;
   // S3: path style under /s3, virtual-host style at the root (S3Api checks the Host).
   if (ctx_.s3 && path.substr(0, kV1.size()) != kV1) return ctx_.s3->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1) {

@@ -104,7 +104,8 @@ void S3ProxyApi::RelayTo(const std::string& url, Request& req, Response& resp) {
   uint16_t port = 0;
   if (!SplitUrl(url, &host, &port)) return ServiceUnavailable(req, resp, "bad node URL " + url);
   RelayOptions ro;
-  ro.extra_headers.emplace_back(cluster::kIntraHeader, node_.id);
+  // The client's body streams through: signed as UNSIGNED-PAYLOAD (docs/SECURITY.md).
+  ro.extra_headers = cluster_->peers().IntraHeaders(req.method, req.target, kUnsignedPayload);
   Status st = RelayInto(host, port, req, resp, ro);
   if (!st.ok()) {
     ServiceUnavailable(req, resp, st.message());

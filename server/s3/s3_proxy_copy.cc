@@ -54,7 +54,7 @@ void S3ProxyApi::CopyAcrossTargets(Request& req, Response& resp, const S3Target&
   StringBodyReader no_body("");
   get.body = &no_body;
   RelayOptions ro;
-  ro.extra_headers.emplace_back(cluster::kIntraHeader, node_.id);
+  ro.extra_headers = cluster_->peers().IntraHeaders("GET", get.target, Sha256Hex(""));
   auto src = Relay(host, port, get, ro);
   if (!src.ok()) return WriteS3Error(req, resp, 503, "ServiceUnavailable", src.status().message());
   if (src->status == 404)

@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "common/net/http_stream.h"
+#include "common/net/intra_auth.h"
 
 namespace aisle::api::s3 {
 namespace {
@@ -45,7 +46,8 @@ Result<RelayedResponse> Relay(const std::string& host, uint16_t port, Request& r
   out.method = req.method;
   out.target = req.target;
   for (const auto& [k, v] : req.headers.items()) {
-    if (!HopByHop(k)) out.headers.emplace_back(k, v);
+    // The relaying node signs for itself (extra_headers); a client's Aisle-Intra* never passes.
+    if (!HopByHop(k) && !IsIntraHeaderName(k)) out.headers.emplace_back(k, v);
   }
   out.chunked = req.has_body && !length;  // re-chunked when the client's body had no length
   // Keep an explicit "Content-Length: 0": clients may sign it.

@@ -19,7 +19,8 @@ namespace aisle::api::s3 {
 
 struct RelayOptions {
   int io_timeout_ms = 120000;  // per connect/read/write
-  // Added to the relayed request (e.g. Aisle-Intra).
+  // Added to the relayed request (PeerClient::IntraHeaders); the client's own Aisle-Intra*
+  // headers are dropped.
   std::vector<std::pair<std::string, std::string>> extra_headers;
 };
 

@@ -127,6 +127,61 @@ def remove_tmpdir(d):
         shutil.rmtree(d, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------------------
+# Cluster secret: every node started here gets one by default (peer auth on, docs/SECURITY.md);
+# Node(cluster_secret=None) starts one in the unauthenticated mode.
+
+_secret = {}
+
+
+def cluster_secret_file():
+    """The suite's cluster secret file (created once per process, mode 0600)."""
+    with _live_lock:
+        if "path" not in _secret:
+            d = make_tmpdir("aisle-secret-")
+            path = os.path.join(d, "cluster.secret")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, os.urandom(32).hex().encode() + b"\n")
+            os.close(fd)
+            _secret["path"] = path
+        return _secret["path"]
+
+
+def cluster_secret():
+    with open(cluster_secret_file(), "rb") as f:
+        return f.read().rstrip(b"\r\n \t")
+
+
+def intra_headers(method, target, sender, body=b"", ts=None, unsigned=False, secret=None):
+    """Aisle-Intra headers of a node-to-node request from `sender` (a node ID in the cluster
+    map), signed as the nodes sign: HMAC-SHA256 over method, target (path?query as sent),
+    time, sender and the body's SHA-256 (or UNSIGNED-PAYLOAD)."""
+    import hashlib
+    import hmac
+    if isinstance(body, str):
+        body = body.encode()
+    ts = int(time.time()) if ts is None else int(ts)
+    digest = "UNSIGNED-PAYLOAD" if unsigned else hashlib.sha256(body or b"").hexdigest()
+    msg = "aisle-intra-v1\n%s\n%s\n%d\n%s\n%s" % (method, target, ts, sender, digest)
+    key = cluster_secret() if secret is None else secret
+    sig = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+    return {"Aisle-Intra": sender, "Aisle-Intra-Time": str(ts), "Aisle-Intra-Body": digest,
+            "Aisle-Intra-Sig": sig}
+
+
+def intra_request(method, url, sender, data=b"", headers=None, unsigned=False, ts=None,
+                  secret=None, timeout=30, **kw):
+    """A `requests` call signed as node `sender` (intra_headers over the URL as sent)."""
+    import requests
+    if isinstance(data, str):
+        data = data.encode()
+    prep = requests.Request(method, url, data=data, headers=headers or {}, **kw).prepare()
+    prep.headers.update(intra_headers(method, prep.path_url, sender, data, ts=ts,
+                                      unsigned=unsigned, secret=secret))
+    with requests.Session() as s:
+        return s.send(prep, timeout=timeout)
+
+
 class NodeStartError(RuntimeError):
     pass
 
@@ -137,8 +192,10 @@ class Node:
     Node(n_mountpaths=1).start() -> url. restart() keeps the mountpaths (new ephemeral port).
     """
 
-    def __init__(self, n_mountpaths=1, extra_args=(), workdir=None):
+    def __init__(self, n_mountpaths=1, extra_args=(), workdir=None, cluster_secret=True):
         self.binary = node_bin()
+        # True: the suite's secret; None: unauthenticated mode; else a secret file path.
+        self.secret_file = cluster_secret_file() if cluster_secret is True else cluster_secret
         self.own_dir = workdir is None
         self.dir = workdir or make_tmpdir()
         self.mountpaths = []
@@ -162,6 +219,8 @@ class Node:
         ready = os.path.join(self.dir, "ready-%d" % self.starts)
         self.log_path = os.path.join(self.dir, "node-%d.log" % self.starts)
         args = self.build_args(ready)
+        if self.secret_file and "--cluster-secret-file" not in args:
+            args += ["--cluster-secret-file", self.secret_file]
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.dir)

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import requests  # noqa: E402
 
+import aisle_testlib as tl  # noqa: E402
 from aisle_testlib import (NodeTestCase, cli_bin, hrw_owner, main, make_tmpdir,  # noqa: E402
                            remove_tmpdir, xxh64_hex)
 
@@ -779,7 +780,7 @@ class ClusterArchiveTest(unittest.TestCase):
         owner = self.c.target_by_id(hrw_owner(ids, dst, "j.tar"))
         extra = {"b/1": b"one", "b/2": rand_bytes(5000, 8)}
         url = owner.obj_url(dst, "j.tar", {"archappend": "true", "archmime": ".tar"})
-        r = requests.put(url, data=make_tar(extra), headers={"Aisle-Intra": "test"}, timeout=T)
+        r = tl.intra_request("PUT", url, owner.node_id(), make_tar(extra), timeout=T)
         self.assertEqual(r.status_code, 200, r.content[:300])
         self.assertEqual(r.headers["Ais-Append-Mode"], "inplace")
         members("j.tar", dict(data, **extra))

@@ -25,8 +25,8 @@ hrw_owner = tl.hrw_owner
 
 
 class Proxy(tl.Node):
-    def __init__(self, primary_url=None, port=0, workdir=None):
-        super().__init__(n_mountpaths=0, workdir=workdir)
+    def __init__(self, primary_url=None, port=0, workdir=None, cluster_secret=True):
+        super().__init__(n_mountpaths=0, workdir=workdir, cluster_secret=cluster_secret)
         self.primary_url = primary_url
         self.fixed_port = port
 
@@ -40,8 +40,9 @@ class Proxy(tl.Node):
 
 
 class Cluster:
-    def __init__(self, n_targets):
-        self.proxy = Proxy()
+    def __init__(self, n_targets, cluster_secret=True):
+        self.cluster_secret = cluster_secret  # False/None: the unauthenticated mode
+        self.proxy = Proxy(cluster_secret=cluster_secret or None)
         self.proxy.start()
         self.proxy.fixed_port = self.proxy.port  # restarts keep the endpoint
         self.targets = []
@@ -54,7 +55,8 @@ class Cluster:
         return self.proxy.url
 
     def add_target(self):
-        t = tl.Node(extra_args=["--primary", self.proxy.url, "--keepalive-ms", str(KEEPALIVE_MS)])
+        t = tl.Node(extra_args=["--primary", self.proxy.url, "--keepalive-ms", str(KEEPALIVE_MS)],
+                    cluster_secret=self.cluster_secret or None)
         t.start()
         self.targets.append(t)
         return t
@@ -128,8 +130,7 @@ def local_names(target, bucket):
     names, token = [], ""
     while True:
         body = {"action": "list", "value": {"pagesize": 10000, "continuation_token": token}}
-        r = requests.get(target.bck_url(bucket), data=json.dumps(body),
-                         headers={"Aisle-Intra": "test"}, timeout=30)
+        r = tl.intra_request("GET", target.bck_url(bucket), target.node_id(), json.dumps(body))
         r.raise_for_status()
         j = r.json()
         names += [e["name"] for e in j["entries"]]
@@ -300,7 +301,8 @@ class ClusterTest(unittest.TestCase):
             time.sleep(0.05)
         # A stale map pushed to a target is rejected and changes nothing.
         stale = dict(sm, version=str(version - 1))
-        r = requests.put(t.url + "/v1/metasync", data=json.dumps({"smap": stale}), timeout=10)
+        primary = sm["proxy_si"]["daemon_id"]
+        r = tl.intra_request("PUT", t.url + "/v1/metasync", primary, json.dumps({"smap": stale}))
         self.assertEqual(r.status_code, 409, r.text)
         self.assertIn("stale", r.json()["message"])
         tsm = requests.get(t.url + "/v1/daemon", params={"what": "smap"}, timeout=10).json()
@@ -309,16 +311,16 @@ class ClusterTest(unittest.TestCase):
         for body in ["{", "[]", json.dumps({"si": {"daemon_id": "x"}}), json.dumps({"si": {
                 "daemon_id": "bad id!", "daemon_type": "target",
                 "public_net": {"node_ip_addr": "127.0.0.1", "daemon_port": "1"}}})]:
-            r = requests.post(self.c.url + "/v1/cluster/join", data=body, timeout=10)
+            r = tl.intra_request("POST", self.c.url + "/v1/cluster/join", "x", body)
             self.assertEqual(r.status_code, 400, body)
             self.assertTrue(r.json()["message"])
-        r = requests.put(t.url + "/v1/metasync", data="{not json", timeout=10)
+        r = tl.intra_request("PUT", t.url + "/v1/metasync", primary, "{not json")
         self.assertEqual(r.status_code, 400)
         # A join that reuses a live target's ID from another address is refused.
         tid = t.node_id()
         dup = {"si": {"daemon_id": tid, "daemon_type": "target",
                       "public_net": {"node_ip_addr": "127.0.0.1", "daemon_port": "1"}}}
-        r = requests.post(self.c.url + "/v1/cluster/join", data=json.dumps(dup), timeout=10)
+        r = tl.intra_request("POST", self.c.url + "/v1/cluster/join", tid, json.dumps(dup))
         self.assertEqual(r.status_code, 409)
         self.assertIn("duplicate", r.json()["message"])
         self.assertEqual(int(self.c.smap()["version"]), version)
@@ -329,7 +331,9 @@ class UpDownTest(unittest.TestCase):
     def test_aisle_up_put_list_read_remove_down(self):
         d = tl.make_tmpdir()
         cli = tl.cli_bin()
-        env = dict(os.environ, AISLE_NODE_BIN=tl.node_bin())
+        # `aisle up` makes DIR/cluster.secret; membership changes are signed with it.
+        env = dict(os.environ, AISLE_NODE_BIN=tl.node_bin(),
+                   AISLE_CLUSTER_SECRET_FILE=os.path.join(d, "cluster.secret"))
 
         def aisle(*args, check=True):
             p = subprocess.run([cli, "--endpoint", endpoint] + list(args), capture_output=True,
@@ -346,6 +350,9 @@ class UpDownTest(unittest.TestCase):
                 state = json.load(f)
             endpoint = state["endpoint"]
             self.assertIn(endpoint, p.stdout)
+            self.assertEqual(state["secret_file"], env["AISLE_CLUSTER_SECRET_FILE"])
+            self.assertEqual(os.stat(state["secret_file"]).st_mode & 0o777, 0o600)
+            self.assertGreaterEqual(len(open(state["secret_file"], "rb").read().strip()), 32)
             aisle("bucket", "create", "ais://demo")
             src = os.path.join(d, "src")
             os.makedirs(src)

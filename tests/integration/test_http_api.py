@@ -70,7 +70,8 @@ class CommandLineTest(unittest.TestCase):
     FLAGS = ("--config", "--role", "--host", "--port", "--mountpath", "--id", "--io-threads",
              "--workers", "--log-level", "--ready-file", "--max-object-size", "--s3-access-key",
              "--s3-secret-key", "--s3-region", "--s3-vhost-domain", "--rate-limit", "--primary",
-             "--data-dir", "--keepalive-ms", "--down-after-ms", "--no-local-reads")
+             "--data-dir", "--keepalive-ms", "--down-after-ms", "--no-local-reads",
+             "--cluster-secret-file")
 
     def run_node(self, *args):
         return subprocess.run([node_bin(), *args], capture_output=True, text=True, timeout=30)
@@ -92,6 +93,18 @@ class CommandLineTest(unittest.TestCase):
         p = self.run_node("--role", "target")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--mountpath", p.stderr)
+
+    def test_short_or_unreadable_cluster_secret_fails(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            short = os.path.join(d, "short")
+            with open(short, "w") as f:
+                f.write("x" * 31 + "\n")
+            for path, why in ((short, "at least 32"), (os.path.join(d, "none"), "cannot read")):
+                p = self.run_node("--role", "target", "--mountpath", d, "--cluster-secret-file", path)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("--cluster-secret-file", p.stderr)
+                self.assertIn(why, p.stderr)
 
 
 # ==========================================================================================
