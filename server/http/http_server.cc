@@ -404,10 +404,12 @@ HeadState ReadHead(Connection& conn, const ServerOptions& opts, error_code& ec) 
   }
 }
 
-// The transport's own error replies, in the AIS error shape; the connection closes after.
+// The transport's own error replies, in the AIS error shape (method, path and node are not
+// known this early); the connection closes after.
 std::string ErrorReply(int status, const std::string& message, const std::string& remote) {
-  std::string body = "{\"message\":\"" + message + "\",\"remote_addr\":\"" + remote +
-                     "\",\"status\":" + std::to_string(status) + "}";
+  std::string body = "{\"message\":\"" + message +
+                     "\",\"method\":\"\",\"url_path\":\"\",\"remote_addr\":\"" + remote +
+                     "\",\"caller\":\"\",\"node\":\"\",\"status\":" + std::to_string(status) + "}";
   std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
   out.append(Reason(status)).append("\r\n");
   AppendHeader(out, "Content-Type", "application/json");
