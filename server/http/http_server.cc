@@ -516,14 +516,14 @@ struct HttpServer::Impl {
 
   // Strand: the loop owns the connection until a whole head has arrived.
   void WaitForRequest(const std::shared_ptr<Connection>& conn) {
-    if (stopping) return Close(*conn);
+    if (stopping) return CloseOnLoop(conn);
     ArmTimer(conn, conn->buffer.size() > 0);
     WaitReadable(conn);
   }
 
   void WaitReadable(const std::shared_ptr<Connection>& conn) {
     conn->socket.async_wait(tcp::socket::wait_read, [this, conn](error_code ec) {
-      if (ec || stopping || !conn->socket.is_open()) return Close(*conn);
+      if (ec || stopping || !conn->socket.is_open()) return CloseOnLoop(conn);
       error_code perr;
       switch (ReadHead(*conn, opts, perr)) {
         case HeadState::kDone:
@@ -533,12 +533,20 @@ struct HttpServer::Impl {
         case HeadState::kNeedMore:
           if (!conn->head_deadline && conn->buffer.size() > 0) ArmTimer(conn, true);
           return WaitReadable(conn);
-        case HeadState::kClosed: return Close(*conn);
+        case HeadState::kClosed: return CloseOnLoop(conn);
         case HeadState::kError:
           SendNow(conn->socket.native_handle(), HeadErrorReply(perr, opts, conn->remote));
-          return Close(*conn);
+          return CloseOnLoop(conn);
       }
     });
+  }
+
+  // Strand: closes a connection the loop owns and drops its timer wait, which holds the last
+  // reference (the connection, and its slot in `conns`, would otherwise live until expiry).
+  void CloseOnLoop(const std::shared_ptr<Connection>& conn) {
+    ++conn->timer_gen;
+    conn->timer.cancel();
+    Close(*conn);
   }
 
   // Whether the parsed head is a peer's keepalive, metasync or health request.

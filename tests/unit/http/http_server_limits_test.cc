@@ -201,6 +201,16 @@ TEST_F(HttpServerLimitsTest, ConnectionsPerAddressAreCapped) {
   while (server_->open_connections() > 4 && Clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(10));
   EXPECT_EQ(Get("/again"), 200);
+  // Connections the client closes (idle, or with half a head) free their slots at once, not
+  // when their idle timer would have fired.
+  for (size_t i = 1; i < held.size(); ++i) {
+    if (i % 2) Send(held[i], "GET /half");
+    ::shutdown(held[i], SHUT_RDWR);
+  }
+  deadline = Clock::now() + milliseconds(2000);
+  while (server_->open_connections() > 1 && Clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(server_->open_connections(), 1);  // Get()'s
 }
 
 // With every general worker blocked (and more requests queued behind them), a peer's request
