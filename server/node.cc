@@ -115,6 +115,12 @@ Status Node::Build() {
   hopts.port = static_cast<uint16_t>(cfg_.port);
   hopts.io_threads = cfg_.io_threads;
   hopts.workers = cfg_.workers;
+  hopts.head_timeout_ms = cfg_.head_timeout_ms;
+  hopts.max_conns_per_ip = cfg_.max_conns_per_ip;
+  // Peers' keepalives, map pushes and health checks have their own workers: a flood of client
+  // requests must not make the primary declare healthy nodes down.
+  hopts.priority_paths = {"/v1/cluster/keepalive/", "/v1/metasync", "/v1/health"};
+  hopts.priority_header = cluster::kIntraHeader;
   hopts.rate_limit_bps = cfg_.rate_limit_bps;
   server_ = std::make_unique<http::HttpServer>(hopts, nullptr);
   // Listen first: the node's URL (with an ephemeral port) is part of its identity in the map.

@@ -29,6 +29,8 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("id")) c->id = j["id"].get<std::string>();
     if (j.contains("io_threads")) c->io_threads = j["io_threads"].get<int>();
     if (j.contains("workers")) c->workers = j["workers"].get<int>();
+    if (j.contains("head_timeout_ms")) c->head_timeout_ms = j["head_timeout_ms"].get<int>();
+    if (j.contains("max_conns_per_ip")) c->max_conns_per_ip = j["max_conns_per_ip"].get<int>();
     if (j.contains("log_level")) c->log_level = j["log_level"].get<std::string>();
     if (j.contains("max_object_size")) c->max_object_size = j["max_object_size"].get<uint64_t>();
     if (j.contains("s3_keys")) {
@@ -87,6 +89,12 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--id", c.id, "node ID (default: generated once and kept)");
   app.add_option("--io-threads", c.io_threads, "event-loop threads (0 = one per core)");
   app.add_option("--workers", c.workers, "request worker threads")->check(CLI::PositiveNumber);
+  app.add_option("--head-timeout-ms", c.head_timeout_ms,
+                 "close a connection whose request head is not complete in this many ms (408)")
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--max-conns-per-ip", c.max_conns_per_ip,
+                 "open connections allowed per client address; beyond: 503 (0 = no limit)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error");
   app.add_option("--ready-file", c.ready_file, "write the URL here once serving");
   app.add_option("--max-object-size", c.max_object_size, "largest object in bytes (0 = no limit)");

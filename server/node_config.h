@@ -17,6 +17,8 @@ struct NodeConfig {
   std::string id;                       // generated and persisted when empty
   int io_threads = 0;                   // 0 = one per core
   int workers = 64;                     // concurrent requests
+  int head_timeout_ms = 10000;          // a request head must arrive whole within this
+  int max_conns_per_ip = 256;           // open connections per client address (0 = no limit)
   std::string log_level = "info";
   std::string ready_file;        // written with the URL once serving
   uint64_t max_object_size = 0;  // 0 = unlimited

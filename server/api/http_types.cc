@@ -48,6 +48,9 @@ std::optional<std::string> Request::Query(std::string_view name) const {
 Result<std::string> Request::ReadBody(size_t limit) {
   std::string out;
   if (!body) return out;
+  // A declared length over the limit is refused before a byte is read (or 100-continue sent).
+  if (auto declared = body->DeclaredLength(); declared && *declared > limit)
+    return Status::TooLarge("request body larger than " + std::to_string(limit) + " bytes");
   char buf[16384];
   for (;;) {
     AISLE_ASSIGN_OR_RETURN(size_t n, body->Read(buf, sizeof buf));

@@ -45,7 +45,8 @@ struct Request {
 
   // Value of the first query parameter `name`; nullopt when absent.
   std::optional<std::string> Query(std::string_view name) const;
-  // Reads the whole body into a string, up to `limit` bytes (kTooLarge beyond).
+  // Reads the whole body into a string, up to `limit` bytes (kTooLarge beyond, at once when
+  // the declared Content-Length says so).
   Result<std::string> ReadBody(size_t limit);
 };
 

@@ -16,6 +16,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/logging.h"
@@ -303,35 +304,159 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n");
 }
 
-}  // namespace
-
 // ---- server ---------------------------------------------------------------------------------
 
-struct Connection {
-  // `open`: the server's count of open connections, kept while this one lives.
-  Connection(tcp::socket s, std::atomic<int64_t>* open)
-      : socket(std::move(s)), timer(socket.get_executor()), open_count(open) {
-    open_count->fetch_add(1, std::memory_order_relaxed);
+// Open connections per client address. Thread-safe.
+class ConnLimiter {
+ public:
+  explicit ConnLimiter(int limit) : limit_(limit) {}
+  // Counts a new connection from `ip`; false (nothing counted) when it already holds `limit`.
+  bool Acquire(const std::string& ip) {
+    std::lock_guard<std::mutex> l(mu_);
+    int& n = per_ip_[ip];
+    if (limit_ > 0 && n >= limit_) {
+      if (n == 0) per_ip_.erase(ip);
+      return false;
+    }
+    ++n;
+    ++open_;
+    return true;
   }
-  ~Connection() { open_count->fetch_sub(1, std::memory_order_relaxed); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+  void Release(const std::string& ip) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = per_ip_.find(ip);
+    if (it != per_ip_.end() && --it->second <= 0) per_ip_.erase(it);
+    --open_;
+  }
+  int64_t open() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return open_;
+  }
+
+ private:
+  const int limit_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, int> per_ip_;
+  int64_t open_ = 0;
+};
+
+// One client connection. While parked on the event loop every field is touched only on its
+// strand (the socket's executor); a worker owns it between hand-off and hand-back.
+struct Connection {
+  Connection(tcp::socket s, ConnLimiter* l)
+      : socket(std::move(s)), timer(socket.get_executor()), limiter(l) {}
+  ~Connection() {
+    if (counted) limiter->Release(ip);
+  }
   tcp::socket socket;
   asio::steady_timer timer;
   beast::flat_buffer buffer{64 * 1024};
-  std::string remote;
-  std::atomic<int64_t>* open_count;
+  std::optional<Parser> parser;  // the request being read or served
+  std::string ip;
+  std::string remote;  // "ip:port"
+  ConnLimiter* limiter;
+  bool counted = false;  // holds a slot in `limiter`
+  // Strand only: the timer armed last (a stale expiry is ignored) and whether it is the head
+  // deadline (bytes of a head arrived) rather than the idle one.
+  uint64_t timer_gen = 0;
+  bool head_deadline = false;
 };
+
+enum class HeadState { kDone, kNeedMore, kClosed, kError };
+
+// Reads what the socket has without blocking and parses the head; the head's bytes stay in
+// the buffer until the head is complete (Beast parses a head in one piece). kError sets `ec`.
+HeadState ReadHead(Connection& conn, const ServerOptions& opts, error_code& ec) {
+  if (!conn.parser) {
+    conn.parser.emplace();
+    conn.parser->header_limit(static_cast<std::uint32_t>(opts.header_limit));
+    conn.parser->body_limit(opts.body_limit ? opts.body_limit
+                                            : std::numeric_limits<std::uint64_t>::max());
+  }
+  Parser& p = *conn.parser;
+  int fd = conn.socket.native_handle();
+  for (;;) {
+    if (conn.buffer.size() > 0) {
+      size_t used = p.put(conn.buffer.data(), ec);
+      conn.buffer.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+      } else if (ec) {
+        return HeadState::kError;
+      }
+      if (p.is_header_done()) return HeadState::kDone;
+      if (used > 0 && conn.buffer.size() > 0) continue;
+    }
+    if (conn.buffer.size() >= conn.buffer.max_size()) {
+      ec = bhttp::error::header_limit;
+      return HeadState::kError;
+    }
+    auto space = conn.buffer.prepare(beast::read_size(conn.buffer, 64 * 1024));
+    ssize_t r = ::recv(fd, space.data(), space.size(), 0);
+    if (r > 0) {
+      conn.buffer.commit(static_cast<size_t>(r));
+      continue;
+    }
+    if (r == 0) return HeadState::kClosed;  // a partial head then EOF: nothing to answer
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return HeadState::kNeedMore;
+    return HeadState::kClosed;
+  }
+}
+
+// The transport's own error replies, in the AIS error shape (method, path and node are not
+// known this early); the connection closes after.
+std::string ErrorReply(int status, const std::string& message, const std::string& remote) {
+  std::string body = "{\"message\":\"" + message +
+                     "\",\"method\":\"\",\"url_path\":\"\",\"remote_addr\":\"" + remote +
+                     "\",\"caller\":\"\",\"node\":\"\",\"status\":" + std::to_string(status) + "}";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out.append(Reason(status)).append("\r\n");
+  AppendHeader(out, "Content-Type", "application/json");
+  AppendHeader(out, "Content-Length", std::to_string(body.size()));
+  AppendHeader(out, "Connection", "close");
+  out.append("\r\n").append(body);
+  return out;
+}
+
+// A bad head: 431 (too large), 413 (declared body over the limit) or 400.
+std::string HeadErrorReply(const error_code& ec, const ServerOptions& opts,
+                           const std::string& remote) {
+  if (ec == bhttp::error::header_limit)
+    return ErrorReply(
+        431, "request header larger than " + std::to_string(opts.header_limit) + " bytes", remote);
+  if (ec == bhttp::error::body_limit)
+    return ErrorReply(413, "request body larger than " + std::to_string(opts.body_limit) + " bytes",
+                      remote);
+  return ErrorReply(400, "malformed request: " + ec.message(), remote);
+}
+
+// Sends what the socket takes now (short error replies into an empty send buffer); a client
+// that does not read loses the reply, never a thread.
+void SendNow(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   // First: connections still held by pending handlers end when ioc does, after this.
-  std::atomic<int64_t> open_connections{0};
   ServerOptions opts;
   api::Handler* handler;
+  // Declared before the loop: connections still queued in it at destruction release here.
+  std::unique_ptr<ConnLimiter> conns;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> io_threads;
   WorkerPool pool;
+  WorkerPool priority_pool;
+  bool has_priority = false;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -348,35 +473,102 @@ struct HttpServer::Impl {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         return Accept();
       }
-      auto conn = std::make_shared<Connection>(std::move(socket), &open_connections);
+      auto conn = std::make_shared<Connection>(std::move(socket), conns.get());
       error_code ignored;
       conn->socket.set_option(tcp::no_delay(true), ignored);
       conn->socket.non_blocking(true, ignored);
       auto ep = conn->socket.remote_endpoint(ignored);
-      conn->remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-      WaitForRequest(conn);
+      conn->ip = ep.address().to_string();
+      conn->remote = conn->ip + ":" + std::to_string(ep.port());
+      if (!conns->Acquire(conn->ip)) {
+        SendNow(conn->socket.native_handle(),
+                ErrorReply(503,
+                           "too many connections from " + conn->ip + " (limit " +
+                               std::to_string(opts.max_conns_per_ip) + ")",
+                           conn->remote));
+        Close(*conn);
+      } else {
+        conn->counted = true;
+        asio::dispatch(conn->socket.get_executor(), [this, conn] { WaitForRequest(conn); });
+      }
       Accept();
     });
   }
 
-  // Parks an idle connection on the event loop until it is readable or times out.
+  // Strand: (re)arms the connection's one timer: the idle limit while no byte of a head has
+  // arrived, then the head deadline (armed once per head, never pushed back by new bytes).
+  void ArmTimer(const std::shared_ptr<Connection>& conn, bool head) {
+    conn->head_deadline = head;
+    uint64_t gen = ++conn->timer_gen;
+    conn->timer.expires_after(
+        std::chrono::milliseconds(head ? opts.head_timeout_ms : opts.idle_timeout_ms));
+    conn->timer.async_wait([this, conn, gen](error_code ec) {
+      if (ec || gen != conn->timer_gen || !conn->socket.is_open()) return;
+      if (conn->head_deadline) {
+        SendNow(
+            conn->socket.native_handle(),
+            ErrorReply(
+                408, "request head not received in " + std::to_string(opts.head_timeout_ms) + " ms",
+                conn->remote));
+      }
+      Close(*conn);  // cancels the pending read wait
+    });
+  }
+
+  // Strand: the loop owns the connection until a whole head has arrived.
   void WaitForRequest(const std::shared_ptr<Connection>& conn) {
-    if (stopping) return Close(*conn);
-    conn->timer.expires_after(std::chrono::milliseconds(opts.idle_timeout_ms));
-    conn->timer.async_wait([conn](error_code ec) {
-      if (!ec) {
-        error_code ignored;
-        conn->socket.cancel(ignored);
+    if (stopping) return CloseOnLoop(conn);
+    ArmTimer(conn, conn->buffer.size() > 0);
+    WaitReadable(conn);
+  }
+
+  void WaitReadable(const std::shared_ptr<Connection>& conn) {
+    conn->socket.async_wait(tcp::socket::wait_read, [this, conn](error_code ec) {
+      if (ec || stopping || !conn->socket.is_open()) return CloseOnLoop(conn);
+      error_code perr;
+      switch (ReadHead(*conn, opts, perr)) {
+        case HeadState::kDone:
+          ++conn->timer_gen;  // a late expiry must not touch a connection a worker owns
+          conn->timer.cancel();
+          return Dispatch(conn);
+        case HeadState::kNeedMore:
+          if (!conn->head_deadline && conn->buffer.size() > 0) ArmTimer(conn, true);
+          return WaitReadable(conn);
+        case HeadState::kClosed: return CloseOnLoop(conn);
+        case HeadState::kError:
+          SendNow(conn->socket.native_handle(), HeadErrorReply(perr, opts, conn->remote));
+          return CloseOnLoop(conn);
       }
     });
-    conn->socket.async_wait(tcp::socket::wait_read, [this, conn](error_code ec) {
-      conn->timer.cancel();
-      if (ec || stopping) return Close(*conn);
-      in_flight++;
-      pool.Post([this, conn] {
-        Serve(conn);
-        in_flight--;
-      });
+  }
+
+  // Strand: closes a connection the loop owns and drops its timer wait, which holds the last
+  // reference (the connection, and its slot in `conns`, would otherwise live until expiry).
+  void CloseOnLoop(const std::shared_ptr<Connection>& conn) {
+    ++conn->timer_gen;
+    conn->timer.cancel();
+    Close(*conn);
+  }
+
+  // Whether the parsed head is a peer's keepalive, metasync or health request.
+  bool IsPriority(const Connection& conn) const {
+    if (!has_priority) return false;
+    const auto& msg = conn.parser->get();
+    if (msg.find(beast::string_view(opts.priority_header)) == msg.end()) return false;
+    beast::string_view target = msg.target();
+    for (const auto& p : opts.priority_paths) {
+      if (target.substr(0, p.size()) == beast::string_view(p)) return true;
+    }
+    return false;
+  }
+
+  // Hands a connection with a parsed head to a worker.
+  void Dispatch(const std::shared_ptr<Connection>& conn) {
+    bool priority = IsPriority(*conn);
+    in_flight++;
+    (priority ? priority_pool : pool).Post([this, conn, priority] {
+      Serve(conn, priority);
+      in_flight--;
     });
   }
 
@@ -386,43 +578,39 @@ struct HttpServer::Impl {
     conn.socket.close(ignored);
   }
 
-  // Worker thread: serve requests on this connection while they keep coming.
-  void Serve(const std::shared_ptr<Connection>& conn) {
+  // Worker thread: serve requests on this connection while whole heads keep coming.
+  void Serve(const std::shared_ptr<Connection>& conn, bool priority_worker) {
     int fd = conn->socket.native_handle();
     TimedStream stream(fd, opts.io_timeout_ms);
     for (;;) {
       bool keep = ServeOne(*conn, stream);
+      conn->parser.reset();
       if (!keep || stopping) return Close(*conn);
-      if (conn->buffer.size() == 0 && !WaitFd(fd, POLLIN, opts.linger_ms)) {
-        asio::post(conn->socket.get_executor(), [this, conn] { WaitForRequest(conn); });
-        return;
+      if (conn->buffer.size() == 0 && !WaitFd(fd, POLLIN, opts.linger_ms)) return HandBack(conn);
+      error_code ec;
+      HeadState st = ReadHead(*conn, opts, ec);
+      if (st == HeadState::kNeedMore && WaitFd(fd, POLLIN, opts.linger_ms))
+        st = ReadHead(*conn, opts, ec);
+      if (st == HeadState::kNeedMore) return HandBack(conn);
+      if (st == HeadState::kClosed) return Close(*conn);
+      if (st == HeadState::kError) {
+        SendNow(fd, HeadErrorReply(ec, opts, conn->remote));
+        return Close(*conn);
       }
+      if (priority_worker && !IsPriority(*conn)) return Dispatch(conn);  // not this quota's
     }
   }
 
-  // Serves one request; returns whether the connection stays open.
+  void HandBack(const std::shared_ptr<Connection>& conn) {
+    asio::post(conn->socket.get_executor(), [this, conn] { WaitForRequest(conn); });
+  }
+
+  // Serves the request whose head is parsed; returns whether the connection stays open.
   bool ServeOne(Connection& conn, TimedStream& stream) {
-    Parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
-    parser.body_limit(opts.body_limit ? opts.body_limit
-                                      : std::numeric_limits<std::uint64_t>::max());
-    error_code ec;
-    bhttp::read_header(stream, conn.buffer, parser, ec);
+    Parser& parser = *conn.parser;
     api::Request req;
     req.remote_addr = conn.remote;
     api::Response resp;
-    if (ec) {
-      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-          ec == beast::error::timeout || ec == asio::error::connection_reset)
-        return false;
-      req.method = "GET";
-      resp.status = ec == bhttp::error::header_limit ? 431 : 400;
-      resp.headers.Set("Content-Type", "application/json");
-      resp.body = std::string("{\"message\":\"malformed request: ") + ec.message() +
-                  "\",\"status\":" + std::to_string(resp.status) + "}";
-      WriteResponse(stream, req, resp, false);
-      return false;
-    }
     auto& msg = parser.get();
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -440,31 +628,24 @@ struct HttpServer::Impl {
     req.has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
     bool keep = msg.keep_alive();
 
-    if (opts.body_limit && parser.content_length() && *parser.content_length() > opts.body_limit) {
-      resp.status = 413;
-      resp.headers.Set("Content-Type", "application/json");
-      resp.body = "{\"message\":\"request body larger than " + std::to_string(opts.body_limit) +
-                  " bytes\",\"status\":413}";
-      keep = false;
-    } else {
-      try {
-        handler->Handle(req, resp);
-      } catch (const std::exception& e) {
-        spdlog::error("{} {}: handler threw: {}", req.method, req.target, e.what());
-        resp = api::Response();
-        resp.status = 500;
-        resp.body = "{\"message\":\"internal error\",\"status\":500}";
-      } catch (...) {
-        resp = api::Response();
-        resp.status = 500;
-        resp.body = "{\"message\":\"internal error\",\"status\":500}";
-      }
+    try {
+      handler->Handle(req, resp);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: handler threw: {}", req.method, req.target, e.what());
+      resp = api::Response();
+      resp.status = 500;
+      resp.body = "{\"message\":\"internal error\",\"status\":500}";
+    } catch (...) {
+      resp = api::Response();
+      resp.status = 500;
+      resp.body = "{\"message\":\"internal error\",\"status\":500}";
     }
     // An unread body must be drained (small) or the connection closed, so the next request
     // does not start inside it. If the client waits for 100-continue, it sent nothing yet.
     if (!body.done()) {
-      // A refused body (resp.close) is not drained: the client may never send it.
-      if (resp.close || body.continue_pending() || body.remaining() > (1u << 20)) {
+      // A refused body (resp.close, 413) is not drained: the client may never send it.
+      if (resp.close || resp.status == 413 || body.continue_pending() ||
+          body.remaining() > (1u << 20)) {
         keep = false;
       } else {
         char sink[16384];
@@ -555,6 +736,9 @@ HttpServer::HttpServer(ServerOptions options, api::Handler* handler)
   impl_->opts = std::move(options);
   impl_->handler = handler;
   impl_->limiter = std::make_unique<RateLimiter>(impl_->opts.rate_limit_bps);
+  impl_->conns = std::make_unique<ConnLimiter>(impl_->opts.max_conns_per_ip);
+  impl_->has_priority = impl_->opts.priority_workers > 0 && !impl_->opts.priority_paths.empty() &&
+                        !impl_->opts.priority_header.empty();
 }
 
 HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
@@ -583,6 +767,7 @@ void HttpServer::Start() {
                ? s.opts.io_threads
                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s.pool.Start(std::max(1, s.opts.workers));
+  if (s.has_priority) s.priority_pool.Start(s.opts.priority_workers);
   s.work.emplace(s.ioc.get_executor());
   s.Accept();
   for (int i = 0; i < io; ++i) s.io_threads.emplace_back([&s] { s.ioc.run(); });
@@ -592,9 +777,7 @@ void HttpServer::SetHandler(api::Handler* handler) { impl_->handler = handler; }
 
 uint16_t HttpServer::port() const { return impl_->bound_port; }
 
-int64_t HttpServer::open_connections() const {
-  return impl_->open_connections.load(std::memory_order_relaxed);
-}
+int64_t HttpServer::open_connections() const { return impl_->conns->open(); }
 
 void HttpServer::Shutdown(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
@@ -611,6 +794,7 @@ void HttpServer::Shutdown(std::chrono::milliseconds grace) {
   for (auto& t : s.io_threads) t.join();
   s.io_threads.clear();
   s.pool.Stop();
+  s.priority_pool.Stop();
 }
 
 }  // namespace aisle::http

@@ -1,6 +1,7 @@
 // HttpServer on 127.0.0.1:0 with an echo handler, spoken to over raw sockets so malformed
 // requests can be sent: requests and responses, keep-alive and pipelining, Connection: close,
-// and the transport's own errors (400 malformed or body over the limit, 431 headers too large).
+// and the transport's own errors (400 malformed, 413 body over the limit, 431 headers too
+// large).
 #include "server/http/http_server.h"
 
 #include <arpa/inet.h>
@@ -183,15 +184,16 @@ TEST_F(HttpServerTest, OversizedHeaderIs431) {
   EXPECT_NE(r.body.find("\"status\":431"), std::string::npos) << r.body;
 }
 
-// A declared Content-Length over body_limit is refused while the header is parsed (Beast checks
-// it there), so today it is the 400 of a malformed request, not the 413 branch of ServeOne.
+// A declared Content-Length over body_limit is refused from the head, before any body byte is
+// read or a worker committed: 413 in the AIS error shape, then close.
 TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIsRefused) {
   int fd = Connect();
   Send(fd, "PUT /o HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
   Reply r = Read(fd);
   ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.status, 400) << r.head;
-  EXPECT_NE(r.body.find("body limit"), std::string::npos) << r.body;
+  EXPECT_EQ(r.status, 413) << r.head;
+  EXPECT_NE(r.body.find("\"status\":413"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("larger than 4096"), std::string::npos) << r.body;
   EXPECT_TRUE(Closed(fd));
 }
 
