@@ -446,7 +446,6 @@ void SendNow(int fd, const std::string& data) {
 }  // namespace
 
 struct HttpServer::Impl {
-  // First: connections still held by pending handlers end when ioc does, after this.
   ServerOptions opts;
   api::Handler* handler;
   // Declared before the loop: connections still queued in it at destruction release here.
