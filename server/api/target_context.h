@@ -38,6 +38,9 @@ struct ApiContext {
   LocalReadCounters* local_reads = nullptr;  // null: local reads are off
   jobs::Registry* jobs = nullptr;            // the node's long operations (xactions)
   ShardCache* shards = nullptr;              // shard member indexes of `store`
+  // --validate-get: every bucket's whole-object GETs verify checksums (object_integrity.h),
+  // whatever its checksum.validate_*_get properties say.
+  bool validate_get = false;
 };
 
 }  // namespace aisle::api
