@@ -85,8 +85,8 @@ TEST_F(IntegrityApiTest, ScrubFindsAndQuarantinesCorruptObjects) {
   for (int i = 0; i < 20; ++i) Put("s" + std::to_string(i), 5000 + i * 1000);
   Flip("s3");
   Flip("s17");
-  Response r = Do("PUT", "/v1/cluster",
-                  R"({"action":"start","value":{"kind":"scrub","bck":{"name":"b"}}})");
+  Response r =
+      Do("PUT", "/v1/cluster", R"({"action":"start","value":{"kind":"scrub","bck":{"name":"b"}}})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto s = WaitJob(r.body);
   EXPECT_EQ(s.kind, "scrub");
@@ -102,8 +102,8 @@ TEST_F(IntegrityApiTest, ScrubIsRateBoundAndAborts) {
   Build(false);
   for (int i = 0; i < 4; ++i) Put("r" + std::to_string(i), 100000);
   auto t0 = std::chrono::steady_clock::now();
-  Response r = Do("PUT", "/v1/cluster",
-                  R"({"action":"start","value":{"kind":"scrub","rate":1000000}})");
+  Response r =
+      Do("PUT", "/v1/cluster", R"({"action":"start","value":{"kind":"scrub","rate":1000000}})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto s = WaitJob(r.body);
   EXPECT_EQ(s.state, jobs::JobState::kFinished);
