@@ -102,7 +102,7 @@ t0=$(date +%s.%N)
 ID="$(curl -fsS -X PUT "$URL/v1/cluster" \
   -d '{"action":"start","value":{"kind":"scrub","bck":{"name":"s"}}}')"
 while :; do
-  st="$(curl -fsS "$URL/v1/cluster?what=status" -d "{\"id\":\"$ID\"}")"
+  st="$(curl -fsS -X GET "$URL/v1/cluster?what=status" -d "{\"id\":\"$ID\"}")"
   [[ "$st" == *'"end_time":0'* ]] || break
   sleep 0.05
 done
