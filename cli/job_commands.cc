@@ -1,4 +1,4 @@
-// aisle job ls|show|wait|abort: jobs through AIStore's /v1/cluster xaction API.
+// aisle job ls|show|wait|abort|start: jobs through AIStore's /v1/cluster xaction API.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +11,7 @@
 #include "cli/ais_client.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/uri.h"
 #include "common/net/http_client.h"
 
 namespace aisle::cli {
@@ -65,6 +66,13 @@ json SumSnaps(const std::vector<json>& snaps) {
     sum["stats"][k] = std::to_string(n);
   }
   for (const auto& s : snaps) total += std::stoull(s.value("total-objs", "0"));
+  json ext = json::object();  // kind-specific counters add up too (e.g. scrub's corrupt)
+  for (const auto& s : snaps)
+    if (s.contains("ext") && s["ext"].is_object())
+      for (auto it = s["ext"].begin(); it != s["ext"].end(); ++it)
+        if (it.value().is_number_unsigned())
+          ext[it.key()] = ext.value(it.key(), uint64_t{0}) + it.value().get<uint64_t>();
+  sum["ext"] = ext;
   sum["total-objs"] = std::to_string(total);
   // One state for the job: running while any part runs, else the worst ending.
   auto rank = [](const std::string& st) {
@@ -121,6 +129,49 @@ int RunAbort(const CliContext& ctx, const std::string& id) {
   return kExitOk;
 }
 
+// aisle job start scrub [ais://B] [--rate N] [--wait]: every target re-hashes its objects.
+int RunStart(const CliContext& ctx, const std::string& kind, const std::string& bucket_arg,
+             uint64_t rate, bool wait) {
+  if (kind != "scrub") return Fail("job start: unknown kind \"" + kind + "\" (expecting scrub)");
+  json value = {{"kind", kind}, {"rate", rate}};
+  if (!bucket_arg.empty()) {
+    auto b = ParseBucketArg(bucket_arg);
+    if (!b.ok()) return Fail(b.status());
+    value["bck"] = json{{"name", *b}, {"provider", "ais"}};
+  }
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = ctx.endpoint + "/v1/cluster";
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = json({{"action", "start"}, {"value", value}}).dump();
+  auto r = ctx.http->Do(req);
+  if (!r.ok()) return Fail(r.status());
+  if (r->status / 100 != 2) return Fail(StatusFromHttpError(*r, "PUT"));
+  std::string id = r->body;
+  if (!wait) {
+    if (ctx.json)
+      PrintJson({{"job", id}});
+    else
+      std::printf("Started %s job %s\n", kind.c_str(), id.c_str());
+    return kExitOk;
+  }
+  int rc = WaitJob(ctx, id, 0);
+  auto snaps = Snaps(ctx, {{"id", id}});
+  if (!ctx.json && snaps.ok() && !snaps->empty()) {
+    json ext = SumSnaps(*snaps)["ext"];
+    std::printf(
+        "Scrub %s: %llu objects checked (%s), %llu corrupt, %llu repaired, "
+        "%llu index sidecars checked, %llu bad\n",
+        id.c_str(), static_cast<unsigned long long>(ext.value("checked", uint64_t{0})),
+        FormatBytes(ext.value("bytes", uint64_t{0})).c_str(),
+        static_cast<unsigned long long>(ext.value("corrupt", uint64_t{0})),
+        static_cast<unsigned long long>(ext.value("repaired", uint64_t{0})),
+        static_cast<unsigned long long>(ext.value("sidecars", uint64_t{0})),
+        static_cast<unsigned long long>(ext.value("sidecars-bad", uint64_t{0})));
+  }
+  return rc;
+}
+
 }  // namespace
 
 int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s) {
@@ -165,7 +216,7 @@ int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s) {
 }
 
 void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action) {
-  CLI::App* job = app->add_subcommand("job", "Jobs: list, show, wait, abort");
+  CLI::App* job = app->add_subcommand("job", "Jobs: list, show, wait, abort, start");
   job->require_subcommand(1);
   auto* ls = job->add_subcommand("ls", "List jobs (newest first)");
   auto running = std::make_shared<bool>(false);
@@ -184,6 +235,18 @@ void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action) {
   auto* abort = job->add_subcommand("abort", "Abort a running job");
   abort->add_option("ID", *id)->required();
   abort->callback([=] { *action = [=] { return RunAbort(*ctx, *id); }; });
+  auto* start = job->add_subcommand(
+      "start", "Start a job: scrub [ais://B] (re-hash every object, repair from copies)");
+  auto kind = std::make_shared<std::string>();
+  auto bucket = std::make_shared<std::string>();
+  auto rate = std::make_shared<uint64_t>(0);
+  auto wait_end = std::make_shared<bool>(false);
+  start->add_option("KIND", *kind, "scrub")->required();
+  start->add_option("BUCKET", *bucket, "ais://B (default: every bucket)");
+  start->add_option("--rate", *rate, "Bytes/s each target reads (0 = unthrottled)");
+  start->add_flag("--wait", *wait_end, "Wait for the job to end and print its counts");
+  start->callback(
+      [=] { *action = [=] { return RunStart(*ctx, *kind, *bucket, *rate, *wait_end); }; });
 }
 
 }  // namespace aisle::cli

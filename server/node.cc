@@ -246,6 +246,7 @@ Status Node::BuildTarget() {
   shards_ = std::make_unique<api::ShardCache>(store_.get());
   ctx.shards = shards_.get();
   ctx.metrics = &target_metrics_;
+  ctx.validate_get = cfg_.validate_get;
   // ETL programs run as children of this target, with scratch space on its first mountpath.
   etl_ = std::make_unique<etl::EtlManager>(
       etl::EtlManager::Options{storage::EtlDir(first_mp), url_, {}});

@@ -47,6 +47,7 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("cluster_secret_file"))
       c->cluster_secret_file = j["cluster_secret_file"].get<std::string>();
     if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
+    if (j.contains("validate_get")) c->validate_get = j["validate_get"].get<bool>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument("config file " + path + ": " + e.what());
   }
@@ -117,6 +118,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   bool no_local_reads = false;
   app.add_flag("--no-local-reads", no_local_reads,
                "do not hand object files to clients on this host (they read over HTTP)");
+  app.add_flag("--validate-get", c.validate_get,
+               "verify the checksum of every whole-object GET (all buckets)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -41,6 +41,9 @@ struct NodeConfig {
   // Targets hand co-located clients (aisle-fs on this host) open object files to pread
   // (common/local_read_protocol.h). Off with a rate limit, which they would bypass.
   bool local_reads = true;
+  // Every bucket's whole-object GETs verify checksums (as checksum.validate_warm_get does per
+  // bucket; docs/INTERNALS.md "Integrity").
+  bool validate_get = false;
 };
 
 // The process ends before a node starts: --help (code 0, help printed), a bad flag (code 2,

@@ -19,8 +19,11 @@ int HttpStatusFor(const Status& st) {
     case StatusCode::kNoSpace: return 507;
     case StatusCode::kUnsupported: return 501;
     case StatusCode::kUnavailable: return 503;
-    case StatusCode::kTimeout: return 408;         // the client stalled while sending
-    case StatusCode::kDataCorruption: return 400;  // a client's body failed its checksum
+    case StatusCode::kTimeout:
+      return 408;  // the client stalled while sending
+    // A client's body that failed its checksum is the client's fault; stored data that
+    // fails its own (an object: storage/verify.h) is the node's.
+    case StatusCode::kDataCorruption: return st.subject() == Subject::kObject ? 500 : 400;
     case StatusCode::kIOError: return 500;
     case StatusCode::kInternal: return 500;
   }

@@ -44,6 +44,9 @@ struct ApiContext {
   ShardCache* shards = nullptr;              // shard member indexes of `store`
   metrics::TargetMetrics* metrics = nullptr;  // null: nothing is recorded (handler tests)
   const PeerAuth* peer_auth = nullptr;        // null: node-to-node requests are not verified
+  // --validate-get: every bucket's whole-object GETs verify checksums (object_integrity.h),
+  // whatever its checksum.validate_*_get properties say.
+  bool validate_get = false;
 };
 
 }  // namespace aisle::api

@@ -156,7 +156,12 @@ Result<Smap> SmapFromJson(std::string_view text) {
 std::string BmdToJson(const Bmd& bmd) {
   json buckets = json::object();
   for (const auto& [name, p] : bmd.buckets)
-    buckets[name] = {{"copies", p.copies}, {"created", std::to_string(p.created_ns)}};
+    buckets[name] = {{"copies", p.copies},
+                     {"created", std::to_string(p.created_ns)},
+                     {"checksum",
+                      {{"type", "xxhash"},
+                       {"validate_warm_get", p.validate_warm_get},
+                       {"validate_cold_get", p.validate_cold_get}}}};
   return json{{"version", std::to_string(bmd.version)}, {"uuid", bmd.uuid}, {"buckets", buckets}}
       .dump();
 }
@@ -176,6 +181,10 @@ Result<Bmd> BmdFromJson(std::string_view text) {
       if (it.value().contains("created"))
         p.created_ns = std::stoll("0" + it.value()["created"].get<std::string>());
       if (p.copies < 1 || p.copies > 16) return Status::InvalidArgument("copies must be 1..16");
+      if (auto c = it.value().find("checksum"); c != it.value().end() && c->is_object()) {
+        p.validate_warm_get = c->value("validate_warm_get", false);
+        p.validate_cold_get = c->value("validate_cold_get", false);
+      }
       b.buckets[it.key()] = p;
     }
   } catch (const std::exception& e) {

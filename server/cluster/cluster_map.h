@@ -50,6 +50,12 @@ struct Smap {
 struct BucketProps {
   int copies = 1;
   int64_t created_ns = 0;
+  // AIStore's checksum.validate_warm_get / validate_cold_get: a whole-object GET re-hashes
+  // the data before sending it (docs/INTERNALS.md "Integrity"). Aisle has no cold GETs (no
+  // remote backends), so either one turns validation on.
+  bool validate_warm_get = false;
+  bool validate_cold_get = false;
+  bool ValidateGet() const { return validate_warm_get || validate_cold_get; }
 };
 
 struct Bmd {

@@ -301,13 +301,15 @@ void ProxyCluster::MonitorLoop() {
   }
 }
 
-Status ProxyCluster::CreateBucket(std::string_view bucket, int copies) {
+Status ProxyCluster::CreateBucket(std::string_view bucket, const BucketProps& props) {
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   if (bmd.buckets.count(std::string(bucket)))
     return Status::AlreadyExists("bucket \"ais://" + std::string(bucket) + "\" already exists")
         .WithSubject(Subject::kBucket);
-  bmd.buckets[std::string(bucket)] = BucketProps{copies, NowNs()};
+  BucketProps p = props;
+  p.created_ns = NowNs();
+  bmd.buckets[std::string(bucket)] = p;
   bmd.version++;
   auto smap = state_.smap();
   return Publish(*smap, std::move(bmd));
@@ -324,16 +326,20 @@ Status ProxyCluster::DestroyBucket(std::string_view bucket) {
   return Publish(*smap, std::move(bmd));
 }
 
-Status ProxyCluster::SetBucketCopies(std::string_view bucket, int copies) {
-  if (copies < 1 || copies > 16) return Status::InvalidArgument("copies must be 1..16");
+Status ProxyCluster::SetBucketProps(std::string_view bucket, const BucketProps& props) {
+  if (props.copies < 1 || props.copies > 16) return Status::InvalidArgument("copies must be 1..16");
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   auto it = bmd.buckets.find(std::string(bucket));
   if (it == bmd.buckets.end())
     return Status::NotFound("bucket \"ais://" + std::string(bucket) + "\" does not exist")
         .WithSubject(Subject::kBucket);
-  it->second.copies = copies;
+  bool copies_changed = it->second.copies != props.copies;
+  int64_t created = it->second.created_ns;
+  it->second = props;
+  it->second.created_ns = created;
   bmd.version++;
+  if (!copies_changed) return Publish(*state_.smap(), std::move(bmd));
   // A new smap version makes the targets run a pass that restores the copy count.
   Smap smap = *state_.smap();
   smap.version++;

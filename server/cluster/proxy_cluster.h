@@ -59,9 +59,15 @@ class ProxyCluster {
   Status ApplyMetasync(std::string_view body);
 
   // Primary only: bucket metadata changes, applied on every target before returning.
-  Status CreateBucket(std::string_view bucket, int copies);
+  Status CreateBucket(std::string_view bucket, const BucketProps& props);
+  Status CreateBucket(std::string_view bucket, int copies) {
+    BucketProps p;
+    p.copies = copies;
+    return CreateBucket(bucket, p);
+  }
   Status DestroyBucket(std::string_view bucket);
-  Status SetBucketCopies(std::string_view bucket, int copies);
+  // Sets copies and the checksum properties (created is kept).
+  Status SetBucketProps(std::string_view bucket, const BucketProps& props);
   // Primary only: changes the ETL metadata with `mutate` (an error leaves it unchanged), then
   // persists it and pushes it to every node.
   Status UpdateEtlMd(const std::function<Status(EtlMd&)>& mutate);

@@ -10,6 +10,7 @@
 #include "server/cluster/rebalance_plan.h"
 #include "server/jobs/job_registry.h"
 #include "server/storage/file_util.h"
+#include "server/storage/verify.h"
 
 namespace aisle::cluster {
 namespace {
@@ -17,25 +18,42 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-// Streams [offset, offset+length) of an open object file.
-class FdRangeReader : public BodyReader {
+// Streams an opened object's data, hashing it: the last bytes are handed out only when the
+// whole data matches its recorded checksum, so a corrupt source never arrives complete at a
+// peer (which checks the checksum header too). `corrupt` tells the sender why it stopped.
+class VerifyingReader : public BodyReader {
  public:
-  FdRangeReader(std::shared_ptr<storage::FileHandle> fh, uint64_t off, uint64_t len)
-      : fh_(std::move(fh)), off_(off), left_(len), len_(len) {}
+  VerifyingReader(const storage::ObjectReader& r, std::string_view bucket)
+      : r_(r), bucket_(bucket), off_(r.data_offset), left_(r.meta.size) {}
   Result<size_t> Read(char* buf, size_t n) override {
     size_t want = static_cast<size_t>(std::min<uint64_t>(n, left_));
     if (want == 0) return size_t{0};
-    AISLE_ASSIGN_OR_RETURN(size_t got, storage::PreadUpTo(fh_->get(), buf, want, off_, "object"));
-    if (got == 0) return Status::DataCorruption("object shorter than its metadata");
+    AISLE_ASSIGN_OR_RETURN(size_t got,
+                           storage::PreadUpTo(r_.file->get(), buf, want, off_, r_.meta.name));
+    if (got == 0)
+      return Fail(Status::DataCorruption(storage::ObjectCname(bucket_, r_.meta.name) +
+                                         ": object shorter than its metadata")
+                      .WithSubject(Subject::kObject));
+    hash_.Update(buf, got);
     off_ += got;
     left_ -= got;
+    if (left_ == 0 && hash_.Digest() != r_.meta.xxhash)
+      return Fail(storage::ChecksumMismatch(bucket_, r_.meta.name, r_.meta.xxhash, hash_.Digest()));
     return got;
   }
-  std::optional<uint64_t> DeclaredLength() const override { return len_; }
+  std::optional<uint64_t> DeclaredLength() const override { return r_.meta.size; }
+  const Status& corrupt() const { return corrupt_; }
 
  private:
-  std::shared_ptr<storage::FileHandle> fh_;
-  uint64_t off_, left_, len_;
+  Status Fail(Status st) {
+    corrupt_ = st;
+    return st;
+  }
+  const storage::ObjectReader& r_;
+  std::string bucket_;
+  uint64_t off_, left_;
+  Xxh64Stream hash_;
+  Status corrupt_;
 };
 
 }  // namespace
@@ -204,8 +222,24 @@ Result<std::optional<std::string>> TargetCluster::RemoteChecksum(const std::stri
 
 Status TargetCluster::PushObject(const std::string& to, std::string_view bucket,
                                  std::string_view object, bool replica_only) {
-  AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, store_->Get(bucket, object));
-  FdRangeReader body(r.file, r.data_offset, r.meta.size);
+  Status st = PushOnce(to, bucket, object, replica_only);
+  if (st.code() != StatusCode::kDataCorruption) return st;
+  // Our copy is bad: never propagate it; take a good one from another target, then push that.
+  spdlog::error("{}", st.ToString());
+  if (!RepairFromCopy(bucket, object).ok()) return st;
+  return PushOnce(to, bucket, object, replica_only);
+}
+
+Status TargetCluster::PushOnce(const std::string& to, std::string_view bucket,
+                               std::string_view object, bool replica_only) {
+  auto opened = store_->Get(bucket, object);
+  if (!opened.ok() && opened.status().code() == StatusCode::kDataCorruption) {
+    // A header that does not decode: the file is not an object any more.
+    (void)store_->Quarantine(bucket, object, nullptr);
+    return opened.status().WithSubject(Subject::kObject);
+  }
+  AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, std::move(opened));
+  VerifyingReader body(r, bucket);
   HttpRequest req;
   req.method = "PUT";
   req.url = ObjectUrl(to, bucket, object) + (replica_only ? "?replica=true" : "");
@@ -219,7 +253,12 @@ Status TargetCluster::PushObject(const std::string& to, std::string_view bucket,
   req.body = static_cast<BodyReader*>(&body);
   req.follow_redirects = false;
   req.max_retries = 0;
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
+  auto sent = peers_->Do(req);
+  if (!body.corrupt().ok()) {
+    (void)store_->Quarantine(bucket, object, &r);
+    return body.corrupt();
+  }
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, std::move(sent));
   if (resp.status != 200) {
     return Status::Unavailable("copy " + storage::ObjectCname(bucket, object) + " to " + to +
                                ": status " + std::to_string(resp.status) + " " + resp.body);
@@ -241,6 +280,57 @@ Status TargetCluster::Replicate(std::string_view bucket, std::string_view object
     return Status::Unavailable("wrote " + std::to_string(written) + " of " +
                                std::to_string(copies) + " copies");
   return Status::OK();
+}
+
+bool TargetCluster::ValidateGet(std::string_view bucket) const {
+  auto bmd = state_.bmd();
+  auto it = bmd->buckets.find(std::string(bucket));
+  return it != bmd->buckets.end() && it->second.ValidateGet();
+}
+
+Status TargetCluster::RepairFromCopy(std::string_view bucket, std::string_view object) {
+  auto smap = state_.smap();
+  Status last = Status::NotFound("no other target holds a good copy of " +
+                                 storage::ObjectCname(bucket, object))
+                    .WithSubject(Subject::kObject);
+  for (const Node* n : smap->RankTargets(bucket, object, smap->targets.size())) {
+    if (n->id == opts_.self.id) continue;
+    AISLE_ASSIGN_OR_RETURN(storage::FileHandle spool, store_->OpenSpool());
+    uint64_t size = 0;
+    HttpRequest get;
+    get.url = ObjectUrl(n->Url(), bucket, object) + "?local=true";
+    get.headers = {{kIntraHeader, opts_.self.id}};
+    get.max_retries = 1;
+    get.on_body = [&](std::string_view chunk) {
+      Status w = storage::PwriteAll(spool.get(), chunk.data(), chunk.size(), size, "spool");
+      size += chunk.size();
+      return w;
+    };
+    auto resp = peers_->Do(get);
+    if (!resp.ok() || resp->status != 200) {
+      if (resp.ok() && resp->status != 404) last = StatusFromRemote(*resp, "repair from " + n->id);
+      continue;
+    }
+    storage::PutOptions po;
+    uint64_t sum = 0;
+    if (!ParseHex64(resp->Header("Ais-Checksum-Value").value_or(""), &sum)) continue;
+    po.expected_xxhash = sum;
+    po.version = std::strtoull(resp->Header("Ais-Version").value_or("0").c_str(), nullptr, 10);
+    if (*po.version == 0) po.version.reset();
+    if (auto m = resp->Header("Aisle-Mtime")) po.mtime_ns = std::strtoll(m->c_str(), nullptr, 10);
+    for (const std::string& kv : resp->HeaderValues("Ais-Custom-Md")) {
+      size_t eq = kv.find('=');
+      if (eq != std::string::npos && eq > 0)
+        po.custom.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    auto put = store_->PutRanges(bucket, object, {{spool.get(), 0, size}}, po);
+    if (put.ok()) {
+      spdlog::warn("repaired {} from the copy on {}", storage::ObjectCname(bucket, object), n->id);
+      return Status::OK();
+    }
+    last = put.status();
+  }
+  return last;
 }
 
 std::optional<std::string> TargetCluster::FindElsewhere(std::string_view bucket,

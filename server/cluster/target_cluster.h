@@ -62,6 +62,13 @@ class TargetCluster {
   Status ApplyMetasync(std::string_view body);
 
   int CopiesOf(std::string_view bucket) const;
+  // The bucket's checksum.validate_warm_get/validate_cold_get (either one).
+  bool ValidateGet(std::string_view bucket) const;
+  // Integrity: stores a good copy of bucket/object fetched from another target that holds one
+  // (a bucket with copies >= 2), after the local one was quarantined: streamed into a spool
+  // file, then stored with the source's version, mtime, custom metadata and checksum
+  // (verified, so a bad copy is refused too). kNotFound when no other target has a good copy.
+  Status RepairFromCopy(std::string_view bucket, std::string_view object);
   // The owner of an object by the current map; nullptr if there is no active target.
   const Node* OwnerOf(std::shared_ptr<const Smap>& holder, std::string_view bucket,
                       std::string_view object) const;
@@ -94,8 +101,12 @@ class TargetCluster {
   void RebalanceLoop();
   void RunRebalance(int64_t generation, jobs::Job* job);
   // Sends the local object to `to` (a target URL); keeps version, checksum and custom md.
+  // A local copy that fails its checksum is quarantined, repaired from another copy when one
+  // exists and only then sent; it is never sent as it is.
   Status PushObject(const std::string& to, std::string_view bucket, std::string_view object,
                     bool replica_only);
+  Status PushOnce(const std::string& to, std::string_view bucket, std::string_view object,
+                  bool replica_only);
   // HEAD on `to` (local copy only): its checksum, or nullopt when it has none.
   Result<std::optional<std::string>> RemoteChecksum(const std::string& to, std::string_view bucket,
                                                     std::string_view object);

@@ -10,6 +10,7 @@
 #include "common/body.h"
 #include "etl/etl_manager.h"
 #include "server/api/errors.h"
+#include "server/api/object_integrity.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
@@ -122,7 +123,8 @@ Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, std::shared_ptr<etl:
       auto st = [&]() -> Status {
         std::string data;
         if (!inst || !inst->transformer().PullsData()) {
-          AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, ctx.store->Get(a.src, name));
+          // Always verified: a corrupt source is never copied (and is repaired where it can be).
+          AISLE_ASSIGN_OR_RETURN(storage::ObjectReader r, OpenVerified(ctx, a.src, name, true));
           AISLE_ASSIGN_OR_RETURN(data, storage::ReadObjectData(r));
         }
         job.AddInput(1, data.size());

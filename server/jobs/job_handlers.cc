@@ -10,6 +10,7 @@
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
 #include "server/jobs/job_registry.h"
+#include "server/jobs/scrub_job.h"
 #include "server/storage/store.h"
 
 namespace aisle::api {
@@ -64,6 +65,39 @@ std::string JStr(const nlohmann::json& o, const char* k) {
   return v && v->is_string() ? v->get<std::string>() : std::string();
 }
 
+// AIStore's xaction start: {"action":"start","value":{"kind":K,"bck":{"name":B},"id"?}} (keys
+// also capitalised, as in its ArgsMsg) + Aisle's "rate" (bytes/s). Only "scrub" starts here;
+// other jobs start from their own routes (archive, copy-bck, etl-bck) or by themselves.
+void StartJob(ApiContext& ctx, Request& req, Response& resp, const nlohmann::json& value) {
+  auto str = [&](const char* a, const char* b) {
+    std::string v = JStr(value, a);
+    return v.empty() ? JStr(value, b) : v;
+  };
+  std::string kind = str("kind", "Kind");
+  if (kind != "scrub")
+    return WriteError(req, resp, 400,
+                      "start: kind \"" + kind + "\" cannot be started this way (expecting scrub)",
+                      ctx.node);
+  ScrubArgs args;
+  const nlohmann::json* bck = FindKey(value, "bck");
+  if (!bck) bck = FindKey(value, "Bck");
+  if (bck && bck->is_object()) args.bucket = JStr(*bck, "name");
+  if (const nlohmann::json* r = FindKey(value, "rate"); r) {
+    if (!r->is_number_unsigned())
+      return WriteError(req, resp, 400, "start: rate must be a non-negative integer (bytes/s)",
+                        ctx.node);
+    args.rate_bps = r->get<uint64_t>();
+  }
+  if (!args.bucket.empty()) {
+    if (Status st = CheckBucketName(args.bucket); !st.ok())
+      return WriteError(req, resp, st, ctx.node);
+  }
+  auto id = StartScrub(ctx, args, str("id", "ID"));
+  if (!id.ok()) return WriteError(req, resp, id.status(), ctx.node);
+  resp.headers.Set("Content-Type", "text/plain");
+  resp.body = *id;
+}
+
 }  // namespace
 
 bool IsJobRequest(const Request& req, std::string_view tail) {
@@ -88,6 +122,7 @@ void HandleJobs(ApiContext& ctx, Request& req, Response& resp) {
     std::string action = JStr(q, "action");
     const nlohmann::json* v = FindKey(q, "value");
     nlohmann::json value = v ? *v : nlohmann::json::object();
+    if (action == "start") return StartJob(ctx, req, resp, value);
     if (action == "stop") {
       std::string id = JStr(value, "ID");
       std::string kind = JStr(value, "Kind");
@@ -101,9 +136,10 @@ void HandleJobs(ApiContext& ctx, Request& req, Response& resp) {
       if (!st.ok()) return WriteError(req, resp, st, ctx.node);
       return;
     }
-    return WriteError(req, resp, 400,
-                      "invalid action \"" + action + "\" on /v1/cluster (this node supports: stop)",
-                      ctx.node);
+    return WriteError(
+        req, resp, 400,
+        "invalid action \"" + action + "\" on /v1/cluster (this node supports: start, stop)",
+        ctx.node);
   }
   if (req.method != "GET")
     return WriteError(req, resp, 405, "method " + req.method + " not allowed", ctx.node);

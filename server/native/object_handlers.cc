@@ -10,6 +10,7 @@
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
 #include "server/api/object_body.h"
+#include "server/api/object_integrity.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
@@ -69,10 +70,13 @@ Result<std::optional<uint64_t>> ParseExpectedChecksum(const Request& req) {
 
 void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
          std::string_view object) {
-  auto r = ctx.store->Get(bucket, object);
+  // Validation covers whole-object reads only: a Range GET is served unverified (docs/API.md).
+  bool verify =
+      req.method == "GET" && req.headers.Find("Range") == nullptr && ValidateGets(ctx, bucket);
+  auto r = OpenVerified(ctx, bucket, object, verify);
   if (!r.ok() && r.status().IsNotFound() && ctx.cluster) {
     if (RedirectToHolder(ctx, req, resp, bucket, object)) return;
-    r = ctx.store->Get(bucket, object);  // a rebalance may have delivered it meanwhile
+    r = OpenVerified(ctx, bucket, object, verify);  // a rebalance may have delivered it meanwhile
   }
   if (!r.ok()) {
     Status st = r.status();
@@ -81,6 +85,8 @@ void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
   }
   const storage::ObjectMeta& m = r->meta;
   SetObjectHeaders(m, resp);
+  // A peer repairing its copy from this one keeps the exact mtime (shard index tags use it).
+  if (IsIntra(req)) resp.headers.Add("Aisle-Mtime", std::to_string(m.mtime_ns));
   resp.headers.Add("Accept-Ranges", "bytes");
   resp.headers.Add("Last-Modified", HttpDate(m.mtime_ns));
   resp.headers.Add("ETag", "\"" + Hex64(m.xxhash) + "\"");

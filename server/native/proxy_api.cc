@@ -48,9 +48,35 @@ int CopiesFrom(const json& value, int dflt) {
   return dflt;
 }
 
+// AIStore's {"checksum":{"type","validate_warm_get","validate_cold_get"}} of a create/set-props
+// value, applied onto `p`; a type other than xxhash (or none) or a non-boolean is refused.
+Status ChecksumFrom(const json& value, cluster::BucketProps* p) {
+  const json* c = value.is_object() ? FindKey(value, "checksum") : nullptr;
+  if (!c) return Status::OK();
+  if (!c->is_object()) return Status::InvalidArgument("checksum must be an object");
+  if (const json* t = FindKey(*c, "type"); t) {
+    std::string type = t->is_string() ? t->get<std::string>() : "";
+    if (type != "xxhash" && type != "xxhash64")
+      return Status::InvalidArgument("checksum type \"" + type +
+                                     "\" is not supported (this cluster stores xxhash)");
+  }
+  for (auto [key, field] : {std::pair{"validate_warm_get", &p->validate_warm_get},
+                            std::pair{"validate_cold_get", &p->validate_cold_get}}) {
+    const json* v = FindKey(*c, key);
+    if (!v) continue;
+    if (!v->is_boolean())
+      return Status::InvalidArgument(std::string("checksum.") + key + " must be true or false");
+    *field = v->get<bool>();
+  }
+  return Status::OK();
+}
+
 json BucketPropsJson(const cluster::BucketProps& p) {
   return {{"provider", "ais"},
-          {"checksum", {{"type", "xxhash"}}},
+          {"checksum",
+           {{"type", "xxhash"},
+            {"validate_warm_get", p.validate_warm_get},
+            {"validate_cold_get", p.validate_cold_get}}},
           {"mirror", {{"copies", p.copies}, {"enabled", p.copies > 1}}},
           {"versioning", {{"enabled", true}}},
           {"created", std::to_string(p.created_ns)}};
@@ -216,6 +242,7 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
   auto msg = ParseActionMsg(*body);
   if (!msg.ok()) return WriteError(req, resp, msg.status(), node_);
   if (msg->action == "stop") return FanOutJobs(req, resp, *body);  // jobs run on the targets
+  if (msg->action == "start") return StartJobs(req, resp, *body);
   // Membership changes: nodes and holders of the cluster secret only (docs/SECURITY.md).
   if (RefuseUnlessPeer(req, resp, node_)) return;
   std::string sid;
@@ -233,6 +260,35 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
         "\" (expecting start-maintenance, stop-maintenance, decommission-node)");
   }
   if (!st.ok()) WriteError(req, resp, st, node_);
+}
+
+void ProxyApi::StartJobs(Request& req, Response& resp, const std::string& body) {
+  // A job every target runs on its own disks (scrub): one id for all of them, then fan out.
+  auto msg = ParseActionMsg(body);
+  if (!msg.ok()) return WriteError(req, resp, msg.status(), node_);
+  const json& value = *msg->value;
+  std::string kind = value.is_object() ? value.value("kind", value.value("Kind", "")) : "";
+  if (kind != "scrub")
+    return WriteError(req, resp, 400,
+                      "start: kind \"" + kind + "\" cannot be started this way (expecting scrub)",
+                      node_);
+  json v = value;
+  const json* bck = FindKey(v, "bck");
+  if (!bck) bck = FindKey(v, "Bck");
+  if (bck && bck->is_object()) {
+    std::string b = bck->value("name", "");
+    if (!b.empty() && !cluster_->bmd()->buckets.count(b))
+      return WriteError(req, resp,
+                        Status::NotFound("bucket \"ais://" + b + "\" does not exist")
+                            .WithSubject(Subject::kBucket),
+                        node_);
+  }
+  std::string id = "scrub-" + storage::RandomHex(8);
+  v["id"] = id;
+  FanOutJobs(req, resp, json{{"action", "start"}, {"value", v}}.dump());
+  if (resp.status != 200) return;
+  resp.headers.Set("Content-Type", "text/plain");
+  resp.body = id;
 }
 
 void ProxyApi::FanOutJobs(Request& req, Response& resp, const std::string& body) {
@@ -373,15 +429,23 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
     return ForwardArchiveJob(*cluster_, node_, req, resp, bucket, *body);
   Status st;
   if (req.method == "POST" && msg->action == "create-bck") {
-    int copies = CopiesFrom(*msg->value, 1);
-    if (copies < 1 || copies > 16) return WriteError(req, resp, 400, "copies must be 1..16", node_);
-    st = cluster_->CreateBucket(bucket, copies);
+    cluster::BucketProps props;
+    props.copies = CopiesFrom(*msg->value, 1);
+    if (props.copies < 1 || props.copies > 16)
+      return WriteError(req, resp, 400, "copies must be 1..16", node_);
+    if (Status cs = ChecksumFrom(*msg->value, &props); !cs.ok())
+      return WriteError(req, resp, cs, node_);
+    st = cluster_->CreateBucket(bucket, props);
   } else if (req.method == "DELETE" && (msg->action.empty() || msg->action == "destroy-bck")) {
     st = cluster_->DestroyBucket(bucket);
-  } else if (req.method == "PATCH" && msg->action == "set-bprops") {
+  } else if ((req.method == "PATCH" || req.method == "PUT") && msg->action == "set-bprops") {
     const auto* p = find();
     if (!p) return WriteError(req, resp, missing, node_);
-    st = cluster_->SetBucketCopies(bucket, CopiesFrom(*msg->value, p->copies));
+    cluster::BucketProps next = *p;
+    next.copies = CopiesFrom(*msg->value, p->copies);
+    if (Status cs = ChecksumFrom(*msg->value, &next); !cs.ok())
+      return WriteError(req, resp, cs, node_);
+    st = cluster_->SetBucketProps(bucket, next);
   } else {
     st = Status::InvalidArgument("invalid action \"" + msg->action + "\" for " + req.method +
                                  " (expecting create-bck, destroy-bck or set-bprops)");

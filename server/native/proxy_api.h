@@ -39,6 +39,8 @@ class ProxyApi : public Handler {
   void ListObjects(Request& req, Response& resp, std::string_view bucket, const std::string& lso);
   // Job queries and stop requests go to every target; the answers are merged.
   void FanOutJobs(Request& req, Response& resp, const std::string& body);
+  // PUT /v1/cluster {"action":"start"}: a scrub on every target under one id.
+  void StartJobs(Request& req, Response& resp, const std::string& body);
   // Drains a target through rebalance, removes it from the map and asks it to stop.
   Status Decommission(const std::string& node_id);
 

@@ -730,6 +730,47 @@ Status Store::Delete(std::string_view bucket, std::string_view name) {
   return FsyncDir(dir);
 }
 
+Status Store::Quarantine(std::string_view bucket, std::string_view name,
+                         const ObjectReader* opened) {
+  std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
+  if (!b) return BucketNotFound(bucket);
+  std::string dir, hash = NameHash(name);
+  {
+    std::lock_guard<std::mutex> stripe(b->Stripe(name));
+    std::unique_lock<std::shared_mutex> l(b->mu);
+    auto it = b->objects.find(name);
+    if (it == b->objects.end()) return ObjectNotFound(bucket, name);
+    uint8_t mp = it->second.mp;
+    dir = impl_->ObjectDir(mp, bucket, hash);
+    std::string path = dir + "/" + hash;
+    if (opened) {
+      struct stat now, seen;
+      if (::stat(path.c_str(), &now) != 0 || ::fstat(opened->file->get(), &seen) != 0 ||
+          now.st_ino != seen.st_ino || now.st_dev != seen.st_dev)
+        return Status::OK();  // replaced by a newer write: that one is not ours to judge
+    }
+    const std::string& root = impl_->mps[mp].root;
+    AISLE_RETURN_IF_ERROR(MakeDirs(QuarantineDir(root)));
+    std::string aside = QuarantineDir(root) + "/" + std::string(bucket) + "-" + hash + "-" +
+                        std::to_string(NowNs());
+    AISLE_RETURN_IF_ERROR(RenameFile(path, aside));
+    for (const char* sidecar : {".idx", ".xxs"})
+      ::unlink((impl_->mps[mp].BucketDir(bucket) + "/.shards/" + hash + sidecar).c_str());
+    b->objects.erase(it);
+  }
+  spdlog::error("quarantined {} (failed its checksum)", ObjectCname(bucket, name));
+  return FsyncDir(dir);
+}
+
+Result<std::string> Store::ObjectFile(std::string_view bucket, std::string_view name) const {
+  std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
+  if (!b) return BucketNotFound(bucket);
+  std::shared_lock<std::shared_mutex> l(b->mu);
+  auto it = b->objects.find(name);
+  if (it == b->objects.end()) return ObjectNotFound(bucket, name);
+  return impl_->ObjectPath(it->second.mp, bucket, name);
+}
+
 Status Store::Rename(std::string_view bucket, std::string_view from, std::string_view to) {
   AISLE_RETURN_IF_ERROR(ValidateObjectName(to));
   if (from == to) return Status::OK();

@@ -198,6 +198,14 @@ class Store {
   Result<std::string> SidecarPath(std::string_view bucket, std::string_view name,
                                   std::string_view suffix) const;
 
+  // Integrity (verify.h): moves the object's file aside to its mountpath's quarantine dir
+  // (work_dirs.h) and forgets the object, with its sidecars, so it is never served again.
+  // With `opened`, only when the file in place is still the one `opened` read (a PUT that
+  // replaced it meanwhile is kept: returns OK having moved nothing). kNotFound when absent.
+  Status Quarantine(std::string_view bucket, std::string_view name, const ObjectReader* opened);
+  // The object's file (tests and tools that inspect or damage it on purpose).
+  Result<std::string> ObjectFile(std::string_view bucket, std::string_view name) const;
+
   struct Impl;
 
  private:

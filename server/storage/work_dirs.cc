@@ -14,6 +14,7 @@ std::string NodeIdFile(std::string_view dir) { return std::string(dir) + "/node-
 std::string TmpDir(std::string_view mountpath) { return Sub(mountpath, "tmp"); }
 std::string TrashDir(std::string_view mountpath) { return Sub(mountpath, "trash"); }
 std::string UndoDir(std::string_view mountpath) { return Sub(mountpath, "undo"); }
+std::string QuarantineDir(std::string_view mountpath) { return Sub(mountpath, "quarantine"); }
 std::string EtlDir(std::string_view mountpath) { return Sub(mountpath, "etl"); }
 std::string S3UploadsDir(std::string_view mountpath) { return Sub(mountpath, "s3-mpu"); }
 

@@ -17,6 +17,8 @@ std::string NodeIdFile(std::string_view dir);
 std::string TmpDir(std::string_view mountpath);    // work files; emptied at start
 std::string TrashDir(std::string_view mountpath);  // destroyed buckets being removed
 std::string UndoDir(std::string_view mountpath);   // undo records of in-place appends
+// Object files that failed their checksum, moved aside (kept for inspection, never served).
+std::string QuarantineDir(std::string_view mountpath);
 // Scratch space of ETL programs (one dir per transform; first mountpath).
 std::string EtlDir(std::string_view mountpath);
 // S3 multipart uploads in progress, one dir per upload id (first mountpath).

@@ -23,8 +23,9 @@ namespace aisle::testing {
 
 class TargetApiFixture : public ::testing::Test {
  protected:
-  // Opens the store on DIR/mp and builds the API; with_etl adds an EtlManager on DIR/etl.
-  void BuildApi(bool with_etl = false) {
+  // Opens the store on DIR/mp and builds the API; with_etl adds an EtlManager on DIR/etl;
+  // validate_get is the node's --validate-get.
+  void BuildApi(bool with_etl = false, bool validate_get = false) {
     store_ = OpenStore(dir_.Sub("mp"));
     shards_ = std::make_unique<api::ShardCache>(store_.get());
     if (with_etl)
@@ -36,6 +37,7 @@ class TargetApiFixture : public ::testing::Test {
     ctx.jobs = &jobs_;
     ctx.etl = etl_.get();
     ctx.metrics = &metrics_;
+    ctx.validate_get = validate_get;
     api_ = std::make_unique<api::TargetApi>(ctx);
   }
 
