@@ -39,6 +39,12 @@ struct NodeConfig {
   // Targets hand co-located clients (aisle-fs on this host) open object files to pread
   // (common/local_read_protocol.h). Off with a rate limit, which they would bypass.
   bool local_reads = true;
+  // ETL sandbox (docs/SECURITY.md): the user programs run as ("" = aisle-etl if it exists,
+  // else nobody), their network (host | none), RLIMIT_AS default and cap, RLIMIT_NPROC.
+  std::string etl_user;
+  std::string etl_network = "host";
+  uint64_t etl_memory_limit = 2ull << 30;
+  uint64_t etl_max_procs = 256;
 };
 
 // The process ends before a node starts: --help (code 0, help printed), a bad flag (code 2,
