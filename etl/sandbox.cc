@@ -20,8 +20,23 @@ struct UserIds {
   gid_t gid = 0;
 };
 
+// "UID" or "UID:GID": ids without a passwd entry (containers, a uid of its own for tests).
+bool ParseNumericUser(const std::string& s, UserIds* out) {
+  size_t colon = s.find(':');
+  std::string u = s.substr(0, colon), g = colon == std::string::npos ? u : s.substr(colon + 1);
+  auto digits = [](const std::string& v) {
+    return !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!digits(u) || !digits(g)) return false;
+  out->uid = static_cast<uid_t>(std::stoul(u));
+  out->gid = static_cast<gid_t>(std::stoul(g));
+  return true;
+}
+
 // getpwnam_r: the node is multi-threaded.
 Result<UserIds> LookUpUser(const std::string& name) {
+  UserIds numeric;
+  if (ParseNumericUser(name, &numeric)) return numeric;
   struct passwd pw {};
   struct passwd* found = nullptr;
   std::vector<char> buf(16384);
@@ -58,6 +73,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Create(const SandboxConfig& cfg) {
   ex.max_procs = cfg.max_procs;
   ex.max_files = cfg.max_files;
   ex.cpu_seconds = cfg.cpu_seconds;
+  if (!sb->cfg_.init_exe.empty()) ex.init_exe = sb->cfg_.init_exe.c_str();
   if (::geteuid() == 0) {
     std::string name = cfg.user;
     Result<UserIds> ids = Status::NotFound("");

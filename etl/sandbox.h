@@ -29,12 +29,15 @@ Result<EtlNetwork> ParseEtlNetwork(std::string_view s);  // "host" | "none"
 const char* EtlNetworkName(EtlNetwork n);
 
 struct SandboxConfig {
-  std::string user;  // "" = "aisle-etl" when that user exists, else "nobody"
+  std::string user;  // a name, or UID[:GID]; "" = "aisle-etl" when it exists, else "nobody"
   EtlNetwork network = EtlNetwork::kHost;
   uint64_t memory_limit = 2ull << 30;  // RLIMIT_AS per process: default and maximum
   uint64_t max_procs = 256;            // RLIMIT_NPROC (counted per uid by the kernel)
   uint64_t max_files = 1024;           // RLIMIT_NOFILE
   uint64_t cpu_seconds = 24 * 3600;    // RLIMIT_CPU per process
+  // The binary the namespace's init execs into (aisle-node answers --etl-sandbox-init), so it
+  // does not stay a copy of the node's address space. "" = the init stays a fork (tests).
+  std::string init_exe;
 };
 
 // What the launcher applies between clone and exec: plain values, nothing to allocate.
@@ -44,7 +47,8 @@ struct SandboxExec {
   gid_t gid = 0;
   bool new_pid_ns = false;
   bool new_net_ns = false;
-  int lifeline_fd = -1;  // read end; readable (EOF) once the node is gone
+  int lifeline_fd = -1;            // read end; readable (EOF) once the node is gone
+  const char* init_exe = nullptr;  // SandboxConfig::init_exe, or null
   uint64_t max_procs = 0, max_files = 0, cpu_seconds = 0;
 };
 

@@ -51,6 +51,7 @@ Result<std::shared_ptr<const etl::Sandbox>> MakeEtlSandbox(const NodeConfig& cfg
   AISLE_ASSIGN_OR_RETURN(sc.network, etl::ParseEtlNetwork(cfg.etl_network));
   sc.memory_limit = cfg.etl_memory_limit;
   sc.max_procs = cfg.etl_max_procs;
+  sc.init_exe = "/proc/self/exe";  // run by the init, a fork of this node: this binary
   AISLE_ASSIGN_OR_RETURN(std::unique_ptr<etl::Sandbox> sb, etl::Sandbox::Create(sc));
   spdlog::info("ETL sandbox: {}", sb->Describe());
   return std::shared_ptr<const etl::Sandbox>(std::move(sb));

@@ -114,7 +114,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_flag("--no-local-reads", no_local_reads,
                "do not hand object files to clients on this host (they read over HTTP)");
   app.add_option("--etl-user", c.etl_user,
-                 "user ETL programs run as (default: aisle-etl if it exists, else nobody)");
+                 "user (name or UID[:GID]) ETL programs run as (default: aisle-etl if it "
+                 "exists, else nobody)");
   app.add_option("--etl-network", c.etl_network,
                  "ETL programs' network: host, or none (a private namespace; io:// and Python "
                  "code only)")

@@ -203,7 +203,7 @@ Status OpenPipes(const SpawnOptions& opts, SpawnPipes& p) {
   pid_t program = sandbox_child::CloneRaw(0);
   if (program < 0) ChildFail(p.exec[1], errno);
   if (program == 0) ExecChild(opts, prog, args, p, self);
-  sandbox_child::RunInit(program, opts.sandbox->exec().lifeline_fd);
+  sandbox_child::BecomeInit(program, opts.sandbox->exec());
 }
 
 // Parent: true when the child reported an exec failure (its errno in `child_errno`); the

@@ -1,5 +1,6 @@
 #include "etl/process/sandbox_child.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 namespace aisle::etl::sandbox_child {
 namespace {
@@ -35,6 +37,23 @@ void CloseAllBut(int keep) {
   for (int fd = 0; fd < max; ++fd) {
     if (fd != keep) ::close(fd);
   }
+}
+
+// Decimal digits of v into buf (at least 24 bytes), without allocating.
+char* FormatInt(long v, char* buf) {
+  char tmp[24];
+  int n = 0;
+  bool neg = v < 0;
+  unsigned long u = neg ? static_cast<unsigned long>(-v) : static_cast<unsigned long>(v);
+  do {
+    tmp[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  int i = 0;
+  if (neg) buf[i++] = '-';
+  while (n > 0) buf[i++] = tmp[--n];
+  buf[i] = '\0';
+  return buf;
 }
 
 }  // namespace
@@ -82,8 +101,44 @@ int DropPrivileges(const SandboxExec& ex) {
   return 0;
 }
 
-void RunInit(pid_t program, int lifeline_fd) {
-  CloseAllBut(lifeline_fd);
+void BecomeInit(pid_t program, const SandboxExec& ex) {
+  CloseAllBut(ex.lifeline_fd);
+  if (ex.init_exe != nullptr && ex.lifeline_fd >= 0) {
+    ::fcntl(ex.lifeline_fd, F_SETFD, 0);  // survives the exec
+    char pid_s[24], fd_s[24];
+    char name[] = "aisle-etl-init";
+    char flag[sizeof(kInitFlag)];
+    for (size_t i = 0; i < sizeof(kInitFlag); ++i) flag[i] = kInitFlag[i];
+    char* argv[] = {name, flag, FormatInt(program, pid_s), FormatInt(ex.lifeline_fd, fd_s),
+                    nullptr};
+    char* envp[] = {nullptr};
+    ::execve(ex.init_exe, argv, envp);
+    // Exec failed: stay a fork; reaping still works.
+  }
+  ReapLoop(program, ex.lifeline_fd);
+}
+
+bool IsInitInvocation(int argc, char** argv) {
+  if (argc != 4) return false;
+  const char* a = argv[1];
+  for (size_t i = 0; i < sizeof(kInitFlag); ++i) {
+    if (a[i] != kInitFlag[i]) return false;
+  }
+  return true;
+}
+
+int InitMain(int argc, char** argv) {
+  if (!IsInitInvocation(argc, argv)) return 2;
+  char* end = nullptr;
+  long program = std::strtol(argv[2], &end, 10);
+  if (*end != '\0' || program <= 0) return 2;
+  long fd = std::strtol(argv[3], &end, 10);
+  if (*end != '\0' || fd < 0) return 2;
+  PrepareInitSignals();
+  ReapLoop(static_cast<pid_t>(program), static_cast<int>(fd));
+}
+
+void ReapLoop(pid_t program, int lifeline_fd) {
   sigset_t wait_mask;
   ::sigprocmask(SIG_SETMASK, nullptr, &wait_mask);
   sigdelset(&wait_mask, SIGCHLD);

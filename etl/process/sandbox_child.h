@@ -26,10 +26,21 @@ int ApplyLimits(const SandboxExec& ex, uint64_t memory_limit);
 // privileges through exec, SIGKILL when the init dies. 0 or errno.
 int DropPrivileges(const SandboxExec& ex);
 
-// The namespace's init: closes every descriptor but the lifeline, reaps every child, and
-// exits when `program` does (its exit code, or 128 + the signal that killed it) or when the
-// node is gone (lifeline EOF). Its exit kills whatever is left in the PID namespace.
-[[noreturn]] void RunInit(pid_t program, int lifeline_fd);
+// The namespace's init: closes every descriptor but the lifeline, execs SandboxExec::init_exe
+// (so it stops pinning the node's memory, which a fork shares copy-on-write) when set, and
+// runs ReapLoop.
+[[noreturn]] void BecomeInit(pid_t program, const SandboxExec& ex);
+
+// Reaps every child; exits when `program` does (its exit code, or 128 + the signal that
+// killed it) or when the node is gone (lifeline EOF). Its exit kills whatever is left in the
+// PID namespace.
+[[noreturn]] void ReapLoop(pid_t program, int lifeline_fd);
+
+// The exec'd init: `aisle-etl-init --etl-sandbox-init PROGRAM_PID LIFELINE_FD`. aisle-node's
+// main() asks IsInitInvocation before anything else and then returns InitMain's code.
+inline constexpr char kInitFlag[] = "--etl-sandbox-init";
+bool IsInitInvocation(int argc, char** argv);
+int InitMain(int argc, char** argv);
 
 // Decodes an init's exit status back into the program's: 128 + N becomes "killed by N".
 int ProgramWaitStatus(int init_status);
