@@ -85,15 +85,28 @@ std::shared_ptr<EtlInstance> EtlManager::Launch(const EtlEntry& e) {
     return inst;
   }
   inst->spec_ = std::move(spec).value();
+  if (opts_.sandbox) {
+    if (Status st = opts_.sandbox->Admit(inst->spec_); !st.ok()) {
+      inst->stage_ = Stage::kError;
+      inst->error_ = st.message();
+      return inst;
+    }
+    inst->spec_.sandbox = opts_.sandbox.get();
+  }
   inst->spec_.target_url = opts_.target_url;
   inst->spec_.work_dir = opts_.work_root + "/" + e.name + "-" + std::to_string(++generation_);
   inst->starter_ = std::thread([this, inst] {
     Status st;
     std::error_code ec;
     std::filesystem::create_directories(inst->spec_.work_dir, ec);
-    if (ec)
-      st = Status::IOError("etl " + inst->spec_.name + ": " + inst->spec_.work_dir + ": " +
-                           ec.message());
+    if (ec) {
+      spdlog::warn("etl {}: create {}: {}", inst->spec_.name, inst->spec_.work_dir, ec.message());
+      st = Status::IOError("etl " + inst->spec_.name +
+                           ": cannot create its work dir: " + ec.message());
+    } else if (inst->spec_.sandbox) {
+      st = inst->spec_.sandbox->PrepareWorkDir(inst->spec_.work_dir)
+               .WithContext("etl " + inst->spec_.name);
+    }
     std::unique_ptr<Transformer> t;
     if (st.ok()) {
       auto made = opts_.factory(inst->spec_);
@@ -173,6 +186,7 @@ void EtlManager::Apply(const std::vector<EtlEntry>& desired) {
 
 Result<std::string> EtlManager::Init(const std::string& msg) {
   AISLE_ASSIGN_OR_RETURN(EtlSpec spec, ParseInitMsg(msg));
+  if (opts_.sandbox) AISLE_RETURN_IF_ERROR(opts_.sandbox->Admit(spec));
   std::vector<EtlEntry> next;
   {
     std::lock_guard<std::mutex> l(mu_);

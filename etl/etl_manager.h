@@ -21,6 +21,7 @@
 
 #include "common/result.h"
 #include "etl/etl_spec.h"
+#include "etl/sandbox.h"
 #include "etl/transformer.h"
 
 namespace aisle::etl {
@@ -88,6 +89,9 @@ class EtlManager {
     std::string work_root;   // per-ETL working directories go under it
     std::string target_url;  // AIS_TARGET_URL for programs
     Factory factory;         // empty: MakeTransformer
+    // Confines every program and Python runtime (etl/sandbox.h); null = not confined (tests
+    // of built-ins and fakes).
+    std::shared_ptr<const Sandbox> sandbox;
   };
   explicit EtlManager(Options opts);
   ~EtlManager();  // stops everything

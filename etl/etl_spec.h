@@ -10,6 +10,8 @@
 
 namespace aisle::etl {
 
+class Sandbox;  // etl/sandbox.h
+
 enum class Comm {
   kBuiltin,  // native C++ in the target, no process hop
   kCode,     // Python source run by the persistent runtime (etl/runtime/python)
@@ -44,11 +46,13 @@ struct EtlSpec {
   int64_t init_timeout_ms = 45'000;  // program start until healthy
   int64_t obj_timeout_ms = 10'000;   // one object, then the worker is killed and restarted
   int concurrency = 0;               // transforms in flight per target; 0 = number of CPUs
-  uint64_t memory_limit = 0;         // RLIMIT_AS of each child process; 0 = none
+  uint64_t memory_limit = 0;         // RLIMIT_AS of each child process; 0 = the node's
   uint64_t max_output = 1ull << 30;  // a larger result is an error, not an OOM
 
   std::string work_dir;    // per target and ETL: code files, sockets, logs (created by caller)
   std::string target_url;  // this target's base URL, e.g. http://127.0.0.1:8081
+  // How processes are confined (owned by the EtlManager); null = not confined (tests).
+  const Sandbox* sandbox = nullptr;
 };
 
 }  // namespace aisle::etl

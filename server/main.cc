@@ -7,6 +7,7 @@
 
 #include "common/fd_limit.h"
 #include "common/logging.h"
+#include "etl/process/sandbox_child.h"
 #include "server/node.h"
 #include "server/node_config.h"
 
@@ -20,6 +21,9 @@ int Fail(const aisle::Status& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // An ETL sandbox's init, exec'd by the launcher (etl/sandbox.h): nothing else of the node.
+  if (aisle::etl::sandbox_child::IsInitInvocation(argc, argv))
+    return aisle::etl::sandbox_child::InitMain(argc, argv);
   auto parsed = aisle::ParseNodeConfig(argc, argv);
   if (const auto* exit = std::get_if<aisle::ExitNow>(&parsed)) {
     if (!exit->error.empty()) std::fprintf(stderr, "aisle-node: %s\n", exit->error.c_str());

@@ -1,9 +1,11 @@
 #include "server/node.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "common/logging.h"
 #include "common/net/intra_auth.h"
 #include "etl/etl_manager.h"
+#include "etl/sandbox.h"
 #include "server/api/metrics_endpoint.h"
 #include "server/api/peer_auth.h"
 #include "server/cluster/peer_client.h"
@@ -34,6 +37,25 @@
 
 namespace aisle {
 namespace {
+
+// The node's directories are its own (mode 0700): ETL programs run as another user and
+// must not read objects or the node's files by path (docs/SECURITY.md, "ETL sandbox").
+Status MakePrivate(const std::string& dir) {
+  if (::chmod(dir.c_str(), 0700) != 0) return Status::FromErrno(errno, "chmod 0700 " + dir);
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const etl::Sandbox>> MakeEtlSandbox(const NodeConfig& cfg) {
+  etl::SandboxConfig sc;
+  sc.user = cfg.etl_user;
+  AISLE_ASSIGN_OR_RETURN(sc.network, etl::ParseEtlNetwork(cfg.etl_network));
+  sc.memory_limit = cfg.etl_memory_limit;
+  sc.max_procs = cfg.etl_max_procs;
+  sc.init_exe = "/proc/self/exe";  // run by the init, a fork of this node: this binary
+  AISLE_ASSIGN_OR_RETURN(std::unique_ptr<etl::Sandbox> sb, etl::Sandbox::Create(sc));
+  spdlog::info("ETL sandbox: {}", sb->Describe());
+  return std::shared_ptr<const etl::Sandbox>(std::move(sb));
+}
 
 std::string GenerateNodeId() {
   static const char kLetters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -219,6 +241,7 @@ Status Node::BuildTarget() {
   sopts.max_object_size = cfg_.max_object_size;
   AISLE_ASSIGN_OR_RETURN(store_, storage::Store::Open(sopts));
   const std::string& first_mp = store_->mountpaths()[0];
+  for (const auto& mp : store_->mountpaths()) AISLE_RETURN_IF_ERROR(MakePrivate(mp));
   AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(storage::WorkDir(first_mp), cfg_.id));
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("target {}: {} mountpath(s), {} object(s) indexed in {:.3f}s", self_.id,
@@ -248,8 +271,9 @@ Status Node::BuildTarget() {
   ctx.metrics = &target_metrics_;
   ctx.validate_get = cfg_.validate_get;
   // ETL programs run as children of this target, with scratch space on its first mountpath.
+  AISLE_ASSIGN_OR_RETURN(auto sandbox, MakeEtlSandbox(cfg_));
   etl_ = std::make_unique<etl::EtlManager>(
-      etl::EtlManager::Options{storage::EtlDir(first_mp), url_, {}});
+      etl::EtlManager::Options{storage::EtlDir(first_mp), url_, {}, std::move(sandbox)});
   ctx.etl = etl_.get();
   if (target_cluster_) {
     target_cluster_->SetEtlMdListener([m = etl_.get()](std::shared_ptr<const cluster::EtlMd> md) {
@@ -282,6 +306,7 @@ Status Node::BuildTarget() {
 
 Status Node::BuildProxy() {
   AISLE_RETURN_IF_ERROR(storage::MakeDirs(cfg_.data_dir));
+  AISLE_RETURN_IF_ERROR(MakePrivate(cfg_.data_dir));
   AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(cfg_.data_dir, cfg_.id));
   peers_ = std::make_unique<cluster::PeerClient>(self_.id, secret_.get());
   proxy_cluster_ = std::make_unique<cluster::ProxyCluster>(

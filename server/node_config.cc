@@ -48,6 +48,10 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
       c->cluster_secret_file = j["cluster_secret_file"].get<std::string>();
     if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
     if (j.contains("validate_get")) c->validate_get = j["validate_get"].get<bool>();
+    if (j.contains("etl_user")) c->etl_user = j["etl_user"].get<std::string>();
+    if (j.contains("etl_network")) c->etl_network = j["etl_network"].get<std::string>();
+    if (j.contains("etl_memory_limit")) c->etl_memory_limit = j["etl_memory_limit"].get<uint64_t>();
+    if (j.contains("etl_max_procs")) c->etl_max_procs = j["etl_max_procs"].get<uint64_t>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument("config file " + path + ": " + e.what());
   }
@@ -120,6 +124,19 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
                "do not hand object files to clients on this host (they read over HTTP)");
   app.add_flag("--validate-get", c.validate_get,
                "verify the checksum of every whole-object GET (all buckets)");
+  app.add_option("--etl-user", c.etl_user,
+                 "user (name or UID[:GID]) ETL programs run as (default: aisle-etl if it "
+                 "exists, else nobody)");
+  app.add_option("--etl-network", c.etl_network,
+                 "ETL programs' network: host, or none (a private namespace; io:// and Python "
+                 "code only)")
+      ->check(CLI::IsMember({"host", "none"}));
+  app.add_option("--etl-memory-limit", c.etl_memory_limit,
+                 "address space of each ETL process, default and maximum (e.g. 2GiB)")
+      ->transform(CLI::AsSizeValue(false));
+  app.add_option("--etl-max-procs", c.etl_max_procs,
+                 "processes and threads of the ETL user (RLIMIT_NPROC)")
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

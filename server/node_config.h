@@ -44,6 +44,12 @@ struct NodeConfig {
   // Every bucket's whole-object GETs verify checksums (as checksum.validate_warm_get does per
   // bucket; docs/INTERNALS.md "Integrity").
   bool validate_get = false;
+  // ETL sandbox (docs/SECURITY.md): the user programs run as ("" = aisle-etl if it exists,
+  // else nobody), their network (host | none), RLIMIT_AS default and cap, RLIMIT_NPROC.
+  std::string etl_user;
+  std::string etl_network = "host";
+  uint64_t etl_memory_limit = 2ull << 30;
+  uint64_t etl_max_procs = 256;
 };
 
 // The process ends before a node starts: --help (code 0, help printed), a bad flag (code 2,

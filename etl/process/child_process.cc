@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -12,6 +13,8 @@
 #include <csignal>
 #include <cstring>
 #include <set>
+
+#include "etl/process/sandbox_child.h"
 
 extern char** environ;
 
@@ -79,11 +82,20 @@ void BuildExecArgs(const SpawnOptions& opts, ExecArgs& out) {
     if (!overridden.insert(it->first).second) continue;
     out.env_strs.push_back(it->first + "=" + it->second);
   }
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string_view::npos && overridden.count(std::string(kv.substr(0, eq)))) continue;
-    out.envp.push_back(*e);
+  if (opts.sandbox) {
+    // A clean environment: nothing of the node's (paths, credentials) reaches the program.
+    for (const char* kv : {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}) {
+      std::string_view v(kv);
+      if (overridden.count(std::string(v.substr(0, v.find('='))))) continue;
+      out.envp.push_back(const_cast<char*>(kv));
+    }
+  } else {
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view kv(*e);
+      size_t eq = kv.find('=');
+      if (eq != std::string_view::npos && overridden.count(std::string(kv.substr(0, eq)))) continue;
+      out.envp.push_back(*e);
+    }
   }
   for (auto& s : out.env_strs) out.envp.push_back(s.data());
   out.envp.push_back(nullptr);
@@ -124,15 +136,18 @@ Status OpenPipes(const SpawnOptions& opts, SpawnPipes& p) {
   return Status::OK();
 }
 
-// The child after fork: its own process group, default signals, the memory limit and work
-// directory, the pipes as fds 0-2, then exec. Only async-signal-safe calls; a failing step
-// reports its errno on the exec pipe and exits 127.
+// The child after fork: its own process group (a sandboxed program stays in its init's),
+// default signals, the limits and work directory, the pipes as fds 0-2, the ETL user, then
+// exec. Only async-signal-safe calls; a failing step reports its errno on the exec pipe and
+// exits 127.
 [[noreturn]] void ExecChild(const SpawnOptions& opts, const std::string& prog, ExecArgs& args,
-                            SpawnPipes& p) {
+                            SpawnPipes& p, pid_t init_pid) {
   const char* work_dir = opts.work_dir.empty() ? nullptr : opts.work_dir.c_str();
+  const Sandbox* sb = opts.sandbox;
   uint64_t mem = opts.memory_limit;
+  if (sb && mem == 0) mem = sb->config().memory_limit;
   int efd = p.exec[1];
-  ::setpgid(0, 0);
+  if (!sb) ::setpgid(0, 0);
   sigset_t all;
   sigemptyset(&all);
   ::sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -141,11 +156,15 @@ Status OpenPipes(const SpawnOptions& opts, SpawnPipes& p) {
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
   }
-  if (mem > 0) {
+  if (sb) {
+    if (int err = sandbox_child::ApplyLimits(sb->exec(), mem); err != 0) ChildFail(efd, err);
+  } else if (mem > 0) {
     struct rlimit rl {};
     rl.rlim_cur = rl.rlim_max = mem;
     if (::setrlimit(RLIMIT_AS, &rl) != 0) ChildFail(efd, errno);
   }
+  // As root, before the user switch: the work dir's parents are the node's (mode 0700), so
+  // the program reaches its files relative to this cwd only.
   if (work_dir && ::chdir(work_dir) != 0) ChildFail(efd, errno);
   int in_src = MoveAbove2(opts.pipe_stdin ? p.in[0] : p.devnull);
   int err_src = MoveAbove2(p.err[1]);
@@ -155,6 +174,11 @@ Status OpenPipes(const SpawnOptions& opts, SpawnPipes& p) {
   ::fcntl(efd, F_SETFD, FD_CLOEXEC);
   if (::dup2(in_src, 0) < 0 || ::dup2(out_src, 1) < 0 || ::dup2(err_src, 2) < 0) {
     ChildFail(efd, errno);
+  }
+  if (sb) {
+    if (int err = sandbox_child::DropPrivileges(sb->exec()); err != 0) ChildFail(efd, err);
+    // The init died before the user switch (PR_SET_PDEATHSIG came too late): do not run.
+    if (::getppid() != init_pid) ChildFail(efd, ESRCH);
   }
   // Everything else is closed at exec (CLOSE_RANGE_CLOEXEC keeps efd usable until then).
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -167,6 +191,19 @@ Status OpenPipes(const SpawnOptions& opts, SpawnPipes& p) {
   }
   ::execve(prog.c_str(), args.argv.data(), args.envp.data());
   ChildFail(efd, errno);
+}
+
+// The sandboxed child after clone: the init of its PID namespace (etl/sandbox.h). It clones
+// the program, then only reaps until the program exits or the node is gone.
+[[noreturn]] void SandboxInit(const SpawnOptions& opts, const std::string& prog, ExecArgs& args,
+                              SpawnPipes& p) {
+  ::setpgid(0, 0);
+  sandbox_child::PrepareInitSignals();
+  pid_t self = ::getpid();
+  pid_t program = sandbox_child::CloneRaw(0);
+  if (program < 0) ChildFail(p.exec[1], errno);
+  if (program == 0) ExecChild(opts, prog, args, p, self);
+  sandbox_child::BecomeInit(program, opts.sandbox->exec());
 }
 
 // Parent: true when the child reported an exec failure (its errno in `child_errno`); the
@@ -225,13 +262,22 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const SpawnOptions& op
   cp->log_ = opts.log;
   SpawnPipes p;
   AISLE_RETURN_IF_ERROR(OpenPipes(opts, p));
-  pid_t pid = ::fork();
+  pid_t pid;
+  if (opts.sandbox) {
+    const SandboxExec& ex = opts.sandbox->exec();
+    unsigned long ns = (ex.new_pid_ns ? CLONE_NEWPID : 0) | (ex.new_net_ns ? CLONE_NEWNET : 0);
+    pid = sandbox_child::CloneRaw(ns);
+    if (pid == 0) SandboxInit(opts, prog, args, p);
+  } else {
+    pid = ::fork();
+    if (pid == 0) ExecChild(opts, prog, args, p, 0);
+  }
   if (pid < 0) {
-    Status s = Status::FromErrno(errno, "fork");
+    Status s = Status::FromErrno(errno, opts.sandbox ? "clone" : "fork");
     p.CloseAll();
     return s;
   }
-  if (pid == 0) ExecChild(opts, prog, args, p);
+  cp->sandboxed_ = opts.sandbox != nullptr;
   ::setpgid(pid, pid);  // also done by the child; whichever runs first wins the race
   cp->pid_ = pid;
   CloseFd(p.in[0]);
@@ -331,7 +377,7 @@ std::optional<int> ChildProcess::PeekExit() {
   } while (r < 0 && errno == EINTR);
   if (r < 0 || info.si_pid == 0) return std::nullopt;
   int st = (info.si_code == CLD_EXITED) ? ((info.si_status & 0xff) << 8) : (info.si_status & 0x7f);
-  return st;
+  return sandboxed_ ? sandbox_child::ProgramWaitStatus(st) : st;
 }
 
 bool ChildProcess::Exited() { return PeekExit().has_value(); }
@@ -376,6 +422,7 @@ void ChildProcess::Reap() {
   do {
     r = ::waitpid(pid_, &st, 0);
   } while (r < 0 && errno == EINTR);
+  if (sandboxed_) st = sandbox_child::ProgramWaitStatus(st);
   wait_status_ = (r == pid_) ? st : 0;
   reaped_ = true;
 }

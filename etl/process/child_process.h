@@ -1,5 +1,6 @@
-// ChildProcess: one spawned program (fork/exec) in its own process group, with optional
-// pipes to its stdin/stdout. Its stderr (and its stdout, when not piped) is read by a
+// ChildProcess: one spawned program (fork/exec) in its own process group — the one launcher
+// of ETL programs and Python runtimes, which applies the node's Sandbox when given one, with
+// optional pipes to its stdin/stdout. Its stderr (and its stdout, when not piped) is read by a
 // per-child thread into a shared LogRing and a small per-child tail used in error messages.
 // Every fd this module opens is O_CLOEXEC and the child closes every fd above 2 before exec.
 // The destructor kills the whole process group and reaps the child: no zombies, no threads.
@@ -23,6 +24,7 @@
 #include "common/result.h"
 #include "common/status.h"
 #include "etl/process/log_ring.h"
+#include "etl/sandbox.h"
 
 namespace aisle::etl {
 
@@ -31,10 +33,14 @@ struct SpawnOptions {
   // Added to (and overriding) the parent's environment.
   std::vector<std::pair<std::string, std::string>> env;
   std::string work_dir;       // "" = inherit
-  uint64_t memory_limit = 0;  // RLIMIT_AS; 0 = unlimited
+  uint64_t memory_limit = 0;  // RLIMIT_AS; 0 = unlimited (with a sandbox: the node's limit)
   bool pipe_stdin = false;    // else /dev/null
   bool pipe_stdout = false;   // else stdout goes where stderr goes (the log)
   LogRing* log = nullptr;     // stderr sink shared by the ETL's children; may be null
+  // Confines the program (etl/sandbox.h): it then runs under a small init in its own PID
+  // namespace, as the ETL user, with a clean environment (PATH, LANG and `env` only). Null:
+  // a plain child of the node (unit tests).
+  const Sandbox* sandbox = nullptr;
 };
 
 class ChildProcess {
@@ -95,6 +101,7 @@ class ChildProcess {
   bool reader_done_ = false;
   std::string tail_;  // this child's stderr, bounded
 
+  bool sandboxed_ = false;  // pid_ is the sandbox's init: its exit status encodes the program's
   std::mutex wait_mu_;
   bool reaped_ = false;
   std::optional<int> wait_status_;

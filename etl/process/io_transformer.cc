@@ -82,6 +82,7 @@ SpawnOptions IoTransformer::SpawnOptionsFor(const TransformInput& in) {
   opts.pipe_stdin = true;
   opts.pipe_stdout = true;
   opts.log = &log_;
+  opts.sandbox = spec_.sandbox;
   return opts;
 }
 

@@ -75,6 +75,7 @@ Status ProgramSupervisor::LaunchProgram() {
   o.work_dir = spec_.work_dir;
   o.memory_limit = spec_.memory_limit;
   o.log = log_;
+  o.sandbox = spec_.sandbox;
   auto spawned = ChildProcess::Spawn(o);
   if (!spawned.ok()) return spawned.status().WithContext("start program");
   std::shared_ptr<ChildProcess> child = std::move(spawned).value();

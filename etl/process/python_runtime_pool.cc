@@ -201,15 +201,21 @@ std::string PythonRuntimePool::Health() const {
 
 Result<std::unique_ptr<ChildProcess>> PythonRuntimePool::SpawnRuntime() {
   SpawnOptions o;
+  // Paths relative to the work dir (the cwd): a sandboxed runtime cannot traverse the node's
+  // directories above it, and its error messages name no server paths. Python would make a
+  // script argument (and runpy a path) absolute, so -c compiles the file itself.
   o.argv = {PythonBinary(),
             "-B",
-            script_path_,
+            "-s",
+            "-c",
+            std::string("f = open('") + kRuntimeFile +
+                "'); src = f.read(); f.close(); exec(compile(src, '" + kRuntimeFile + "', 'exec'))",
             "--code",
-            code_path_,
+            kCodeFile,
             "--func",
             spec_.transform_func.empty() ? "transform" : spec_.transform_func,
             "--requirements",
-            req_path_};
+            kRequirementsFile};
   o.env = spec_.env;
   o.env.emplace_back("ETL_NAME", spec_.name);
   if (!spec_.target_url.empty()) o.env.emplace_back("AIS_TARGET_URL", spec_.target_url);
@@ -219,6 +225,7 @@ Result<std::unique_ptr<ChildProcess>> PythonRuntimePool::SpawnRuntime() {
   o.pipe_stdin = true;
   o.pipe_stdout = true;
   o.log = &log_;
+  o.sandbox = spec_.sandbox;
   auto r = ChildProcess::Spawn(o);
   if (!r.ok()) return r.status().WithContext(prefix_ + "start python runtime");
   return r;

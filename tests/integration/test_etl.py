@@ -98,6 +98,9 @@ class EtlTestBase(unittest.TestCase):
         cls.c = Cluster(3)
         cls.url = cls.c.url
         cls.tmp = tl.make_tmpdir("aisle-etl-")
+        # Programs run as the unprivileged ETL user (the sandbox): it must read the files
+        # this test writes for them.
+        os.chmod(cls.tmp, 0o755)
         cls.s = requests.Session()
 
     @classmethod

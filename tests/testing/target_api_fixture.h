@@ -29,7 +29,8 @@ class TargetApiFixture : public ::testing::Test {
     store_ = OpenStore(dir_.Sub("mp"));
     shards_ = std::make_unique<api::ShardCache>(store_.get());
     if (with_etl)
-      etl_ = std::make_unique<etl::EtlManager>(etl::EtlManager::Options{dir_.Sub("etl"), "", {}});
+      etl_ = std::make_unique<etl::EtlManager>(
+          etl::EtlManager::Options{dir_.Sub("etl"), "", {}, nullptr});
     api::ApiContext ctx;
     ctx.store = store_.get();
     ctx.node = {"tTestNode", "target", "127.0.0.1", 1, 0};

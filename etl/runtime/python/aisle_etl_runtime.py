@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Aisle ETL Python runtime: serves one user transform function over stdin/stdout.
 
-The target starts one runtime process per worker:
+The target starts one runtime process per worker, in the ETL's work dir (paths are relative
+to it: inside the sandbox the absolute path of the work dir is not reachable):
 
-    python3 -B aisle_etl_runtime.py --code transform_code.py --func transform \
-        [--requirements requirements.txt]
+    python3 -B -s -c "<read and exec aisle_etl_runtime.py>" --code transform_code.py \
+        --func transform [--requirements requirements.txt]
 
 Frame protocol (binary, all integers big-endian), on the process's original stdin/stdout:
 
@@ -16,8 +17,8 @@ Frame protocol (binary, all integers big-endian), on the process's original stdi
                   u64 data length | data (the object's bytes)
   response      (runtime -> target, one per request)
                   u8 status (0 = ok, 1 = error) | u64 length | payload
-                  payload: the transformed bytes, or the error text (the last lines of the
-                  Python traceback)
+                  payload: the transformed bytes, or a short reason ("ValueError: bad
+                  input"); the traceback goes to stderr (the ETL's logs), never to clients
 
 EOF on stdin ends the runtime with exit code 0. The user's transform is
 `transform(data: bytes) -> bytes`, or `transform(data: bytes, args: str) -> bytes` when it
@@ -43,6 +44,7 @@ import re
 import struct
 import sys
 import traceback
+import types
 
 # Requirement name (lower case, '_' -> '-') -> (module to import, Debian package).
 KNOWN_PACKAGES = {
@@ -62,9 +64,9 @@ KNOWN_PACKAGES = {
     "typing-extensions": ("typing_extensions", "python3-typing-extensions"),
 }
 
-TAIL_LINES = 12
 STREAM_CHUNK = 1 << 20
 TAIL_CHARS = 4000
+BIG_REQUEST = 64 << 20
 
 
 def parse_requirements(text):
@@ -111,13 +113,29 @@ def check_requirements(path):
     return "; ".join(missing) if missing else None
 
 
-def traceback_tail():
-    text = traceback.format_exc().rstrip()
-    lines = text.splitlines()
-    text = "\n".join(lines[-TAIL_LINES:])
-    if len(text) > TAIL_CHARS:
-        text = text[-TAIL_CHARS:]
-    return text
+def short_reason():
+    """The current exception as one line, "ValueError: bad input", for the client; the full
+    traceback (with file paths) is written to stderr, the ETL's logs."""
+    traceback.print_exc(file=sys.stderr)
+    sys.stderr.flush()
+    etype, value = sys.exc_info()[:2]
+    name = etype.__name__ if etype else "Error"
+    text = str(value).strip() if value is not None else ""
+    if isinstance(value, SyntaxError) and value.lineno:
+        text = "%s (line %d)" % (value.msg, value.lineno)
+    text = text.splitlines()[0] if text else ""
+    reason = name + (": " + text if text else "")
+    return reason[:TAIL_CHARS]
+
+
+def release_memory():
+    """Gives the memory of a big request back to the system, so an idle worker does not keep
+    it: the bytes themselves are mmap()ed and freed at once; trim what malloc keeps."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def read_exact(f, n):
@@ -148,13 +166,18 @@ def positional_arity(fn):
 
 
 def load_transform(code_path, func_name):
-    code_dir = os.path.dirname(os.path.abspath(code_path))
+    # Relative to the cwd (the ETL's work dir): its absolute path is not reachable from inside
+    # the sandbox, and error messages then name no server paths.
+    code_dir = os.path.dirname(code_path) or "."
     if code_dir not in sys.path:
         sys.path.insert(0, code_dir)
-    spec = importlib.util.spec_from_file_location("transform_code", code_path)
-    module = importlib.util.module_from_spec(spec)
+    # importlib would make the path absolute: compile the file as read instead.
+    with open(code_path, "rb") as f:
+        source = f.read()
+    module = types.ModuleType("transform_code")
+    module.__file__ = code_path
     sys.modules["transform_code"] = module
-    spec.loader.exec_module(module)
+    exec(compile(source, os.path.basename(code_path), "exec"), module.__dict__)
     fn = getattr(module, func_name, None)
     if fn is None:
         raise LookupError("the code defines no function '%s'" % func_name)
@@ -205,7 +228,7 @@ def main():
         fn = load_transform(opts.code, opts.func or "transform")
     except BaseException:  # noqa: B036 - SystemExit in user code is a load error too
         write_frame(frames_out, 1,
-                    ("error loading the transform code:\n" + traceback_tail()).encode(
+                    ("error loading the transform code: " + short_reason()).encode(
                         "utf-8", "replace"))
         return 1
     with_args = positional_arity(fn) >= 2
@@ -233,10 +256,14 @@ def main():
                 payload = to_bytes(fn(data, *arg_list))
             status = 0
         except BaseException:  # noqa: B036 - report even SystemExit, keep serving
-            payload = traceback_tail().encode("utf-8", "replace")
+            payload = short_reason().encode("utf-8", "replace")
             status = 1
         sys.stderr.flush()
+        big = len(data) + len(payload) >= BIG_REQUEST
         write_frame(frames_out, status, payload)
+        del data, payload
+        if big:
+            release_memory()
 
 
 if __name__ == "__main__":

@@ -139,7 +139,8 @@ class EtlManagerTest : public ::testing::Test {
                                  [this](const EtlSpec& s) -> Result<std::unique_ptr<Transformer>> {
                                    return std::unique_ptr<Transformer>(
                                        new FakeTransformer(s, &live_));
-                                 }}) {}
+                                 },
+                                 nullptr}) {}
   static std::string Msg(const std::string& name, const std::string& args = "") {
     return R"({"name":")" + name + R"(","builtin":"fake","args":")" + args + R"("})";
   }
