@@ -28,6 +28,7 @@ namespace aisle::api {
 
 class Handler;
 class PeerAuth;
+class UserAuth;
 class ShardCache;
 struct LocalReadCounters;
 
@@ -44,6 +45,7 @@ struct ApiContext {
   ShardCache* shards = nullptr;              // shard member indexes of `store`
   metrics::TargetMetrics* metrics = nullptr;  // null: nothing is recorded (handler tests)
   const PeerAuth* peer_auth = nullptr;        // null: node-to-node requests are not verified
+  const UserAuth* user_auth = nullptr;        // null: user authentication is off
 };
 
 }  // namespace aisle::api
