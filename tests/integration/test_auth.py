@@ -10,6 +10,7 @@ curl -L follow, valid for that request only; the CLI logs in and uses its token.
 """
 
 import base64
+import errno
 import hashlib
 import hmac
 import json
@@ -354,6 +355,48 @@ class AuthTest(unittest.TestCase):
             run("auth", "user", "rm", "gina")
         finally:
             shutil.rmtree(home, ignore_errors=True)
+
+    def test_fs_mount_with_token(self):
+        """aisle-fs with a token reads and writes; without one it does not mount (exit 1, the
+        401 message); a token without the bucket's permission reads EIO."""
+        import test_fs
+        if not test_fs.fuse_available():
+            self.skipTest("needs /dev/fuse, fusermount3 and aisle-fs")
+        r = requests.put(self.url + "/v1/objects/b1/fs/file.txt", data=b"through fuse",
+                         headers=bearer(self.admin), timeout=T)
+        self.assertEqual(r.status_code, 200, r.text)
+        tok_file = os.path.join(self.tmp, "fs.token")
+        with open(tok_file, "w") as f:
+            f.write(jwt(claims("fsuser", buckets={"b1": RWL})) + "\n")
+        m = test_fs.Mount(self.url + "/b1", opts="token_file=" + tok_file)
+        try:
+            m.start()
+            with open(m.path("fs", "file.txt"), "rb") as f:
+                self.assertEqual(f.read(), b"through fuse")
+            with open(m.path("fs", "new.txt"), "wb") as f:
+                f.write(b"written")
+        finally:
+            m.stop()
+        r = requests.get(self.url + "/v1/objects/b1/fs/new.txt", headers=bearer(self.admin), timeout=T)
+        self.assertEqual(r.content, b"written")
+        # No token: the mount is refused up front with the cluster's 401 message.
+        p = subprocess.run([test_fs.FS_BIN, self.url + "/b1", self.tmp, "-f"], capture_output=True,
+                           timeout=60, env={k: v for k, v in os.environ.items() if k != "AIS_AUTHN_TOKEN"})
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"authentication required", p.stderr)
+        # A token for another bucket: listing refused at mount; a whole-cluster mount shows the
+        # bucket but reading it fails with EIO.
+        with open(tok_file, "w") as f:
+            f.write(jwt(claims("fsuser", buckets={"b2": RWL})) + "\n")
+        m = test_fs.Mount(self.url, opts="token_file=" + tok_file)
+        try:
+            m.start()
+            with self.assertRaises(OSError) as cm:
+                with open(m.path("b1", "fs", "file.txt"), "rb") as f:
+                    f.read()
+            self.assertEqual(cm.exception.errno, errno.EIO)
+        finally:
+            m.stop()
 
 
 class AuthStartTest(unittest.TestCase):
