@@ -173,6 +173,25 @@ Result<UserClaims> UserAuth::VerifyToken(std::string_view token, int64_t now_s) 
   return c;
 }
 
+Result<std::shared_ptr<const UserClaims>> UserAuth::VerifyTokenCached(std::string_view token,
+                                                                      int64_t now_s) const {
+  Shard& shard = cache_[std::hash<std::string_view>()(token) % cache_.size()];
+  {
+    std::lock_guard lk(shard.mu);
+    auto it = shard.tokens.find(token);
+    if (it != shard.tokens.end() && now_s < it->second.until_s) {
+      if (it->second.claims->exp <= now_s) return Status::InvalidArgument("token expired");
+      return it->second.claims;
+    }
+  }
+  AISLE_ASSIGN_OR_RETURN(UserClaims c, VerifyToken(token, now_s));
+  auto claims = std::make_shared<const UserClaims>(std::move(c));
+  std::lock_guard lk(shard.mu);
+  if (shard.tokens.size() >= kTokenCacheShardEntries) shard.tokens.clear();
+  shard.tokens[std::string(token)] = Cached{claims, now_s + kTokenCacheS};
+  return claims;
+}
+
 std::string UserAuth::MakeGrant(std::string_view method, std::string_view path,
                                 std::string_view user, uint64_t perm, int64_t exp_s) const {
   std::string sig = Base64UrlEncode(secret_->Mac(GrantCanonical(method, path, user, perm, exp_s)));
@@ -220,32 +239,37 @@ bool AdmitUser(const UserAuth* auth, const Request& req, Response& resp, const N
   Need need = NeedOf(req, proxy);
   if (need.kind == Need::kOpen) return true;
   int64_t now = NowNs() / 1000000000;
-  Result<UserClaims> claims = Status::InvalidArgument(
+  Result<std::shared_ptr<const UserClaims>> claims = Status::InvalidArgument(
       "authentication required: send Authorization: Bearer <token> (aisle auth login)");
-  std::string bearer = req.headers.Get("Authorization");
-  if (!bearer.empty()) {
-    if (bearer.size() > 7 && strncasecmp(bearer.c_str(), "Bearer ", 7) == 0)
-      claims = auth->VerifyToken(std::string_view(bearer).substr(7), now);
+  const std::string* bearer = req.headers.Find("Authorization");
+  if (bearer && !bearer->empty()) {
+    if (bearer->size() > 7 && strncasecmp(bearer->c_str(), "Bearer ", 7) == 0)
+      claims = auth->VerifyTokenCached(std::string_view(*bearer).substr(7), now);
     else
       claims = Status::InvalidArgument("Authorization must be \"Bearer <token>\"");
   } else if (auto g = req.Query(kGrantParam)) {
-    claims = auth->VerifyGrant(*g, req.method, req.path, now);
+    auto granted = auth->VerifyGrant(*g, req.method, req.path, now);
+    if (granted.ok())
+      claims = std::make_shared<const UserClaims>(std::move(granted).value());
+    else
+      claims = granted.status();
   }
   if (!claims.ok()) {
     resp.headers.Set("WWW-Authenticate", "Bearer");
     WriteError(req, resp, 401, claims.status().message(), node);
     return false;
   }
-  bool ok = claims->admin || need.kind == Need::kToken ||
-            (need.kind == Need::kBucket && claims->Allows(need.bucket, need.perm));
+  const UserClaims& who = **claims;
+  bool ok = who.admin || need.kind == Need::kToken ||
+            (need.kind == Need::kBucket && who.Allows(need.bucket, need.perm));
   if (!ok) {
     std::string what = need.kind == Need::kAdmin
                            ? "this operation requires an admin"
                            : "no permission for " + req.method + " on ais://" + need.bucket;
-    WriteError(req, resp, 403, "user \"" + claims->user + "\": " + what, node);
+    WriteError(req, resp, 403, "user \"" + who.user + "\": " + what, node);
     return false;
   }
-  if (out) *out = UserAdmission{true, claims->user, need};
+  if (out) *out = UserAdmission{true, who.user, need};
   return true;
 }
 

@@ -196,6 +196,20 @@ TEST_F(UserAuthTest, AdmitAnswers401And403) {
   EXPECT_TRUE(AdmitUser(nullptr, none, resp, node_, true, nullptr));
 }
 
+TEST_F(UserAuthTest, CachedTokensStillExpireAndForgeriesAreNotCached) {
+  std::string t = Token("u", false, {{"b", access::kGet}}, 2);
+  auto a = auth_.VerifyTokenCached(t, Now());
+  ASSERT_TRUE(a.ok());
+  auto b = auth_.VerifyTokenCached(t, Now());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->get(), b->get());                             // the cached claims
+  EXPECT_FALSE(auth_.VerifyTokenCached(t, Now() + 3).ok());  // expired, though cached
+  std::string forged = t;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(auth_.VerifyTokenCached(forged, Now()).ok());
+  EXPECT_FALSE(auth_.VerifyTokenCached(forged, Now()).ok());
+}
+
 TEST_F(UserAuthTest, GrantsCoverExactlyTheirRequest) {
   int64_t exp = Now() + kGrantLifetimeS;
   std::string g = auth_.MakeGrant("GET", "/v1/objects/b/o", "u", access::kGet, exp);
