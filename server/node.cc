@@ -128,6 +128,10 @@ Status Node::Build() {
     AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(cfg_.cluster_secret_file));
     secret_ = std::make_unique<ClusterSecret>(std::move(secret));
     if (cfg_.auth) user_auth_ = std::make_unique<api::UserAuth>(secret_.get());
+    if (cfg_.auth && cfg_.s3_keys.empty())
+      spdlog::warn(
+          "--auth covers the native API only: the S3 API has no keys (--s3-access-key) and "
+          "stays anonymous (docs/SECURITY.md)");
   } else {
     spdlog::warn(
         "NO CLUSTER SECRET (--cluster-secret-file): node-to-node requests are unauthenticated; "
