@@ -131,15 +131,12 @@ std::string LastLines(const std::string& path, int n) {
   return out;
 }
 
-// The cluster secret of the nodes `aisle up` starts: kept across restarts of the same dir,
-// created once (32 random bytes as hex, mode 0600).
-Result<std::string> EnsureSecretFile(const std::string& dir) {
-  std::string path = dir + "/cluster.secret";
-  if (ClusterSecret::Load(path).ok()) return path;
+// A file of `n` random bytes as hex (mode 0600), created once and kept.
+Result<std::string> WriteRandomHexFile(const std::string& path, int n) {
   std::random_device rd;
   std::string hex;
   static const char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 32; ++i) {
+  for (int i = 0; i < n; ++i) {
     unsigned b = rd() & 0xff;
     hex += kHex[b >> 4];
     hex += kHex[b & 15];
@@ -156,12 +153,28 @@ Result<std::string> EnsureSecretFile(const std::string& dir) {
   return path;
 }
 
+// The cluster secret of the nodes `aisle up` starts: kept across restarts of the same dir,
+// created once (32 random bytes as hex, mode 0600).
+Result<std::string> EnsureSecretFile(const std::string& dir) {
+  std::string path = dir + "/cluster.secret";
+  if (ClusterSecret::Load(path).ok()) return path;
+  return WriteRandomHexFile(path, 32);
+}
+
+// `aisle up --auth`: the password of user admin, created at the proxy's first start.
+Result<std::string> EnsureAdminPasswordFile(const std::string& dir) {
+  std::string path = dir + "/admin.password";
+  if (fs::exists(path)) return path;
+  return WriteRandomHexFile(path, 16);
+}
+
 struct UpArgs {
   int targets = 3;
   int proxies = 1;
   std::string dir = DefaultDir();
   int port = 0;  // 0: 8080 when free, else any free port
   int keepalive_ms = 1000;
+  bool auth = false;  // user tokens required (docs/SECURITY.md)
 };
 
 int Down(const std::string& dir, bool quiet);
@@ -188,6 +201,12 @@ int Up(CliContext& ctx, const UpArgs& a) {
   }
   auto secret_file = EnsureSecretFile(a.dir);
   if (!secret_file.ok()) return Fail(secret_file.status());
+  std::string admin_file;
+  if (a.auth) {
+    auto f = EnsureAdminPasswordFile(a.dir);
+    if (!f.ok()) return Fail(f.status());
+    admin_file = *f;
+  }
   int port = a.port;
   if (port == 0) port = PortFree(8080) ? 8080 : 0;
   std::string bin = FindNodeBinary();
@@ -205,14 +224,23 @@ int Up(CliContext& ctx, const UpArgs& a) {
     args.insert(args.end(),
                 {"--ready-file", ready, "--keepalive-ms", std::to_string(a.keepalive_ms),
                  "--cluster-secret-file", *secret_file});
+    if (a.auth) args.push_back("--auth");
     AISLE_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, a.dir + "/" + name + ".log"));
     nodes.push_back({{"name", name}, {"pid", pid}});
     return WaitReady(ready, pid, milliseconds(30000));
   };
-  auto primary =
-      start("p1", {"--role", "proxy", "--port", std::to_string(port), "--data-dir", a.dir + "/p1"});
+  std::vector<std::string> p1 = {"--role",     "proxy",      "--port", std::to_string(port),
+                                 "--data-dir", a.dir + "/p1"};
+  if (a.auth) p1.insert(p1.end(), {"--admin-password-file", admin_file});
+  auto primary = start("p1", p1);
   if (!primary.ok())
     return fail("primary proxy failed: " + primary.status().message(), a.dir + "/p1.log");
+  if (a.auth) {  // the readiness check below needs a token
+    auto token = Login(*ctx.http, *primary, "admin", ReadFirstLine(admin_file));
+    if (!token.ok())
+      return fail("admin login failed: " + token.status().message(), a.dir + "/p1.log");
+    ctx.http->SetDefaultHeaders({{"Authorization", "Bearer " + *token}});
+  }
   for (int i = 1; i <= a.targets; ++i) {
     std::string name = "t" + std::to_string(i);
     auto t = start(name, {"--role", "target", "--port", "0", "--mountpath",
@@ -245,6 +273,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
   }
   json st = {
       {"endpoint", *primary}, {"dir", a.dir}, {"secret_file", *secret_file}, {"nodes", nodes}};
+  if (a.auth) st["admin_password_file"] = admin_file;
   std::ofstream(state_file) << st.dump(2);
   if (ctx.json) {
     PrintJson(st);
@@ -258,6 +287,11 @@ int Up(CliContext& ctx, const UpArgs& a) {
         "cluster secret: %s (for `aisle cluster remove`: export "
         "AISLE_CLUSTER_SECRET_FILE=%s)\n",
         secret_file->c_str(), secret_file->c_str());
+    if (a.auth)
+      std::printf(
+          "auth is on: the admin password is in %s\n"
+          "log in with: aisle auth login admin --password-file %s\n",
+          admin_file.c_str(), admin_file.c_str());
     std::printf("stop it with: aisle down%s\n",
                 a.dir == DefaultDir() ? "" : (" --dir " + a.dir).c_str());
   }
@@ -396,6 +430,8 @@ void RegisterClusterCommands(CLI::App* app, CliContext* ctx, Action* action) {
   up->add_option("--port", up_args->port, "primary proxy port (default 8080 if free)");
   up->add_option("--keepalive-ms", up_args->keepalive_ms, "keepalive interval")
       ->capture_default_str();
+  up->add_flag("--auth", up_args->auth,
+               "require user tokens; writes DIR/admin.password for user admin");
   up->callback([=] { *action = [=] { return Up(*ctx, *up_args); }; });
 
   auto dir = std::make_shared<std::string>(DefaultDir());

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.h"
 #include "common/status.h"
 
 namespace CLI {
@@ -49,6 +50,17 @@ void RegisterEtlCommands(CLI::App* app, CliContext* ctx, Action* action);
 // Polls job `id` until it ends (progress bar on a terminal); 0 = no timeout. Exit code.
 int WaitJob(const CliContext& ctx, const std::string& id, int timeout_s);
 void RegisterClusterCommands(CLI::App* app, CliContext* ctx, Action* action);
+// `aisle auth ...` (cli/auth_commands.cc): login, token, users.
+void RegisterAuthCommands(CLI::App* app, CliContext* ctx, Action* action);
+// The user token every command sends: AIS_AUTHN_TOKEN, else the file `aisle auth login`
+// wrote (TokenPath()); "" when neither.
+std::string LoadToken();
+std::string TokenPath();
+// POST /v1/users/USER {"password"} at `endpoint`: the token.
+Result<std::string> Login(HttpClient& http, const std::string& endpoint, const std::string& user,
+                          const std::string& password);
+// The first line of a file without its line end ("" when unreadable).
+std::string ReadFirstLine(const std::string& path);
 
 // "aisle: MESSAGE" on stderr; returns kExitFailed.
 int Fail(const Status& status);

@@ -32,6 +32,7 @@ int Run(int argc, char** argv) {
   RegisterJobCommands(&app, &ctx, &action);
   RegisterEtlCommands(&app, &ctx, &action);
   RegisterClusterCommands(&app, &ctx, &action);
+  RegisterAuthCommands(&app, &ctx, &action);
 
   try {
     app.parse(argc, argv);
@@ -43,6 +44,8 @@ int Run(int argc, char** argv) {
   if (ctx.endpoint.find("://") == std::string::npos) ctx.endpoint = "http://" + ctx.endpoint;
 
   aisle::HttpClient http;
+  if (std::string token = LoadToken(); !token.empty())
+    http.SetDefaultHeaders({{"Authorization", "Bearer " + token}});
   AisClient client(&http, ctx.endpoint);
   ctx.http = &http;
   ctx.client = &client;

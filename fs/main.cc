@@ -4,7 +4,9 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -79,6 +81,18 @@ int main(int argc, char** argv) {
   aisle::fs::HttpClusterOptions co;
   co.endpoint = app.cfg.endpoint;
   co.retry_budget = std::chrono::milliseconds(static_cast<int64_t>(app.cfg.retry_timeout * 1000));
+  if (const char* t = std::getenv("AIS_AUTHN_TOKEN"); t && *t) {
+    co.token = t;
+  } else if (!app.cfg.token_file.empty()) {
+    std::ifstream in(app.cfg.token_file);
+    if (!in || !std::getline(in, co.token) || co.token.empty()) {
+      std::fprintf(stderr, "aisle-fs: --token-file %s: cannot read a token\n",
+                   app.cfg.token_file.c_str());
+      return 2;
+    }
+    while (!co.token.empty() && std::isspace(static_cast<unsigned char>(co.token.back())))
+      co.token.pop_back();
+  }
   app.client = std::make_unique<aisle::fs::HttpClusterClient>(co);
   // Fail early, before mounting, when the cluster or the bucket is not there.
   if (app.cfg.fs.bucket.empty()) {

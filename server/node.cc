@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "etl/sandbox.h"
 #include "server/api/metrics_endpoint.h"
 #include "server/api/peer_auth.h"
+#include "server/api/user_auth.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/proxy_cluster.h"
 #include "server/cluster/target_cluster.h"
@@ -153,6 +155,11 @@ Status Node::Build() {
   if (!cfg_.cluster_secret_file.empty()) {
     AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(cfg_.cluster_secret_file));
     secret_ = std::make_unique<ClusterSecret>(std::move(secret));
+    if (cfg_.auth) user_auth_ = std::make_unique<api::UserAuth>(secret_.get());
+    if (cfg_.auth && cfg_.s3_keys.empty())
+      spdlog::warn(
+          "--auth covers the native API only: the S3 API has no keys (--s3-access-key) and "
+          "stays anonymous (docs/SECURITY.md)");
   } else {
     spdlog::warn(
         "NO CLUSTER SECRET (--cluster-secret-file): node-to-node requests are unauthenticated; "
@@ -266,6 +273,7 @@ Status Node::BuildTarget() {
   }
   peer_auth_ = std::make_unique<api::PeerAuth>(std::move(pa));
   ctx.peer_auth = peer_auth_.get();
+  ctx.user_auth = user_auth_.get();
   shards_ = std::make_unique<api::ShardCache>(store_.get());
   ctx.shards = shards_.get();
   ctx.metrics = &target_metrics_;
@@ -318,6 +326,20 @@ Status Node::BuildProxy() {
   peer_auth_ = std::make_unique<api::PeerAuth>(api::PeerAuth::Options{
       secret_.get(), [pc = proxy_cluster_.get()] { return pc->smap(); }, nullptr});
   proxy_api->SetPeerAuth(peer_auth_.get());
+  if (user_auth_) {
+    std::string admin_password;
+    if (!cfg_.admin_password_file.empty()) {
+      std::ifstream in(cfg_.admin_password_file);
+      if (!in) return Status::InvalidArgument("cannot read " + cfg_.admin_password_file);
+      std::getline(in, admin_password);
+      while (!admin_password.empty() &&
+             std::isspace(static_cast<unsigned char>(admin_password.back())))
+        admin_password.pop_back();
+    }
+    AISLE_ASSIGN_OR_RETURN(
+        users_, api::UserService::Open(cfg_.data_dir, user_auth_.get(), self_, admin_password));
+    proxy_api->SetUserAuth(user_auth_.get(), users_.get());
+  }
   s3_proxy_ = std::make_unique<api::s3::S3ProxyApi>(proxy_cluster_.get(), S3OptionsOf(cfg_), self_);
   proxy_api->SetS3(s3_proxy_.get(),
                    [p = s3_proxy_.get()](const api::Request& r) { return p->Matches(r); });

@@ -40,6 +40,8 @@ class ClusterSecret;
 namespace aisle::api {
 class Handler;
 class PeerAuth;
+class UserAuth;
+class UserService;
 class ShardCache;
 namespace s3 {
 class S3Api;
@@ -104,6 +106,8 @@ class Node {
   api::LocalReadCounters local_read_counters_;
   std::unique_ptr<local::LocalReadServer> local_reads_;  // after store_: it holds files
   std::unique_ptr<api::PeerAuth> peer_auth_;             // verifies node-to-node requests
+  std::unique_ptr<api::UserAuth> user_auth_;             // --auth: checks user tokens
+  std::unique_ptr<api::UserService> users_;              // --auth on a proxy: /v1/users
   std::unique_ptr<api::Handler> api_;
   std::unique_ptr<api::Handler> front_;  // /metrics, then api_
 };

@@ -46,6 +46,9 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("down_after_ms")) c->down_after_ms = j["down_after_ms"].get<int>();
     if (j.contains("cluster_secret_file"))
       c->cluster_secret_file = j["cluster_secret_file"].get<std::string>();
+    if (j.contains("auth")) c->auth = j["auth"].get<bool>();
+    if (j.contains("admin_password_file"))
+      c->admin_password_file = j["admin_password_file"].get<std::string>();
     if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
     if (j.contains("validate_get")) c->validate_get = j["validate_get"].get<bool>();
     if (j.contains("etl_user")) c->etl_user = j["etl_user"].get<std::string>();
@@ -119,6 +122,11 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
       ->check(CLI::Range(100, 3600000));
   app.add_option("--cluster-secret-file", c.cluster_secret_file,
                  "file with the cluster secret (>= 32 bytes) that signs node-to-node requests");
+  app.add_flag("--auth", c.auth,
+               "require user tokens (Authorization: Bearer) on the native API; needs "
+               "--cluster-secret-file");
+  app.add_option("--admin-password-file", c.admin_password_file,
+                 "proxy: create user admin with this password at first start (--auth)");
   bool no_local_reads = false;
   app.add_flag("--no-local-reads", no_local_reads,
                "do not hand object files to clients on this host (they read over HTTP)");
@@ -164,6 +172,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
     auto secret = ClusterSecret::Load(c.cluster_secret_file);
     if (!secret.ok()) return ExitNow{2, "--cluster-secret-file: " + secret.status().message()};
   }
+  if (c.auth && c.cluster_secret_file.empty())
+    return ExitNow{2, "--auth needs --cluster-secret-file (tokens are signed with the secret)"};
+  if (c.auth) c.local_reads = false;  // the local-read socket would bypass the token check
   return c;
 }
 

@@ -37,6 +37,11 @@ struct NodeConfig {
   // Node-to-node requests are signed and verified with the secret in this file (>= 32 bytes,
   // docs/SECURITY.md). Empty: they are unauthenticated (a warning at start).
   std::string cluster_secret_file;
+  // User authentication of the native API (--auth, JSON "auth"; docs/SECURITY.md): bearer
+  // tokens signed with the cluster secret, which is then required. Turns local reads off.
+  bool auth = false;
+  // Proxy: the first start creates user "admin" with the password in this file.
+  std::string admin_password_file;
   uint64_t rate_limit_bps = 0;  // cap on served object bytes/s (benchmarks)
   // Targets hand co-located clients (aisle-fs on this host) open object files to pread
   // (common/local_read_protocol.h). Off with a rate limit, which they would bypass.

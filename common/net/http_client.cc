@@ -277,6 +277,7 @@ std::vector<std::string> HttpResponse::HeaderValues(std::string_view name) const
 
 struct HttpClient::Impl {
   std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> default_headers;  // set before sharing
   std::vector<CURL*> idle;  // easy handles keep their connections alive between requests
   CURLSH* share = nullptr;  // DNS cache only: libcurl does not support sharing connections
                             // between concurrently running threads
@@ -357,6 +358,11 @@ CURLcode HttpClient::Impl::Perform(CURL* h, Exchange* ex, const std::string& met
     // "Name;" is curl's way to send a header with an empty value.
     add_header(v.empty() ? k + ";" : k + ": " + v);
   }
+  for (const auto& [k, v] : default_headers) {
+    bool own = false;
+    for (const auto& h : req.headers) own = own || IEquals(h.first, k);
+    if (!own) add_header(k + ": " + v);
+  }
 
   if (method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -412,6 +418,10 @@ HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) {
 HttpClient::~HttpClient() {
   for (CURL* h : impl_->idle) curl_easy_cleanup(h);
   if (impl_->share != nullptr) curl_share_cleanup(impl_->share);
+}
+
+void HttpClient::SetDefaultHeaders(std::vector<std::pair<std::string, std::string>> headers) {
+  impl_->default_headers = std::move(headers);
 }
 
 Result<HttpResponse> HttpClient::Do(const HttpRequest& req) {

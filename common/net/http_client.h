@@ -75,6 +75,9 @@ class HttpClient {
   // transport failures are errors: kUnavailable (connect/send/receive), kTimeout, or the
   // Status returned by on_body / the body reader.
   Result<HttpResponse> Do(const HttpRequest& req);
+  // Headers sent with every request that does not set the same name itself (the user token:
+  // Authorization). Set before the client is shared between threads.
+  void SetDefaultHeaders(std::vector<std::pair<std::string, std::string>> headers);
 
  private:
   struct Impl;

@@ -67,6 +67,14 @@ Result<ClusterSecret> ClusterSecret::FromBytes(std::string bytes) {
   return ClusterSecret(std::move(bytes));
 }
 
+std::string ClusterSecret::Mac(std::string_view data) const {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &n);
+  return std::string(reinterpret_cast<const char*>(out), n);
+}
+
 std::string ClusterSecret::Sign(const IntraFields& f) const { return HmacHex(key_, Canonical(f)); }
 
 bool ClusterSecret::Verify(const IntraFields& f, std::string_view sig_hex) const {

@@ -47,6 +47,8 @@ class ClusterSecret {
   std::string Proof(std::string_view request_sig, std::string_view responder) const;
   bool VerifyProof(std::string_view request_sig, std::string_view responder,
                    std::string_view proof) const;
+  // Raw HMAC-SHA256 (32 bytes) of `data` with the secret: user tokens and grants (jwt.h).
+  std::string Mac(std::string_view data) const;
 
  private:
   explicit ClusterSecret(std::string key) : key_(std::move(key)) {}

@@ -45,6 +45,7 @@ HttpClusterClient::HttpClusterClient(HttpClusterOptions opts)
       raw_(opts_.connect_timeout,
            std::chrono::duration_cast<std::chrono::milliseconds>(opts_.stall_timeout)),
       local_(opts_.connect_timeout) {
+  if (!opts_.token.empty()) raw_.SetAuthorization("Bearer " + opts_.token);
   while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
 }
 
@@ -58,6 +59,7 @@ HttpRequest HttpClusterClient::BaseRequest(std::string method, std::string url,
   r.low_speed_bytes = 1;
   if (metadata) r.total_timeout = opts_.metadata_timeout;
   r.max_retries = 1;  // our own loop below retries with a longer budget
+  if (!opts_.token.empty()) r.headers.emplace_back("Authorization", "Bearer " + opts_.token);
   return r;
 }
 

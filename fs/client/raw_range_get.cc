@@ -42,6 +42,7 @@ Result<RawStreamReply> RawRangeGetter::Open(const std::string& hostport, const s
       {"Host", hostport},
       {"Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)},
       {"User-Agent", "aisle-fs"}};
+  if (!authorization_.empty()) req.headers.emplace_back("Authorization", authorization_);
   AISLE_ASSIGN_OR_RETURN(HttpStreamResponse r, client_.Send(hostport, req));
   const HttpResponseHead& h = r.head;
   // Dropped unread, the reply's connection is closed.

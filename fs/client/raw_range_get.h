@@ -47,9 +47,12 @@ class RawRangeGetter {
 
   // "http://host:port" -> "host:port"; empty for other schemes or URLs with a path.
   static std::string HostPortOf(const std::string& base_url);
+  // Sent as Authorization with every request (a user token); set before use.
+  void SetAuthorization(std::string value) { authorization_ = std::move(value); }
 
  private:
   HttpStreamClient client_;
+  std::string authorization_;
 };
 
 }  // namespace aisle::fs

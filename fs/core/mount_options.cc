@@ -80,6 +80,8 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
     c->fs.spool_dir = v;
   } else if (k == "retry_timeout") {
     AISLE_ASSIGN_OR_RETURN(c->retry_timeout, ParseSeconds(k, v));
+  } else if (k == "token_file") {
+    c->token_file = v;
   } else if (k == "log_level") {
     c->log_level = v;
   } else {
@@ -138,6 +140,9 @@ Result<MountConfig> ParseMountArgs(const std::vector<std::string>& args) {
       c.debug = c.foreground = true;
     } else if (a == "-s" || a == "-n" || a == "-v") {
       // mount(8) passes -n/-v (no mtab / verbose); -s (single thread) is not offered.
+    } else if (a == "--token-file") {
+      if (i + 1 >= args.size()) return Bad("--token-file needs a file");
+      c.token_file = args[++i];
     } else if (a == "-o") {
       if (i + 1 >= args.size()) return Bad("-o needs an argument");
       AISLE_RETURN_IF_ERROR(ApplyOptionList(args[++i], &c));
@@ -173,6 +178,7 @@ std::string MountUsage() {
          "  ENDPOINT      http://host:port of a proxy or target (scheme optional)\n"
          "  -f            stay in the foreground (default: daemon once mounted)\n"
          "  -d            foreground with a libfuse request trace\n"
+         "  --token-file F  user token for clusters with --auth (AIS_AUTHN_TOKEN wins)\n"
          "options:\n"
          "  ro                      read-only mount (writes get EROFS)\n"
          "  allow_other             let other users access the mount\n"
@@ -190,7 +196,8 @@ std::string MountUsage() {
          "  local_reads=on|off      read objects of a target on this host from its files (on)\n"
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
-         "  log_level=LEVEL         trace|debug|info|warn|error (info)\n";
+         "  log_level=LEVEL         trace|debug|info|warn|error (info)\n"
+         "  token_file=F            as --token-file\n";
 }
 
 }  // namespace aisle::fs

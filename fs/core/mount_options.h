@@ -20,6 +20,9 @@ struct MountConfig {
   bool version = false;
   std::string log_level = "info";
   double retry_timeout = 20.0;  // seconds one request keeps retrying an unreachable node
+  // --token-file F: the user token sent as Authorization: Bearer (clusters with --auth);
+  // AIS_AUTHN_TOKEN wins.
+  std::string token_file;
   FsOptions fs;
 };
 

@@ -28,6 +28,7 @@ namespace aisle::api {
 
 class Handler;
 class PeerAuth;
+class UserAuth;
 class ShardCache;
 struct LocalReadCounters;
 
@@ -47,6 +48,7 @@ struct ApiContext {
   // --validate-get: every bucket's whole-object GETs verify checksums (object_integrity.h),
   // whatever its checksum.validate_*_get properties say.
   bool validate_get = false;
+  const UserAuth* user_auth = nullptr;  // null: user authentication is off
 };
 
 }  // namespace aisle::api

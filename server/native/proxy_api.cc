@@ -12,6 +12,7 @@
 #include "server/api/op_metrics.h"
 #include "server/api/proxy_forward.h"
 #include "server/api/target_routing.h"
+#include "server/api/user_auth.h"
 #include "server/cluster/fan_out.h"
 #include "server/cluster/target_cluster.h"
 #include "server/ml/moss_handlers.h"
@@ -130,6 +131,8 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   if (RefuseUnknownExpectation(req, resp, node_)) return;
   SignedBodyGuard signed_body;
   if (!AdmitPeer(peer_auth_, req, resp, node_, PeerRouteOf(req, true), &signed_body)) return;
+  UserAdmission user;
+  if (!AdmitUser(user_auth_, req, resp, node_, true, &user)) return;
   if (s3_ && path.substr(0, kV1.size()) != kV1 && s3_matches_(req)) return s3_->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1)
     return WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
@@ -156,7 +159,11 @@ void ProxyApi::Handle(Request& req, Response& resp) {
   if (group == "daemon") return Daemon(req, resp);
   if (group == "cluster") return Cluster(req, resp, tail);
   if (group == "etl") return etl_.Handle(req, resp, tail);
-  if (group == "ml") return ml::RouteMoss(node_, *cluster_->smap(), req, resp, tail);
+  if (group == "ml") {
+    ml::RouteMoss(node_, *cluster_->smap(), req, resp, tail);
+    return AddGrant(user_auth_, user, req, resp);
+  }
+  if (group == "users" && users_) return users_->Handle(req, resp, tail);
   if (group == "metasync") {
     auto body = req.ReadBody(kMaxControlBody);
     if (!body.ok()) return WriteError(req, resp, body.status(), node_);
@@ -184,6 +191,7 @@ void ProxyApi::Handle(Request& req, Response& resp) {
           req, resp, 400,
           "invalid URL path \"" + req.path + "\": expecting /v1/objects/BUCKET/OBJECT", node_);
     Objects(req, resp, tail.substr(0, s), tail.substr(s + 1));
+    AddGrant(user_auth_, user, req, resp);
     return RecordProxyObjectOp(metrics_, req, resp);
   }
   WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);

@@ -12,6 +12,7 @@
 #include "server/cluster/proxy_cluster.h"
 #include "server/etl/proxy_etl.h"
 #include "server/metrics/node_metrics.h"
+#include "server/native/user_service.h"
 
 namespace aisle::api {
 
@@ -24,6 +25,12 @@ class ProxyApi : public Handler {
   // not the S3 type: aisle_s3 sits above aisle_api.
   // Verifies node-to-node requests (null: unauthenticated mode). Set before serving.
   void SetPeerAuth(const PeerAuth* auth) { peer_auth_ = auth; }
+  // User authentication (--auth): tokens checked on every route, users and logins under
+  // /v1/users. Both null: auth is off. Set before serving.
+  void SetUserAuth(const UserAuth* auth, UserService* users) {
+    user_auth_ = auth;
+    users_ = users;
+  }
   void SetS3(Handler* s3, std::function<bool(const Request&)> matches) {
     s3_ = s3;
     s3_matches_ = std::move(matches);
@@ -49,6 +56,8 @@ class ProxyApi : public Handler {
   ProxyEtl etl_;  // /v1/etl and the offline bucket jobs (server/etl)
   Handler* s3_ = nullptr;
   const PeerAuth* peer_auth_ = nullptr;
+  const UserAuth* user_auth_ = nullptr;
+  UserService* users_ = nullptr;
   std::function<bool(const Request&)> s3_matches_;
   metrics::ProxyMetrics* metrics_ = nullptr;
 };

@@ -5,6 +5,7 @@
 #include "server/api/op_metrics.h"
 #include "server/api/peer_auth.h"
 #include "server/api/target_routing.h"
+#include "server/api/user_auth.h"
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_handlers.h"
@@ -21,6 +22,8 @@ void TargetApi::Handle(Request& req, Response& resp) {
   SignedBodyGuard signed_body;
   if (!AdmitPeer(ctx_.peer_auth, req, resp, ctx_.node, PeerRouteOf(req, false), &signed_body))
     return;
+  UserAdmission user;
+  if (!AdmitUser(ctx_.user_auth, req, resp, ctx_.node, false, &user)) return;
   // S3: path style under /s3, virtual-host style at the root (S3Api checks the Host).
   if (ctx_.s3 && path.substr(0, kV1.size()) != kV1) return ctx_.s3->Handle(req, resp);
   if (path.substr(0, kV1.size()) != kV1) {
@@ -70,6 +73,7 @@ void TargetApi::Handle(Request& req, Response& resp) {
     }
     TargetOpRecorder rec(ctx_.metrics, req);
     HandleObject(ctx_, req, resp, tail.substr(0, s), tail.substr(s + 1));
+    AddGrant(ctx_.user_auth, user, req, resp);  // a redirect to the owner or a holder
     return rec.Done(resp);
   }
   WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", ctx_.node);
