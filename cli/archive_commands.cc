@@ -13,6 +13,7 @@
 #include "cli/progress.h"
 #include "cli/uri.h"
 #include "common/archive/shard_index.h"
+#include "common/fd_io.h"
 #include "common/net/http_client.h"
 
 namespace aisle::cli {
@@ -92,16 +93,8 @@ int RunGet(const CliContext& ctx, const std::string& arg, const std::string& mem
   }
   HttpRequest req;
   req.url = ObjUrl(ctx, *u) + "?archpath=" + EscapeComponent(member);
-  req.on_body = [fd](std::string_view b) {
-    while (!b.empty()) {
-      ssize_t k = ::write(fd, b.data(), b.size());
-      if (k < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno(errno, "write");
-      }
-      b.remove_prefix(static_cast<size_t>(k));
-    }
-    return Status::OK();
+  req.on_body = [fd, what = tmp.empty() ? std::string("stdout") : tmp](std::string_view b) {
+    return WriteAll(fd, b, what);
   };
   auto r = Call(ctx, req);
   if (fd != STDOUT_FILENO) ::close(fd);

@@ -15,6 +15,7 @@
 #include "common/archive/member_reader.h"
 #include "common/archive/shard_index.h"
 #include "common/archive/source.h"
+#include "common/fd_io.h"
 #include "common/net/http_client.h"
 
 namespace aisle::cli {
@@ -63,18 +64,6 @@ json Entry(const std::string& name) {
   return {{"objname", name}};
 }
 
-Status WriteAll(int fd, std::string_view b) {
-  while (!b.empty()) {
-    ssize_t k = ::write(fd, b.data(), b.size());
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "write");
-    }
-    b.remove_prefix(static_cast<size_t>(k));
-  }
-  return Status::OK();
-}
-
 // Extracts every file member of the archive at `path` under `dir` (unsafe names refused).
 Status Extract(const std::string& path, const std::string& dir, size_t* count) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -100,7 +89,8 @@ Status Extract(const std::string& path, const std::string& dir, size_t* count) {
     int ofd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (ofd < 0) return Status::FromErrno(errno, "open " + out.string());
     Status st = archive::ReadMember(
-        src, idx, m, 0, m.size, [ofd](std::string_view b) { return WriteAll(ofd, b); }, limits);
+        src, idx, m, 0, m.size, [ofd](std::string_view b) { return WriteAll(ofd, b, "member"); },
+        limits);
     ::close(ofd);
     AISLE_RETURN_IF_ERROR(st);
     ++*count;
@@ -151,7 +141,7 @@ int RunGetBatch(const CliContext& ctx, const BatchOpts& o) {
   r.url = ctx.endpoint + "/v1/ml/moss/" + EscapeComponent(*bucket);
   r.headers = {{"Content-Type", "application/json"}};
   r.body = req.dump();
-  r.on_body = [fd](std::string_view b) { return WriteAll(fd, b); };
+  r.on_body = [fd](std::string_view b) { return WriteAll(fd, b, "output"); };
   auto resp = ctx.http->Do(r);
   if (fd != STDOUT_FILENO) ::close(fd);
   Status st = resp.status();

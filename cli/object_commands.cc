@@ -17,6 +17,7 @@
 #include "cli/progress.h"
 #include "cli/uri.h"
 #include "common/checksum.h"
+#include "common/fd_io.h"
 #include "common/names.h"
 
 namespace aisle::cli {
@@ -56,18 +57,6 @@ Status VerifyChecksum(const ObjectAttrs& attrs, const Xxh64Stream& hash, const s
   if (got == attrs.checksum_value) return Status::OK();
   return Status::DataCorruption("get " + uri + ": checksum mismatch: received data hashes to " +
                                 got + ", server reported " + attrs.checksum_value);
-}
-
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t k = ::write(fd, data.data(), data.size());
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "write " + path);
-    }
-    data.remove_prefix(k);
-  }
-  return Status::OK();
 }
 
 // Streams the object into a temp file next to `dest`, verifies it and renames it into place.

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <random>
 
+#include "common/fd_io.h"
+
 namespace aisle::storage {
 
 FileHandle::~FileHandle() {
@@ -33,16 +35,7 @@ Result<FileHandle> OpenFile(const std::string& path, int flags, int mode) {
 }
 
 Status WriteAll(int fd, const char* data, size_t n, const std::string& what) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "write " + what);
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::OK();
+  return aisle::WriteAll(fd, std::string_view(data, n), what);
 }
 
 Status PwriteAll(int fd, const char* data, size_t n, uint64_t off, const std::string& what) {
