@@ -1,0 +1,204 @@
+#include "fs/core/batch_prefetch.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/logging.h"
+#include "fs/core/tar_stream.h"
+
+namespace aisle::fs {
+namespace {
+
+// Directories whose cursors are kept; past this the map restarts (a cursor is only a hint).
+constexpr size_t kMaxCursors = 4096;
+
+}  // namespace
+
+std::string BatchDir::Key() const {
+  return bucket + '\n' + (shard.empty() ? object_prefix : shard + '\n' + member_prefix);
+}
+
+ObjectRef BatchDir::RefOf(const std::string& name) const {
+  ObjectRef r;
+  r.bucket = bucket;
+  if (shard.empty()) {
+    r.object = object_prefix + name;
+  } else {
+    r.object = shard;
+    r.archpath = member_prefix + name;
+  }
+  return r;
+}
+
+const std::string& BatchDir::VersionOf(const DirEntry& e) const {
+  return e.version.empty() && !shard.empty() ? shard_version : e.version;
+}
+
+std::string BatchKey(const ObjectRef& ref) {
+  return ref.bucket + '\n' + ref.object + '\n' + ref.archpath;
+}
+
+BatchPrefetcher::BatchPrefetcher(ClusterClient& client, BatchCache& cache,
+                                 BatchPrefetchOptions opts)
+    : client_(client), cache_(cache), opts_(opts) {
+  for (int i = 0; i < std::max(1, opts_.in_flight); ++i)
+    threads_.emplace_back([this] { Worker(); });
+}
+
+BatchPrefetcher::~BatchPrefetcher() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+    queue_.clear();
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void BatchPrefetcher::Post(const std::string& key, std::function<void()> task) {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_ || !posted_.insert(key).second) return;
+    // Ahead of queued batches: a listing unlocks the batches of a whole directory.
+    queue_.push_front(Task{key, std::move(task)});
+  }
+  cv_.notify_one();
+}
+
+size_t BatchPrefetcher::Schedule(const BatchDir& dir, const DirListing& l, size_t from,
+                                 uint64_t limit) {
+  std::map<std::string, Batch> open;  // by owning target
+  std::vector<Batch> full;
+  uint64_t bytes = 0;
+  size_t i = from;
+  for (; i < l.entries.size() && bytes < limit; ++i) {
+    const DirEntry& e = l.entries[i];
+    if (e.is_dir || !small(e.size)) continue;
+    bytes += e.size;
+    ObjectRef ref = dir.RefOf(e.name);
+    std::string key = BatchKey(ref);
+    if (cache_.Holds(key)) continue;
+    if (!cache_.Reserve(key, dir.VersionOf(e), e.size)) break;  // the budget is spent
+    Batch& b = open[client_.OwnerOf(ref.bucket, ref.object)];
+    b.bucket = dir.bucket;
+    b.items.push_back(BatchItem{ref.object, ref.archpath});
+    b.keys.push_back(std::move(key));
+    b.bytes += e.size;
+    if (b.items.size() >= opts_.batch_entries || b.bytes >= opts_.batch_bytes) {
+      full.push_back(std::move(b));
+      b = Batch{};
+    }
+  }
+  for (auto& [owner, b] : open) {
+    if (!b.items.empty()) full.push_back(std::move(b));
+  }
+  if (!full.empty()) {
+    std::lock_guard lk(mu_);
+    if (stop_) return i;
+    for (auto& b : full) {
+      auto shared = std::make_shared<Batch>(std::move(b));
+      queue_.push_back(Task{"", [this, shared] { Fetch(*shared); }});
+    }
+  }
+  cv_.notify_all();
+  return i;
+}
+
+void BatchPrefetcher::OnOpen(const BatchDir& dir, const std::shared_ptr<const DirListing>& listing,
+                             size_t index) {
+  const auto& es = listing->entries;
+  std::string key = dir.Key();
+  size_t from;
+  {
+    std::lock_guard lk(mu_);
+    if (cursor_.size() > kMaxCursors) cursor_.clear();
+    size_t& c = cursor_[key];
+    c = std::max(c, index + 1);
+    from = c;
+  }
+  // Bytes already scheduled ahead of this reader count against its lookahead.
+  uint64_t ahead = 0;
+  for (size_t j = index + 1; j < from && j < es.size() && ahead < opts_.lookahead; ++j)
+    if (!es[j].is_dir && small(es[j].size)) ahead += es[j].size;
+  if (ahead >= opts_.lookahead || from >= es.size()) return;
+  // Refill in steps of a quarter of the lookahead, so batches stay full-sized.
+  if (from > index + 1 && ahead > opts_.lookahead * 3 / 4) return;
+  size_t next = Schedule(dir, *listing, from, opts_.lookahead - ahead);
+  std::lock_guard lk(mu_);
+  size_t& c = cursor_[key];
+  c = std::max(c, next);
+}
+
+void BatchPrefetcher::OnListing(const BatchDir& dir,
+                                const std::shared_ptr<const DirListing>& listing) {
+  uint64_t total = 0;
+  for (const auto& e : listing->entries)
+    if (!e.is_dir && small(e.size)) total += e.size;
+  if (total == 0 || total > cache_.budget() - cache_.budget() / 4) return;
+  std::string key = dir.Key();
+  {
+    std::lock_guard lk(mu_);
+    if (cursor_.size() > kMaxCursors) cursor_.clear();
+    auto it = cursor_.find(key);
+    if (it != cursor_.end() && it->second >= listing->entries.size()) return;  // done before
+    cursor_[key] = listing->entries.size();
+  }
+  Schedule(dir, *listing, 0, UINT64_MAX);
+}
+
+void BatchPrefetcher::Fetch(Batch& b) {
+  std::vector<std::string> keys = cache_.MarkInFlight(b.keys);
+  if (keys.empty()) return;
+  std::vector<BatchItem> items;
+  items.reserve(keys.size());
+  for (size_t i = 0, k = 0; i < b.keys.size() && k < keys.size(); ++i) {
+    if (b.keys[i] == keys[k]) items.push_back(b.items[i]), ++k;
+  }
+  size_t next = 0;  // the archive holds the entries in request order
+  TarStream tar(
+      [&](const std::string& name, std::string&& data) -> Status {
+        if (next >= items.size()) return Status::IOError("get-batch: more members than asked");
+        const BatchItem& it = items[next];
+        std::string want = it.archpath.empty() ? it.object : it.object + "/" + it.archpath;
+        if (name == want) {
+          cache_.Fill(keys[next], std::move(data));
+        } else {
+          cache_.Fail(keys[next]);  // missing (kBatchMissingPrefix) or not what was asked
+        }
+        ++next;
+        return Status::OK();
+      },
+      opts_.max_object);
+  Status st = client_.GetBatch(b.bucket, items, [&](std::string_view chunk) -> Status {
+    {
+      std::lock_guard lk(mu_);
+      if (stop_) return Status::Unavailable("aisle-fs stopping");
+    }
+    return tar.Feed(chunk);
+  });
+  if (st.ok()) st = tar.Finish();
+  if (!st.ok())
+    spdlog::debug("aisle-fs: prefetch of {} entries of {}: {}", items.size(), b.bucket,
+                  st.ToString());
+  for (size_t i = next; i < keys.size(); ++i) cache_.Fail(keys[i]);
+}
+
+void BatchPrefetcher::Worker() {
+  for (;;) {
+    Task t;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      t = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    t.fn();
+    if (!t.key.empty()) {
+      std::lock_guard lk(mu_);
+      posted_.erase(t.key);
+    }
+  }
+}
+
+}  // namespace aisle::fs
