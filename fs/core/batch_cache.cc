@@ -124,6 +124,13 @@ size_t BatchCache::size() const {
   return entries_.size();
 }
 
+size_t BatchCache::ready() const {
+  std::lock_guard lk(mu_);
+  size_t n = 0;
+  for (const auto& [k, e] : entries_) n += e.state == State::kReady;
+  return n;
+}
+
 BatchCache::Stats BatchCache::stats() const {
   std::lock_guard lk(mu_);
   return stats_;

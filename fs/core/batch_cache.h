@@ -40,7 +40,8 @@ class BatchCache {
   bool Holds(const std::string& key) const;
 
   uint64_t used() const;
-  size_t size() const;
+  size_t size() const;   // entries held, fetched or not
+  size_t ready() const;  // entries fetched and not yet read
   uint64_t budget() const { return budget_; }
   struct Stats {
     uint64_t hits = 0, misses = 0, stale = 0, expired = 0;

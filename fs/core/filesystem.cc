@@ -877,11 +877,24 @@ void Filesystem::NoteListing(const Inode& dir, const std::shared_ptr<const DirLi
   if (batcher_ && listing && BatchDirOf(dir, &bd)) batcher_->OnListing(bd, listing);
 }
 
-Result<std::shared_ptr<const DirListing>> Filesystem::ShardMembers(const Inode& shard) {
+Result<std::shared_ptr<const DirListing>> Filesystem::ShardMembers(const Inode& stale) {
+  Inode shard = stale;
+  if (shard.attr_expiry <= Clock::now() && shard.parent != 0) {
+    if (auto gp = table_.Get(shard.parent)) {
+      auto fresh = Resolve(*gp, shard.name, 0);
+      if (fresh.ok() && fresh->ino == shard.ino) shard = *fresh;
+    }
+  }
   ListingSpec spec;
   std::string key;
   SpecFor(shard, &spec, &key);
   const std::string& v = shard.attr.version;
+  if (v.empty()) {  // no version to tie the listing to: cached for the TTL, as directories
+    if (auto l = cache_.GetListing(spec.CacheKey())) return l;
+    AISLE_ASSIGN_OR_RETURN(auto l, FetchListing(client_, spec));
+    cache_.PutListing(spec.CacheKey(), l);
+    return l;
+  }
   if (auto l = cache_.GetShardListing(spec.CacheKey(), v)) return l;
   AISLE_ASSIGN_OR_RETURN(auto fetched, FetchListing(client_, spec));
   // Members listed without a version carry the shard's: keep_cache and the prefetch cache

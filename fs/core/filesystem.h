@@ -173,6 +173,7 @@ class Filesystem {
   // The whole listing of `dir` was read: fetch all its small files when they fit.
   void NoteListing(const Inode& dir, const std::shared_ptr<const DirListing>& listing);
   // All members of the shard `shard` (its top directory), cached by the shard's version.
+  // A shard whose attributes expired is first re-resolved (its version may have changed).
   Result<std::shared_ptr<const DirListing>> ShardMembers(const Inode& shard);
   bool Writable(const Inode& parent_or_file) const;
 
