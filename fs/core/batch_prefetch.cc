@@ -135,6 +135,10 @@ void BatchPrefetcher::OnListing(const BatchDir& dir,
   for (const auto& e : listing->entries)
     if (!e.is_dir && small(e.size)) total += e.size;
   if (total == 0 || total > cache_.budget() - cache_.budget() / 4) return;
+  // A plain tar that fits is cheaper as one sequential GET than as members assembled one by
+  // one (its headers cost 512 bytes per member).
+  const bool whole = dir.plain_tar && dir.member_prefix.empty() &&
+                     dir.shard_size <= cache_.budget() - cache_.budget() / 4;
   std::string key = dir.Key();
   {
     std::lock_guard lk(mu_);
@@ -143,7 +147,61 @@ void BatchPrefetcher::OnListing(const BatchDir& dir,
     if (it != cursor_.end() && it->second >= listing->entries.size()) return;  // done before
     cursor_[key] = listing->entries.size();
   }
-  Schedule(dir, *listing, 0, UINT64_MAX);
+  if (whole) {
+    ScheduleWholeTar(dir, *listing);
+  } else {
+    Schedule(dir, *listing, 0, UINT64_MAX);
+  }
+}
+
+void BatchPrefetcher::ScheduleWholeTar(const BatchDir& dir, const DirListing& l) {
+  auto keys = std::make_shared<std::unordered_map<std::string, std::string>>();
+  for (const auto& e : l.entries) {
+    if (e.is_dir || !small(e.size)) continue;
+    std::string key = BatchKey(dir.RefOf(e.name));
+    if (cache_.Holds(key)) continue;
+    if (!cache_.Reserve(key, dir.VersionOf(e), e.size)) break;
+    keys->emplace(e.name, std::move(key));
+  }
+  if (keys->empty()) return;
+  {
+    std::lock_guard lk(mu_);
+    if (stop_) return;
+    // First: readers of this shard wait for it rather than fetch members one by one.
+    queue_.push_front(Task{"", [this, dir, keys] { StreamTar(dir, *keys); }});
+  }
+  cv_.notify_one();
+}
+
+void BatchPrefetcher::StreamTar(const BatchDir& dir,
+                                std::unordered_map<std::string, std::string>& keys) {
+  std::vector<std::string> all;
+  all.reserve(keys.size());
+  for (const auto& [name, key] : keys) all.push_back(key);
+  cache_.MarkInFlight(all);
+  TarStream tar(
+      [&](const std::string& name, std::string&& data) -> Status {
+        auto it = keys.find(name.rfind("./", 0) == 0 ? name.substr(2) : name);
+        if (it != keys.end()) {
+          cache_.Fill(it->second, std::move(data));
+          keys.erase(it);
+        }
+        return Status::OK();
+      },
+      opts_.max_object, /*skip_large=*/true);
+  ObjectRef ref;
+  ref.bucket = dir.bucket;
+  ref.object = dir.shard;
+  auto r = client_.GetRange(ref, 0, dir.shard_size, [&](std::string_view chunk) -> Status {
+    {
+      std::lock_guard lk(mu_);
+      if (stop_) return Status::Unavailable("aisle-fs stopping");
+    }
+    return tar.Feed(chunk);
+  });
+  if (!r.ok())
+    spdlog::debug("aisle-fs: prefetch of shard {}: {}", dir.shard, r.status().ToString());
+  for (const auto& [name, key] : keys) cache_.Fail(key);  // not in the stream (or it failed)
 }
 
 void BatchPrefetcher::Fetch(Batch& b) {

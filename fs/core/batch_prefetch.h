@@ -40,6 +40,10 @@ struct BatchDir {
   std::string shard;
   std::string member_prefix;
   std::string shard_version;
+  // A plain .tar shard (its top directory) of `shard_size` bytes: fetched whole with one GET
+  // of the shard when it fits, its small members picked out of the stream.
+  bool plain_tar = false;
+  uint64_t shard_size = 0;
   std::string Key() const;
   ObjectRef RefOf(const std::string& name) const;
   // The version a cached entry of `e` carries (what an open of it compares).
@@ -80,6 +84,10 @@ class BatchPrefetcher {
   // returns the index after the last one considered.
   size_t Schedule(const BatchDir& dir, const DirListing& l, size_t from, uint64_t limit);
   void Fetch(Batch& b);
+  // The whole-shard path of OnListing: reserves the small members of `l`, then streams the
+  // shard once (`keys`: member name -> cache key).
+  void ScheduleWholeTar(const BatchDir& dir, const DirListing& l);
+  void StreamTar(const BatchDir& dir, std::unordered_map<std::string, std::string>& keys);
   void Worker();
 
   ClusterClient& client_;

@@ -832,6 +832,9 @@ bool Filesystem::BatchDirOf(const Inode& dir, BatchDir* out) const {
     out->bucket = dir.loc.bucket;
     out->shard = dir.loc.key;
     out->shard_version = dir.attr.version;
+    out->shard_size = dir.attr.size;
+    const std::string& k = dir.loc.key;
+    out->plain_tar = k.size() > 4 && k.compare(k.size() - 4, 4, ".tar") == 0;
     return true;
   }
   if (Classify(dir) != DirClass::kObjectDir) return false;

@@ -55,8 +55,8 @@ std::string PaxPath(const std::string& data) {
 
 }  // namespace
 
-TarStream::TarStream(MemberFn on_member, uint64_t max_member)
-    : on_member_(std::move(on_member)), max_member_(max_member) {}
+TarStream::TarStream(MemberFn on_member, uint64_t max_member, bool skip_large)
+    : on_member_(std::move(on_member)), max_member_(max_member), skip_large_(skip_large) {}
 
 Status TarStream::OnHeader(const char* b) {
   if (std::all_of(b, b + kBlock, [](char c) { return c == '\0'; })) {
@@ -72,13 +72,22 @@ Status TarStream::OnHeader(const char* b) {
   type_ = b[156];
   bool meta = type_ == 'L' || type_ == 'x' || type_ == 'g';
   bool regular = type_ == '0' || type_ == '\0' || type_ == '7';
-  if (body_size_ > max_member_)
-    return Status::IOError("tar stream: member of " + std::to_string(body_size_) + " bytes");
+  skipping_ = false;
+  if (body_size_ > max_member_) {
+    if (!skip_large_ || meta)
+      return Status::IOError("tar stream: member of " + std::to_string(body_size_) + " bytes");
+    skipping_ = true;
+    skip_left_ = body_size_;
+  }
   name_ = CString(b, 100);
   if (std::memcmp(b + 257, "ustar", 5) == 0 && b[345] != '\0')
     name_ = CString(b + 345, 155) + "/" + name_;
   in_body_ = true;
   body_.clear();
+  if (skipping_) {
+    pad_left_ = (kBlock - body_size_ % kBlock) % kBlock;
+    return Status::OK();
+  }
   if (meta || regular) body_.reserve(body_size_);
   pad_left_ = (kBlock - body_size_ % kBlock) % kBlock;
   if (body_size_ == 0) return OnBodyDone();
@@ -106,6 +115,16 @@ Status TarStream::OnBodyDone() {
 Status TarStream::Feed(std::string_view bytes) {
   while (!bytes.empty()) {
     if (ended_) return Status::OK();  // the second zero block and any trailing padding
+    if (skipping_) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(bytes.size(), skip_left_));
+      skip_left_ -= k;
+      bytes.remove_prefix(k);
+      if (skip_left_ == 0) {
+        skipping_ = in_body_ = false;
+        long_name_.clear();
+      }
+      continue;
+    }
     if (in_body_ && body_.size() < body_size_) {
       bool keep = type_ == 'L' || type_ == 'x' || type_ == '0' || type_ == '\0' || type_ == '7';
       size_t k = static_cast<size_t>(std::min<uint64_t>(bytes.size(), body_size_ - body_.size()));
@@ -139,7 +158,7 @@ Status TarStream::Feed(std::string_view bytes) {
 
 Status TarStream::Finish() const {
   if (ended_) return Status::OK();
-  if (header_.empty() && pad_left_ == 0 && (!in_body_ || body_.size() == body_size_))
+  if (header_.empty() && pad_left_ == 0 && !skipping_ && (!in_body_ || body_.size() == body_size_))
     return Status::OK();
   return Status::IOError("tar stream: cut short");
 }

@@ -17,8 +17,9 @@ class TarStream {
  public:
   // Receives one member: its name and all of its bytes. A non-OK status stops the parse.
   using MemberFn = std::function<Status(const std::string& name, std::string&& data)>;
-  // Members larger than `max_member` are a corrupt stream for this use (kIOError).
-  TarStream(MemberFn on_member, uint64_t max_member);
+  // Members larger than `max_member` are a corrupt stream for this use (kIOError), or, with
+  // `skip_large`, passed over undelivered (a whole shard, of which only small members are kept).
+  TarStream(MemberFn on_member, uint64_t max_member, bool skip_large = false);
 
   Status Feed(std::string_view bytes);
   // The stream ended: OK only after the end-of-archive block or at a member boundary.
@@ -31,6 +32,9 @@ class TarStream {
 
   MemberFn on_member_;
   const uint64_t max_member_;
+  const bool skip_large_;
+  bool skipping_ = false;  // the current body is passed over
+  uint64_t skip_left_ = 0;
   std::string header_;  // bytes of the header block collected so far
   std::string body_;    // bytes of the current entry's body
   uint64_t body_size_ = 0;

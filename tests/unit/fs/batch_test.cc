@@ -77,6 +77,24 @@ TEST(TarStreamTest, MembersInOrderWhateverTheChunks) {
   }
 }
 
+TEST(TarStreamTest, LargeMembersAreSkippedWhenAsked) {
+  std::string tar = Entry("small", "s") + Entry("large", std::string(5000, 'L')) +
+                    Entry("after", "a") + std::string(archive::kTarEndBlocks, '\0');
+  for (size_t chunk : {size_t{1}, size_t{100}, tar.size()}) {
+    Members got;
+    TarStream ts(
+        [&](const std::string& n, std::string&& d) {
+          got.emplace_back(n, std::move(d));
+          return Status::OK();
+        },
+        1000, /*skip_large=*/true);
+    for (size_t pos = 0; pos < tar.size(); pos += chunk)
+      ASSERT_TRUE(ts.Feed(std::string_view(tar).substr(pos, chunk)).ok());
+    ASSERT_TRUE(ts.Finish().ok());
+    EXPECT_EQ(got, (Members{{"small", "s"}, {"after", "a"}})) << chunk;
+  }
+}
+
 TEST(TarStreamTest, CorruptCutOrOversizedStreamsAreErrors) {
   std::string good = Entry("m", std::string(600, 'm'));
   std::string bad = good;
@@ -146,7 +164,10 @@ TEST(BatchCacheTest, ReaderWaitsForAFetchInFlightAndUnreadEntriesExpire) {
 }
 
 class FsBatchTest : public FsCoreTest {
- protected:
+ public:
+  using FsCoreTest::Make;
+  using FsCoreTest::ReadAll;
+  using FsCoreTest::Walk;
   void SetUp() override {
     FsCoreTest::SetUp();
     opts_.prefetch = true;
@@ -229,31 +250,46 @@ TEST_F(FsBatchTest, PrefetchOffOrNoGetBatchReadsAsBefore) {
   EXPECT_EQ(Read(*off, "f100"), data_["d/f100"]);
 }
 
-TEST_F(FsBatchTest, ShardMembersAreListedOncePerVersionAndFetchedInBatches) {
-  client_.AddObject("b", "s.tar", "RAW");
+// A shard of 300 small members and one big one: a plain .tar is fetched whole with one GET
+// (the big member passed over in the stream), another format member by member with GetBatch.
+void ShardByName(FsBatchTest& t, MockClusterClient& client, const std::string& shard, bool whole) {
   std::map<std::string, std::string> members;
+  std::string tar;
   for (int i = 0; i < 300; ++i) {
     std::string n = "m" + std::to_string(1000 + i);
     members[n] = std::string(64, static_cast<char>('0' + i % 10));
-    client_.AddMember("b", "s.tar", n, members[n]);
+    if (i == 150) members["big"] = std::string(2 << 20, 'B');
   }
-  auto fs = Make();
+  for (auto& [n, d] : members) tar += Entry(n, d);
+  tar += std::string(archive::kTarEndBlocks, '\0');
+  client.AddObject("b", shard, tar);
+  for (auto& [n, d] : members) client.AddMember("b", shard, n, d);
+  auto fs = t.Make();
   std::vector<std::string> order;
   for (auto& [n, _] : members) order.push_back(n);
   std::shuffle(order.begin(), order.end(), std::mt19937(5));
-  auto first = Walk(*fs, {"b", "s.tar", order[0]});
+  auto first = t.Walk(*fs, {"b", shard, order[0]});
   ASSERT_TRUE(first.ok());
-  WaitHeld(*fs, 300);  // the member listing had the whole (small) shard fetched
-  int lists = client_.list_calls, gets = client_.get_calls;
+  t.WaitHeld(*fs, 300);  // the member listing had the whole (small) shard fetched
+  EXPECT_EQ(client.batch_calls.load() == 0, whole);
+  int lists = client.list_calls, gets = client.get_calls;
   for (auto& n : order) {
-    auto e = Walk(*fs, {"b", "s.tar", n});
+    auto e = t.Walk(*fs, {"b", shard, n});
     ASSERT_TRUE(e.ok()) << n;
-    EXPECT_EQ(ReadAll(*fs, e->attr.ino), members[n]) << n;
+    EXPECT_EQ(t.ReadAll(*fs, e->attr.ino), members[n]) << n;
   }
-  EXPECT_EQ(client_.list_calls - lists, 0);  // every lookup from the cached member listing
-  EXPECT_EQ(client_.get_calls - gets, 0);
-  EXPECT_GE(client_.batch_calls.load(), 1);
-  EXPECT_FALSE(Walk(*fs, {"b", "s.tar", "nope"}).ok());
+  EXPECT_EQ(client.list_calls - lists, 0);  // every lookup from the cached member listing
+  EXPECT_GT(client.get_calls - gets, 0);    // the big member, read as usual
+  EXPECT_EQ(fs->batch_cache()->stats().hits, 300u);
+  EXPECT_FALSE(t.Walk(*fs, {"b", shard, "nope"}).ok());
+}
+
+TEST_F(FsBatchTest, PlainTarShardIsFetchedWholeForLookupsByName) {
+  ShardByName(*this, client_, "s.tar", true);
+}
+
+TEST_F(FsBatchTest, OtherShardsAreFetchedInBatchesForLookupsByName) {
+  ShardByName(*this, client_, "s.tgz", false);
 }
 
 }  // namespace
