@@ -109,21 +109,36 @@ void BatchPrefetcher::OnOpen(const BatchDir& dir, const std::shared_ptr<const Di
   const auto& es = listing->entries;
   std::string key = dir.Key();
   size_t from;
+  uint64_t limit = 0;
   {
     std::lock_guard lk(mu_);
     if (cursor_.size() > kMaxCursors) cursor_.clear();
+    if (recent_.size() > kMaxCursors) recent_.clear();
+    // Only a reader going through the directory in order gains from its next siblings; a
+    // random reader would fetch what it never reads.
+    RecentOpens& r = recent_[key];
+    bool in_order = false;
+    for (size_t i = 0; i < std::min<size_t>(r.n, 8); ++i)
+      in_order |= r.index[i] < index && index - r.index[i] <= kSequentialSpan;
+    r.index[r.n++ % 8] = index;
+    if (!in_order) return;
+    // The window grows with the run: twice what the reader went through (at least 16 files),
+    // so an accidental pair of close opens fetches little.
+    if (r.run_start == SIZE_MAX || r.run_start > index) r.run_start = index;
+    uint64_t per = std::max<uint64_t>(es[index].size, 1);
+    limit = std::min<uint64_t>(opts_.lookahead, (index - r.run_start + 16) * 2 * per);
     size_t& c = cursor_[key];
     c = std::max(c, index + 1);
     from = c;
   }
   // Bytes already scheduled ahead of this reader count against its lookahead.
   uint64_t ahead = 0;
-  for (size_t j = index + 1; j < from && j < es.size() && ahead < opts_.lookahead; ++j)
+  for (size_t j = index + 1; j < from && j < es.size() && ahead < limit; ++j)
     if (!es[j].is_dir && small(es[j].size)) ahead += es[j].size;
-  if (ahead >= opts_.lookahead || from >= es.size()) return;
-  // Refill in steps of a quarter of the lookahead, so batches stay full-sized.
-  if (from > index + 1 && ahead > opts_.lookahead * 3 / 4) return;
-  size_t next = Schedule(dir, *listing, from, opts_.lookahead - ahead);
+  if (ahead >= limit || from >= es.size()) return;
+  // Refill in steps of a quarter of the window, so batches stay full-sized.
+  if (from > index + 1 && ahead > limit * 3 / 4) return;
+  size_t next = Schedule(dir, *listing, from, limit - ahead);
   std::lock_guard lk(mu_);
   size_t& c = cursor_[key];
   c = std::max(c, next);

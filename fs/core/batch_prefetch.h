@@ -32,6 +32,11 @@ struct BatchPrefetchOptions {
   uint64_t lookahead = 64 << 20;  // bytes kept fetched ahead of a sequential reader
 };
 
+// An open within this many entries after one of the last 8 opens of its directory counts as a
+// reader (of a few in parallel) going through it in order; others (random access, e.g. a few
+// names of a big shard) fetch nothing ahead.
+inline constexpr size_t kSequentialSpan = 64;
+
 // Where a listing's entries live: objects `object_prefix + name`, or, with `shard`, members
 // `member_prefix + name` of that shard (listed without a version: the shard's, `shard_version`).
 struct BatchDir {
@@ -98,7 +103,13 @@ class BatchPrefetcher {
   std::deque<Task> queue_;                          // GUARDED_BY(mu_)
   std::unordered_set<std::string> posted_;          // GUARDED_BY(mu_)
   std::unordered_map<std::string, size_t> cursor_;  // dir key -> next index; GUARDED_BY(mu_)
-  bool stop_ = false;                               // GUARDED_BY(mu_)
+  struct RecentOpens {  // the last few indexes opened in a directory (readers in parallel)
+    size_t index[8] = {};
+    size_t n = 0;
+    size_t run_start = SIZE_MAX;  // where the reader in order began
+  };
+  std::unordered_map<std::string, RecentOpens> recent_;  // GUARDED_BY(mu_)
+  bool stop_ = false;                                    // GUARDED_BY(mu_)
   std::vector<std::thread> threads_;
 };
 

@@ -466,6 +466,7 @@ Result<uint64_t> Filesystem::OpenDir(uint64_t ino) {
   std::string key;
   if (in.kind == Kind::kShard && !in.attr.version.empty()) {
     AISLE_ASSIGN_OR_RETURN(h->listing, ShardMembers(in));
+    NoteListing(in, h->listing);
   } else if (SpecFor(in, &spec, &key) && !cache_.GetListing(spec.CacheKey())) {
     // Not cached: stream it, so readdir starts with the first page (huge directories).
     h->stream = std::make_unique<ListingStream>(client_, spec);
@@ -907,7 +908,6 @@ Result<std::shared_ptr<const DirListing>> Filesystem::ShardMembers(const Inode& 
     if (!e.is_dir && e.version.empty()) e.version = v;
   std::shared_ptr<const DirListing> out = l;
   cache_.PutShardListing(spec.CacheKey(), v, out, opts_.shard_listing_members);
-  NoteListing(shard, out);
   return out;
 }
 

@@ -167,6 +167,7 @@ class FsBatchTest : public FsCoreTest {
  public:
   using FsCoreTest::Make;
   using FsCoreTest::ReadAll;
+  using FsCoreTest::ReadDirNames;
   using FsCoreTest::Walk;
   void SetUp() override {
     FsCoreTest::SetUp();
@@ -197,16 +198,19 @@ TEST_F(FsBatchTest, SequentialReaderIsServedFromBatches) {
   EXPECT_EQ(Read(*fs, "f100"), data_["d/f100"]);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(Read(*fs, "f101"), data_["d/f101"]);
-  WaitHeld(*fs, 58);
+  EXPECT_EQ(fs->batch_cache()->size(), 0u);  // one open is not yet a reader going in order
+  EXPECT_EQ(Read(*fs, "f102"), data_["d/f102"]);
+  WaitHeld(*fs, 32);  // the window starts at 16 files' worth, twice, and grows with the run
   int gets = client_.get_calls;
   for (auto& [n, d] : data_) {
-    if (n > "d/f101") {
+    if (n > "d/f102") {
       EXPECT_EQ(Read(*fs, n.substr(2)), d) << n;
     }
   }
-  EXPECT_EQ(client_.get_calls - gets, 0);
+  // This reader is faster than the batches: past the first window it can overtake them.
+  EXPECT_LT(client_.get_calls - gets, 25);
   EXPECT_GE(client_.batch_calls.load(), 1);
-  EXPECT_EQ(fs->batch_cache()->stats().hits, 58u);
+  EXPECT_GE(fs->batch_cache()->stats().hits, 32u);
 }
 
 TEST_F(FsBatchTest, ListedDirectoryIsWarmedWholeForAShuffledReader) {
@@ -250,8 +254,9 @@ TEST_F(FsBatchTest, PrefetchOffOrNoGetBatchReadsAsBefore) {
   EXPECT_EQ(Read(*off, "f100"), data_["d/f100"]);
 }
 
-// A shard of 300 small members and one big one: a plain .tar is fetched whole with one GET
-// (the big member passed over in the stream), another format member by member with GetBatch.
+// A shard of 300 small members and one big one, listed (ls): a plain .tar is fetched whole
+// with one GET (the big member passed over in the stream), another format member by member
+// with GetBatch. Lookups by name are answered from the member listing.
 void ShardByName(FsBatchTest& t, MockClusterClient& client, const std::string& shard, bool whole) {
   std::map<std::string, std::string> members;
   std::string tar;
@@ -270,7 +275,11 @@ void ShardByName(FsBatchTest& t, MockClusterClient& client, const std::string& s
   std::shuffle(order.begin(), order.end(), std::mt19937(5));
   auto first = t.Walk(*fs, {"b", shard, order[0]});
   ASSERT_TRUE(first.ok());
-  t.WaitHeld(*fs, 300);  // the member listing had the whole (small) shard fetched
+  EXPECT_EQ(fs->batch_cache()->size(), 0u);  // a lookup fetches no member ahead
+  auto dir = t.Walk(*fs, {"b", shard});
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(t.ReadDirNames(*fs, dir->attr.ino).size(), 303u);
+  t.WaitHeld(*fs, 300);  // the listed (small) shard is fetched whole
   EXPECT_EQ(client.batch_calls.load() == 0, whole);
   int lists = client.list_calls, gets = client.get_calls;
   for (auto& n : order) {
