@@ -207,10 +207,12 @@ TEST_F(FsBatchTest, SequentialReaderIsServedFromBatches) {
       EXPECT_EQ(Read(*fs, n.substr(2)), d) << n;
     }
   }
-  // This reader is faster than the batches: past the first window it can overtake them.
-  EXPECT_LT(client_.get_calls - gets, 25);
+  // This reader is faster than the batches: past the first window it can overtake them (each
+  // file it overtakes is read as usual, so the counts depend on timing).
+  EXPECT_LT(client_.get_calls - gets, 45);
   EXPECT_GE(client_.batch_calls.load(), 1);
-  EXPECT_GE(fs->batch_cache()->stats().hits, 32u);
+  EXPECT_GE(fs->batch_cache()->stats().hits, 12u);
+  EXPECT_EQ(fs->batch_cache()->stats().hits + (client_.get_calls - gets), 57u);
 }
 
 TEST_F(FsBatchTest, ListedDirectoryIsWarmedWholeForAShuffledReader) {
