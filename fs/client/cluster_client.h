@@ -56,6 +56,16 @@ struct ObjectRef {
 // Receives body bytes in order; a non-OK status aborts the transfer.
 using DataSink = std::function<Status(std::string_view)>;
 
+// One entry of a GetBatch request: an object, or a member of the shard `object`.
+struct BatchItem {
+  std::string object;
+  std::string archpath;
+};
+
+// The member name a GetBatch archive gives an entry that was missing (AIStore's MossMissingDir
+// prefix; the member is empty).
+inline constexpr std::string_view kBatchMissingPrefix = "__404__/";
+
 // A PUT body: exactly one of `data`, `file_path` (re-sendable on retries) or `reader`.
 struct PutBody {
   std::string_view data;
@@ -142,6 +152,16 @@ class ClusterClient {
   // out files; kUnsupported otherwise (the default). Any error means: read over the network.
   virtual Result<std::unique_ptr<LocalObject>> OpenLocal(const std::string& bucket,
                                                          const std::string& object);
+  // GetBatch (/v1/ml/moss): `items` of `bucket` as one streamed .tar into `sink`, in request
+  // order, member names without the bucket; a missing entry is an empty member named
+  // kBatchMissingPrefix + its name, the others still come. kUnsupported by default.
+  virtual Status GetBatch(const std::string& bucket, const std::vector<BatchItem>& items,
+                          const DataSink& sink);
+  // Which target owns `object` ("" when unknown), so batches can go one per owner.
+  virtual std::string OwnerOf(const std::string& bucket, const std::string& object) {
+    (void)bucket, (void)object;
+    return "";
+  }
   // Stores the object durably (the server acknowledges after fsync); returns its new head.
   virtual Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                                  const PutBody& body) = 0;
@@ -158,6 +178,11 @@ class ClusterClient {
 inline Result<std::unique_ptr<RangeStream>> ClusterClient::OpenRange(const ObjectRef&, uint64_t,
                                                                      uint64_t) {
   return Status::Unsupported("this client keeps no transfer open");
+}
+
+inline Status ClusterClient::GetBatch(const std::string&, const std::vector<BatchItem>&,
+                                      const DataSink&) {
+  return Status::Unsupported("this client has no GetBatch");
 }
 
 inline Result<std::unique_ptr<LocalObject>> ClusterClient::OpenLocal(const std::string&,

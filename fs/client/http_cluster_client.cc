@@ -395,6 +395,47 @@ Result<ObjectHead> HttpClusterClient::SendPut(HttpRequest req, const PutBody& bo
   return h;
 }
 
+std::string HttpClusterClient::OwnerOf(const std::string& bucket, const std::string& object) {
+  std::lock_guard lk(map_mu_);
+  return map_.OwnerOf(bucket, object).id;
+}
+
+Status HttpClusterClient::GetBatch(const std::string& bucket, const std::vector<BatchItem>& items,
+                                   const DataSink& sink) {
+  if (items.empty()) return Status::OK();
+  nlohmann::json in = nlohmann::json::array();
+  for (const auto& it : items) {
+    nlohmann::json e = {{"objname", it.object}};
+    if (!it.archpath.empty()) e["archpath"] = it.archpath;
+    in.push_back(std::move(e));
+  }
+  nlohmann::json msg = {
+      {"in", std::move(in)}, {"mime", ".tar"}, {"coer", true}, {"onob", true}, {"strm", true}};
+  std::string body = msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string what = "get-batch " + bucket + " (" + std::to_string(items.size()) + " entries)";
+  Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // The owner assembles its own entries without node-to-node fetches; on a failure before
+    // any byte arrived, the endpoint (a proxy routes it) gets one more try.
+    auto req = BaseRequest(
+        "GET",
+        BaseFor(bucket, items[0].object, attempt > 0) + "/v1/ml/moss/" + EscapeComponent(bucket),
+        false);
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = body;
+    bool got_bytes = false;
+    req.on_body = [&](std::string_view chunk) -> Status {
+      got_bytes = true;
+      return sink(chunk);
+    };
+    auto r = http_.Do(req);
+    if (r.ok() && r->status / 100 == 2) return Status::OK();
+    last = r.ok() ? StatusFromHttp(r->status, r->body, what) : r.status();
+    if (got_bytes || (r.ok() && r->status / 100 == 4)) break;
+  }
+  return last;
+}
+
 Result<ObjectHead> HttpClusterClient::Put(const std::string& bucket, const std::string& object,
                                           const PutBody& body) {
   std::string what = "put " + bucket + "/" + object;

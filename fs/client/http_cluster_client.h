@@ -50,6 +50,11 @@ class HttpClusterClient : public ClusterClient {
   // Asks the owning target (by the cluster map) over its local-read socket (LocalReadClient).
   Result<std::unique_ptr<LocalObject>> OpenLocal(const std::string& bucket,
                                                  const std::string& object) override;
+  // One streamed GetBatch to the owner of the first item (the endpoint when unknown or after
+  // a failure); no retries once bytes flowed (the caller reads what is missing as usual).
+  Status GetBatch(const std::string& bucket, const std::vector<BatchItem>& items,
+                  const DataSink& sink) override;
+  std::string OwnerOf(const std::string& bucket, const std::string& object) override;
   Result<ObjectHead> Put(const std::string& bucket, const std::string& object,
                          const PutBody& body) override;
   Result<ObjectHead> AppendMember(const std::string& bucket, const std::string& shard,

@@ -31,6 +31,9 @@ struct Filesystem::FileHandle {
   std::mutex mu;
   Inode inode;                         // as of open; loc/size used for I/O
   std::unique_ptr<Prefetcher> reader;  // read-only handles
+  // The whole object, fetched ahead by GetBatch at the version opened: reads are served from
+  // it (no request, no local read).
+  std::shared_ptr<const std::string> cached;
   // Read-only handles of whole objects: the first read that reaches us asks the owning target
   // for its file (a file the page cache serves never asks); when the target is on this host,
   // reads are preads of that file. After a failed local read `reader` serves the rest.

@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "fs/core/batch_cache.h"
+#include "fs/core/batch_prefetch.h"
 #include "fs/core/buffer_pool.h"
 #include "fs/core/errno_map.h"
 #include "fs/core/file_handle.h"
@@ -51,9 +53,19 @@ Filesystem::Filesystem(ClusterClient& client, FsOptions opts)
       buffers_(BufferPool::Create(opts_.readahead + (16ull << 20))) {
   if (opts_.stream_idle_timeout > 0)
     stream_closer_ = std::thread([this] { CloseIdleStreamsLoop(); });
+  if (opts_.prefetch && opts_.prefetch_mem > 0) {
+    // Entries nobody opened leave after a minute (their room is then fetched again).
+    batch_cache_ = std::make_unique<BatchCache>(opts_.prefetch_mem, std::chrono::seconds(60));
+    BatchPrefetchOptions bo;
+    bo.max_object = opts_.prefetch_max_object;
+    bo.in_flight = opts_.prefetch_streams;
+    bo.lookahead = std::min<uint64_t>(bo.lookahead, opts_.prefetch_mem / 4);
+    batcher_ = std::make_unique<BatchPrefetcher>(client_, *batch_cache_, bo);
+  }
 }
 
 Filesystem::~Filesystem() {
+  batcher_.reset();  // its tasks use the table and caches
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
@@ -158,6 +170,7 @@ Result<std::shared_ptr<const DirListing>> Filesystem::ListDir(const Inode& dir) 
   ListingSpec spec;
   std::string key;
   SpecFor(dir, &spec, &key);
+  if (dir.kind == Kind::kShard && !dir.attr.version.empty()) return ShardMembers(dir);
   std::shared_ptr<const DirListing> listing = cache_.GetListing(spec.CacheKey());
   if (!listing) {
     AISLE_ASSIGN_OR_RETURN(listing, FetchListing(client_, spec));
@@ -228,7 +241,12 @@ Result<Inode> Filesystem::Resolve(const Inode& parent, const std::string& name, 
   const bool listable = SpecFor(parent, &spec, &unused);
   // The key the name stands for: "dir/name", or "shard.tar/member-dir/name" in a shard.
   std::string full = c == DirClass::kObjectDir ? JoinKey(key, name) : spec.strip + name;
-  if (c == DirClass::kObjectDir && cache_.IsLocalDir(bucket, full)) {
+  if (parent.kind == Kind::kShard && !parent.attr.version.empty()) {
+    // A shard's members are listed once per shard version; every lookup in it after that is
+    // answered from memory, in any order.
+    AISLE_ASSIGN_OR_RETURN(auto members, ShardMembers(parent));
+    if (const DirEntry* e = members->Find(name)) found = *e;
+  } else if (c == DirClass::kObjectDir && cache_.IsLocalDir(bucket, full)) {
     found = DirEntry{name, true, 0, 0, ""};
   } else if (listable && !cache_.GetListing(spec.CacheKey())) {
     // No fresh listing of the parent: a window of it from `full` on, instead of listing it
@@ -446,7 +464,10 @@ Result<uint64_t> Filesystem::OpenDir(uint64_t ino) {
   h->dir = in;
   ListingSpec spec;
   std::string key;
-  if (SpecFor(in, &spec, &key) && !cache_.GetListing(spec.CacheKey())) {
+  if (in.kind == Kind::kShard && !in.attr.version.empty()) {
+    AISLE_ASSIGN_OR_RETURN(h->listing, ShardMembers(in));
+    NoteListing(in, h->listing);
+  } else if (SpecFor(in, &spec, &key) && !cache_.GetListing(spec.CacheKey())) {
     // Not cached: stream it, so readdir starts with the first page (huge directories).
     h->stream = std::make_unique<ListingStream>(client_, spec);
     if (Classify(in) == DirClass::kObjectDir) h->local = cache_.LocalChildren(spec.bucket, key);
@@ -454,6 +475,7 @@ Result<uint64_t> Filesystem::OpenDir(uint64_t ino) {
     if (!first.ok()) return first.status();
   } else {
     AISLE_ASSIGN_OR_RETURN(h->listing, ListDir(in));
+    NoteListing(in, h->listing);
   }
   uint64_t fh = next_fh_++;
   std::lock_guard lk(mu_);
@@ -469,6 +491,7 @@ Result<const DirEntry*> Filesystem::EntryAt(DirHandle& h, size_t i) {
   std::lock_guard lk(h.mu);
   if (!h.finished) {
     cache_.PutListing(h.stream->spec().CacheKey(), full);
+    NoteListing(h.dir, full);
     for (auto& n : h.local) {
       if (!full->Find(n)) h.extra.push_back({n, true, 0, 0, ""});
     }
@@ -703,6 +726,14 @@ Result<OpenOut> Filesystem::Open(uint64_t ino, int flags) {
                                              etl ? UINT64_MAX : in.attr.size, po);
     out.keep_cache = !etl && !in.attr.version.empty() && in.served_version == in.attr.version;
     h->may_read_local = opts_.local_reads && ref.archpath.empty() && ref.etl_name.empty();
+    if (batcher_ && !etl && batcher_->small(in.attr.size)) {
+      // Fetched ahead at this version: served from memory. One still in flight is waited for
+      // (its batch is on the wire); one still queued is cancelled and read as usual.
+      h->cached =
+          batch_cache_->Take(BatchKey(ref), in.attr.version, in.attr.size, std::chrono::seconds(2));
+      if (h->cached) h->may_read_local = false;
+      NoteOpen(in);
+    }
     if (in.attr.size >= opts_.direct_io_from) {
       out.direct_io = true;  // the stream (or window) is then the only readahead
       out.keep_cache = false;
@@ -755,7 +786,7 @@ std::optional<Result<size_t>> Filesystem::ReadLocal(FileHandle& h, uint64_t offs
 Result<std::optional<Filesystem::PipeRead>> Filesystem::ReadToPipe(uint64_t fh, uint64_t offset,
                                                                    size_t n, int pipe_wr) {
   auto h = GetHandle(fh);
-  if (!h || h->spool) return std::optional<PipeRead>();
+  if (!h || h->spool || h->cached) return std::optional<PipeRead>();
   bool served = false, full = false;
   AISLE_ASSIGN_OR_RETURN(size_t k, h->reader->SpliceRead(offset, n, pipe_wr, &served, &full));
   if (!served) return std::optional<PipeRead>();
@@ -783,8 +814,101 @@ Result<size_t> Filesystem::ReadView(uint64_t fh, uint64_t offset, size_t n, char
     std::lock_guard hl(h->mu);
     return h->spool->Read(offset, n, out);
   }
+  if (h->cached) {
+    const std::string& d = *h->cached;
+    if (offset >= d.size()) return size_t{0};
+    size_t k = static_cast<size_t>(std::min<uint64_t>(n, d.size() - offset));
+    *view = d.data() + offset;
+    *hold = h->cached;
+    return k;
+  }
   if (auto r = ReadLocal(*h, offset, n, out)) return *r;
   return h->reader->Read(offset, n, out, view, hold);  // the prefetcher serialises itself
+}
+
+bool Filesystem::BatchDirOf(const Inode& dir, BatchDir* out) const {
+  if (dir.loc.view == View::kEtl) return false;
+  if (dir.kind == Kind::kShard) {
+    if (dir.attr.version.empty()) return false;  // no version to tie cached members to
+    out->bucket = dir.loc.bucket;
+    out->shard = dir.loc.key;
+    out->shard_version = dir.attr.version;
+    out->shard_size = dir.attr.size;
+    const std::string& k = dir.loc.key;
+    out->plain_tar = k.size() > 4 && k.compare(k.size() - 4, 4, ".tar") == 0;
+    return true;
+  }
+  if (Classify(dir) != DirClass::kObjectDir) return false;
+  ListingSpec spec;
+  std::string key;
+  SpecFor(dir, &spec, &key);
+  out->bucket = spec.bucket;
+  out->object_prefix = spec.strip;
+  return true;
+}
+
+void Filesystem::NoteOpen(const Inode& in) {
+  auto parent = table_.Get(in.parent);
+  BatchDir dir;
+  if (!parent || !BatchDirOf(*parent, &dir)) return;
+  std::shared_ptr<const DirListing> listing;
+  ListingSpec spec;
+  std::string key;
+  SpecFor(*parent, &spec, &key);
+  if (parent->kind == Kind::kShard) {
+    listing = cache_.GetShardListing(spec.CacheKey(), parent->attr.version);
+  } else {
+    listing = cache_.GetListing(spec.CacheKey());
+  }
+  if (!listing) {
+    // Listed off the reader's path; the opens that follow find it (and lookups use it).
+    Inode p = *parent;
+    batcher_->Post(dir.Key(), [this, p] {
+      auto r = p.kind == Kind::kShard ? ShardMembers(p) : ListDir(p);
+      if (!r.ok()) spdlog::debug("aisle-fs: prefetch listing: {}", r.status().ToString());
+    });
+    return;
+  }
+  const auto& es = listing->entries;
+  auto it = std::lower_bound(es.begin(), es.end(), in.name,
+                             [](const DirEntry& e, const std::string& n) { return e.name < n; });
+  if (it == es.end() || it->name != in.name) return;
+  batcher_->OnOpen(dir, listing, static_cast<size_t>(it - es.begin()));
+}
+
+void Filesystem::NoteListing(const Inode& dir, const std::shared_ptr<const DirListing>& listing) {
+  BatchDir bd;
+  if (batcher_ && listing && BatchDirOf(dir, &bd)) batcher_->OnListing(bd, listing);
+}
+
+Result<std::shared_ptr<const DirListing>> Filesystem::ShardMembers(const Inode& stale) {
+  Inode shard = stale;
+  if (shard.attr_expiry <= Clock::now() && shard.parent != 0) {
+    if (auto gp = table_.Get(shard.parent)) {
+      auto fresh = Resolve(*gp, shard.name, 0);
+      if (fresh.ok() && fresh->ino == shard.ino) shard = *fresh;
+    }
+  }
+  ListingSpec spec;
+  std::string key;
+  SpecFor(shard, &spec, &key);
+  const std::string& v = shard.attr.version;
+  if (v.empty()) {  // no version to tie the listing to: cached for the TTL, as directories
+    if (auto l = cache_.GetListing(spec.CacheKey())) return l;
+    AISLE_ASSIGN_OR_RETURN(auto l, FetchListing(client_, spec));
+    cache_.PutListing(spec.CacheKey(), l);
+    return l;
+  }
+  if (auto l = cache_.GetShardListing(spec.CacheKey(), v)) return l;
+  AISLE_ASSIGN_OR_RETURN(auto fetched, FetchListing(client_, spec));
+  // Members listed without a version carry the shard's: keep_cache and the prefetch cache
+  // then hold per shard version.
+  auto l = std::make_shared<DirListing>(*fetched);
+  for (auto& e : l->entries)
+    if (!e.is_dir && e.version.empty()) e.version = v;
+  std::shared_ptr<const DirListing> out = l;
+  cache_.PutShardListing(spec.CacheKey(), v, out, opts_.shard_listing_members);
+  return out;
 }
 
 }  // namespace aisle::fs

@@ -28,6 +28,9 @@ namespace aisle::fs {
 
 class Prefetcher;
 class BufferPool;
+class BatchCache;
+class BatchPrefetcher;
+struct BatchDir;
 class WriteSpool;
 
 struct AttrOut {
@@ -115,6 +118,8 @@ class Filesystem {
 
   const FsOptions& options() const { return opts_; }
   size_t inode_count() const { return table_.size(); }
+  // The batch prefetch cache (null with prefetch off), for tests.
+  const BatchCache* batch_cache() const { return batch_cache_.get(); }
 
  private:
   struct FileHandle;
@@ -160,6 +165,16 @@ class Filesystem {
   Result<std::pair<EntryOut, OpenOut>> CreateMember(const Inode& shard_dir,
                                                     const std::string& name);
   Clock::time_point AttrExpiry() const;
+  // Batch prefetch: what `dir` lists, as the prefetcher addresses it (false: not prefetched).
+  bool BatchDirOf(const Inode& dir, BatchDir* out) const;
+  // A reader opened `in`: fetch its small siblings ahead (listing its directory first when no
+  // listing is cached).
+  void NoteOpen(const Inode& in);
+  // The whole listing of `dir` was read: fetch all its small files when they fit.
+  void NoteListing(const Inode& dir, const std::shared_ptr<const DirListing>& listing);
+  // All members of the shard `shard` (its top directory), cached by the shard's version.
+  // A shard whose attributes expired is first re-resolved (its version may have changed).
+  Result<std::shared_ptr<const DirListing>> ShardMembers(const Inode& shard);
   bool Writable(const Inode& parent_or_file) const;
 
   ClusterClient& client_;
@@ -180,6 +195,10 @@ class Filesystem {
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::condition_variable stop_cv_;
   std::thread stream_closer_;
+
+  // Last: its threads use the members above and stop first.
+  std::unique_ptr<BatchCache> batch_cache_;
+  std::unique_ptr<BatchPrefetcher> batcher_;
 };
 
 }  // namespace aisle::fs

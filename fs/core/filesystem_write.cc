@@ -133,6 +133,15 @@ Status Filesystem::CommitLocked(FileHandle& h) {
     AISLE_ASSIGN_OR_RETURN(head,
                            client_.AppendMember(loc.bucket, loc.key, loc.member, h.spool->Body()));
     h.spool->MarkClean();
+    // The shard has a new version: its member listing (cached by version) is re-read once
+    // the shard's attributes are.
+    for (auto p = table_.Get(in.parent); p; p = table_.Get(p->parent)) {
+      if (p->kind == Kind::kShard) {
+        table_.ExpireAttr(p->ino);
+        break;
+      }
+      if (p->kind != Kind::kMemberDir) break;
+    }
   } else {
     AISLE_ASSIGN_OR_RETURN(head, h.spool->Commit(client_, loc.bucket, loc.key));
   }

@@ -143,4 +143,30 @@ std::vector<std::string> MetaCache::LocalChildren(const std::string& bucket,
   return out;
 }
 
+std::shared_ptr<const DirListing> MetaCache::GetShardListing(const std::string& key,
+                                                             const std::string& version) const {
+  std::lock_guard lk(mu_);
+  auto it = shard_listings_.find(key + '\0' + version);
+  return it == shard_listings_.end() ? nullptr : it->second;
+}
+
+void MetaCache::PutShardListing(const std::string& key, const std::string& version,
+                                std::shared_ptr<const DirListing> listing, uint64_t max_members) {
+  uint64_t n = listing->entries.size();
+  if (n > max_members) return;
+  std::lock_guard lk(mu_);
+  std::string k = key + '\0' + version;
+  if (shard_listings_.count(k)) return;
+  while (shard_members_ + n > max_members && !shard_order_.empty()) {
+    auto it = shard_listings_.find(shard_order_.front());
+    shard_order_.pop_front();
+    if (it == shard_listings_.end()) continue;
+    shard_members_ -= it->second->entries.size();
+    shard_listings_.erase(it);
+  }
+  shard_members_ += n;
+  shard_order_.push_back(k);
+  shard_listings_.emplace(std::move(k), std::move(listing));
+}
+
 }  // namespace aisle::fs

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,14 @@ class MetaCache {
   void PutWindow(const std::string& bucket, const std::string& dir_prefix, bool members,
                  std::shared_ptr<const LookupWindow> window);
 
+  // Member listings of shards by (listing key, shard version): no TTL, since a shard's members
+  // change only with a new version (a new key); at most `max_members` members in total, the
+  // oldest listings dropped first.
+  std::shared_ptr<const DirListing> GetShardListing(const std::string& key,
+                                                    const std::string& version) const;
+  void PutShardListing(const std::string& key, const std::string& version,
+                       std::shared_ptr<const DirListing> listing, uint64_t max_members);
+
   bool IsNegative(uint64_t parent, const std::string& name) const;
   void PutNegative(uint64_t parent, const std::string& name);
   void ClearNegative(uint64_t parent, const std::string& name);
@@ -62,8 +71,11 @@ class MetaCache {
     std::shared_ptr<const LookupWindow> window;
     Clock::time_point expiry;
   };
-  std::unordered_map<std::string, std::vector<CachedWindow>> windows_;      // GUARDED_BY(mu_)
-  size_t window_count_ = 0;                                                 // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::vector<CachedWindow>> windows_;  // GUARDED_BY(mu_)
+  size_t window_count_ = 0;                                             // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::shared_ptr<const DirListing>> shard_listings_;  // (mu_)
+  std::deque<std::string> shard_order_;  // oldest first; GUARDED_BY(mu_)
+  uint64_t shard_members_ = 0;           // GUARDED_BY(mu_)
   std::map<std::pair<uint64_t, std::string>, Clock::time_point> negative_;  // GUARDED_BY(mu_)
   std::set<std::pair<std::string, std::string>> local_dirs_;                // GUARDED_BY(mu_)
 };

@@ -75,6 +75,18 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
   } else if (k == "local_reads") {
     if (v != "on" && v != "off") return Bad("local_reads=on|off");
     c->fs.local_reads = v == "on";
+  } else if (k == "prefetch") {
+    if (v != "on" && v != "off") return Bad("prefetch=on|off");
+    c->fs.prefetch = v == "on";
+  } else if (k == "prefetch_mem") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.prefetch_mem, ParseSize(v));
+    if (c->fs.prefetch_mem == 0) c->fs.prefetch = false;
+  } else if (k == "prefetch_max") {
+    AISLE_ASSIGN_OR_RETURN(c->fs.prefetch_max_object, ParseSize(v));
+  } else if (k == "prefetch_streams") {
+    AISLE_ASSIGN_OR_RETURN(long n, ParseLong(k, v, 10));
+    if (n < 1 || n > 64) return Bad("prefetch_streams must be 1..64");
+    c->fs.prefetch_streams = static_cast<int>(n);
   } else if (k == "spool_dir") {
     if (v.empty()) return Bad("spool_dir needs a directory");
     c->fs.spool_dir = v;
@@ -143,6 +155,12 @@ Result<MountConfig> ParseMountArgs(const std::vector<std::string>& args) {
     } else if (a == "--token-file") {
       if (i + 1 >= args.size()) return Bad("--token-file needs a file");
       c.token_file = args[++i];
+    } else if (a == "--prefetch" || a == "--prefetch-mem" || a == "--cache-dir") {
+      // Long forms of -o prefetch=..., -o prefetch_mem=...
+      if (i + 1 >= args.size()) return Bad(a + " needs an argument");
+      if (a == "--cache-dir") return Bad("--cache-dir: no disk cache yet (RAM only)");
+      std::string k = a == "--prefetch" ? "prefetch" : "prefetch_mem";
+      AISLE_RETURN_IF_ERROR(ApplyOption(k + "=" + args[++i], &c));
     } else if (a == "-o") {
       if (i + 1 >= args.size()) return Bad("-o needs an argument");
       AISLE_RETURN_IF_ERROR(ApplyOptionList(args[++i], &c));
@@ -194,6 +212,12 @@ std::string MountUsage() {
          "                          no cache between opens, no shared mmap (off)\n"
          "  direct_io_above=SIZE    the same for files of at least SIZE only (off)\n"
          "  local_reads=on|off      read objects of a target on this host from its files (on)\n"
+         "  prefetch=on|off         fetch small files ahead with GetBatch: the siblings after\n"
+         "                          those a reader opens in order, whole small directories\n"
+         "                          and shards once listed (on; also --prefetch on|off)\n"
+         "  prefetch_mem=SIZE       RAM for files fetched ahead (512M; --prefetch-mem SIZE)\n"
+         "  prefetch_max=SIZE       only files up to this size are fetched ahead (1M)\n"
+         "  prefetch_streams=N      GetBatch requests in flight (4)\n"
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
          "  log_level=LEVEL         trace|debug|info|warn|error (info)\n"

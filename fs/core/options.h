@@ -34,6 +34,15 @@ struct FsOptions {
   // descriptor the target hands over), not over HTTP. Shard members and transforms still
   // read over HTTP.
   bool local_reads = true;
+  // Batch prefetch (GetBatch): small files of a directory or shard a reader started on, and
+  // whole small directories once listed, fetched ahead into a RAM cache of `prefetch_mem`.
+  bool prefetch = true;
+  uint64_t prefetch_mem = 512ull << 20;
+  uint64_t prefetch_max_object = 1ull << 20;  // only objects and members up to this size
+  int prefetch_streams = 4;                   // GetBatch requests in flight
+  // Shard member listings kept (by shard version: a shard's members never change without a
+  // new version), counted in members.
+  uint64_t shard_listing_members = 4'000'000;
   std::string spool_dir = "/tmp";  // where non-streamed writes are spooled before the PUT
 };
 

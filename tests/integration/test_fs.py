@@ -715,7 +715,8 @@ class FsClusterLocalReadsTest(unittest.TestCase):
                         for t in cluster.targets]
 
             before = opens()
-            m = Mount(cluster.url).start()
+            # Without batch prefetch, which would serve some files from its cache instead.
+            m = Mount(cluster.url, opts="prefetch=off").start()
             for name, data in blobs.items():
                 with open(m.path("cl", name), "rb") as f:
                     self.assertEqual(sha(f.read()), sha(data), name)

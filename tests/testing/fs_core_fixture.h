@@ -26,6 +26,7 @@ class FsCoreTest : public ::testing::Test {
     client_.AddObject("b", "a/x.txt", "xx");
     client_.AddObject("b", "top", "t");
     opts_.spool_dir = "/tmp";
+    opts_.prefetch = false;  // counts requests exactly; batch_test.cc turns it on
   }
   std::unique_ptr<Filesystem> Make() { return std::make_unique<Filesystem>(client_, opts_); }
   // Walks a path from the root with lookups, as the kernel would.

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/archive/tar_header.h"
 #include "fs/client/cluster_client.h"
 #include "fs/core/path_scheme.h"
 
@@ -128,6 +129,8 @@ class MockClusterClient : public ClusterClient {
   std::atomic<int> local_opens{0}, local_reads{0};
   std::atomic<int> break_local_after{-1};  // reads each local object serves before failing
   std::string last_archpath, last_etl;
+  std::atomic<int> batch_calls{0}, batch_entries{0};
+  std::atomic<bool> batches_unsupported{false};
   uint32_t max_page = 10000;
 
   Result<std::vector<std::string>> ListBuckets() override {
@@ -280,6 +283,39 @@ class MockClusterClient : public ClusterClient {
 
  private:
   // Bytes [off, off+len) of an object or member (a transform upper-cases them).
+  // GetBatch as a node answers it (a .tar in request order, missing entries as empty
+  // "__404__/" members), delivered in 1000-byte chunks to exercise the caller's parser.
+  Status GetBatch(const std::string& bucket, const std::vector<BatchItem>& items,
+                  const DataSink& sink) override {
+    if (batches_unsupported) return ClusterClient::GetBatch(bucket, items, sink);
+    ++batch_calls;
+    batch_entries += static_cast<int>(items.size());
+    std::string tar;
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& it : items) {
+        std::string name = it.archpath.empty() ? it.object : it.object + "/" + it.archpath;
+        const std::string* src = nullptr;
+        if (auto* obj = Find(bucket, it.object)) {
+          if (it.archpath.empty()) {
+            src = &obj->data;
+          } else if (auto m = obj->members.find(it.archpath); m != obj->members.end()) {
+            src = &m->second;
+          }
+        }
+        std::string body = src ? *src : std::string();
+        if (!src) name = std::string(kBatchMissingPrefix) + name;
+        tar += archive::TarFileHeader(name, body.size(), 0644, 0);
+        tar += body;
+        tar.append(archive::TarPadding(body.size()), '\0');
+      }
+    }
+    tar.append(archive::kTarEndBlocks, '\0');
+    for (size_t pos = 0; pos < tar.size(); pos += 1000)
+      AISLE_RETURN_IF_ERROR(sink(std::string_view(tar).substr(pos, 1000)));
+    return Status::OK();
+  }
+
   Result<std::string> Slice(const ObjectRef& ref, uint64_t off, uint64_t len) {
     std::lock_guard lk(mu_);
     if (auto st = Fail(); !st.ok()) return st;

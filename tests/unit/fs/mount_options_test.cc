@@ -39,5 +39,28 @@ TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
   EXPECT_EQ(whole->fs.direct_io_from, UINT64_MAX);  // page cache for every file
 }
 
+TEST(MountOptionsTest, PrefetchOptions) {
+  auto d = ParseMountArgs({"aisle-fs", "h:1", "/m"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->fs.prefetch);
+  EXPECT_EQ(d->fs.prefetch_mem, 512u << 20);
+  auto o = ParseMountArgs(
+      {"aisle-fs", "h:1", "/m", "-o", "prefetch_mem=64M,prefetch_max=256K,prefetch_streams=2"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->fs.prefetch_mem, 64u << 20);
+  EXPECT_EQ(o->fs.prefetch_max_object, 256u << 10);
+  EXPECT_EQ(o->fs.prefetch_streams, 2);
+  auto l = ParseMountArgs({"aisle-fs", "h:1", "/m", "--prefetch-mem", "1G", "--prefetch", "off"});
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->fs.prefetch_mem, 1u << 30);
+  EXPECT_FALSE(l->fs.prefetch);
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "prefetch=maybe"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "prefetch_streams=0"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "--prefetch"}).ok());
+  auto zero = ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", "prefetch_mem=0"});
+  ASSERT_TRUE(zero.ok());
+  EXPECT_FALSE(zero->fs.prefetch);
+}
+
 }  // namespace
 }  // namespace aisle::fs
