@@ -204,6 +204,10 @@ class SandboxTest(unittest.TestCase):
             self.assertEqual(r.status_code, 200, r.text)
             r = self.get(n, "escape")
             self.assertEqual((r.status_code, r.content), (200, b"escaped?"))
+            # The grandchild execs on its own after the transform returns: wait for it.
+            deadline = time.monotonic() + 10
+            while not pids_with_marker(marker) and time.monotonic() < deadline:
+                time.sleep(0.05)
             self.assertTrue(pids_with_marker(marker), "the double-forked child is not running")
             if how == "delete":
                 r = self.s.delete(n.url + "/v1/etl/escape", timeout=30)
@@ -221,9 +225,15 @@ class SandboxTest(unittest.TestCase):
         msg = self.assert_failed(r, "ValueError: bad input")
         for leak in ("Traceback", 'File "', self.a.dir, "/.aisle/", "aisle_etl_runtime"):
             self.assertNotIn(leak, r.text)
-        # The traceback is in the ETL's logs instead.
-        logs = self.s.get(self.a.url + "/v1/etl/raiser/logs", timeout=30).json()
-        text = base64.b64decode(logs[0]["logs"]).decode()
+        # The traceback is in the ETL's logs instead (collected from the runtime's stderr by a
+        # reader thread, so it may land a moment after the error reply).
+        deadline = time.monotonic() + 15
+        while True:
+            logs = self.s.get(self.a.url + "/v1/etl/raiser/logs", timeout=30).json()
+            text = base64.b64decode(logs[0]["logs"]).decode()
+            if "Traceback" in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         self.assertIn("Traceback", text)
         self.assertIn("bad input", text)
         r = self.init(self.a, {"name": "syntax", "runtime": "python3",
