@@ -18,6 +18,8 @@ BUILD_PKGS=(
   libturbojpeg0-dev libpng-dev  # ETL built-in image-resize (JPEG DCT-scaled decode, PNG)
   libfuse3-dev fuse3      # aisle-fs
   libgtest-dev libgmock-dev libbenchmark-dev
+  liburing-dev            # io_uring data path
+  liblmdb-dev             # per-mountpath persistent metadata index
 )
 TEST_PKGS=(
   curl python3 python3-msgpack python3-requests python3-pil
@@ -25,6 +27,10 @@ TEST_PKGS=(
   lz4 zstd                # test_archive.py compresses tars with the CLIs
   awscli s3cmd python3-boto3 rclone s3fs   # S3 API clients (tests/integration/test_s3.py)
   prometheus              # promtool and a real Prometheus (tests/integration/test_metrics.py)
+  python3-cloudpickle python3-websockets  # AIStore SDK ETL shapes: init_class payloads, ws:// webservers
+  etcd-server etcd-client # etcd-backed control plane (HA tests)
+  iproute2                # network namespaces, veth, tbf (multi-host tests)
+  mmdebstrap podman runc uidmap  # clean Debian 12 roots for package install tests; offline-built image
 )
 BENCH_PKGS=(
   nginx-light wrk fio
