@@ -24,6 +24,7 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
   try {
     if (j.contains("role")) c->role = j["role"].get<std::string>();
     if (j.contains("host")) c->host = j["host"].get<std::string>();
+    if (j.contains("advertise_host")) c->advertise_host = j["advertise_host"].get<std::string>();
     if (j.contains("port")) c->port = j["port"].get<int>();
     if (j.contains("mountpaths")) c->mountpaths = j["mountpaths"].get<std::vector<std::string>>();
     if (j.contains("id")) c->id = j["id"].get<std::string>();
@@ -92,6 +93,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--config", config_file, "JSON config file (same keys as the flags)");
   app.add_option("--role", c.role, "target or proxy")->check(CLI::IsMember({"target", "proxy"}));
   app.add_option("--host", c.host, "listen address");
+  app.add_option("--advertise-host", c.advertise_host,
+                 "address peers and clients reach this node at (default: --host; needed when "
+                 "--host is 0.0.0.0 or ::)");
   app.add_option("--port", c.port, "listen port (0 = ephemeral)")->check(CLI::Range(0, 65535));
   app.add_option("--mountpath", c.mountpaths, "data directory (repeat for several disks)");
   app.add_option("--id", c.id, "node ID (default: generated once and kept)");
@@ -163,6 +167,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   for (const char* env : {"AISLE_NODE_ID", "AIS_DAEMON_ID"}) {
     if (const char* v = std::getenv(env); v && *v) c.id = v;
   }
+  if (c.advertise_host.empty() && (c.host == "0.0.0.0" || c.host == "::"))
+    return ExitNow{2, "--host " + c.host + " needs --advertise-host (the address peers reach)"};
   if (c.role == "target" && c.mountpaths.empty())
     return ExitNow{2, "a target needs at least one --mountpath DIR"};
   if (c.role == "proxy" && c.data_dir.empty())
