@@ -18,8 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgpack  # noqa: E402
 import requests  # noqa: E402
 
-from aisle_testlib import (ErrorAsserts, NodeTestCase, RawConn, RawResponse, main,  # noqa: E402
-                           node_bin, raw_request, xxh64_hex)
+from aisle_testlib import (ErrorAsserts, Node, NodeTestCase, RawConn, RawResponse,  # noqa: E402
+                           main, node_bin, raw_request, xxh64_hex)
 
 T = 15  # per-request timeout (s)
 EMPTY_XXH = "ef46db3751d8e999"
@@ -71,7 +71,7 @@ class CommandLineTest(unittest.TestCase):
              "--workers", "--log-level", "--ready-file", "--max-object-size", "--s3-access-key",
              "--s3-secret-key", "--s3-region", "--s3-vhost-domain", "--rate-limit", "--primary",
              "--data-dir", "--keepalive-ms", "--down-after-ms", "--no-local-reads",
-             "--cluster-secret-file")
+             "--cluster-secret-file", "--advertise-host")
 
     def run_node(self, *args):
         return subprocess.run([node_bin(), *args], capture_output=True, text=True, timeout=30)
@@ -93,6 +93,25 @@ class CommandLineTest(unittest.TestCase):
         p = self.run_node("--role", "target")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--mountpath", p.stderr)
+
+    def test_wildcard_host_needs_and_uses_advertise_host(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            p = self.run_node("--role", "target", "--mountpath", d, "--host", "0.0.0.0")
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--advertise-host", p.stderr)
+        # Listening on every address, it names the advertised one (here: loopback's other name).
+        n = Node()
+        n.build_args = lambda ready: [n.binary, "--role", "target", "--port", "0", "--host", "0.0.0.0",
+                                      "--advertise-host", "localhost", "--mountpath",
+                                      n.mountpaths[0], "--ready-file", ready]
+        try:
+            url = n.start()
+            self.assertTrue(url.startswith("http://localhost:"), url)
+            r = requests.get("http://127.0.0.1:%d/v1/daemon?what=snode" % n.port, timeout=T)
+            self.assertEqual(r.json()["public_net"]["direct_url"], url)
+        finally:
+            n.cleanup()
 
     def test_short_or_unreadable_cluster_secret_fails(self):
         import tempfile
