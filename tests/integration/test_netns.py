@@ -95,6 +95,8 @@ class NetnsClusterTest(unittest.TestCase):
                 self.assertEqual(f.read(), data, n)
         for t in TARGETS:
             self.assertEqual(self.c.local_read_counters(t), {"opens": 0, "errors": 0}, t)
+        with open(mnt + ".log", errors="replace") as f:  # no local read begun and given up
+            self.assertNotIn("reading over the network", f.read())
 
         # Positive control: a mount in t1's namespace reads t1's objects from its files.
         mine = [n for n in objs if tl.hrw_owner(TARGETS, "b", n) == "t1"]
@@ -116,6 +118,8 @@ class NetnsClusterTest(unittest.TestCase):
         self.c.lab.link_down("t2")
         try:
             self.c.wait_online(["t1", "t3", "t4"])
+            # Every live target has the new map (no PUT replicates toward the dead link).
+            self.c.wait_rebalanced(["t1", "t3", "t4"])
             for n, data in objs.items():
                 self.assertEqual(requests.get(self.c.url + "/v1/objects/m/" + n, timeout=10).content,
                                  data, n)
