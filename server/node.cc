@@ -132,7 +132,8 @@ Node::~Node() { Stop(); }
 
 Status Node::Build() {
   self_.role = cfg_.role;
-  self_.host = cfg_.host;
+  // Peers and clients reach the node at its advertised name (ParseNodeConfig defaults it).
+  self_.host = cfg_.advertise_host.empty() ? cfg_.host : cfg_.advertise_host;
   self_.start_ns = NowNs();
   http::ServerOptions hopts;
   hopts.host = cfg_.host;
@@ -150,7 +151,7 @@ Status Node::Build() {
   // Listen first: the node's URL (with an ephemeral port) is part of its identity in the map.
   AISLE_RETURN_IF_ERROR(server_->Listen());
   self_.port = server_->port();
-  url_ = "http://" + cfg_.host + ":" + std::to_string(server_->port());
+  url_ = "http://" + self_.host + ":" + std::to_string(server_->port());
   jobs_ = std::make_unique<jobs::Registry>();
   if (!cfg_.cluster_secret_file.empty()) {
     AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(cfg_.cluster_secret_file));

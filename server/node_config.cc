@@ -1,5 +1,7 @@
 #include "server/node_config.h"
 
+#include <arpa/inet.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -24,6 +26,7 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
   try {
     if (j.contains("role")) c->role = j["role"].get<std::string>();
     if (j.contains("host")) c->host = j["host"].get<std::string>();
+    if (j.contains("advertise_host")) c->advertise_host = j["advertise_host"].get<std::string>();
     if (j.contains("port")) c->port = j["port"].get<int>();
     if (j.contains("mountpaths")) c->mountpaths = j["mountpaths"].get<std::vector<std::string>>();
     if (j.contains("id")) c->id = j["id"].get<std::string>();
@@ -61,6 +64,28 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
   return Status::OK();
 }
 
+bool IsIpAddress(const std::string& s, bool* unspecified) {
+  in6_addr a6{};
+  in_addr a4{};
+  if (::inet_pton(AF_INET, s.c_str(), &a4) == 1) {
+    *unspecified = a4.s_addr == INADDR_ANY;
+    return true;
+  }
+  if (::inet_pton(AF_INET6, s.c_str(), &a6) == 1) {
+    *unspecified = IN6_IS_ADDR_UNSPECIFIED(&a6);
+    return true;
+  }
+  return false;
+}
+
+// "http://h:p" (or https) -> "h:p"; anything else unchanged.
+std::string Authority(const std::string& url) {
+  for (const char* scheme : {"http://", "https://"}) {
+    if (url.rfind(scheme, 0) == 0) return url.substr(std::string(scheme).size());
+  }
+  return url;
+}
+
 }  // namespace
 
 constexpr const char* kAbout = "aisle-node: an Aisle storage node (AIStore-compatible REST API)";
@@ -91,7 +116,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.footer(kEnv);
   app.add_option("--config", config_file, "JSON config file (same keys as the flags)");
   app.add_option("--role", c.role, "target or proxy")->check(CLI::IsMember({"target", "proxy"}));
-  app.add_option("--host", c.host, "listen address");
+  app.add_option("--host", c.host, "listen address (an IP address; 0.0.0.0 = all)");
+  app.add_option("--advertise-host", c.advertise_host,
+                 "name or IP peers and clients reach this node at (default: --host)");
   app.add_option("--port", c.port, "listen port (0 = ephemeral)")->check(CLI::Range(0, 65535));
   app.add_option("--mountpath", c.mountpaths, "data directory (repeat for several disks)");
   app.add_option("--id", c.id, "node ID (default: generated once and kept)");
@@ -113,7 +140,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--s3-vhost-domain", c.s3_vhost_domain,
                  "S3 virtual-host style: Host BUCKET.<domain> addresses BUCKET");
   app.add_option("--rate-limit", c.rate_limit_bps, "cap on served object bytes/s (0 = none)");
-  app.add_option("--primary", c.primary_url, "primary proxy URL to join (omit on the primary)");
+  app.add_option("--primary", c.primary_url,
+                 "primary proxy URL to join (omit on the primary, or give its own URL)");
   app.add_option("--data-dir", c.data_dir, "proxy metadata directory");
   app.add_option("--keepalive-ms", c.keepalive_ms, "keepalive interval in milliseconds")
       ->check(CLI::Range(50, 600000));
@@ -145,6 +173,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--etl-max-procs", c.etl_max_procs,
                  "processes and threads of the ETL user (RLIMIT_NPROC)")
       ->check(CLI::PositiveNumber);
+  app.add_flag("--check-config", c.check_config,
+               "validate the flags, --config file and environment, print the effective "
+               "configuration as JSON and exit (0; 2 on an error)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -163,11 +194,25 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   for (const char* env : {"AISLE_NODE_ID", "AIS_DAEMON_ID"}) {
     if (const char* v = std::getenv(env); v && *v) c.id = v;
   }
+  if (c.role != "target" && c.role != "proxy")  // the flag is checked; the file's value too
+    return ExitNow{2, "role " + c.role + ": target or proxy"};
   if (c.role == "target" && c.mountpaths.empty())
     return ExitNow{2, "a target needs at least one --mountpath DIR"};
   if (c.role == "proxy" && c.data_dir.empty())
     return ExitNow{2, "a proxy needs --data-dir DIR (cluster metadata)"};
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
+  bool any_address = false;
+  if (!IsIpAddress(c.host, &any_address))
+    return ExitNow{2, "--host " + c.host + ": not an IP address (use --advertise-host for names)"};
+  if (c.advertise_host.find_first_of("/: \t") != std::string::npos)
+    return ExitNow{2, "--advertise-host " + c.advertise_host + ": a host name or IPv4 address"};
+  const bool clustered = c.role == "proxy" || !c.primary_url.empty();
+  if (c.advertise_host.empty() && any_address && clustered)
+    return ExitNow{2, "--host " + c.host + " needs --advertise-host: peers cannot reach " + c.host};
+  if (c.advertise_host.empty()) c.advertise_host = c.host;
+  if (c.role == "proxy" &&
+      Authority(c.primary_url) == c.advertise_host + ":" + std::to_string(c.port))
+    c.primary_url.clear();  // this proxy is the primary
   if (!c.cluster_secret_file.empty()) {
     auto secret = ClusterSecret::Load(c.cluster_secret_file);
     if (!secret.ok()) return ExitNow{2, "--cluster-secret-file: " + secret.status().message()};
@@ -176,6 +221,25 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
     return ExitNow{2, "--auth needs --cluster-secret-file (tokens are signed with the secret)"};
   if (c.auth) c.local_reads = false;  // the local-read socket would bypass the token check
   return c;
+}
+
+std::string EffectiveConfigJson(const NodeConfig& c) {
+  nlohmann::json j = {{"role", c.role},
+                      {"host", c.host},
+                      {"advertise_host", c.advertise_host},
+                      {"port", c.port},
+                      {"id", c.id},
+                      {"mountpaths", c.mountpaths},
+                      {"primary", c.role == "proxy" && c.primary_url.empty()},
+                      {"primary_url", c.primary_url},
+                      {"data_dir", c.data_dir},
+                      {"cluster_secret_file", c.cluster_secret_file},
+                      {"auth", c.auth},
+                      {"admin_password_file", c.admin_password_file},
+                      {"local_reads", c.local_reads},
+                      {"s3_keys", c.s3_keys.size()},
+                      {"log_level", c.log_level}};
+  return j.dump(2);
 }
 
 }  // namespace aisle
