@@ -141,6 +141,60 @@ class Index:
 # ------------------------------------------------------------------------------------------
 # Static cross-checks
 
+# The fields these manifests may use where a misspelling would go unnoticed offline (the API
+# server rejects unknown fields; a parser does not). Not a schema: extend when adding fields.
+KNOWN = {
+    "metadata": {"name", "namespace", "labels", "annotations"},
+    "pod": {"containers", "initContainers", "volumes", "nodeSelector", "restartPolicy",
+            "terminationGracePeriodSeconds", "securityContext", "affinity", "tolerations",
+            "hostNetwork", "dnsPolicy", "serviceAccountName", "priorityClassName"},
+    "container": {"name", "image", "imagePullPolicy", "command", "args", "env", "ports",
+                  "readinessProbe", "livenessProbe", "startupProbe", "resources",
+                  "volumeMounts", "securityContext", "restartPolicy", "workingDir"},
+    "volumeMount": {"name", "mountPath", "readOnly", "mountPropagation", "subPath"},
+    "probe": {"httpGet", "exec", "tcpSocket", "periodSeconds", "failureThreshold",
+              "initialDelaySeconds", "timeoutSeconds", "successThreshold"},
+    "volume": {"name", "configMap", "secret", "hostPath", "emptyDir", "persistentVolumeClaim"},
+    "StatefulSet": {"serviceName", "replicas", "podManagementPolicy", "selector", "template",
+                    "volumeClaimTemplates", "updateStrategy"},
+    "DaemonSet": {"selector", "template", "updateStrategy"},
+    "Deployment": {"replicas", "selector", "template", "strategy"},
+    "Service": {"selector", "ports", "clusterIP", "publishNotReadyAddresses", "type"},
+    "servicePort": {"name", "port", "targetPort", "protocol"},
+}
+PROPAGATION = ("None", "HostToContainer", "Bidirectional")
+
+
+def check_keys(d, problems):
+    where = name_of(d)
+
+    def known(obj, kind, at):
+        for k in sorted(set(obj or {}) - KNOWN[kind]):
+            problems.append("%s: unknown field %s in %s" % (where, k, at))
+
+    known(d["metadata"], "metadata", "metadata")
+    if d["kind"] in KNOWN:
+        known(d.get("spec"), d["kind"], "spec")
+    if d["kind"] == "Service":
+        for p in d["spec"].get("ports") or []:
+            known(p, "servicePort", "a Service port")
+    if d["kind"] not in WORKLOADS:
+        return
+    if d["kind"] != "Pod":
+        known(pod_meta(d), "metadata", "the pod template's metadata")
+    known(pod_spec(d), "pod", "the pod spec")
+    for v in pod_spec(d).get("volumes") or []:
+        known(v, "volume", "volume %s" % v.get("name"))
+    for c in containers(d):
+        known(c, "container", "container %s" % c.get("name"))
+        for m in c.get("volumeMounts") or []:
+            known(m, "volumeMount", "container %s volumeMount %s" % (c.get("name"), m.get("name")))
+            if m.get("mountPropagation", "None") not in PROPAGATION:
+                problems.append("%s: mountPropagation %s" % (where, m["mountPropagation"]))
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            if probe in c:
+                known(c[probe], "probe", "container %s %s" % (c.get("name"), probe))
+
 
 def volume_source(spec, name):
     for v in spec.get("volumes") or []:
@@ -291,7 +345,7 @@ def resolve_url(idx, url, ns_default):
     return None, "%s: no pod %s behind Service %s" % (url, pod, svc_name)
 
 
-def check_config(idx, d, problems):
+def check_node_args(idx, d, problems):
     """The node configuration in the ConfigMap against the pod: paths on the right volumes,
     the port the container exposes, the URLs it joins."""
     where, ns = name_of(d), ns_of(d)
@@ -336,6 +390,12 @@ def check_config(idx, d, problems):
             if why:
                 problems.append("%s: aisle-fs endpoint: %s" % (where, why))
             continue
+        # Node flags are written --flag=value, so that they can be read here without the
+        # binary's flag table (the run with --check-config reads them the binary's way).
+        for a in args:
+            boolean = a in ("--auth", "--validate-get", "--no-local-reads")
+            if not (a.startswith("--") and "=" in a) and not boolean:
+                problems.append("%s: node argument %s: write --flag=value" % (where, a))
         flags = dict(a[2:].split("=", 1) for a in args if a.startswith("--") and "=" in a)
         src = file_in(flags.get("config", ""), ("ConfigMap",))
         if src is None:
@@ -402,9 +462,10 @@ def check(root):
             problems.append("%s: %s defined twice" % (rel, name_of(d)))
         seen.add(key)
         try:
+            check_keys(d, problems)
             if d["kind"] in WORKLOADS:
                 check_workload(idx, d, problems)
-                check_config(idx, d, problems)
+                check_node_args(idx, d, problems)
             elif d["kind"] == "Service":
                 check_service(idx, d, problems)
             elif d["kind"] == "ConfigMap":
@@ -603,6 +664,9 @@ class K8sManifestsTest(unittest.TestCase):
              "has no port 8081"),
             ("scrape port", [("20-proxy.yaml", 'prometheus.io/port: "8080"', 'prometheus.io/port: "9100"')],
              "prometheus.io/port 9100"),
+            ("misspelled field", [("40-aisle-fs.yaml", "mountPropagation: Bidirectional",
+                                   "mountPropogation: Bidirectional")],
+             "unknown field mountPropogation"),
             ("yaml syntax", [("30-target.yaml", "  replicas: 3", "  replicas: [3")], "does not parse"),
         ]
         for label, edits, want in cases:
