@@ -252,6 +252,9 @@ def check_workload(idx, d, problems):
         cw = "%s container %s" % (where, c["name"])
         if aisle_binary(c) and c.get("image") != IMAGE:
             problems.append("%s: image %s, not %s" % (cw, c.get("image"), IMAGE))
+        if aisle_binary(c) and (c.get("securityContext") or {}).get("runAsUser") != 0:
+            # The image runs as user aisle, which owns neither the volumes nor /dev/fuse.
+            problems.append("%s: runs as root (securityContext.runAsUser: 0)" % cw)
         names = [p.get("name") for p in c.get("ports") or [] if p.get("name")]
         if len(names) != len(set(names)):
             problems.append("%s: duplicate port names" % cw)
@@ -664,6 +667,8 @@ class K8sManifestsTest(unittest.TestCase):
              "has no port 8081"),
             ("scrape port", [("20-proxy.yaml", 'prometheus.io/port: "8080"', 'prometheus.io/port: "9100"')],
              "prometheus.io/port 9100"),
+            ("image user", [("30-target.yaml", "runAsUser: 0\n", "runAsUser: 1000\n")],
+             "runs as root"),
             ("misspelled field", [("40-aisle-fs.yaml", "mountPropagation: Bidirectional",
                                    "mountPropogation: Bidirectional")],
              "unknown field mountPropogation"),
