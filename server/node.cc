@@ -132,7 +132,7 @@ Node::~Node() { Stop(); }
 
 Status Node::Build() {
   self_.role = cfg_.role;
-  // Peers and clients reach the node at its advertised name (ParseNodeConfig defaults it).
+  // The map and redirects carry the advertised address (a wildcard listen address is not one).
   self_.host = cfg_.advertise_host.empty() ? cfg_.host : cfg_.advertise_host;
   self_.start_ns = NowNs();
   http::ServerOptions hopts;

@@ -64,18 +64,9 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
   return Status::OK();
 }
 
-bool IsIpAddress(const std::string& s, bool* unspecified) {
+bool IsIpAddress(const std::string& s) {
   in6_addr a6{};
-  in_addr a4{};
-  if (::inet_pton(AF_INET, s.c_str(), &a4) == 1) {
-    *unspecified = a4.s_addr == INADDR_ANY;
-    return true;
-  }
-  if (::inet_pton(AF_INET6, s.c_str(), &a6) == 1) {
-    *unspecified = IN6_IS_ADDR_UNSPECIFIED(&a6);
-    return true;
-  }
-  return false;
+  return ::inet_pton(AF_INET, s.c_str(), &a6) == 1 || ::inet_pton(AF_INET6, s.c_str(), &a6) == 1;
 }
 
 // "http://h:p" (or https) -> "h:p"; anything else unchanged.
@@ -116,9 +107,10 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.footer(kEnv);
   app.add_option("--config", config_file, "JSON config file (same keys as the flags)");
   app.add_option("--role", c.role, "target or proxy")->check(CLI::IsMember({"target", "proxy"}));
-  app.add_option("--host", c.host, "listen address (an IP address; 0.0.0.0 = all)");
+  app.add_option("--host", c.host, "listen address");
   app.add_option("--advertise-host", c.advertise_host,
-                 "name or IP peers and clients reach this node at (default: --host)");
+                 "address peers and clients reach this node at (default: --host; needed when "
+                 "--host is 0.0.0.0 or ::)");
   app.add_option("--port", c.port, "listen port (0 = ephemeral)")->check(CLI::Range(0, 65535));
   app.add_option("--mountpath", c.mountpaths, "data directory (repeat for several disks)");
   app.add_option("--id", c.id, "node ID (default: generated once and kept)");
@@ -194,6 +186,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   for (const char* env : {"AISLE_NODE_ID", "AIS_DAEMON_ID"}) {
     if (const char* v = std::getenv(env); v && *v) c.id = v;
   }
+  if (c.advertise_host.empty() && (c.host == "0.0.0.0" || c.host == "::"))
+    return ExitNow{2, "--host " + c.host + " needs --advertise-host (the address peers reach)"};
   if (c.role != "target" && c.role != "proxy")  // the flag is checked; the file's value too
     return ExitNow{2, "role " + c.role + ": target or proxy"};
   if (c.role == "target" && c.mountpaths.empty())
@@ -201,14 +195,10 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   if (c.role == "proxy" && c.data_dir.empty())
     return ExitNow{2, "a proxy needs --data-dir DIR (cluster metadata)"};
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
-  bool any_address = false;
-  if (!IsIpAddress(c.host, &any_address))
+  if (!IsIpAddress(c.host))
     return ExitNow{2, "--host " + c.host + ": not an IP address (use --advertise-host for names)"};
   if (c.advertise_host.find_first_of("/: \t") != std::string::npos)
     return ExitNow{2, "--advertise-host " + c.advertise_host + ": a host name or IPv4 address"};
-  const bool clustered = c.role == "proxy" || !c.primary_url.empty();
-  if (c.advertise_host.empty() && any_address && clustered)
-    return ExitNow{2, "--host " + c.host + " needs --advertise-host: peers cannot reach " + c.host};
   if (c.advertise_host.empty()) c.advertise_host = c.host;
   if (c.role == "proxy" &&
       Authority(c.primary_url) == c.advertise_host + ":" + std::to_string(c.port))

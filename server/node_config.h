@@ -11,10 +11,9 @@ namespace aisle {
 
 struct NodeConfig {
   std::string role = "target";     // target | proxy
-  std::string host = "127.0.0.1";  // listen address (an IP address)
-  // The name or IP other nodes and clients reach this node at: its URL in the cluster map,
-  // in redirects and in ETL callbacks. Empty: `host`. Under Kubernetes a pod's stable DNS
-  // name behind a headless Service (docs/DEPLOY.md), while `host` is 0.0.0.0.
+  std::string host = "127.0.0.1";  // listen address
+  // The address peers and clients reach this node at (its cluster-map entry, redirects);
+  // empty = `host`. Needed when `host` is a wildcard (0.0.0.0, ::).
   std::string advertise_host;
   int port = 8080;                      // 0 = ephemeral (AIStore's default port)
   std::vector<std::string> mountpaths;  // required for targets
