@@ -188,13 +188,13 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   }
   if (c.advertise_host.empty() && (c.host == "0.0.0.0" || c.host == "::"))
     return ExitNow{2, "--host " + c.host + " needs --advertise-host (the address peers reach)"};
-  if (c.role != "target" && c.role != "proxy")  // the flag is checked; the file's value too
-    return ExitNow{2, "role " + c.role + ": target or proxy"};
   if (c.role == "target" && c.mountpaths.empty())
     return ExitNow{2, "a target needs at least one --mountpath DIR"};
   if (c.role == "proxy" && c.data_dir.empty())
     return ExitNow{2, "a proxy needs --data-dir DIR (cluster metadata)"};
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
+  if (c.role != "target" && c.role != "proxy")  // the flag is checked; the file's value too
+    return ExitNow{2, "role " + c.role + ": target or proxy"};
   if (!IsIpAddress(c.host))
     return ExitNow{2, "--host " + c.host + ": not an IP address (use --advertise-host for names)"};
   if (c.advertise_host.find_first_of("/: \t") != std::string::npos)
