@@ -64,6 +64,13 @@ int main(int argc, char** argv) {
     std::puts("aisle-fs 0.1.0");
     return 0;
   }
+  if (app.cfg.check) {
+    std::printf("aisle-fs: arguments ok: endpoint %s, bucket %s, mountpoint %s\n",
+                app.cfg.endpoint.c_str(),
+                app.cfg.fs.bucket.empty() ? "(all)" : app.cfg.fs.bucket.c_str(),
+                app.cfg.mountpoint.c_str());
+    return 0;
+  }
   aisle::InitLogging(app.cfg.debug ? "debug" : app.cfg.log_level, "aisle-fs");
   curl_global_init(CURL_GLOBAL_DEFAULT);
   aisle::RaiseOpenFileLimit();

@@ -30,6 +30,7 @@ TEST_PKGS=(
   python3-cloudpickle python3-websockets  # AIStore SDK ETL shapes: init_class payloads, ws:// webservers
   etcd-server etcd-client # etcd-backed control plane (HA tests)
   iproute2                # network namespaces, veth, tbf (multi-host tests)
+  python3-yaml            # test_k8s_manifests.py parses deploy/k8s
   mmdebstrap podman runc uidmap  # clean Debian 12 roots for package install tests; offline-built image
 )
 BENCH_PKGS=(

@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
     return exit->code;
   }
   const aisle::NodeConfig& cfg = std::get<aisle::NodeConfig>(parsed);
+  if (cfg.check_config) {
+    std::printf("%s\n", aisle::EffectiveConfigJson(cfg).c_str());
+    return 0;
+  }
   // Signals are taken by sigwait below; writes to closed sockets return EPIPE instead.
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t sigs;

@@ -1,5 +1,7 @@
 #include "server/node_config.h"
 
+#include <arpa/inet.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -62,6 +64,19 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
   return Status::OK();
 }
 
+bool IsIpAddress(const std::string& s) {
+  in6_addr a6{};
+  return ::inet_pton(AF_INET, s.c_str(), &a6) == 1 || ::inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+}
+
+// "http://h:p" (or https) -> "h:p"; anything else unchanged.
+std::string Authority(const std::string& url) {
+  for (const char* scheme : {"http://", "https://"}) {
+    if (url.rfind(scheme, 0) == 0) return url.substr(std::string(scheme).size());
+  }
+  return url;
+}
+
 }  // namespace
 
 constexpr const char* kAbout = "aisle-node: an Aisle storage node (AIStore-compatible REST API)";
@@ -117,7 +132,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--s3-vhost-domain", c.s3_vhost_domain,
                  "S3 virtual-host style: Host BUCKET.<domain> addresses BUCKET");
   app.add_option("--rate-limit", c.rate_limit_bps, "cap on served object bytes/s (0 = none)");
-  app.add_option("--primary", c.primary_url, "primary proxy URL to join (omit on the primary)");
+  app.add_option("--primary", c.primary_url,
+                 "primary proxy URL to join (omit on the primary, or give its own URL)");
   app.add_option("--data-dir", c.data_dir, "proxy metadata directory");
   app.add_option("--keepalive-ms", c.keepalive_ms, "keepalive interval in milliseconds")
       ->check(CLI::Range(50, 600000));
@@ -149,6 +165,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--etl-max-procs", c.etl_max_procs,
                  "processes and threads of the ETL user (RLIMIT_NPROC)")
       ->check(CLI::PositiveNumber);
+  app.add_flag("--check-config", c.check_config,
+               "validate the flags, --config file and environment, print the effective "
+               "configuration as JSON and exit (0; 2 on an error)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -174,6 +193,16 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   if (c.role == "proxy" && c.data_dir.empty())
     return ExitNow{2, "a proxy needs --data-dir DIR (cluster metadata)"};
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
+  if (c.role != "target" && c.role != "proxy")  // the flag is checked; the file's value too
+    return ExitNow{2, "role " + c.role + ": target or proxy"};
+  if (!IsIpAddress(c.host))
+    return ExitNow{2, "--host " + c.host + ": not an IP address (use --advertise-host for names)"};
+  if (c.advertise_host.find_first_of("/: \t") != std::string::npos)
+    return ExitNow{2, "--advertise-host " + c.advertise_host + ": a host name or IPv4 address"};
+  if (c.advertise_host.empty()) c.advertise_host = c.host;
+  if (c.role == "proxy" &&
+      Authority(c.primary_url) == c.advertise_host + ":" + std::to_string(c.port))
+    c.primary_url.clear();  // this proxy is the primary
   if (!c.cluster_secret_file.empty()) {
     auto secret = ClusterSecret::Load(c.cluster_secret_file);
     if (!secret.ok()) return ExitNow{2, "--cluster-secret-file: " + secret.status().message()};
@@ -182,6 +211,25 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
     return ExitNow{2, "--auth needs --cluster-secret-file (tokens are signed with the secret)"};
   if (c.auth) c.local_reads = false;  // the local-read socket would bypass the token check
   return c;
+}
+
+std::string EffectiveConfigJson(const NodeConfig& c) {
+  nlohmann::json j = {{"role", c.role},
+                      {"host", c.host},
+                      {"advertise_host", c.advertise_host},
+                      {"port", c.port},
+                      {"id", c.id},
+                      {"mountpaths", c.mountpaths},
+                      {"primary", c.role == "proxy" && c.primary_url.empty()},
+                      {"primary_url", c.primary_url},
+                      {"data_dir", c.data_dir},
+                      {"cluster_secret_file", c.cluster_secret_file},
+                      {"auth", c.auth},
+                      {"admin_password_file", c.admin_password_file},
+                      {"local_reads", c.local_reads},
+                      {"s3_keys", c.s3_keys.size()},
+                      {"log_level", c.log_level}};
+  return j.dump(2);
 }
 
 }  // namespace aisle

@@ -58,6 +58,9 @@ struct NodeConfig {
   std::string etl_network = "host";
   uint64_t etl_memory_limit = 2ull << 30;
   uint64_t etl_max_procs = 256;
+  // --check-config: parse and validate flags, file and environment, print the effective
+  // configuration (EffectiveConfigJson) and exit without starting (exit 0, or 2 on an error).
+  bool check_config = false;
 };
 
 // The process ends before a node starts: --help (code 0, help printed), a bad flag (code 2,
@@ -68,6 +71,12 @@ struct ExitNow {
 };
 
 // Parses argv (and --config, the environment) into a configuration, or says how to exit.
+// A proxy whose --primary is its own advertised URL is the primary (so every replica of a
+// Kubernetes StatefulSet can carry the same flags): primary_url comes back empty.
 std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv);
+
+// The configuration a node would run with, as JSON (for --check-config); secrets and keys
+// are left out, files holding them are named.
+std::string EffectiveConfigJson(const NodeConfig& c);
 
 }  // namespace aisle

@@ -146,6 +146,8 @@ Result<MountConfig> ParseMountArgs(const std::vector<std::string>& args) {
       c.help = true;
     } else if (a == "-V" || a == "--version") {
       c.version = true;
+    } else if (a == "--check") {
+      c.check = true;
     } else if (a == "-f") {
       c.foreground = true;
     } else if (a == "-d") {
@@ -197,6 +199,7 @@ std::string MountUsage() {
          "  -f            stay in the foreground (default: daemon once mounted)\n"
          "  -d            foreground with a libfuse request trace\n"
          "  --token-file F  user token for clusters with --auth (AIS_AUTHN_TOKEN wins)\n"
+         "  --check       validate the arguments and exit (0, or 2), without mounting\n"
          "options:\n"
          "  ro                      read-only mount (writes get EROFS)\n"
          "  allow_other             let other users access the mount\n"

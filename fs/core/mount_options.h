@@ -18,6 +18,7 @@ struct MountConfig {
   bool allow_other = false;
   bool help = false;
   bool version = false;
+  bool check = false;  // --check: validate the arguments and exit, neither connect nor mount
   std::string log_level = "info";
   double retry_timeout = 20.0;  // seconds one request keeps retrying an unreachable node
   // --token-file F: the user token sent as Authorization: Bearer (clusters with --auth);

@@ -62,5 +62,16 @@ TEST(MountOptionsTest, PrefetchOptions) {
   EXPECT_FALSE(zero->fs.prefetch);
 }
 
+TEST(MountOptionsTest, CheckValidatesWithoutMounting) {
+  auto c = ParseMountArgs({"aisle-fs", "--check", "http://h:1/b", "/m", "-o", "ro", "-f"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->check);
+  EXPECT_EQ(c->fs.bucket, "b");
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m"})->check);
+  // --check does not excuse bad arguments: they fail as without it.
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "--check", "h:1"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"aisle-fs", "--check", "h:1", "/m", "-o", "bogus"}).ok());
+}
+
 }  // namespace
 }  // namespace aisle::fs
