@@ -33,6 +33,8 @@ cp "${debs[@]}" "$work/"
 # apt variant: Essential + apt; everything else comes from the packages' Depends.
 copy_in="copy-in"
 for d in "${debs[@]}"; do copy_in+=" $work/$(basename "$d")"; done
+# The hooks' "$1" (the root) is expanded by mmdebstrap, not here.
+# shellcheck disable=SC2016
 if ! mmdebstrap --mode=root --variant=apt --format=directory \
   --customize-hook='mkdir -p "$1/tmp/debs"' \
   --customize-hook="$copy_in /tmp/debs" \

@@ -22,7 +22,9 @@ while (($#)); do
   esac
 done
 RUNTIME=${AISLE_PODMAN_RUNTIME:-runc}
-read -r -a ULIMITS <<<"${AISLE_PODMAN_ULIMITS:---ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=4096:4096}"
+nofile=$(ulimit -Hn)
+[[ "$nofile" == unlimited ]] && nofile=1048576
+read -r -a ULIMITS <<<"${AISLE_PODMAN_ULIMITS:---ulimit nofile=$nofile:$nofile --ulimit nproc=4096:4096}"
 nodes() { echo "$NAME-proxy"; for ((i = 1; i <= TARGETS; i++)); do echo "$NAME-target$i"; done; }
 
 run_node() {  # NAME ARGS...: one detached node container

@@ -52,9 +52,11 @@ bool HasType(const Json& v) {
 template <typename T>
 KeySetter Field(T NodeConfig::*member) {
   return [member](const Json& v, NodeConfig* c) {
-    if (!HasType<T>(v))
-      return Status::InvalidArgument(std::string("must be ") + TypeName<T>() + ", not " +
-                                     v.type_name());
+    if (!HasType<T>(v)) {
+      // A number of the wrong kind (1.5, -1, 2^40) says its value; anything else its type.
+      std::string got = v.is_number() ? v.dump() : std::string(v.type_name());
+      return Status::InvalidArgument(std::string("must be ") + TypeName<T>() + ", not " + got);
+    }
     c->*member = v.get<T>();
     return Status::OK();
   };

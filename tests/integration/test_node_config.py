@@ -55,8 +55,8 @@ class NodeConfigFileTest(unittest.TestCase):
         self.assert_refused(self.target(mountpaths=["/a", 3]), 'key "mountpaths"')
         self.assert_refused(self.target(auth="yes"), 'key "auth"', "must be a boolean")
         self.assert_refused(self.target(max_object_size=-1), 'key "max_object_size"',
-                            "non-negative integer")
-        self.assert_refused(self.target(workers=1.5), 'key "workers"')
+                            "non-negative integer", "not -1")
+        self.assert_refused(self.target(workers=1.5), 'key "workers"', "not 1.5")
         self.assert_refused(self.target(port=1 << 40), 'key "port"')
         self.assert_refused(self.target(s3_keys=[{"access_key": "a"}]), 'key "s3_keys"')
 

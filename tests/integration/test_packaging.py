@@ -265,6 +265,35 @@ class PackagingTest(unittest.TestCase):
                  "{{.Names}}"])
         self.assertEqual(r.stdout.strip(), "")
 
+    def test_image_shipped_configs(self):
+        # The conffiles as the units use them (--config), ports moved to free ones.
+        port = free_port_block(2)
+        url = "http://127.0.0.1:%d" % port
+        common = ["podman", "run", "-d", "--runtime", "runc", "--network", "host", "--ulimit",
+                  "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]
+        nodes = [("cfg-proxy", ["--config", "/etc/aisle/proxy.json", "--port", str(port)]),
+                 ("cfg-target", ["--config", "/etc/aisle/target-1.json", "--port",
+                                 str(port + 1), "--primary", url])]
+        for n, args in nodes:
+            name = "%s-%s" % (self.name, n)
+            self.addCleanup(run, ["podman", "rm", "-f", "-t", "3", name], check=False)
+            run(common + ["--name", name, self.tag] + args, timeout=60)
+        deadline = time.monotonic() + 30
+        while True:
+            r = run(["curl", "-sf", "--max-time", "5", url + "/v1/daemon?what=smap"],
+                    check=False, timeout=30)
+            if r.returncode == 0 and len(json.loads(r.stdout).get("tmap", {})) == 1:
+                break
+            if time.monotonic() > deadline:
+                logs = run(["podman", "logs", "%s-cfg-target" % self.name], check=False)
+                self.fail("no cluster from the shipped configs: %s%s" % (logs.stdout,
+                                                                         logs.stderr))
+            time.sleep(0.2)
+        # The target's mountpath is the one of target-1.json, created by the node as aisle.
+        r = run(["podman", "exec", "%s-cfg-target" % self.name, "stat", "-c", "%U %a",
+                 "/var/lib/aisle/target-1/mp1"])
+        self.assertEqual(r.stdout.strip(), "aisle 700")
+
 
 if __name__ == "__main__":
     unittest.main()
