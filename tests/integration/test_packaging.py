@@ -13,6 +13,7 @@ removed even when a step fails. Takes about 1.5 minutes (mostly mmdebstrap)."""
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -38,17 +39,19 @@ def run(cmd, timeout=600, check=True, **kw):
 
 
 def free_port_block(n):
-    """A base port with base..base+n-1 all free on 127.0.0.1 a moment ago."""
-    for _ in range(50):
-        base = tl.free_port()
-        if base + n > 65535:
-            continue
+    """A base port with base..base+n-1 all free on 127.0.0.1 a moment ago. Taken below the
+    kernel's ephemeral range, which other tests' connection floods can fill densely."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    top = low - n if low > 10000 + n else 65535 - n
+    for _ in range(200):
+        base = random.randrange(10000, top)
         socks = []
         try:
             for p in range(base, base + n):
                 s = socket.socket()
-                s.bind(("127.0.0.1", p))
                 socks.append(s)
+                s.bind(("127.0.0.1", p))
             return base
         except OSError:
             continue
