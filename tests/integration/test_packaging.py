@@ -227,6 +227,17 @@ class PackagingTest(unittest.TestCase):
         r = self.chroot("aisle-node", "--config", "/etc/aisle/proxy.json", "--help")
         self.assertEqual(r.returncode, 0)
 
+    def test_removal_keeps_user_and_data(self):
+        # Runs after the install checks (name order); the image was imported in setUpClass.
+        self.chroot("dpkg", "-r", "aisle-fs", "aisle", "aisle-node")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "usr/bin/aisle-node")))
+        self.assertTrue(os.path.exists(os.path.join(self.root, "etc/aisle/proxy.json")))
+        self.chroot("dpkg", "-P", "aisle-fs", "aisle-node")
+        for f in ("proxy.json", "target-1.json", "fs-data.conf"):
+            self.assertFalse(os.path.exists(os.path.join(self.root, "etc/aisle", f)), f)
+        self.chroot("getent", "passwd", "aisle")
+        self.assertTrue(os.path.isdir(os.path.join(self.root, "var/lib/aisle")))
+
     # -- the image -------------------------------------------------------------------------
 
     def test_image_cluster_smoke(self):
