@@ -9,7 +9,7 @@ objects are PUT, listed and read back with curl from the host.
 
 Needs root, mmdebstrap, podman (+ runc) and the Debian archive: a missing piece FAILS the test
 with a message saying which (it is not skipped). Containers, the image and temp dirs are
-removed even when a step fails. Takes about 1.5 minutes (mostly mmdebstrap)."""
+removed even when a step fails. Takes 45-95 s (mostly mmdebstrap, network-bound)."""
 
 import json
 import os
