@@ -3,11 +3,15 @@
 #include <arpa/inet.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "common/net/intra_auth.h"
 #include "common/status.h"
@@ -15,51 +19,125 @@
 namespace aisle {
 namespace {
 
+// One JSON key of the config file: checks the value's type and stores it.
+using Json = nlohmann::json;
+using KeySetter = std::function<Status(const Json&, NodeConfig*)>;
+
+template <typename T>
+const char* TypeName() {
+  if constexpr (std::is_same_v<T, bool>) return "a boolean";
+  if constexpr (std::is_same_v<T, std::string>) return "a string";
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) return "an array of strings";
+  if constexpr (std::is_unsigned_v<T>) return "a non-negative integer";
+  return "an integer";
+}
+
+template <typename T>
+bool HasType(const Json& v) {
+  if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
+  if constexpr (std::is_same_v<T, std::string>) return v.is_string();
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (!v.is_array()) return false;
+    for (const auto& e : v)
+      if (!e.is_string()) return false;
+    return true;
+  }
+  if constexpr (std::is_unsigned_v<T>) return v.is_number_unsigned();
+  if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(INT32_MAX);
+    return v.get<int64_t>() >= INT32_MIN && v.get<int64_t>() <= INT32_MAX;
+  }
+  return false;
+}
+
+template <typename T>
+KeySetter Field(T NodeConfig::*member) {
+  return [member](const Json& v, NodeConfig* c) {
+    if (!HasType<T>(v)) {
+      // A number of the wrong kind (1.5, -1, 2^40) says its value; anything else its type.
+      std::string got = v.is_number() ? v.dump() : std::string(v.type_name());
+      return Status::InvalidArgument(std::string("must be ") + TypeName<T>() + ", not " + got);
+    }
+    c->*member = v.get<T>();
+    return Status::OK();
+  };
+}
+
+Status SetS3Keys(const Json& v, NodeConfig* c) {
+  if (!v.is_array()) return Status::InvalidArgument("must be an array of objects");
+  for (const auto& k : v) {
+    if (!k.is_object() || !k.contains("access_key") || !k.contains("secret_key") ||
+        !k["access_key"].is_string() || !k["secret_key"].is_string() || k.size() != 2)
+      return Status::InvalidArgument(
+          "each entry must be {\"access_key\": STRING, \"secret_key\": STRING}");
+    c->s3_keys.emplace_back(k["access_key"].get<std::string>(), k["secret_key"].get<std::string>());
+  }
+  return Status::OK();
+}
+
+// The config file's keys: the flags' long names with '_' for '-' (docs/DEPLOY.md).
+const std::map<std::string, KeySetter>& Keys() {
+  static const std::map<std::string, KeySetter> keys = {
+      {"role", Field(&NodeConfig::role)},
+      {"host", Field(&NodeConfig::host)},
+      {"advertise_host", Field(&NodeConfig::advertise_host)},
+      {"port", Field(&NodeConfig::port)},
+      {"mountpaths", Field(&NodeConfig::mountpaths)},
+      {"id", Field(&NodeConfig::id)},
+      {"io_threads", Field(&NodeConfig::io_threads)},
+      {"workers", Field(&NodeConfig::workers)},
+      {"head_timeout_ms", Field(&NodeConfig::head_timeout_ms)},
+      {"max_conns_per_ip", Field(&NodeConfig::max_conns_per_ip)},
+      {"log_level", Field(&NodeConfig::log_level)},
+      {"ready_file", Field(&NodeConfig::ready_file)},
+      {"max_object_size", Field(&NodeConfig::max_object_size)},
+      {"s3_keys", SetS3Keys},
+      {"s3_region", Field(&NodeConfig::s3_region)},
+      {"s3_vhost_domain", Field(&NodeConfig::s3_vhost_domain)},
+      {"rate_limit", Field(&NodeConfig::rate_limit_bps)},
+      {"primary_url", Field(&NodeConfig::primary_url)},
+      {"data_dir", Field(&NodeConfig::data_dir)},
+      {"keepalive_ms", Field(&NodeConfig::keepalive_ms)},
+      {"down_after_ms", Field(&NodeConfig::down_after_ms)},
+      {"cluster_secret_file", Field(&NodeConfig::cluster_secret_file)},
+      {"auth", Field(&NodeConfig::auth)},
+      {"admin_password_file", Field(&NodeConfig::admin_password_file)},
+      {"local_reads", Field(&NodeConfig::local_reads)},
+      {"validate_get", Field(&NodeConfig::validate_get)},
+      {"etl_user", Field(&NodeConfig::etl_user)},
+      {"etl_network", Field(&NodeConfig::etl_network)},
+      {"etl_memory_limit", Field(&NodeConfig::etl_memory_limit)},
+      {"etl_max_procs", Field(&NodeConfig::etl_max_procs)},
+  };
+  return keys;
+}
+
+// Errors name the file and, for a bad value, the key; an unknown key (a typo) is an error too.
 Status LoadJson(const std::string& path, NodeConfig* c) {
   std::ifstream in(path);
   if (!in) return Status::InvalidArgument("cannot read config file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::InvalidArgument("config file " + path + " is not a JSON object");
+  Json j;
   try {
-    if (j.contains("role")) c->role = j["role"].get<std::string>();
-    if (j.contains("host")) c->host = j["host"].get<std::string>();
-    if (j.contains("advertise_host")) c->advertise_host = j["advertise_host"].get<std::string>();
-    if (j.contains("port")) c->port = j["port"].get<int>();
-    if (j.contains("mountpaths")) c->mountpaths = j["mountpaths"].get<std::vector<std::string>>();
-    if (j.contains("id")) c->id = j["id"].get<std::string>();
-    if (j.contains("io_threads")) c->io_threads = j["io_threads"].get<int>();
-    if (j.contains("workers")) c->workers = j["workers"].get<int>();
-    if (j.contains("head_timeout_ms")) c->head_timeout_ms = j["head_timeout_ms"].get<int>();
-    if (j.contains("max_conns_per_ip")) c->max_conns_per_ip = j["max_conns_per_ip"].get<int>();
-    if (j.contains("log_level")) c->log_level = j["log_level"].get<std::string>();
-    if (j.contains("max_object_size")) c->max_object_size = j["max_object_size"].get<uint64_t>();
-    if (j.contains("s3_keys")) {
-      for (const auto& k : j["s3_keys"])
-        c->s3_keys.emplace_back(k.at("access_key").get<std::string>(),
-                                k.at("secret_key").get<std::string>());
-    }
-    if (j.contains("s3_region")) c->s3_region = j["s3_region"].get<std::string>();
-    if (j.contains("s3_vhost_domain")) c->s3_vhost_domain = j["s3_vhost_domain"].get<std::string>();
-    if (j.contains("primary_url")) c->primary_url = j["primary_url"].get<std::string>();
-    if (j.contains("data_dir")) c->data_dir = j["data_dir"].get<std::string>();
-    if (j.contains("keepalive_ms")) c->keepalive_ms = j["keepalive_ms"].get<int>();
-    if (j.contains("down_after_ms")) c->down_after_ms = j["down_after_ms"].get<int>();
-    if (j.contains("cluster_secret_file"))
-      c->cluster_secret_file = j["cluster_secret_file"].get<std::string>();
-    if (j.contains("auth")) c->auth = j["auth"].get<bool>();
-    if (j.contains("admin_password_file"))
-      c->admin_password_file = j["admin_password_file"].get<std::string>();
-    if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
-    if (j.contains("validate_get")) c->validate_get = j["validate_get"].get<bool>();
-    if (j.contains("etl_user")) c->etl_user = j["etl_user"].get<std::string>();
-    if (j.contains("etl_network")) c->etl_network = j["etl_network"].get<std::string>();
-    if (j.contains("etl_memory_limit")) c->etl_memory_limit = j["etl_memory_limit"].get<uint64_t>();
-    if (j.contains("etl_max_procs")) c->etl_max_procs = j["etl_max_procs"].get<uint64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidArgument("config file " + path + ": " + e.what());
+    j = Json::parse(ss.str());
+  } catch (const Json::parse_error& e) {
+    // what(): "[json.exception.parse_error.101] parse error at line L, column C: ..."
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Status::InvalidArgument("config file " + path + ": invalid JSON: " + what);
+  }
+  if (!j.is_object())
+    return Status::InvalidArgument("config file " + path + ": must be a JSON object, not " +
+                                   j.type_name());
+  for (const auto& [key, value] : j.items()) {
+    auto it = Keys().find(key);
+    if (it == Keys().end())
+      return Status::InvalidArgument("config file " + path + ": unknown key \"" + key + "\"");
+    if (Status st = it->second(value, c); !st.ok())
+      return Status::InvalidArgument("config file " + path + ": key \"" + key +
+                                     "\": " + st.message());
   }
   return Status::OK();
 }
