@@ -1,6 +1,7 @@
 #include "etl/etl_msg.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -115,6 +116,66 @@ Status CommandField(const json& cmd, EtlSpec* spec) {
 }
 
 constexpr std::string_view kBuiltinImage = "aisle/builtin:";
+// The SDK's Etl.init_class image ("aistorage/runtime_python:3.13"): run in Aisle's runtime.
+constexpr std::string_view kPythonRuntimeImage = "aistorage/runtime_python";
+
+// Removes env entry `key` (the last one wins) into *value; false if absent.
+bool TakeEnv(EtlSpec* spec, std::string_view key, std::string* value) {
+  bool found = false;
+  for (auto it = spec->env.begin(); it != spec->env.end();) {
+    if (it->first == key) {
+      *value = it->second;
+      found = true;
+      it = spec->env.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return found;
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find_first_of(", \n", pos);
+    if (comma == std::string_view::npos) comma = s.size();
+    if (comma > pos) out.emplace_back(s.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// Etl.init_class: the pickled class (checked to be base64 here; unpickled by the runtime),
+// PACKAGES (pip names, checked against installed modules) and OS_PACKAGES (Debian packages).
+Status ClassFields(const std::string& comm, EtlSpec* spec) {
+  std::string raw;
+  if (spec->class_payload.empty() || !Base64Decode(spec->class_payload, &raw) || raw.empty())
+    return Bad(spec->name, "ETL_CLASS_PAYLOAD is not valid base64 (of a pickled ETLServer class)");
+  if (!comm.empty()) {
+    AISLE_ASSIGN_OR_RETURN(Comm c, ParseComm(comm, spec->name));
+    if (c == Comm::kHrev || c == Comm::kIo)
+      return Bad(spec->name, "init_class supports hpush://, hpull:// and ws://, not " + comm);
+  }
+  spec->comm = Comm::kCode;
+  std::string value;
+  if (TakeEnv(spec, "PACKAGES", &value))
+    for (const auto& p : SplitList(value)) spec->dependencies += p + "\n";
+  if (TakeEnv(spec, "OS_PACKAGES", &value)) spec->os_packages = SplitList(value);
+  for (const auto& p : spec->os_packages) {
+    bool ok = !p.empty();
+    for (char ch : p)
+      ok = ok &&
+           (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '+' || ch == '.');
+    if (!ok) return Bad(spec->name, "OS_PACKAGES: invalid Debian package name \"" + p + "\"");
+  }
+  // NUM_WORKERS: the SDK's worker count, when the message sets no concurrency.
+  if (TakeEnv(spec, "NUM_WORKERS", &value) && spec->concurrency == 0) {
+    int n = std::atoi(value.c_str());
+    if (n > 0 && n <= 256) spec->concurrency = n;
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -234,6 +295,15 @@ Result<EtlSpec> ParseInitMsg(std::string_view text) {
   }
   if (j.contains("code")) {
     AISLE_RETURN_IF_ERROR(CodeFields(j, &spec));
+    // AIStore's legacy io:// runtime runs the code as a program per object (stdin → stdout);
+    // hpush:// and hpull:// (and no communication) call its transform(data).
+    if (!comm.empty()) {
+      AISLE_ASSIGN_OR_RETURN(Comm c, ParseComm(comm, spec.name));
+      if (c == Comm::kIo)
+        spec.comm = Comm::kIo;
+      else if (c != Comm::kHpush && c != Comm::kHpull)
+        return Bad(spec.name, "init-code supports io://, hpush:// and hpull://, not " + comm);
+    }
     return spec;
   }
   if (j.contains("spec") && !j.contains("runtime") && !j.contains("command"))
@@ -251,6 +321,14 @@ Result<EtlSpec> ParseInitMsg(std::string_view text) {
     spec.builtin_args = builtin_args();
     if (spec.builtin.empty()) return Bad(spec.name, "image \"" + image + "\" names no built-in");
     return spec;
+  }
+  if (image.rfind(kPythonRuntimeImage, 0) == 0) {
+    EtlSpec cls = spec;
+    if (runtime) AISLE_RETURN_IF_ERROR(EnvField(*runtime, &cls));
+    if (TakeEnv(&cls, "ETL_CLASS_PAYLOAD", &cls.class_payload)) {
+      AISLE_RETURN_IF_ERROR(ClassFields(comm, &cls));
+      return cls;
+    }
   }
   const json* cmd = nullptr;
   if (runtime && runtime->contains("command") && !(*runtime)["command"].is_null())

@@ -37,6 +37,13 @@ struct EtlSpec {
   std::string code;
   std::string dependencies;
   std::string transform_func = "transform";
+  // kCode from the SDK's Etl.init_class: base64 of a (cloud)pickled ETLServer subclass
+  // (ETL_CLASS_PAYLOAD) instead of `code`; its transform(data, path, etl_args) is called.
+  // PACKAGES become `dependencies`; OS_PACKAGES must be installed Debian packages.
+  std::string class_payload;
+  std::vector<std::string> os_packages;
+  // kIo from init-code with communication io://: `code` runs as a program per object
+  // (AIStore's legacy io:// runtime), not as a function.
 
   // kBuiltin: transform name ("identity", "md5", "image-resize", ...) and default arguments
   // ("key=value,key=value"); a request's etl_args override them key by key.

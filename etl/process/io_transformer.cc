@@ -20,6 +20,7 @@ namespace aisle::etl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr char kIoCodeFile[] = "transform_code.py";
 
 class IoTransformer : public Transformer {
  public:
@@ -28,6 +29,7 @@ class IoTransformer : public Transformer {
   ~IoTransformer() override { Stop(); }
 
   Status Start() override {
+    if (!spec_.code.empty()) AISLE_RETURN_IF_ERROR(WriteCode());
     if (spec_.command.empty()) return Status::InvalidArgument(prefix_ + "io:// needs a command");
     std::lock_guard lock(mu_);
     stopped_ = false;
@@ -56,6 +58,7 @@ class IoTransformer : public Transformer {
   Result<std::string> Exchange(ChildProcess& child, std::string_view data, bool has_deadline,
                                Clock::time_point deadline);
   Status TimedOut(ChildProcess& child);
+  Status WriteCode();
 
   EtlSpec spec_;
   std::string prefix_;
@@ -84,6 +87,20 @@ SpawnOptions IoTransformer::SpawnOptionsFor(const TransformInput& in) {
   opts.log = &log_;
   opts.sandbox = spec_.sandbox;
   return opts;
+}
+
+// init-code with io:// (AIStore's legacy runtime): the code is the program, run per object
+// by python3 from the work dir. The path stays relative (the sandboxed process cannot reach
+// the work dir's absolute path), so -c compiles the file rather than python3 FILE.
+Status IoTransformer::WriteCode() {
+  if (spec_.work_dir.empty()) return Status::InvalidArgument(prefix_ + "no work dir");
+  Status s = WriteFileAtomic(spec_.work_dir + "/" + kIoCodeFile, spec_.code);
+  if (!s.ok()) return s.WithContext(prefix_ + "write the code");
+  spec_.command = {PythonBinary(), "-B", "-s", "-c",
+                   std::string("import sys; sys.argv = ['") + kIoCodeFile + "']; f = open('" +
+                       kIoCodeFile + "'); src = f.read(); f.close(); exec(compile(src, '" +
+                       kIoCodeFile + "', 'exec'), {'__name__': '__main__'})"};
+  return Status::OK();
 }
 
 Status IoTransformer::TimedOut(ChildProcess& child) {

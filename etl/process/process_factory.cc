@@ -18,11 +18,15 @@ Result<std::unique_ptr<Transformer>> MakeUnguarded(const EtlSpec& spec) {
   }
   switch (spec.comm) {
     case Comm::kCode:
-      if (spec.code.empty()) return Status::InvalidArgument(prefix + "no Python code");
+      if (spec.code.empty() && spec.class_payload.empty())
+        return Status::InvalidArgument(prefix + "no Python code");
       if (spec.work_dir.empty()) return Status::InvalidArgument(prefix + "no work dir");
       return MakePythonRuntimePool(spec);
     case Comm::kIo:
-      if (spec.command.empty()) return Status::InvalidArgument(prefix + "io:// needs a command");
+      if (spec.command.empty() && spec.code.empty())
+        return Status::InvalidArgument(prefix + "io:// needs a command");
+      if (!spec.code.empty() && spec.work_dir.empty())
+        return Status::InvalidArgument(prefix + "no work dir");
       return MakeIoTransformer(spec);
     case Comm::kHpush:
     case Comm::kHpull:

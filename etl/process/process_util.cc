@@ -25,6 +25,11 @@ int EffectiveConcurrency(const EtlSpec& spec) {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+std::string PythonBinary() {
+  if (::access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
+  return "python3";
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -21,6 +21,8 @@ std::string EtlPrefix(const EtlSpec& spec);
 std::string FormatMillis(int64_t ms);
 // spec.concurrency, or the number of CPUs when 0.
 int EffectiveConcurrency(const EtlSpec& spec);
+// Debian's /usr/bin/python3 when present, else "python3" from PATH.
+std::string PythonBinary();
 // Writes `data` to path via a temporary file and rename.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
 

@@ -24,6 +24,7 @@ using std::chrono::milliseconds;
 
 constexpr char kRuntimeFile[] = "aisle_etl_runtime.py";
 constexpr char kCodeFile[] = "transform_code.py";
+constexpr char kClassFile[] = "etl_class_payload.b64";  // init_class: base64 of the pickle
 constexpr char kRequirementsFile[] = "requirements.txt";
 constexpr auto kRestartBackoff = std::chrono::seconds(1);
 
@@ -37,9 +38,20 @@ uint64_t GetBE(const unsigned char* p, int bytes) {
   return v;
 }
 
-std::string PythonBinary() {
-  if (::access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
-  return "python3";
+// OS_PACKAGES of an init_class ETL: Debian packages that must already be installed (there is
+// no apt inside a target); checked here, outside the sandbox, where dpkg's database is.
+Status CheckOsPackages(const std::vector<std::string>& pkgs, const std::string& prefix) {
+  std::string missing;
+  for (const auto& p : pkgs) {
+    bool ok = false;
+    for (const char* suffix : {".list", ":amd64.list", ":arm64.list", ":all.list"})
+      ok = ok || ::access(("/var/lib/dpkg/info/" + p + suffix).c_str(), F_OK) == 0;
+    if (ok) continue;
+    if (!missing.empty()) missing += "; ";
+    missing += "OS package '" + p + "' is not installed (install Debian package " + p + ")";
+  }
+  if (missing.empty()) return Status::OK();
+  return Status::InvalidArgument(prefix + missing);
 }
 
 class PythonRuntimePool : public Transformer {
@@ -75,6 +87,8 @@ class PythonRuntimePool : public Transformer {
   };
 
   Status DoStart();
+  // The file the runtime loads: the code, or an init_class ETL's pickled class.
+  const char* CodeFile() const { return spec_.code.empty() ? kClassFile : kCodeFile; }
   void DoStop();
   Result<std::unique_ptr<ChildProcess>> SpawnRuntime();
   // Reads one frame; errors are already worded ("etl NAME: python worker exited ..."). A dead
@@ -108,14 +122,18 @@ Status PythonRuntimePool::DoStart() {
     std::lock_guard lock(mu_);
     if (running_) return Status::OK();
   }
-  if (spec_.code.empty()) return Status::InvalidArgument(prefix_ + "no Python code");
+  if (spec_.code.empty() && spec_.class_payload.empty())
+    return Status::InvalidArgument(prefix_ + "no Python code");
   if (spec_.work_dir.empty()) return Status::InvalidArgument(prefix_ + "no work dir");
+  AISLE_RETURN_IF_ERROR(CheckOsPackages(spec_.os_packages, prefix_));
   script_path_ = spec_.work_dir + "/" + kRuntimeFile;
-  code_path_ = spec_.work_dir + "/" + kCodeFile;
+  code_path_ = spec_.work_dir + "/" + CodeFile();
   req_path_ = spec_.work_dir + "/" + kRequirementsFile;
-  for (auto [path, data] : {std::pair{&script_path_, PythonRuntimeScript()},
-                            std::pair{&code_path_, std::string_view(spec_.code)},
-                            std::pair{&req_path_, std::string_view(spec_.dependencies)}}) {
+  for (auto [path, data] :
+       {std::pair{&script_path_, PythonRuntimeScript()},
+        std::pair{&code_path_,
+                  std::string_view(spec_.code.empty() ? spec_.class_payload : spec_.code)},
+        std::pair{&req_path_, std::string_view(spec_.dependencies)}}) {
     Status s = WriteFileAtomic(*path, data);
     if (!s.ok()) return s.WithContext(prefix_ + "write runtime files");
   }
@@ -210,8 +228,8 @@ Result<std::unique_ptr<ChildProcess>> PythonRuntimePool::SpawnRuntime() {
             "-c",
             std::string("f = open('") + kRuntimeFile +
                 "'); src = f.read(); f.close(); exec(compile(src, '" + kRuntimeFile + "', 'exec'))",
-            "--code",
-            kCodeFile,
+            spec_.code.empty() ? "--class-payload" : "--code",
+            CodeFile(),
             "--func",
             spec_.transform_func.empty() ? "transform" : spec_.transform_func,
             "--requirements",
@@ -375,8 +393,12 @@ Result<std::string> PythonRuntimePool::Transform(const TransformInput& in) {
     return Status::Internal(prefix_ + "python worker " + why);
   };
 
+  // The object's path ("BUCKET/OBJECT", the SDK's ETLServer.transform argument), then args.
+  const std::string path = in.bucket + "/" + in.object;
   std::string head;
-  head.reserve(12 + in.args.size());
+  head.reserve(16 + path.size() + in.args.size());
+  PutBE(head, path.size(), 4);
+  head += path;
   PutBE(head, in.args.size(), 4);
   head += in.args;
   PutBE(head, in.data.size(), 8);

@@ -120,10 +120,12 @@ Result<std::string> WsTransformer::Exchange(Slot* s, const ProgramEndpoint& ep,
     c = s->client.get();
   }
   if (!*reused) AISLE_RETURN_IF_ERROR(c->Connect("127.0.0.1", ep.port, "/ws", spec_.max_output));
-  std::string meta = "{\"bucket\":" + JsonString(in.bucket) +
-                     ",\"object\":" + JsonString(in.object) + ",\"args\":" + JsonString(in.args) +
-                     "}";
-  AISLE_RETURN_IF_ERROR(c->WriteText(meta));
+  // AIStore's framing (ext/etl websocket_comm, the SDK's webservers): a binary JSON control
+  // frame, then a binary frame with the bytes. Empty fields are left out, as Go's omitempty.
+  std::string meta = "{\"path\":" + JsonString(in.bucket + "/" + in.object);
+  if (!in.args.empty()) meta += ",\"etl_args\":" + JsonString(in.args);
+  meta += "}";
+  AISLE_RETURN_IF_ERROR(c->WriteBinary(meta));
   AISLE_RETURN_IF_ERROR(c->WriteBinary(in.data));
   *reused = false;  // sent: a failure from here on is not a stale connection
   AISLE_ASSIGN_OR_RETURN(WsClient::Message m, c->Read());

@@ -3,6 +3,7 @@
 // (prepend + extension map) and written to the destination bucket's owner — so each byte
 // crosses the network at most once, from the transforming target to the new owner.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -26,6 +27,10 @@ using json = nlohmann::json;
 struct EtlBucketArgs {
   std::string src, dst;
   std::string etl;  // empty: copy-bck
+  // TCBMsg's Transform: more ETLs applied in order after `etl` ("pipeline"), and a bound on
+  // one object's whole chain ("request_timeout", 0 = none; each stage keeps its obj_timeout).
+  std::vector<std::string> pipeline;
+  int64_t request_timeout_ms = 0;
   std::string etl_args;
   std::string prefix, prepend;
   std::map<std::string, std::string> ext;  // "jpg" -> "png"
@@ -52,6 +57,10 @@ Result<EtlBucketArgs> ParseArgs(const Request& req, std::string_view bucket, con
   if (msg.action == "etl-bck" && a.etl.empty())
     return Status::InvalidArgument("etl-bck: missing the ETL name (\"id\")");
   if (msg.action == "copy-bck") a.etl.clear();
+  if (!a.etl.empty()) {
+    AISLE_ASSIGN_OR_RETURN(a.pipeline, ParseTcbPipeline(v));
+    AISLE_ASSIGN_OR_RETURN(a.request_timeout_ms, ParseTcbTimeout(v));
+  }
   a.etl_args = str("etl_args");
   a.prefix = str("prefix");
   a.prepend = str("prepend");
@@ -98,8 +107,10 @@ bool OwnedHere(ApiContext& ctx, const std::string& bucket, const std::string& na
   return owner && owner->id == ctx.node.id;
 }
 
-Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, std::shared_ptr<etl::EtlInstance> inst,
-                    jobs::Job& job) {
+using Chain = std::vector<std::shared_ptr<etl::EtlInstance>>;
+
+Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, const Chain& chain, jobs::Job& job) {
+  const std::shared_ptr<etl::EtlInstance> inst = chain.empty() ? nullptr : chain.front();
   // Names first (one page at a time), so a huge bucket costs memory only for its names.
   std::vector<std::string> names;
   storage::ListOptions lo;
@@ -128,9 +139,14 @@ Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, std::shared_ptr<etl:
           AISLE_ASSIGN_OR_RETURN(data, storage::ReadObjectData(r));
         }
         job.AddInput(1, data.size());
-        if (inst) {
-          AISLE_ASSIGN_OR_RETURN(data, inst->Run({data, a.src, name, a.etl_args}));
+        const auto started = std::chrono::steady_clock::now();
+        for (const auto& stage : chain) {
+          AISLE_ASSIGN_OR_RETURN(data, stage->Run({data, a.src, name, a.etl_args}));
         }
+        if (a.request_timeout_ms > 0 && std::chrono::steady_clock::now() - started >
+                                            std::chrono::milliseconds(a.request_timeout_ms))
+          return Status::Timeout("transform took longer than request_timeout (" +
+                                 std::to_string(a.request_timeout_ms) + "ms)");
         if (!a.dry_run) {
           std::string out_name = DestName(a, name);
           AISLE_RETURN_IF_ERROR(PutAtOwner(
@@ -173,12 +189,16 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
                       Status::NotFound("bucket \"ais://" + args->src + "\" does not exist")
                           .WithSubject(Subject::kBucket),
                       ctx.node);
-  std::shared_ptr<etl::EtlInstance> inst;
+  Chain chain;
   if (!args->etl.empty()) {
     if (!ctx.etl) return WriteError(req, resp, 501, "this node runs no transforms", ctx.node);
-    auto r = ctx.etl->Acquire(args->etl);
-    if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
-    inst = std::move(r).value();
+    std::vector<std::string> names = {args->etl};
+    names.insert(names.end(), args->pipeline.begin(), args->pipeline.end());
+    for (const auto& n : names) {
+      auto r = ctx.etl->Acquire(n);
+      if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
+      chain.push_back(std::move(r).value());
+    }
   }
   if (!ctx.store->HeadBucket(args->dst).ok()) {
     if (ctx.cluster) (void)ctx.cluster->SyncMaps();  // created by the proxy a moment ago
@@ -194,7 +214,7 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
   EtlBucketArgs a = std::move(args).value();
   std::string id = ctx.jobs->Start(
       kind, a.src, a.dst,
-      [job_ctx, a, inst](jobs::Job& job) { return RunEtlBucket(job_ctx, a, inst, job); },
+      [job_ctx, a, chain](jobs::Job& job) { return RunEtlBucket(job_ctx, a, chain, job); },
       req.Query("job_id").value_or(""));
   resp.headers.Set("Content-Type", "text/plain");
   resp.body = id;

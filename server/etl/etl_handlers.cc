@@ -5,6 +5,7 @@
 #include "common/base64.h"
 #include "common/net/http_client.h"
 #include "etl/etl_manager.h"
+#include "etl/etl_msg.h"
 #include "server/api/byte_range.h"
 #include "server/api/errors.h"
 #include "server/api/target_routing.h"
@@ -229,6 +230,45 @@ void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_
   resp.body = range->start == 0 && range->length == data.size()
                   ? std::move(data)
                   : data.substr(range->start, range->length);
+}
+
+namespace {
+
+// The TCBMsg field `key`, at the top level or in the nested "transform" object; null if absent.
+const json* TcbField(const json& v, const char* key) {
+  if (!v.is_object()) return nullptr;
+  if (v.contains(key) && !v[key].is_null()) return &v[key];
+  if (v.contains("transform") && v["transform"].is_object() && v["transform"].contains(key) &&
+      !v["transform"][key].is_null())
+    return &v["transform"][key];
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ParseTcbPipeline(const json& value) {
+  std::vector<std::string> out;
+  const json* p = TcbField(value, "pipeline");
+  if (!p) return out;
+  if (!p->is_array()) return Status::InvalidArgument("\"pipeline\" must be a list of ETL names");
+  for (const auto& e : *p) {
+    if (!e.is_string() || e.get<std::string>().empty())
+      return Status::InvalidArgument("\"pipeline\" must be a list of non-empty ETL names");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+Result<int64_t> ParseTcbTimeout(const json& value) {
+  const json* t = TcbField(value, "request_timeout");
+  if (!t) return int64_t{0};
+  if (t->is_number_integer() && t->get<int64_t>() >= 0) return t->get<int64_t>() / 1'000'000;
+  if (!t->is_string())
+    return Status::InvalidArgument("\"request_timeout\" must be a duration (\"30s\")");
+  if (t->get<std::string>().empty()) return int64_t{0};
+  auto ms = etl::ParseDurationMs(t->get<std::string>());
+  if (!ms.ok()) return Status::InvalidArgument("\"request_timeout\": " + ms.status().message());
+  return *ms;
 }
 
 std::string DestBucketOf(const Request& req, const ActionMsg& msg) {

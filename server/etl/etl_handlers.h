@@ -3,8 +3,13 @@
 // one shard member with archpath), and the offline bucket-to-bucket job (etl-bck, copy-bck).
 #pragma once
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/result.h"
 #include "server/api/action_msg.h"
 #include "server/api/http_types.h"
 #include "server/api/target_context.h"
@@ -24,6 +29,12 @@ void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_
 // starts this target's part of the job (its own objects); the body is the job id.
 void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                        const ActionMsg& msg);
+
+// TCBMsg's Transform fields beyond "id" (top level, or inside "transform"): "pipeline", the
+// ETL names applied after it (a list of non-empty strings), and "request_timeout" (a Go
+// duration string or nanoseconds) in ms, 0 when absent. Malformed: kInvalidArgument.
+Result<std::vector<std::string>> ParseTcbPipeline(const nlohmann::json& value);
+Result<int64_t> ParseTcbTimeout(const nlohmann::json& value);
 
 // The destination bucket of an etl-bck/copy-bck request: ?bck_to= (AIStore's "ais/@#/dst/"
 // uname or a plain name), else the message's "name". Empty when none.

@@ -241,6 +241,11 @@ void ProxyEtl::StartBucketJob(Request& req, Response& resp, std::string_view buc
     if (etl_name.empty())
       return fail(Status::InvalidArgument("etl-bck: missing the ETL name (\"id\")"));
     if (!cluster_->etlmd()->etls.count(etl_name)) return fail(MissingEtl(etl_name));
+    auto pipeline = ParseTcbPipeline(v);
+    if (!pipeline.ok()) return fail(pipeline.status());
+    for (const auto& n : *pipeline)
+      if (!cluster_->etlmd()->etls.count(n)) return fail(MissingEtl(n));
+    if (auto t = ParseTcbTimeout(v); !t.ok()) return fail(t.status());
   }
   if (!cluster_->bmd()->buckets.count(dst)) {
     Status st = cluster_->CreateBucket(dst, 1);

@@ -1,6 +1,7 @@
 # A minimal stdlib WebSocket ETL program (ws://), used by tests/unit/etl_process_test.cc and
-# tests/integration/test_etl.py. GET /health answers "ok"; on /ws each object comes as a text
-# frame (JSON: bucket, object, args) and a binary frame (its bytes), and the reply is one
+# tests/integration/test_etl.py. GET /health answers "ok"; on /ws each object comes as AIStore
+# frames it: a binary JSON control frame ({"path": "bucket/object", "etl_args"}) and a binary
+# frame (its bytes), and the reply is one
 # binary frame: the bytes upper-cased, followed by "|bucket|object|args" unless --plain. The
 # bytes "fail" get a text frame (an error), "hang" a 30 s sleep, "die" an exit. Writes
 # pid.<pid> into its working directory.
@@ -77,8 +78,10 @@ class H(BaseHTTPRequestHandler):
         try:
             while True:
                 op, meta = read_frame(self.rfile)
-                assert op == 1, op
-                req = json.loads(meta)
+                assert op == 2, op
+                ctrl = json.loads(meta)
+                bucket, _, obj = ctrl["path"].partition("/")
+                req = {"bucket": bucket, "object": obj, "args": ctrl.get("etl_args", "")}
                 op, data = read_frame(self.rfile)
                 assert op == 2, op
                 if data == b"hang":

@@ -6,6 +6,14 @@ to it: inside the sandbox the absolute path of the work dir is not reachable):
 
     python3 -B -s -c "<read and exec aisle_etl_runtime.py>" --code transform_code.py \
         --func transform [--requirements requirements.txt]
+    python3 ... --class-payload etl_class_payload.b64 [--requirements requirements.txt]
+
+The second form serves the SDK's Etl.init_class: the file holds ETL_CLASS_PAYLOAD, base64 of
+a (cloud)pickled subclass of aistore's ETLServer; it is unpickled (cloudpickle, Debian's
+python3-cloudpickle), instantiated once per worker, and its transform(data, path, etl_args)
+is called per object. Where the aistore package is not importable, compatible base classes
+(ETLServer, FastAPIServer, FlaskServer, HTTPMultiThreadedServer under the SDK's module
+paths) are provided so the pickled class loads; they never start a web server.
 
 Frame protocol (binary, all integers big-endian), on the process's original stdin/stdout:
 
@@ -13,6 +21,7 @@ Frame protocol (binary, all integers big-endian), on the process's original stdi
                   u8 status (0 = ready, 1 = failed) | u64 length | payload
                   payload: b"ready", or the error text (missing module, syntax error, ...)
   request       (target -> runtime, one per object)
+                  u32 path length | path (UTF-8 "BUCKET/OBJECT")
                   u32 args length | args (UTF-8 etl_args, may be empty)
                   u64 data length | data (the object's bytes)
   response      (runtime -> target, one per request)
@@ -186,6 +195,93 @@ def load_transform(code_path, func_name):
     return fn
 
 
+SDK_WEBSERVER = "aistore.sdk.etl.webserver"
+
+
+def install_sdk_compat():
+    """Registers minimal stand-ins for the aistore SDK's ETL server classes (when the real
+    package is not importable), so a pickled subclass finds its bases. Only what a transform
+    may use is there: host_target, logger, direct_put/direct_fqn flags, get_mime_type()."""
+    if module_available("aistore"):
+        return
+    import abc
+    import logging
+
+    def module(name):
+        m = types.ModuleType(name)
+        m.__path__ = []  # a package, so submodules import
+        sys.modules[name] = m
+        parent, _, child = name.rpartition(".")
+        if parent:
+            setattr(sys.modules[parent], child, m)
+        return m
+
+    for name in ("aistore", "aistore.sdk", "aistore.sdk.etl", SDK_WEBSERVER):
+        module(name)
+
+    class ETLServer(abc.ABC):
+        def __init__(self, *args, **kwargs):
+            self.host_target = os.getenv("AIS_TARGET_URL", "")
+            self.direct_put = os.getenv("DIRECT_PUT", "false").lower() == "true"
+            self.direct_fqn = False  # objects always come as bytes
+            self.logger = logging.getLogger(self.__class__.__name__)
+            if not logging.getLogger().handlers:
+                logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+
+        @abc.abstractmethod
+        def transform(self, data, path, etl_args):
+            """Transforms one object's bytes."""
+
+        def get_mime_type(self):
+            return "application/octet-stream"
+
+        def sanitize_fqn(self, fqn):
+            from urllib.parse import unquote
+            return os.path.normpath(os.path.join("/", unquote(fqn).lstrip("/")))
+
+        def start(self):
+            raise RuntimeError("Aisle runs the transform itself: start() is not used")
+
+    def server_class(name):
+        def init(self, host="0.0.0.0", port=8000, *args, **kwargs):
+            ETLServer.__init__(self)
+            self.host, self.port = host, port
+        return type(name, (ETLServer,), {"__init__": init})
+
+    base = module(SDK_WEBSERVER + ".base_etl_server")
+    ETLServer.__module__ = base.__name__
+    base.ETLServer = ETLServer
+    for mod, cls in (("fastapi_server", "FastAPIServer"), ("flask_server", "FlaskServer"),
+                     ("http_multi_threaded_server", "HTTPMultiThreadedServer")):
+        m = module(SDK_WEBSERVER + "." + mod)
+        c = server_class(cls)
+        c.__module__ = m.__name__
+        setattr(m, cls, c)
+
+
+def load_class_transform(payload_path):
+    """The init_class form: unpickles the ETLServer subclass and returns a bound
+    transform(data, path, etl_args) of one instance."""
+    import base64
+    import binascii
+    with open(payload_path, "rb") as f:
+        text = f.read().strip()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("ETL_CLASS_PAYLOAD is not valid base64")
+    install_sdk_compat()
+    try:
+        import cloudpickle  # the reconstructors of classes pickled by value live here
+    except ImportError:
+        raise LookupError("Python module 'cloudpickle' is not installed (install Debian "
+                          "package python3-cloudpickle)")
+    cls = cloudpickle.loads(raw)
+    if not isinstance(cls, type) or not callable(getattr(cls, "transform", None)):
+        raise TypeError("ETL_CLASS_PAYLOAD is not a class with a transform() method")
+    return cls().transform
+
+
 def to_bytes(result):
     if result is None:
         return b""
@@ -205,7 +301,8 @@ def chunks_of(data):
 
 def main():
     parser = argparse.ArgumentParser(description="Aisle ETL Python runtime")
-    parser.add_argument("--code", required=True)
+    parser.add_argument("--code", default="")
+    parser.add_argument("--class-payload", default="")
     parser.add_argument("--func", default="transform")
     parser.add_argument("--requirements", default="")
     opts = parser.parse_args()
@@ -224,20 +321,30 @@ def main():
     if missing:
         write_frame(frames_out, 1, missing.encode("utf-8", "replace"))
         return 1
+    with_path = bool(opts.class_payload)
     try:
-        fn = load_transform(opts.code, opts.func or "transform")
+        if with_path:
+            fn = load_class_transform(opts.class_payload)
+        else:
+            fn = load_transform(opts.code, opts.func or "transform")
     except BaseException:  # noqa: B036 - SystemExit in user code is a load error too
+        what = "the ETL class" if with_path else "the transform code"
         write_frame(frames_out, 1,
-                    ("error loading the transform code: " + short_reason()).encode(
+                    ("error loading %s: %s" % (what, short_reason())).encode(
                         "utf-8", "replace"))
         return 1
-    with_args = positional_arity(fn) >= 2
-    streaming = inspect.isgeneratorfunction(fn)
+    with_args = with_path or positional_arity(fn) >= 2
+    streaming = not with_path and inspect.isgeneratorfunction(fn)
     write_frame(frames_out, 0, b"ready")
 
     while True:
         head = read_exact(frames_in, 4)
         if head is None:
+            return 0
+        (path_len,) = struct.unpack(">I", head)
+        path = read_exact(frames_in, path_len) if path_len else b""
+        head = read_exact(frames_in, 4)
+        if path is None or head is None:
             return 0
         (args_len,) = struct.unpack(">I", head)
         args = read_exact(frames_in, args_len) if args_len else b""
@@ -250,6 +357,8 @@ def main():
             return 0
         try:
             arg_list = [args.decode("utf-8", "replace")] if with_args else []
+            if with_path:
+                arg_list.insert(0, path.decode("utf-8", "replace"))
             if streaming:
                 payload = b"".join(to_bytes(c) for c in fn(chunks_of(data), *arg_list))
             else:

@@ -65,6 +65,56 @@ TEST(EtlMsg, SpecMessageRunsTheCommand) {
   EXPECT_EQ(sh->command, (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
 }
 
+TEST(EtlMsg, InitCodeWithIoRunsTheCodeAsAProgram) {
+  std::string code = "import sys\nsys.stdout.write(sys.stdin.read())\n";
+  auto spec =
+      ParseInitMsg(R"({"name":"io-code","communication":"io://","runtime":"python3","code":")" +
+                   Base64Encode(code) + R"("})");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->comm, Comm::kIo);
+  EXPECT_EQ(spec->code, code);
+  EXPECT_TRUE(spec->command.empty());  // the io transformer runs the code itself
+  auto hpush = ParseInitMsg(R"({"name":"hp-code","communication":"hpush://","code":")" +
+                            Base64Encode(code) + R"("})");
+  ASSERT_TRUE(hpush.ok());
+  EXPECT_EQ(hpush->comm, Comm::kCode);
+  EXPECT_FALSE(ParseInitMsg(R"({"name":"ws-code","communication":"ws://","code":")" +
+                            Base64Encode(code) + R"("})")
+                   .ok());
+}
+
+TEST(EtlMsg, InitClassMessage) {
+  std::string msg =
+      R"({"name":"cls","communication":"hpush://","init_timeout":"5m","obj_timeout":"45s",
+          "support_direct_put":true,"runtime":{"image":"aistorage/runtime_python:3.13","env":[
+          {"name":"ETL_CLASS_PAYLOAD","value":")" +
+      Base64Encode("pickle bytes") + R"("},{"name":"PACKAGES","value":"pillow,numpy"},
+          {"name":"OS_PACKAGES","value":"ffmpeg"},{"name":"NUM_WORKERS","value":"3"},
+          {"name":"K","value":"V"}]}})";
+  auto spec = ParseInitMsg(msg);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->comm, Comm::kCode);
+  EXPECT_EQ(spec->class_payload, Base64Encode("pickle bytes"));
+  EXPECT_TRUE(spec->code.empty());
+  EXPECT_EQ(spec->dependencies, "pillow\nnumpy\n");
+  EXPECT_EQ(spec->os_packages, std::vector<std::string>{"ffmpeg"});
+  EXPECT_EQ(spec->concurrency, 3);
+  ASSERT_EQ(spec->env.size(), 1u);  // the payload and package lists are not passed on
+  EXPECT_EQ(spec->env[0].first, "K");
+  EXPECT_EQ(spec->init_timeout_ms, 300000);
+
+  auto bad = ParseInitMsg(
+      R"({"name":"cls","runtime":{"image":"aistorage/runtime_python:3.13","env":[{"name":"ETL_CLASS_PAYLOAD","value":"%%%"}]}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("ETL_CLASS_PAYLOAD"), std::string::npos);
+  auto os = ParseInitMsg(
+      R"({"name":"cls","runtime":{"image":"aistorage/runtime_python:3.13","env":[{"name":"ETL_CLASS_PAYLOAD","value":"eA=="},{"name":"OS_PACKAGES","value":"a;rm -rf"}]}})");
+  EXPECT_FALSE(os.ok());
+  // Without a payload, the image still needs a command.
+  EXPECT_FALSE(
+      ParseInitMsg(R"({"name":"cls","runtime":{"image":"aistorage/runtime_python:3.13"}})").ok());
+}
+
 TEST(EtlMsg, Builtins) {
   auto a = ParseInitMsg(R"({"name":"rs","builtin":"image-resize","args":"size=256,crop=224"})");
   ASSERT_TRUE(a.ok());
