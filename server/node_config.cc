@@ -9,6 +9,7 @@
 
 #include "common/net/intra_auth.h"
 #include "common/status.h"
+#include "server/http/tls_server.h"
 
 namespace aisle {
 namespace {
@@ -49,6 +50,12 @@ Status LoadJson(const std::string& path, NodeConfig* c) {
     if (j.contains("auth")) c->auth = j["auth"].get<bool>();
     if (j.contains("admin_password_file"))
       c->admin_password_file = j["admin_password_file"].get<std::string>();
+    if (j.contains("tls_cert_file")) c->tls_cert_file = j["tls_cert_file"].get<std::string>();
+    if (j.contains("tls_key_file")) c->tls_key_file = j["tls_key_file"].get<std::string>();
+    if (j.contains("tls_client_ca_file"))
+      c->tls_client_ca_file = j["tls_client_ca_file"].get<std::string>();
+    if (j.contains("tls_ca_file")) c->tls_ca_file = j["tls_ca_file"].get<std::string>();
+    if (j.contains("tls_skip_verify")) c->tls_skip_verify = j["tls_skip_verify"].get<bool>();
     if (j.contains("local_reads")) c->local_reads = j["local_reads"].get<bool>();
     if (j.contains("validate_get")) c->validate_get = j["validate_get"].get<bool>();
     if (j.contains("etl_user")) c->etl_user = j["etl_user"].get<std::string>();
@@ -127,6 +134,16 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
                "--cluster-secret-file");
   app.add_option("--admin-password-file", c.admin_password_file,
                  "proxy: create user admin with this password at first start (--auth)");
+  app.add_option("--tls-cert", c.tls_cert_file,
+                 "PEM certificate chain: serve https only on the port (with --tls-key; SIGHUP "
+                 "reloads)");
+  app.add_option("--tls-key", c.tls_key_file, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", c.tls_client_ca_file,
+                 "mutual TLS: clients (and nodes) must show a certificate this CA signed");
+  app.add_option("--tls-ca", c.tls_ca_file,
+                 "PEM CA file that verifies other nodes' certificates (default: system CAs)");
+  app.add_flag("--tls-skip-verify", c.tls_skip_verify,
+               "do not verify other nodes' certificates (testing only)");
   bool no_local_reads = false;
   app.add_flag("--no-local-reads", no_local_reads,
                "do not hand object files to clients on this host (they read over HTTP)");
@@ -171,6 +188,11 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   if (!c.cluster_secret_file.empty()) {
     auto secret = ClusterSecret::Load(c.cluster_secret_file);
     if (!secret.ok()) return ExitNow{2, "--cluster-secret-file: " + secret.status().message()};
+  }
+  if (!c.tls_cert_file.empty() || !c.tls_key_file.empty() || !c.tls_client_ca_file.empty()) {
+    Status st =
+        http::CheckTlsFiles(http::TlsFiles{c.tls_cert_file, c.tls_key_file, c.tls_client_ca_file});
+    if (!st.ok()) return ExitNow{2, st.message()};
   }
   if (c.auth && c.cluster_secret_file.empty())
     return ExitNow{2, "--auth needs --cluster-secret-file (tokens are signed with the secret)"};
