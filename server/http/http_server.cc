@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -139,6 +140,8 @@ class TimedStream {
     }
   }
 
+  bool tls() const { return io_.tls(); }
+
   // TLS: all of [p, p+n) through OpenSSL; false on error or stall.
   bool SendTls(const char* p, size_t n) {
     while (n > 0) {
@@ -215,7 +218,7 @@ class TimedStream {
   }
 
   bool SendFile(int in_fd, uint64_t offset, uint64_t length, RateLimiter* limiter) {
-    if (io_.tls()) return SendFileTls(in_fd, offset, length, limiter);
+    if (io_.tls()) return SendFileTls({}, in_fd, offset, length, limiter);
     off_t off = static_cast<off_t>(offset);
     while (length > 0) {
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, 1 << 30));
@@ -236,17 +239,28 @@ class TimedStream {
     return true;
   }
 
-  // TLS encrypts in user space: the file is read into a buffer and written through OpenSSL.
-  bool SendFileTls(int in_fd, uint64_t offset, uint64_t length, RateLimiter* limiter) {
+  // TLS encrypts in user space: the file is read into the worker's buffer and written through
+  // OpenSSL, `head` (the response head) in front of the first piece so that a small object
+  // goes out in one TLS record.
+  bool SendFileTls(std::string_view head, int in_fd, uint64_t offset, uint64_t length,
+                   RateLimiter* limiter) {
     constexpr size_t kChunk = 256 * 1024;
-    std::unique_ptr<char[]> buf(new char[kChunk]);
-    while (length > 0) {
-      size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, kChunk));
-      if (limiter) limiter->Acquire(chunk);
-      ssize_t r = ::pread(in_fd, buf.get(), chunk, static_cast<off_t>(offset));
+    thread_local std::unique_ptr<char[]> buf(new char[kChunk]);
+    if (head.size() >= kChunk) {
+      if (!SendTls(head.data(), head.size())) return false;
+      head = {};
+    }
+    std::memcpy(buf.get(), head.data(), head.size());
+    size_t have = head.size();
+    while (length > 0 || have > 0) {
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, kChunk - have));
+      if (limiter && chunk > 0) limiter->Acquire(chunk);
+      ssize_t r =
+          chunk > 0 ? ::pread(in_fd, buf.get() + have, chunk, static_cast<off_t>(offset)) : 0;
       if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;  // an error, or the file shrank under us
-      if (!SendTls(buf.get(), static_cast<size_t>(r))) return false;
+      if (r < 0 || (r == 0 && chunk > 0)) return false;  // an error, or the file shrank
+      if (!SendTls(buf.get(), have + static_cast<size_t>(r))) return false;
+      have = 0;
       offset += static_cast<uint64_t>(r);
       length -= static_cast<uint64_t>(r);
     }
@@ -831,10 +845,12 @@ struct HttpServer::Impl {
     if (resp.file) {
       // MSG_MORE is implied by writing the head then sendfile on a TCP_NODELAY socket;
       // small objects go out in two segments, which loopback handles fine.
+      RateLimiter* lim = limiter && limiter->enabled() ? limiter.get() : nullptr;
+      if (stream.tls())
+        return stream.SendFileTls(head, resp.file->fd, resp.file->offset, resp.file->length, lim);
       iovec iov{head.data(), head.size()};
       if (!stream.WriteAll(&iov, 1)) return false;
-      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length,
-                             limiter && limiter->enabled() ? limiter.get() : nullptr);
+      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length, lim);
     }
     iovec iov[2] = {{head.data(), head.size()},
                     {const_cast<char*>(resp.body.data()), resp.body.size()}};
