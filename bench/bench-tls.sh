@@ -32,6 +32,7 @@ for tool in nginx wrk openssl curl; do
 done
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 WORK="$(mktemp -d "$BENCH_DIR/aisle-bench-tls.XXXXXX")"
 PIDS=()
 cleanup() {
@@ -208,9 +209,9 @@ done
 mkdir -p "$HERE/results"
 OUT_MD="$HERE/results/tls-$(date +%Y-%m-%d).md"
 echo
-$PY - "$RESULTS" "$OUT_MD" "$CMDLINE" "$WRK_THREADS" "$WRK_CONNS" "$DUR" <<'EOF'
+$PY - "$RESULTS" "$OUT_MD" "$CMDLINE" "$WRK_THREADS" "$WRK_CONNS" "$DUR" "$LOAD_BEFORE" <<'EOF'
 import json, os, statistics, sys, time
-results, out_md, cmdline, t, c, dur = sys.argv[1:]
+results, out_md, cmdline, t, c, dur, load = sys.argv[1:]
 rows = [json.loads(l) for l in open(results) if l.strip()]
 cpu = "?"
 for line in open("/proc/cpuinfo"):
@@ -218,7 +219,6 @@ for line in open("/proc/cpuinfo"):
         cpu = line.split(":", 1)[1].strip()
         break
 cpu = "%s x%d" % (cpu, os.cpu_count())
-load = " ".join(open("/proc/loadavg").read().split()[:3])
 def med(test, side, key):
     xs = [r[key] for r in rows if r["test"] == test and r["side"] == side]
     return statistics.median(xs) if xs else float("nan")
