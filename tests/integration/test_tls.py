@@ -8,7 +8,8 @@ boto3 talks S3 over https (relayed by the proxy); the CLI works with AIS_CLIENT_
 mounts over https and reads; SIGHUP loads a new certificate (seen by openssl s_client) while
 an open keep-alive connection keeps working, and a bad one is refused (the old one stays); a
 bad certificate at start exits 2 naming the file; mutual TLS refuses clients without a
-certificate; a cluster with --auth takes tokens over https.
+certificate while nodes with theirs join and serve; a cluster with --auth takes tokens over
+https.
 """
 
 import http.client
@@ -96,12 +97,12 @@ def served_subject(port, ca):
     return x.stdout.decode()
 
 
-def wait_online(proxy_url, ca, n, headers=None):
+def wait_online(proxy_url, ca, n, headers=None, cert=None):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             sm = requests.get(proxy_url + "/v1/daemon", params={"what": "smap"}, verify=ca,
-                              headers=headers, timeout=T).json()
+                              headers=headers, cert=cert, timeout=T).json()
             if sum(1 for v in sm["tmap"].values()
                    if v.get("aisle_state", "online") == "online") == n:
                 return sm
@@ -378,17 +379,38 @@ class TlsStartAndMutual(unittest.TestCase):
         self.assertIn(b"--tls-key", r.stderr)
 
     def test_mutual_tls(self):
-        n = tl.Node(extra_args=tls_args(self.crt, self.key, self.ca.ca_crt)
-                    + ["--tls-client-ca", self.ca.ca_crt])
+        """A proxy and a target that both require client certificates: the target joins (the
+        nodes show theirs to each other); clients without one are refused."""
+        extra = tls_args(self.crt, self.key, self.ca.ca_crt) + ["--tls-client-ca", self.ca.ca_crt]
+        proxy = TlsProxy(extra)
+        nodes = [proxy]
         try:
-            n.start()
+            proxy.start()
+            t = tl.Node(extra_args=["--primary", proxy.url, "--keepalive-ms", "300"] + extra)
+            nodes.append(t)
+            t.start()
+            wait_online(proxy.url, self.ca.ca_crt, 1, cert=(self.crt, self.key))
             base = [CURL, "-sS", "--max-time", "10", "--cacert", self.ca.ca_crt]
-            r = run(base + ["-f", n.url + "/v1/health"])
-            self.assertNotEqual(r.returncode, 0)  # no client certificate: handshake refused
-            r = run(base + ["-f", "--cert", self.crt, "--key", self.key, n.url + "/v1/health"])
+            for n in nodes:
+                r = run(base + ["-f", n.url + "/v1/health"])
+                self.assertNotEqual(r.returncode, 0)  # no client certificate: refused
+                r = run(base + ["-f", "--cert", self.crt, "--key", self.key, n.url + "/v1/health"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+            # An object through the proxy's redirect, client certificate on both hops.
+            src = os.path.join(self.dir, "m.txt")
+            with open(src, "w") as f:
+                f.write("mutual\n")
+            cert = ["--cert", self.crt, "--key", self.key]
+            r = run(base + cert + ["-f", "-X", "POST", proxy.url + "/v1/buckets/mb", "-d",
+                                   '{"action":"create-bck"}'])
             self.assertEqual(r.returncode, 0, r.stderr)
+            r = run(base + cert + ["-f", "-L", "-T", src, proxy.url + "/v1/objects/mb/m.txt"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = run(base + cert + ["-f", "-L", proxy.url + "/v1/objects/mb/m.txt"])
+            self.assertEqual(r.stdout, b"mutual\n")
         finally:
-            n.cleanup()
+            for n in reversed(nodes):
+                n.cleanup()
 
 
 @unittest.skipUnless(OPENSSL and CURL, "needs the openssl and curl commands")
