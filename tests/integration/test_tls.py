@@ -8,8 +8,8 @@ boto3 talks S3 over https (relayed by the proxy); the CLI works with AIS_CLIENT_
 mounts over https and reads; SIGHUP loads a new certificate (seen by openssl s_client) while
 an open keep-alive connection keeps working, and a bad one is refused (the old one stays); a
 bad certificate at start exits 2 naming the file; mutual TLS refuses clients without a
-certificate while nodes with theirs join and serve; a cluster with --auth takes tokens over
-https.
+certificate while nodes with theirs join and serve; `aisle up --tls` starts an https cluster
+and prints its CA; a cluster with --auth takes tokens over https.
 """
 
 import http.client
@@ -411,6 +411,36 @@ class TlsStartAndMutual(unittest.TestCase):
         finally:
             for n in reversed(nodes):
                 n.cleanup()
+
+
+@unittest.skipUnless(OPENSSL and CURL, "needs the openssl and curl commands")
+class UpTls(unittest.TestCase):
+    def test_aisle_up_tls(self):
+        d = tl.make_tmpdir("aisle-up-tls-")
+        env = dict(os.environ, AISLE_NODE_BIN=tl.node_bin(), HOME=d)
+        for k in ("AIS_ENDPOINT", "AIS_CLIENT_CA"):
+            env.pop(k, None)
+        up = [tl.cli_bin(), "up", "--tls", "--targets", "1", "--dir", d + "/c", "--port",
+              str(tl.free_port())]
+        try:
+            r = subprocess.run(up, capture_output=True, env=env, timeout=90)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = r.stdout.decode()
+            ca = os.path.join(d, "c", "tls", "ca.crt")
+            self.assertIn("export AIS_CLIENT_CA=" + ca, out)
+            endpoint = [l.split("=", 1)[1] for l in out.splitlines()
+                        if l.startswith("export AIS_ENDPOINT=")][0]
+            self.assertTrue(endpoint.startswith("https://"), out)
+            env.update(AIS_ENDPOINT=endpoint, AIS_CLIENT_CA=ca)
+            r = subprocess.run([tl.cli_bin(), "bucket", "create", "ais://up"], capture_output=True,
+                               env=env, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = run([CURL, "-sS", "-f", "--cacert", ca, endpoint + "/v1/buckets"])
+            self.assertIn(b"up", r.stdout)
+        finally:
+            subprocess.run([tl.cli_bin(), "down", "--dir", d + "/c"], capture_output=True,
+                           env=env, timeout=60)
+            tl.remove_tmpdir(d)
 
 
 @unittest.skipUnless(OPENSSL and CURL, "needs the openssl and curl commands")
