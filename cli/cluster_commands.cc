@@ -19,6 +19,7 @@
 
 #include "cli/ais_client.h"
 #include "cli/commands.h"
+#include "cli/tls_certs.h"
 #include "common/clock.h"
 #include "common/net/http_client.h"
 #include "common/net/intra_auth.h"
@@ -175,6 +176,7 @@ struct UpArgs {
   int port = 0;  // 0: 8080 when free, else any free port
   int keepalive_ms = 1000;
   bool auth = false;  // user tokens required (docs/SECURITY.md)
+  bool tls = false;   // https with a generated CA (docs/SECURITY.md "TLS")
 };
 
 int Down(const std::string& dir, bool quiet);
@@ -207,6 +209,15 @@ int Up(CliContext& ctx, const UpArgs& a) {
     if (!f.ok()) return Fail(f.status());
     admin_file = *f;
   }
+  LocalTlsFiles tls;
+  if (a.tls) {
+    auto t = EnsureLocalTls(a.dir);
+    if (!t.ok()) return Fail(t.status());
+    tls = *t;
+    TlsClientOptions client;  // this command checks the nodes it starts
+    client.ca_file = tls.ca_cert;
+    ctx.http->SetTls(client);
+  }
   int port = a.port;
   if (port == 0) port = PortFree(8080) ? 8080 : 0;
   std::string bin = FindNodeBinary();
@@ -225,6 +236,9 @@ int Up(CliContext& ctx, const UpArgs& a) {
                 {"--ready-file", ready, "--keepalive-ms", std::to_string(a.keepalive_ms),
                  "--cluster-secret-file", *secret_file});
     if (a.auth) args.push_back("--auth");
+    if (a.tls)
+      args.insert(args.end(),
+                  {"--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-ca", tls.ca_cert});
     AISLE_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, a.dir + "/" + name + ".log"));
     nodes.push_back({{"name", name}, {"pid", pid}});
     return WaitReady(ready, pid, milliseconds(30000));
@@ -274,6 +288,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
   json st = {
       {"endpoint", *primary}, {"dir", a.dir}, {"secret_file", *secret_file}, {"nodes", nodes}};
   if (a.auth) st["admin_password_file"] = admin_file;
+  if (a.tls) st["ca_file"] = tls.ca_cert;
   std::ofstream(state_file) << st.dump(2);
   if (ctx.json) {
     PrintJson(st);
@@ -283,6 +298,9 @@ int Up(CliContext& ctx, const UpArgs& a) {
     std::printf("endpoint: %s\n", primary->c_str());
     if (*primary != "http://127.0.0.1:8080")
       std::printf("export AIS_ENDPOINT=%s\n", primary->c_str());
+    if (a.tls)
+      std::printf("TLS is on: the CA is %s\nexport AIS_CLIENT_CA=%s\n", tls.ca_cert.c_str(),
+                  tls.ca_cert.c_str());
     std::printf(
         "cluster secret: %s (for `aisle cluster remove`: export "
         "AISLE_CLUSTER_SECRET_FILE=%s)\n",
@@ -432,6 +450,8 @@ void RegisterClusterCommands(CLI::App* app, CliContext* ctx, Action* action) {
       ->capture_default_str();
   up->add_flag("--auth", up_args->auth,
                "require user tokens; writes DIR/admin.password for user admin");
+  up->add_flag("--tls", up_args->tls,
+               "serve https: generate a CA and node certificate in DIR/tls and print the CA path");
   up->callback([=] { *action = [=] { return Up(*ctx, *up_args); }; });
 
   auto dir = std::make_shared<std::string>(DefaultDir());

@@ -26,6 +26,16 @@ int Run(int argc, char** argv) {
   app.add_option("--cluster-secret-file", ctx.secret_file,
                  "Cluster secret that signs membership changes (cluster remove)")
       ->envname("AISLE_CLUSTER_SECRET_FILE");
+  // https: AIStore's client variables (AIS_CLIENT_CA, AIS_SKIP_VERIFY_CRT, AIS_CRT/_KEY).
+  aisle::TlsClientOptions tls;
+  app.add_option("--ca-file", tls.ca_file, "CA file (PEM) that verifies an https cluster")
+      ->envname("AIS_CLIENT_CA");
+  app.add_flag("--skip-verify-crt", tls.skip_verify,
+               "Do not verify the cluster's TLS certificate (testing only)")
+      ->envname("AIS_SKIP_VERIFY_CRT");
+  app.add_option("--cert", tls.cert_file, "Client certificate (PEM) for mutual TLS")
+      ->envname("AIS_CRT");
+  app.add_option("--cert-key", tls.key_file, "Private key of --cert")->envname("AIS_CRT_KEY");
   RegisterBucketCommands(&app, &ctx, &action);
   RegisterObjectCommands(&app, &ctx, &action);
   RegisterArchiveCommands(&app, &ctx, &action);
@@ -44,6 +54,7 @@ int Run(int argc, char** argv) {
   if (ctx.endpoint.find("://") == std::string::npos) ctx.endpoint = "http://" + ctx.endpoint;
 
   aisle::HttpClient http;
+  http.SetTls(tls);
   if (std::string token = LoadToken(); !token.empty())
     http.SetDefaultHeaders({{"Authorization", "Bearer " + token}});
   AisClient client(&http, ctx.endpoint);

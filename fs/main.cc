@@ -88,6 +88,12 @@ int main(int argc, char** argv) {
   aisle::fs::HttpClusterOptions co;
   co.endpoint = app.cfg.endpoint;
   co.retry_budget = std::chrono::milliseconds(static_cast<int64_t>(app.cfg.retry_timeout * 1000));
+  co.tls.ca_file = app.cfg.ca_file;
+  if (const char* ca = std::getenv("AIS_CLIENT_CA"); ca && *ca && co.tls.ca_file.empty())
+    co.tls.ca_file = ca;
+  const char* skip = std::getenv("AIS_SKIP_VERIFY_CRT");
+  co.tls.skip_verify =
+      app.cfg.skip_verify || (skip && (std::string(skip) == "true" || std::string(skip) == "1"));
   if (const char* t = std::getenv("AIS_AUTHN_TOKEN"); t && *t) {
     co.token = t;
   } else if (!app.cfg.token_file.empty()) {

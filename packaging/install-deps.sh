@@ -23,6 +23,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   curl python3 python3-msgpack python3-requests python3-pil
+  openssl                 # aisle up --tls and test_tls.py make certificates with the openssl command
   python3-torchvision     # examples/imagefolder and test_etl.py: unmodified ImageFolder over a mount
   lz4 zstd                # test_archive.py compresses tars with the CLIs
   awscli s3cmd python3-boto3 rclone s3fs   # S3 API clients (tests/integration/test_s3.py)

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // reloads the TLS certificate and key
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   aisle::InitLogging(cfg.log_level, "aisle-node");
@@ -51,7 +52,18 @@ int main(int argc, char** argv) {
   if (aisle::Status st = (*node)->Start(); !st.ok()) return Fail(st);
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (cfg.tls_cert_file.empty()) {
+      spdlog::info("SIGHUP: no TLS certificate to reload");
+    } else if (aisle::Status st = (*node)->ReloadTls(); st.ok()) {
+      spdlog::info("SIGHUP: reloaded TLS certificate {} and key {}", cfg.tls_cert_file,
+                   cfg.tls_key_file);
+    } else {
+      spdlog::error("SIGHUP: TLS reload failed, keeping the old certificate: {}", st.message());
+    }
+  }
   spdlog::info("signal {}: shutting down", sig);
   (*node)->Stop();
   spdlog::info("stopped");

@@ -106,6 +106,7 @@ cluster::Node ClusterSelf(const api::NodeContext& self) {
   n.role = self.role;
   n.host = self.host;
   n.port = self.port;
+  n.tls = self.tls;
   n.id_digest = HrwDigest(n.id);
   return n;
 }
@@ -147,11 +148,13 @@ Status Node::Build() {
   hopts.priority_paths = {"/v1/cluster/keepalive/", "/v1/metasync", "/v1/health"};
   hopts.priority_header = cluster::kIntraHeader;
   hopts.rate_limit_bps = cfg_.rate_limit_bps;
+  hopts.tls = http::TlsFiles{cfg_.tls_cert_file, cfg_.tls_key_file, cfg_.tls_client_ca_file};
   server_ = std::make_unique<http::HttpServer>(hopts, nullptr);
   // Listen first: the node's URL (with an ephemeral port) is part of its identity in the map.
   AISLE_RETURN_IF_ERROR(server_->Listen());
   self_.port = server_->port();
-  url_ = "http://" + self_.host + ":" + std::to_string(server_->port());
+  self_.tls = server_->tls();
+  url_ = self_.Url();
   jobs_ = std::make_unique<jobs::Registry>();
   if (!cfg_.cluster_secret_file.empty()) {
     AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(cfg_.cluster_secret_file));
@@ -259,6 +262,7 @@ Status Node::BuildTarget() {
   ctx.node = self_;
   ctx.request_shutdown = host_.request_shutdown;
   peers_ = std::make_unique<cluster::PeerClient>(self_.id, secret_.get());
+  peers_->http().SetTls(PeerTls());
   ctx.peers = peers_.get();
   ctx.jobs = jobs_.get();
   if (!cfg_.primary_url.empty()) {
@@ -318,6 +322,7 @@ Status Node::BuildProxy() {
   AISLE_RETURN_IF_ERROR(MakePrivate(cfg_.data_dir));
   AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(cfg_.data_dir, cfg_.id));
   peers_ = std::make_unique<cluster::PeerClient>(self_.id, secret_.get());
+  peers_->http().SetTls(PeerTls());
   proxy_cluster_ = std::make_unique<cluster::ProxyCluster>(
       cluster::ProxyCluster::Options{ClusterSelf(self_), cfg_.data_dir, cfg_.primary_url,
                                      cfg_.keepalive_ms, cfg_.down_after_ms},
@@ -360,6 +365,22 @@ Status Node::Start() {
                cfg_.primary_url.empty() ? (self_.role == "proxy" ? ", primary" : "")
                                         : ", joined " + cfg_.primary_url);
   return Status::OK();
+}
+
+TlsClientOptions Node::PeerTls() const {
+  TlsClientOptions t;
+  t.ca_file = cfg_.tls_ca_file;
+  t.skip_verify = cfg_.tls_skip_verify;
+  if (!cfg_.tls_client_ca_file.empty()) {  // mutual TLS: the node shows its own certificate
+    t.cert_file = cfg_.tls_cert_file;
+    t.key_file = cfg_.tls_key_file;
+  }
+  return t;
+}
+
+Status Node::ReloadTls() {
+  if (!server_ || !server_->tls()) return Status::InvalidArgument("TLS is not enabled");
+  return server_->ReloadTls();
 }
 
 void Node::Stop() {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/net/tls_options.h"
 #include "common/result.h"
 #include "server/api/node_context.h"
 #include "server/metrics/node_metrics.h"
@@ -71,6 +72,9 @@ class Node {
   void Stop();
 
   const std::string& url() const { return url_; }
+  // SIGHUP: the TLS certificate and key files again, for new handshakes; on failure the old
+  // ones stay (the error says why).
+  Status ReloadTls();
 
  private:
   friend Result<std::unique_ptr<Node>> BuildNode(const NodeConfig& cfg, NodeHost host);
@@ -80,6 +84,8 @@ class Node {
   Status BuildProxy();
   // The families every node exposes at /metrics, then the front handler serving them.
   void RegisterMetrics();
+  // How this node verifies the others over https (and, with mutual TLS, its own certificate).
+  TlsClientOptions PeerTls() const;
 
   NodeConfig cfg_;
   NodeHost host_;

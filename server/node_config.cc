@@ -15,6 +15,7 @@
 
 #include "common/net/intra_auth.h"
 #include "common/status.h"
+#include "server/http/tls_server.h"
 
 namespace aisle {
 namespace {
@@ -103,6 +104,11 @@ const std::map<std::string, KeySetter>& Keys() {
       {"cluster_secret_file", Field(&NodeConfig::cluster_secret_file)},
       {"auth", Field(&NodeConfig::auth)},
       {"admin_password_file", Field(&NodeConfig::admin_password_file)},
+      {"tls_cert", Field(&NodeConfig::tls_cert_file)},
+      {"tls_key", Field(&NodeConfig::tls_key_file)},
+      {"tls_client_ca", Field(&NodeConfig::tls_client_ca_file)},
+      {"tls_ca", Field(&NodeConfig::tls_ca_file)},
+      {"tls_skip_verify", Field(&NodeConfig::tls_skip_verify)},
       {"local_reads", Field(&NodeConfig::local_reads)},
       {"validate_get", Field(&NodeConfig::validate_get)},
       {"etl_user", Field(&NodeConfig::etl_user)},
@@ -225,6 +231,16 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
                "--cluster-secret-file");
   app.add_option("--admin-password-file", c.admin_password_file,
                  "proxy: create user admin with this password at first start (--auth)");
+  app.add_option("--tls-cert", c.tls_cert_file,
+                 "PEM certificate chain: serve https only on the port (with --tls-key; SIGHUP "
+                 "reloads)");
+  app.add_option("--tls-key", c.tls_key_file, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", c.tls_client_ca_file,
+                 "mutual TLS: clients (and nodes) must show a certificate this CA signed");
+  app.add_option("--tls-ca", c.tls_ca_file,
+                 "PEM CA file that verifies other nodes' certificates (default: system CAs)");
+  app.add_flag("--tls-skip-verify", c.tls_skip_verify,
+               "do not verify other nodes' certificates (testing only)");
   bool no_local_reads = false;
   app.add_flag("--no-local-reads", no_local_reads,
                "do not hand object files to clients on this host (they read over HTTP)");
@@ -285,6 +301,11 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
     auto secret = ClusterSecret::Load(c.cluster_secret_file);
     if (!secret.ok()) return ExitNow{2, "--cluster-secret-file: " + secret.status().message()};
   }
+  if (!c.tls_cert_file.empty() || !c.tls_key_file.empty() || !c.tls_client_ca_file.empty()) {
+    Status st =
+        http::CheckTlsFiles(http::TlsFiles{c.tls_cert_file, c.tls_key_file, c.tls_client_ca_file});
+    if (!st.ok()) return ExitNow{2, st.message()};
+  }
   if (c.auth && c.cluster_secret_file.empty())
     return ExitNow{2, "--auth needs --cluster-secret-file (tokens are signed with the secret)"};
   if (c.auth) c.local_reads = false;  // the local-read socket would bypass the token check
@@ -305,6 +326,9 @@ std::string EffectiveConfigJson(const NodeConfig& c) {
                       {"auth", c.auth},
                       {"admin_password_file", c.admin_password_file},
                       {"local_reads", c.local_reads},
+                      {"tls_cert", c.tls_cert_file},
+                      {"tls_client_ca", c.tls_client_ca_file},
+                      {"tls_ca", c.tls_ca_file},
                       {"s3_keys", c.s3_keys.size()},
                       {"log_level", c.log_level}};
   return j.dump(2);

@@ -45,6 +45,15 @@ struct NodeConfig {
   bool auth = false;
   // Proxy: the first start creates user "admin" with the password in this file.
   std::string admin_password_file;
+  // TLS (docs/SECURITY.md "TLS"): with a certificate and key the port speaks https only;
+  // SIGHUP reloads both. tls_client_ca_file: clients (nodes too) must show a certificate it
+  // signed. tls_ca_file verifies other nodes' certificates (empty: the system's CAs);
+  // tls_skip_verify turns that check off (testing only).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  std::string tls_ca_file;
+  bool tls_skip_verify = false;
   uint64_t rate_limit_bps = 0;  // cap on served object bytes/s (benchmarks)
   // Targets hand co-located clients (aisle-fs on this host) open object files to pread
   // (common/local_read_protocol.h). Off with a rate limit, which they would bypass.

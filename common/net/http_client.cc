@@ -278,6 +278,7 @@ std::vector<std::string> HttpResponse::HeaderValues(std::string_view name) const
 struct HttpClient::Impl {
   std::mutex mu;
   std::vector<std::pair<std::string, std::string>> default_headers;  // set before sharing
+  TlsClientOptions tls;                                              // set before sharing
   std::vector<CURL*> idle;  // easy handles keep their connections alive between requests
   CURLSH* share = nullptr;  // DNS cache only: libcurl does not support sharing connections
                             // between concurrently running threads
@@ -343,6 +344,14 @@ CURLcode HttpClient::Impl::Perform(CURL* h, Exchange* ex, const std::string& met
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.total_timeout.count()));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(req.low_speed_bytes));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
+  // https: verify the server against the CA file (or the system's) and its host name.
+  curl_easy_setopt(h, CURLOPT_CAINFO, tls.ca_file.empty() ? nullptr : tls.ca_file.c_str());
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, tls.skip_verify ? 0L : 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, tls.skip_verify ? 0L : 2L);
+  if (!tls.cert_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, tls.cert_file.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLKEY, tls.key_file.c_str());
+  }
 
   Slist headers;
   auto add_header = [&](const std::string& line) {
@@ -423,6 +432,10 @@ HttpClient::~HttpClient() {
 void HttpClient::SetDefaultHeaders(std::vector<std::pair<std::string, std::string>> headers) {
   impl_->default_headers = std::move(headers);
 }
+
+void HttpClient::SetTls(TlsClientOptions tls) { impl_->tls = std::move(tls); }
+
+const TlsClientOptions& HttpClient::tls() const { return impl_->tls; }
 
 Result<HttpResponse> HttpClient::Do(const HttpRequest& req) {
   std::unique_ptr<BodySource> src;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/body.h"
+#include "common/net/tls_options.h"
 #include "common/result.h"
 #include "common/status.h"
 
@@ -78,6 +79,9 @@ class HttpClient {
   // Headers sent with every request that does not set the same name itself (the user token:
   // Authorization). Set before the client is shared between threads.
   void SetDefaultHeaders(std::vector<std::pair<std::string, std::string>> headers);
+  // How https servers are verified (CA file, host names). Set before sharing.
+  void SetTls(TlsClientOptions tls);
+  const TlsClientOptions& tls() const;
 
  private:
   struct Impl;

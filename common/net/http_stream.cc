@@ -1,9 +1,13 @@
 #include "common/net/http_stream.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -69,12 +73,97 @@ bool ParseHead(std::string_view head, HttpResponseHead* h) {
   return true;
 }
 
+std::string SslError() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "connection closed";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// A client context from the options: the CA file (or the system's), optional client cert.
+Result<std::shared_ptr<SSL_CTX>> ClientContext(const TlsClientOptions& o) {
+  ERR_clear_error();
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) return Status::Internal("TLS: " + SslError());
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_AUTO_RETRY);
+  if (!o.skip_verify) {
+    int ok = o.ca_file.empty()
+                 ? SSL_CTX_set_default_verify_paths(ctx.get())
+                 : SSL_CTX_load_verify_locations(ctx.get(), o.ca_file.c_str(), nullptr);
+    if (ok != 1) return Status::InvalidArgument("TLS CA file " + o.ca_file + ": " + SslError());
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  }
+  if (!o.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+      return Status::InvalidArgument("TLS client certificate " + o.cert_file + ": " + SslError());
+  }
+  return ctx;
+}
+
+// The TLS handshake on a connected blocking socket (bounded by its timeouts).
+Status Handshake(SSL* ssl, const std::string& host, const std::string& hostport) {
+  in6_addr a6;
+  in_addr a4;
+  bool is_ip =
+      ::inet_pton(AF_INET, host.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, host.c_str());
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+  }
+  ERR_clear_error();
+  if (SSL_connect(ssl) == 1) return Status::OK();
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK)
+    return Status::Unavailable("TLS " + hostport + ": certificate verify failed: " +
+                               X509_verify_cert_error_string(verify));
+  return Status::Unavailable("TLS handshake with " + hostport + ": " + SslError());
+}
+
 }  // namespace
 
 // ---- HttpConnection ----
 
-Result<std::unique_ptr<HttpConnection>> HttpConnection::Connect(const std::string& hostport,
-                                                                const HttpStreamOptions& o) {
+ssize_t HttpConnection::RecvSome(char* p, size_t n) {
+  if (ssl_ == nullptr) return ::recv(fd_, p, n, 0);
+  ERR_clear_error();
+  size_t got = 0;
+  if (SSL_read_ex(ssl_, p, n, &got) == 1) return static_cast<ssize_t>(got);
+  int e = SSL_get_error(ssl_, 0);
+  ERR_clear_error();
+  if (e == SSL_ERROR_ZERO_RETURN) return 0;
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;  // SO_RCVTIMEO ran out
+    return -1;
+  }
+  if (e == SSL_ERROR_SYSCALL && errno == 0) return 0;  // EOF without close_notify
+  if (errno == 0) errno = ECONNRESET;
+  return -1;
+}
+
+ssize_t HttpConnection::SendSome(const char* p, size_t n) {
+  if (ssl_ == nullptr) return ::send(fd_, p, n, MSG_NOSIGNAL);
+  ERR_clear_error();
+  size_t put = 0;
+  if (SSL_write_ex(ssl_, p, n, &put) == 1) return static_cast<ssize_t>(put);
+  int e = SSL_get_error(ssl_, 0);
+  ERR_clear_error();
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+  } else if (errno == 0 || errno == EAGAIN) {
+    errno = EPIPE;
+  }
+  return -1;
+}
+
+Result<std::unique_ptr<HttpConnection>> HttpConnection::Connect(
+    const std::string& hostport, const HttpStreamOptions& o, const std::shared_ptr<SSL_CTX>& tls) {
   size_t colon = hostport.rfind(':');
   if (colon == std::string::npos) return Status::InvalidArgument("no port in " + hostport);
   std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
@@ -121,17 +210,28 @@ Result<std::unique_ptr<HttpConnection>> HttpConnection::Connect(const std::strin
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     ::freeaddrinfo(res);
-    return std::unique_ptr<HttpConnection>(new HttpConnection(fd, hostport));
+    std::unique_ptr<HttpConnection> conn(new HttpConnection(fd, hostport));
+    if (tls) {
+      conn->ctx_ = tls;
+      conn->ssl_ = SSL_new(tls.get());
+      if (conn->ssl_ == nullptr || SSL_set_fd(conn->ssl_, fd) != 1)
+        return Status::Internal("TLS: " + SslError());
+      AISLE_RETURN_IF_ERROR(Handshake(conn->ssl_, host, hostport));
+    }
+    return conn;
   }
   ::freeaddrinfo(res);
   return last;
 }
 
-HttpConnection::~HttpConnection() { ::close(fd_); }
+HttpConnection::~HttpConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);  // no close_notify: it could wait on a stalled peer
+  ::close(fd_);
+}
 
 Status HttpConnection::Send(std::string_view bytes) {
   for (size_t sent = 0; sent < bytes.size();) {
-    ssize_t k = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    ssize_t k = SendSome(bytes.data() + sent, bytes.size() - sent);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) {
       int err = k < 0 ? errno : EPIPE;
@@ -183,7 +283,7 @@ Result<size_t> HttpConnection::RecvMore(size_t room) {
   size_t have = buf_.size();
   buf_.resize(have + room);
   for (;;) {
-    ssize_t k = ::recv(fd_, buf_.data() + have, room, 0);
+    ssize_t k = RecvSome(buf_.data() + have, room);
     if (k < 0 && errno == EINTR) continue;
     buf_.resize(have + static_cast<size_t>(std::max<ssize_t>(k, 0)));
     if (k < 0) return SocketError("receive from " + hostport_, errno);
@@ -316,7 +416,8 @@ Result<uint64_t> HttpBodyStream::Read(char* dest, uint64_t n) {
   uint64_t from_buffer = conn_->TakeBuffered(dest, n);
   // The rest straight into dest: one receive (MSG_WAITALL), no copy through a buffer.
   for (uint64_t got = from_buffer; got < n;) {
-    ssize_t k = ::recv(conn_->fd_, dest + got, n - got, MSG_WAITALL);
+    ssize_t k = conn_->ssl_ ? conn_->RecvSome(dest + got, n - got)
+                            : ::recv(conn_->fd_, dest + got, n - got, MSG_WAITALL);
     if (k > 0) {
       got += static_cast<uint64_t>(k);
     } else if (k == 0) {
@@ -338,7 +439,7 @@ Result<uint64_t> HttpBodyStream::ReadSome(char* dest, uint64_t n) {
   uint64_t k = conn_->TakeBuffered(dest, n);
   if (k > 0) return Took(k, Status::OK());
   for (;;) {
-    ssize_t r = ::recv(conn_->fd_, dest, n, 0);
+    ssize_t r = conn_->RecvSome(dest, n);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Took(0, SocketError("body from " + conn_->hostport(), errno));
     if (r > 0) return Took(static_cast<uint64_t>(r), Status::OK());
@@ -381,7 +482,7 @@ Result<uint64_t> HttpBodyStream::ReadChunked(char* dest, uint64_t n) {
   uint64_t k = conn_->TakeBuffered(dest, want);
   if (k == 0) {
     for (;;) {
-      ssize_t r = ::recv(conn_->fd_, dest, want, 0);
+      ssize_t r = conn_->RecvSome(dest, want);
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return fail(SocketError("body from " + conn_->hostport(), errno));
       if (r == 0)
@@ -399,6 +500,7 @@ Result<uint64_t> HttpBodyStream::SpliceTo(int pipe_wr, uint64_t n, bool* pipe_fu
   if (!broken_.ok()) return broken_;
   if (framing_ != Framing::kLength)
     return Status::Unsupported("splice: only bodies with a Content-Length");
+  if (conn_->ssl_ != nullptr) return Status::Unsupported("splice: TLS bodies are decrypted");
   if (pool_ != nullptr && pool_->splice_refused())
     return Status::Unsupported("the kernel does not splice from sockets here");
   n = std::min(n, remaining_);
@@ -473,7 +575,16 @@ std::shared_ptr<BodyReader> AsBodyReader(std::unique_ptr<HttpBodyStream> body) {
 // ---- HttpStreamClient ----
 
 HttpStreamClient::HttpStreamClient(HttpStreamOptions o)
-    : opts_(o), pool_(o.keep_alive ? std::make_shared<HttpConnectionPool>() : nullptr) {}
+    : opts_(o), pool_(o.keep_alive ? std::make_shared<HttpConnectionPool>() : nullptr) {
+  if (opts_.tls) {
+    auto ctx = ClientContext(*opts_.tls);
+    if (ctx.ok()) {
+      tls_ = std::move(*ctx);
+    } else {
+      tls_error_ = ctx.status();
+    }
+  }
+}
 
 Result<HttpStreamResponse> HttpStreamClient::Send(const std::string& hostport,
                                                   const HttpStreamRequest& req) {
@@ -482,7 +593,8 @@ Result<HttpStreamResponse> HttpStreamClient::Send(const std::string& hostport,
     if (attempt == 0 && pool_ != nullptr) conn = pool_->Take(hostport);
     bool reused = conn != nullptr;
     if (!reused) {
-      AISLE_ASSIGN_OR_RETURN(conn, HttpConnection::Connect(hostport, opts_));
+      AISLE_RETURN_IF_ERROR(tls_error_);
+      AISLE_ASSIGN_OR_RETURN(conn, HttpConnection::Connect(hostport, opts_, tls_));
     }
     Result<HttpStreamResponse> r = Exchange(conn, req);
     // A kept-alive connection the peer has closed meanwhile: once more on a new one.

@@ -22,7 +22,11 @@
 #include <vector>
 
 #include "common/body.h"
+#include "common/net/tls_options.h"
 #include "common/result.h"
+
+struct ssl_st;
+struct ssl_ctx_st;
 
 namespace aisle {
 
@@ -33,6 +37,8 @@ struct HttpStreamOptions {
   // Connections are kept alive and reused; false: one per request (the caller then sends
   // "Connection: close").
   bool keep_alive = true;
+  // Set: every connection speaks TLS (https), verified as it says.
+  std::optional<TlsClientOptions> tls;
 };
 
 struct HttpResponseHead {
@@ -50,8 +56,11 @@ class HttpConnection {
  public:
   // Connects to "host:port" ("[v6]:port" too). kUnavailable when the host cannot be resolved
   // or refuses, kTimeout after o.connect_timeout.
-  static Result<std::unique_ptr<HttpConnection>> Connect(const std::string& hostport,
-                                                         const HttpStreamOptions& o);
+  // tls: null for plain HTTP; else the handshake runs here (server certificate and host name
+  // verified as the context says).
+  static Result<std::unique_ptr<HttpConnection>> Connect(
+      const std::string& hostport, const HttpStreamOptions& o,
+      const std::shared_ptr<ssl_ctx_st>& tls = nullptr);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -74,6 +83,10 @@ class HttpConnection {
   friend class HttpBodyStream;
   friend class HttpConnectionPool;
   HttpConnection(int fd, std::string hostport) : fd_(fd), hostport_(std::move(hostport)) {}
+  // One receive/send on the socket or through TLS: > 0 bytes, 0 at the end, -1 with errno
+  // (EAGAIN: the timeout ran out).
+  ssize_t RecvSome(char* p, size_t n);
+  ssize_t SendSome(const char* p, size_t n);
   // Moves up to n buffered bytes to dest.
   size_t TakeBuffered(char* dest, size_t n);
   // Receives more bytes into the buffer (up to `room`); 0 at the connection's end.
@@ -83,7 +96,9 @@ class HttpConnection {
 
   int fd_;
   std::string hostport_;
-  std::string buf_;  // received bytes; those before pos_ are consumed
+  std::shared_ptr<ssl_ctx_st> ctx_;  // TLS: the context ssl_ came from
+  ssl_st* ssl_ = nullptr;            // TLS session; null: plain
+  std::string buf_;                  // received bytes; those before pos_ are consumed
   size_t pos_ = 0;
   bool dropped_before_reply_ = false;
 };
@@ -196,6 +211,8 @@ class HttpStreamClient {
 
   const HttpStreamOptions opts_;
   const std::shared_ptr<HttpConnectionPool> pool_;  // null without keep_alive
+  std::shared_ptr<ssl_ctx_st> tls_;                 // opts_.tls set and loaded
+  Status tls_error_;                                // opts_.tls set and not loadable
 };
 
 }  // namespace aisle

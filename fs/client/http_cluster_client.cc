@@ -46,6 +46,7 @@ HttpClusterClient::HttpClusterClient(HttpClusterOptions opts)
            std::chrono::duration_cast<std::chrono::milliseconds>(opts_.stall_timeout)),
       local_(opts_.connect_timeout) {
   if (!opts_.token.empty()) raw_.SetAuthorization("Bearer " + opts_.token);
+  http_.SetTls(opts_.tls);
   while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
 }
 

@@ -22,7 +22,8 @@ struct HttpClusterOptions {
   std::chrono::seconds stall_timeout{15};             // no byte for this long -> kTimeout
   std::chrono::milliseconds metadata_timeout{30000};  // whole-request cap for small requests
   std::chrono::milliseconds retry_budget{20000};      // total time spent retrying one call
-  std::string token;  // user token (Authorization: Bearer) for clusters with --auth; "" none
+  std::string token;     // user token (Authorization: Bearer) for clusters with --auth; "" none
+  TlsClientOptions tls;  // https endpoints: how they are verified
 };
 
 class HttpClusterClient : public ClusterClient {

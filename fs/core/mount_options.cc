@@ -94,6 +94,11 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
     AISLE_ASSIGN_OR_RETURN(c->retry_timeout, ParseSeconds(k, v));
   } else if (k == "token_file") {
     c->token_file = v;
+  } else if (k == "ca_file") {
+    if (v.empty()) return Bad("ca_file needs a file");
+    c->ca_file = v;
+  } else if (k == "skip_verify") {
+    c->skip_verify = true;
   } else if (k == "log_level") {
     c->log_level = v;
   } else {
@@ -224,7 +229,10 @@ std::string MountUsage() {
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
          "  log_level=LEVEL         trace|debug|info|warn|error (info)\n"
-         "  token_file=F            as --token-file\n";
+         "  token_file=F            as --token-file\n"
+         "  ca_file=F               CA (PEM) that verifies an https cluster (AIS_CLIENT_CA)\n"
+         "  skip_verify             no TLS certificate check (testing only; "
+         "AIS_SKIP_VERIFY_CRT)\n";
 }
 
 }  // namespace aisle::fs

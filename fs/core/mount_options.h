@@ -24,6 +24,10 @@ struct MountConfig {
   // --token-file F: the user token sent as Authorization: Bearer (clusters with --auth);
   // AIS_AUTHN_TOKEN wins.
   std::string token_file;
+  // https clusters: -o ca_file=F (AIS_CLIENT_CA when not given) verifies the nodes;
+  // -o skip_verify (AIS_SKIP_VERIFY_CRT=true) does not (testing only).
+  std::string ca_file;
+  bool skip_verify = false;
   FsOptions fs;
 };
 

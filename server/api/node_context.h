@@ -12,7 +12,10 @@ struct NodeContext {
   std::string host;
   uint16_t port = 0;
   int64_t start_ns = 0;
-  std::string Url() const { return "http://" + host + ":" + std::to_string(port); }
+  bool tls = false;  // the port serves https
+  std::string Url() const {
+    return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+  }
   // "t[ID]" / "p[ID]", as AIStore names nodes in messages.
   std::string Name() const { return (role == "proxy" ? "p[" : "t[") + id + "]"; }
 };

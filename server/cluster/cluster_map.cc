@@ -47,6 +47,8 @@ Result<Node> ParseNode(const json& j) {
     int p = port.is_string() ? std::stoi(port.get<std::string>()) : port.get<int>();
     if (p <= 0 || p > 65535) return Status::InvalidArgument("node port out of range");
     n.port = static_cast<uint16_t>(p);
+    if (net.contains("direct_url") && net["direct_url"].is_string())
+      n.tls = net["direct_url"].get<std::string>().rfind("https://", 0) == 0;
     if (j.contains("aisle_state")) n.state = StateFromName(j["aisle_state"].get<std::string>());
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("malformed node: ") + e.what());

@@ -26,7 +26,10 @@ struct Node {
   uint16_t port = 0;
   NodeState state = NodeState::kOnline;
   uint64_t id_digest = 0;  // HrwDigest(id)
-  std::string Url() const { return "http://" + host + ":" + std::to_string(port); }
+  bool tls = false;        // serves https (the map's direct_url carries the scheme)
+  std::string Url() const {
+    return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+  }
 };
 
 struct Smap {

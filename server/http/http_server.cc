@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "server/http/tls_server.h"
 
 namespace aisle::http {
 
@@ -117,26 +119,41 @@ class RateLimiter {
 // A synchronous stream over a non-blocking socket fd, for Beast's sync parser.
 class TimedStream {
  public:
-  TimedStream(int fd, int timeout_ms) : fd_(fd), timeout_ms_(timeout_ms) {}
+  TimedStream(ConnIo& io, int timeout_ms) : io_(io), fd_(io.fd()), timeout_ms_(timeout_ms) {}
 
   size_t ReadRaw(void* p, size_t n, error_code& ec) {
     for (;;) {
-      ssize_t r = ::recv(fd_, p, n, 0);
+      ssize_t r = io_.Recv(p, n);
       if (r > 0) return static_cast<size_t>(r);
       if (r == 0) {
         ec = asio::error::eof;
         return 0;
       }
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        ec = error_code(errno, boost::system::system_category());
+      if (r == ConnIo::kError) {
+        ec = asio::error::connection_reset;
         return 0;
       }
-      if (!WaitFd(fd_, POLLIN, timeout_ms_)) {
+      if (!WaitFd(fd_, io_.want_events(), timeout_ms_)) {
         ec = beast::error::timeout;
         return 0;
       }
     }
+  }
+
+  bool tls() const { return io_.tls(); }
+
+  // TLS: all of [p, p+n) through OpenSSL; false on error or stall.
+  bool SendTls(const char* p, size_t n) {
+    while (n > 0) {
+      ssize_t w = io_.Send(p, n);
+      if (w > 0) {
+        p += w;
+        n -= static_cast<size_t>(w);
+        continue;
+      }
+      if (w != ConnIo::kWouldBlock || !WaitFd(fd_, io_.want_events(), timeout_ms_)) return false;
+    }
+    return true;
   }
 
   template <class MutableBufferSequence>
@@ -159,6 +176,22 @@ class TimedStream {
 
   // Writes all of iov (modified in place); false on error or stall.
   bool WriteAll(iovec* iov, int iovcnt) {
+    if (io_.tls()) {
+      // Small pieces (a head and a short body) go out as one TLS record.
+      size_t total = 0;
+      for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+      if (iovcnt > 1 && total <= 16384) {
+        std::string joined;
+        joined.reserve(total);
+        for (int i = 0; i < iovcnt; ++i)
+          joined.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+        return SendTls(joined.data(), joined.size());
+      }
+      for (int i = 0; i < iovcnt; ++i) {
+        if (!SendTls(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len)) return false;
+      }
+      return true;
+    }
     while (iovcnt > 0) {
       msghdr msg{};
       msg.msg_iov = iov;
@@ -185,6 +218,7 @@ class TimedStream {
   }
 
   bool SendFile(int in_fd, uint64_t offset, uint64_t length, RateLimiter* limiter) {
+    if (io_.tls()) return SendFileTls({}, in_fd, offset, length, limiter);
     off_t off = static_cast<off_t>(offset);
     while (length > 0) {
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, 1 << 30));
@@ -205,7 +239,38 @@ class TimedStream {
     return true;
   }
 
+  // TLS encrypts in user space: the file is read into the worker's buffer and written through
+  // OpenSSL, `head` (the response head) in front of the first piece so that a small object
+  // goes out in one TLS record.
+  bool SendFileTls(std::string_view head, int in_fd, uint64_t offset, uint64_t length,
+                   RateLimiter* limiter) {
+    // Small pieces: the buffer stays in cache between pread, encryption and send (a large
+    // one per worker thrashes it and doubles the cost of the copies).
+    constexpr size_t kChunk = 64 * 1024;
+    thread_local std::unique_ptr<char[]> buf(new char[kChunk]);
+    if (head.size() >= kChunk) {
+      if (!SendTls(head.data(), head.size())) return false;
+      head = {};
+    }
+    std::memcpy(buf.get(), head.data(), head.size());
+    size_t have = head.size();
+    while (length > 0 || have > 0) {
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(length, kChunk - have));
+      if (limiter && chunk > 0) limiter->Acquire(chunk);
+      ssize_t r =
+          chunk > 0 ? ::pread(in_fd, buf.get() + have, chunk, static_cast<off_t>(offset)) : 0;
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 || (r == 0 && chunk > 0)) return false;  // an error, or the file shrank
+      if (!SendTls(buf.get(), have + static_cast<size_t>(r))) return false;
+      have = 0;
+      offset += static_cast<uint64_t>(r);
+      length -= static_cast<uint64_t>(r);
+    }
+    return true;
+  }
+
  private:
+  ConnIo& io_;
   int fd_;
   int timeout_ms_;
 };
@@ -352,10 +417,12 @@ struct Connection {
   asio::steady_timer timer;
   beast::flat_buffer buffer{64 * 1024};
   std::optional<Parser> parser;  // the request being read or served
+  std::unique_ptr<ConnIo> io;    // plain or TLS; set at accept
   std::string ip;
   std::string remote;  // "ip:port"
   ConnLimiter* limiter;
-  bool counted = false;  // holds a slot in `limiter`
+  bool counted = false;            // holds a slot in `limiter`
+  bool handshake_started = false;  // TLS: the first bytes were a handshake
   // Strand only: the timer armed last (a stale expiry is ignored) and whether it is the head
   // deadline (bytes of a head arrived) rather than the idle one.
   uint64_t timer_gen = 0;
@@ -374,7 +441,6 @@ HeadState ReadHead(Connection& conn, const ServerOptions& opts, error_code& ec) 
                                             : std::numeric_limits<std::uint64_t>::max());
   }
   Parser& p = *conn.parser;
-  int fd = conn.socket.native_handle();
   for (;;) {
     if (conn.buffer.size() > 0) {
       size_t used = p.put(conn.buffer.data(), ec);
@@ -392,14 +458,13 @@ HeadState ReadHead(Connection& conn, const ServerOptions& opts, error_code& ec) 
       return HeadState::kError;
     }
     auto space = conn.buffer.prepare(beast::read_size(conn.buffer, 64 * 1024));
-    ssize_t r = ::recv(fd, space.data(), space.size(), 0);
+    ssize_t r = conn.io->Recv(space.data(), space.size());
     if (r > 0) {
       conn.buffer.commit(static_cast<size_t>(r));
       continue;
     }
     if (r == 0) return HeadState::kClosed;  // a partial head then EOF: nothing to answer
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return HeadState::kNeedMore;
+    if (r == ConnIo::kWouldBlock) return HeadState::kNeedMore;
     return HeadState::kClosed;
   }
 }
@@ -443,6 +508,25 @@ void SendNow(int fd, const std::string& data) {
   }
 }
 
+// The same through the connection's TLS session (nothing before the handshake is done).
+void SendNow(ConnIo& io, const std::string& data) {
+  if (!io.tls()) return SendNow(io.fd(), data);
+  if (!io.established()) return;
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = io.Send(data.data() + off, data.size() - off);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// A plain-HTTP request to the TLS port: its first byte is not a TLS handshake record (0x16).
+bool LooksLikePlainHttp(int fd) {
+  unsigned char first = 0;
+  ssize_t n = ::recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 1 && first != 0x16;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -461,6 +545,7 @@ struct HttpServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   uint16_t bound_port = 0;
   std::unique_ptr<RateLimiter> limiter;
+  std::unique_ptr<ServerTls> tls;  // null: plain HTTP
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
@@ -479,16 +564,27 @@ struct HttpServer::Impl {
       auto ep = conn->socket.remote_endpoint(ignored);
       conn->ip = ep.address().to_string();
       conn->remote = conn->ip + ":" + std::to_string(ep.port());
+      int fd = conn->socket.native_handle();
+      ssl_st* ssl = nullptr;
+      if (tls && (ssl = tls->NewSsl(fd)) == nullptr) {
+        spdlog::warn("TLS: cannot start a session for {}", conn->remote);
+        Close(*conn);
+        return Accept();
+      }
+      conn->io = std::make_unique<ConnIo>(fd, ssl);
       if (!conns->Acquire(conn->ip)) {
-        SendNow(conn->socket.native_handle(),
-                ErrorReply(503,
-                           "too many connections from " + conn->ip + " (limit " +
-                               std::to_string(opts.max_conns_per_ip) + ")",
-                           conn->remote));
+        SendNow(*conn->io, ErrorReply(503,
+                                      "too many connections from " + conn->ip + " (limit " +
+                                          std::to_string(opts.max_conns_per_ip) + ")",
+                                      conn->remote));
         Close(*conn);
       } else {
         conn->counted = true;
-        asio::dispatch(conn->socket.get_executor(), [this, conn] { WaitForRequest(conn); });
+        asio::dispatch(conn->socket.get_executor(), [this, conn] {
+          if (!conn->io->tls()) return WaitForRequest(conn);
+          ArmTimer(conn, true);  // the handshake has the head's deadline
+          WaitHandshake(conn, POLLIN);
+        });
       }
       Accept();
     });
@@ -504,14 +600,37 @@ struct HttpServer::Impl {
     conn->timer.async_wait([this, conn, gen](error_code ec) {
       if (ec || gen != conn->timer_gen || !conn->socket.is_open()) return;
       if (conn->head_deadline) {
-        SendNow(
-            conn->socket.native_handle(),
-            ErrorReply(
-                408, "request head not received in " + std::to_string(opts.head_timeout_ms) + " ms",
-                conn->remote));
+        SendNow(*conn->io, ErrorReply(408,
+                                      "request head not received in " +
+                                          std::to_string(opts.head_timeout_ms) + " ms",
+                                      conn->remote));
       }
       Close(*conn);  // cancels the pending read wait
     });
+  }
+
+  // Strand: the TLS handshake, without blocking; then the first request head. A client that
+  // speaks plain HTTP to the TLS port is answered in plain HTTP (400) and closed at once.
+  void WaitHandshake(const std::shared_ptr<Connection>& conn, short events) {
+    auto on_ready = [this, conn](error_code ec) {
+      if (ec || stopping || !conn->socket.is_open()) return CloseOnLoop(conn);
+      int fd = conn->socket.native_handle();
+      if (!conn->handshake_started && LooksLikePlainHttp(fd)) {
+        SendNow(fd, ErrorReply(400,
+                               "this port speaks TLS: use https:// (plain HTTP request to a TLS "
+                               "port)",
+                               conn->remote));
+        return CloseOnLoop(conn);
+      }
+      conn->handshake_started = true;
+      int r = conn->io->Handshake();
+      if (r == 1) return WaitForRequest(conn);
+      if (r == ConnIo::kWouldBlock) return WaitHandshake(conn, conn->io->want_events());
+      spdlog::debug("TLS handshake with {} failed", conn->remote);
+      CloseOnLoop(conn);
+    };
+    conn->socket.async_wait(events == POLLOUT ? tcp::socket::wait_write : tcp::socket::wait_read,
+                            std::move(on_ready));
   }
 
   // Strand: the loop owns the connection until a whole head has arrived.
@@ -522,7 +641,9 @@ struct HttpServer::Impl {
   }
 
   void WaitReadable(const std::shared_ptr<Connection>& conn) {
-    conn->socket.async_wait(tcp::socket::wait_read, [this, conn](error_code ec) {
+    bool want_write = conn->io->tls() && conn->io->want_events() == POLLOUT;
+    auto wait = want_write ? tcp::socket::wait_write : tcp::socket::wait_read;
+    auto on_ready = [this, conn](error_code ec) {
       if (ec || stopping || !conn->socket.is_open()) return CloseOnLoop(conn);
       error_code perr;
       switch (ReadHead(*conn, opts, perr)) {
@@ -535,10 +656,14 @@ struct HttpServer::Impl {
           return WaitReadable(conn);
         case HeadState::kClosed: return CloseOnLoop(conn);
         case HeadState::kError:
-          SendNow(conn->socket.native_handle(), HeadErrorReply(perr, opts, conn->remote));
+          SendNow(*conn->io, HeadErrorReply(perr, opts, conn->remote));
           return CloseOnLoop(conn);
       }
-    });
+    };
+    // Bytes OpenSSL already decrypted do not make the socket readable.
+    if (conn->io->Pending())
+      return asio::post(conn->socket.get_executor(), [on_ready] { on_ready(error_code()); });
+    conn->socket.async_wait(wait, std::move(on_ready));
   }
 
   // Strand: closes a connection the loop owns and drops its timer wait, which holds the last
@@ -572,6 +697,7 @@ struct HttpServer::Impl {
   }
 
   static void Close(Connection& conn) {
+    if (conn.io) conn.io->Shutdown();
     error_code ignored;
     conn.socket.shutdown(tcp::socket::shutdown_both, ignored);
     conn.socket.close(ignored);
@@ -580,20 +706,22 @@ struct HttpServer::Impl {
   // Worker thread: serve requests on this connection while whole heads keep coming.
   void Serve(const std::shared_ptr<Connection>& conn, bool priority_worker) {
     int fd = conn->socket.native_handle();
-    TimedStream stream(fd, opts.io_timeout_ms);
+    ConnIo& io = *conn->io;
+    TimedStream stream(io, opts.io_timeout_ms);
     for (;;) {
       bool keep = ServeOne(*conn, stream);
       conn->parser.reset();
       if (!keep || stopping) return Close(*conn);
-      if (conn->buffer.size() == 0 && !WaitFd(fd, POLLIN, opts.linger_ms)) return HandBack(conn);
+      if (conn->buffer.size() == 0 && !io.Pending() && !WaitFd(fd, POLLIN, opts.linger_ms))
+        return HandBack(conn);
       error_code ec;
       HeadState st = ReadHead(*conn, opts, ec);
-      if (st == HeadState::kNeedMore && WaitFd(fd, POLLIN, opts.linger_ms))
+      if (st == HeadState::kNeedMore && WaitFd(fd, io.want_events(), opts.linger_ms))
         st = ReadHead(*conn, opts, ec);
       if (st == HeadState::kNeedMore) return HandBack(conn);
       if (st == HeadState::kClosed) return Close(*conn);
       if (st == HeadState::kError) {
-        SendNow(fd, HeadErrorReply(ec, opts, conn->remote));
+        SendNow(io, HeadErrorReply(ec, opts, conn->remote));
         return Close(*conn);
       }
       if (priority_worker && !IsPriority(*conn)) return Dispatch(conn);  // not this quota's
@@ -719,10 +847,12 @@ struct HttpServer::Impl {
     if (resp.file) {
       // MSG_MORE is implied by writing the head then sendfile on a TCP_NODELAY socket;
       // small objects go out in two segments, which loopback handles fine.
+      RateLimiter* lim = limiter && limiter->enabled() ? limiter.get() : nullptr;
+      if (stream.tls())
+        return stream.SendFileTls(head, resp.file->fd, resp.file->offset, resp.file->length, lim);
       iovec iov{head.data(), head.size()};
       if (!stream.WriteAll(&iov, 1)) return false;
-      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length,
-                             limiter && limiter->enabled() ? limiter.get() : nullptr);
+      return stream.SendFile(resp.file->fd, resp.file->offset, resp.file->length, lim);
     }
     iovec iov[2] = {{head.data(), head.size()},
                     {const_cast<char*>(resp.body.data()), resp.body.size()}};
@@ -744,6 +874,9 @@ HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 Status HttpServer::Listen() {
   Impl& s = *impl_;
+  if (!s.opts.tls.cert_file.empty() || !s.opts.tls.key_file.empty()) {
+    AISLE_ASSIGN_OR_RETURN(s.tls, ServerTls::Load(s.opts.tls));
+  }
   error_code ec;
   auto addr = asio::ip::make_address(s.opts.host, ec);
   if (ec) return Status::InvalidArgument("invalid listen address \"" + s.opts.host + "\"");
@@ -773,6 +906,13 @@ void HttpServer::Start() {
 }
 
 void HttpServer::SetHandler(api::Handler* handler) { impl_->handler = handler; }
+
+bool HttpServer::tls() const { return impl_->tls != nullptr; }
+
+Status HttpServer::ReloadTls() {
+  if (!impl_->tls) return Status::InvalidArgument("TLS is not enabled");
+  return impl_->tls->Reload();
+}
 
 uint16_t HttpServer::port() const { return impl_->bound_port; }
 

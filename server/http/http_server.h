@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "server/api/http_types.h"
+#include "server/http/tls_server.h"
 
 namespace aisle::http {
 
@@ -47,6 +48,8 @@ struct ServerOptions {
   int idle_timeout_ms = 120000;  // idle keep-alive connections are closed after this
   int linger_ms = 2;             // how long a worker waits for the next pipelined request
   uint64_t rate_limit_bps = 0;   // cap on response body bytes/s for the whole node (0 = none)
+  // Certificate and key set: the port speaks TLS only (plain HTTP is answered 400 and closed).
+  TlsFiles tls;
 };
 
 class HttpServer {
@@ -63,6 +66,10 @@ class HttpServer {
   // REQUIRES: called before Start().
   void SetHandler(api::Handler* handler);
   uint16_t port() const;
+  bool tls() const;
+  // Loads the certificate and key files again for new handshakes (open connections keep
+  // theirs); on failure the old ones stay.
+  Status ReloadTls();
   // Connections open now (accepted and not yet closed). Thread-safe.
   int64_t open_connections() const;
   // Stops accepting, lets in-flight requests finish (up to `grace`), closes connections.

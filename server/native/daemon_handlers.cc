@@ -30,6 +30,7 @@ cluster::Node SelfNode(const NodeContext& n) {
   node.role = n.role;
   node.host = n.host;
   node.port = n.port;
+  node.tls = n.tls;
   return node;
 }
 

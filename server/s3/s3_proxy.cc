@@ -102,8 +102,11 @@ S3Target S3ProxyApi::Parse(const Request& req) const {
 void S3ProxyApi::RelayTo(const std::string& url, Request& req, Response& resp) {
   std::string host;
   uint16_t port = 0;
-  if (!SplitUrl(url, &host, &port)) return ServiceUnavailable(req, resp, "bad node URL " + url);
+  bool tls = false;
+  if (!SplitUrl(url, &host, &port, &tls))
+    return ServiceUnavailable(req, resp, "bad node URL " + url);
   RelayOptions ro;
+  if (tls) ro.tls = cluster_->peers().http().tls();
   // The client's body streams through: signed as UNSIGNED-PAYLOAD (docs/SECURITY.md).
   ro.extra_headers = cluster_->peers().IntraHeaders(req.method, req.target, kUnsignedPayload);
   Status st = RelayInto(host, port, req, resp, ro);

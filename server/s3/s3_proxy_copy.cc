@@ -42,7 +42,8 @@ void S3ProxyApi::CopyAcrossTargets(Request& req, Response& resp, const S3Target&
   const cluster::Node* to = smap->Owner(t.bucket, t.key);
   std::string host;
   uint16_t port = 0;
-  if (!from || !to || !SplitUrl(from->Url(), &host, &port))
+  bool tls = false;
+  if (!from || !to || !SplitUrl(from->Url(), &host, &port, &tls))
     return WriteS3Error(req, resp, 503, "ServiceUnavailable", "no target is online");
 
   // 1. The source, as bytes plus metadata, from its owner.
@@ -54,6 +55,7 @@ void S3ProxyApi::CopyAcrossTargets(Request& req, Response& resp, const S3Target&
   StringBodyReader no_body("");
   get.body = &no_body;
   RelayOptions ro;
+  if (tls) ro.tls = cluster_->peers().http().tls();
   ro.extra_headers = cluster_->peers().IntraHeaders("GET", get.target, Sha256Hex(""));
   auto src = Relay(host, port, get, ro);
   if (!src.ok()) return WriteS3Error(req, resp, 503, "ServiceUnavailable", src.status().message());

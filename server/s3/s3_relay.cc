@@ -18,8 +18,11 @@ bool HopByHop(const std::string& name) {
 
 }  // namespace
 
-bool SplitUrl(const std::string& url, std::string* host, uint16_t* port) {
+bool SplitUrl(const std::string& url, std::string* host, uint16_t* port, bool* tls) {
   std::string_view u = url;
+  bool https = u.substr(0, 8) == "https://";
+  if (tls != nullptr) *tls = https;
+  if (https) u.remove_prefix(8);
   if (u.substr(0, 7) == "http://") u.remove_prefix(7);
   size_t slash = u.find('/');
   if (slash != std::string_view::npos) u = u.substr(0, slash);
@@ -38,6 +41,7 @@ Result<RelayedResponse> Relay(const std::string& host, uint16_t port, Request& r
   HttpStreamOptions so;
   so.connect_timeout = so.io_timeout = std::chrono::milliseconds(opts.io_timeout_ms);
   so.keep_alive = false;  // one connection per relayed request
+  so.tls = opts.tls;
   HttpStreamClient client(so);
 
   std::optional<uint64_t> length;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/body.h"
+#include "common/net/tls_options.h"
 #include "server/api/http_types.h"
 
 namespace aisle::api::s3 {
@@ -22,6 +23,7 @@ struct RelayOptions {
   // Added to the relayed request (PeerClient::IntraHeaders); the client's own Aisle-Intra*
   // headers are dropped.
   std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::optional<TlsClientOptions> tls;  // set: the node serves https
 };
 
 struct RelayedResponse {
@@ -43,6 +45,7 @@ Status RelayInto(const std::string& host, uint16_t port, Request& req, Response&
                  const RelayOptions& opts);
 
 // Splits "http://host:port" into host and port.
-bool SplitUrl(const std::string& url, std::string* host, uint16_t* port);
+// *tls (when given): the URL is https.
+bool SplitUrl(const std::string& url, std::string* host, uint16_t* port, bool* tls = nullptr);
 
 }  // namespace aisle::api::s3

@@ -102,5 +102,28 @@ TEST(PlacementTest, NoOnlineTargetNoOwner) {
   EXPECT_TRUE(smap.RankTargets("b", "o", 3).empty());
 }
 
+// Node URLs in the map carry the scheme: an https node stays https through AIStore's JSON.
+TEST(ClusterMapTest, SchemeSurvivesJson) {
+  Smap smap;
+  smap.version = 3;
+  Node t;
+  t.id = "tAAA";
+  t.role = "target";
+  t.host = "127.0.0.1";
+  t.port = 8443;
+  t.tls = true;
+  smap.targets[t.id] = t;
+  Node p = t;
+  p.id = "pBBB";
+  p.role = "proxy";
+  p.tls = false;
+  smap.proxies[p.id] = p;
+  smap.primary_id = p.id;
+  auto back = SmapFromJson(SmapToJson(smap));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->targets.at("tAAA").Url(), "https://127.0.0.1:8443");
+  EXPECT_EQ(back->proxies.at("pBBB").Url(), "http://127.0.0.1:8443");
+}
+
 }  // namespace
 }  // namespace aisle::cluster

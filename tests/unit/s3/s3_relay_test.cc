@@ -183,6 +183,13 @@ TEST(S3RelayTest, SplitsUrls) {
   EXPECT_EQ(host, "127.0.0.1");
   EXPECT_EQ(port, 8080);
   EXPECT_FALSE(SplitUrl("http://nohost", &host, &port));
+  bool tls = true;
+  ASSERT_TRUE(SplitUrl("http://127.0.0.1:8080", &host, &port, &tls));
+  EXPECT_FALSE(tls);
+  ASSERT_TRUE(SplitUrl("https://[::1]:8443", &host, &port, &tls));
+  EXPECT_TRUE(tls);
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 8443);
 }
 
 }  // namespace
