@@ -957,6 +957,7 @@ Status Store::Delete(std::string_view bucket, std::string_view name) {
       AISLE_RETURN_IF_ERROR(
           impl_->index[mp]->Commit({IndexOp::Del(IndexTable::kObjects, key),
                                     IndexOp::Put(IndexTable::kPending, key, pending)}));
+      if (FaultResult f = impl_->Fault("delete.index"); !f.ok()) return f.status;
       if (::unlink((dir + "/" + hash).c_str()) != 0 && errno != ENOENT)
         return Status::FromErrno(errno, "delete " + ObjectCname(bucket, name));
       for (const char* sidecar : {".idx", ".xxs"})
