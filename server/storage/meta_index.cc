@@ -108,6 +108,8 @@ Status OpenEnv(const std::string& dir, MetaIndex::Env* e) {
   // random; readahead would only fill the page cache.
   rc = mdb_env_open(e->env, dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0644);
   if (rc != 0) return LmdbError(rc, "open " + dir);
+  int dead = 0;  // reader slots of a process that died (kill -9) would pin old pages
+  mdb_reader_check(e->env, &dead);
   MDB_txn* txn = nullptr;
   rc = mdb_txn_begin(e->env, nullptr, 0, &txn);
   if (rc != 0) return LmdbError(rc, "begin");

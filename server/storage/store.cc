@@ -427,6 +427,19 @@ struct Store::Impl {
   }
 
   Status LoadMountpath(uint8_t mp_idx);
+
+  // Background verification after an unclean shutdown (docs/INTERNALS.md, "Object index"):
+  // compares the object files and the index at a bounded rate while the store serves.
+  std::thread verifier;
+  std::atomic<bool> stop_verify{false};
+  ~Impl() {
+    stop_verify = true;
+    if (verifier.joinable()) verifier.join();
+  }
+  void Verify();
+  bool Pace(uint64_t done, std::chrono::steady_clock::time_point t0);
+  int VerifyFile(uint8_t mp, Bucket& b, const std::string& path, const std::string& file);
+  int VerifyEntry(uint8_t mp, Bucket& b, std::string_view name);
   Status BuildIndex(uint8_t mp_idx, const std::vector<std::string>& buckets, uint64_t* count);
   Status ReplayPending(uint8_t mp_idx, size_t* replayed);
   Status DropStaleBuckets(uint8_t mp_idx);
@@ -610,6 +623,123 @@ Status Store::Impl::LoadMountpath(uint8_t mp_idx) {
   return Status::OK();
 }
 
+// ---- background verification ------------------------------------------------------------
+
+namespace {
+constexpr uint64_t kVerifyPerSecond = 20000;  // files and entries checked per second
+}  // namespace
+
+// Sleeps so that `done` items took at least done / kVerifyPerSecond; false when stopping.
+bool Store::Impl::Pace(uint64_t done, std::chrono::steady_clock::time_point t0) {
+  auto due = t0 + std::chrono::microseconds(done * 1000000 / kVerifyPerSecond);
+  while (!stop_verify && std::chrono::steady_clock::now() < due)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return !stop_verify;
+}
+
+// A file the index does not describe (absent, or another version) is indexed from its header.
+// Checked again under the name's commit lock, where file and index change together. Returns 1
+// when it repaired something.
+int Store::Impl::VerifyFile(uint8_t mp, Bucket& b, const std::string& path,
+                            const std::string& file) {
+  auto check = [&](bool fix) -> int {
+    auto fh = OpenFile(path, O_RDONLY);
+    if (!fh.ok()) return 0;  // deleted meanwhile
+    ObjectMeta meta;
+    uint32_t hlen = 0;
+    if (!ReadHeader(fh->get(), path, &meta, &hlen).ok() || NameHash(meta.name) != file) return 0;
+    auto cur = Lookup(b.name, meta.name);
+    if (!cur.ok()) return 0;
+    if (*cur &&
+        ((*cur)->mp != mp || ((*cur)->e.version == meta.version && (*cur)->e.size == meta.size &&
+                              (*cur)->e.xxhash == meta.xxhash)))
+      return 0;  // agrees (or this is an older copy on another mountpath)
+    if (!fix) return 1;
+    if (Destroyed(b)) return 0;
+    Status st = index[mp]->Commit({IndexOp::Put(IndexTable::kObjects, ObjectKey(b.name, meta.name),
+                                                EncodeEntry(EntryOf(meta), meta.name))});
+    if (!st.ok()) return 0;
+    spdlog::warn("verification: indexed {} from its file (version {})",
+                 ObjectCname(b.name, meta.name), meta.version);
+    return 1;
+  };
+  if (check(false) == 0) return 0;
+  // The name is known only from the header: lock its stripe and look again.
+  ObjectMeta meta;
+  uint32_t hlen = 0;
+  auto fh = OpenFile(path, O_RDONLY);
+  if (!fh.ok() || !ReadHeader(fh->get(), path, &meta, &hlen).ok()) return 0;
+  std::lock_guard<std::mutex> stripe(b.Stripe(meta.name));
+  return check(true);
+}
+
+// An entry whose file is gone is removed (under the name's commit lock).
+int Store::Impl::VerifyEntry(uint8_t mp, Bucket& b, std::string_view name) {
+  std::string path = ObjectPath(mp, b.name, name);
+  if (PathExists(path)) return 0;
+  std::lock_guard<std::mutex> stripe(b.Stripe(name));
+  auto cur = Lookup(b.name, name);
+  if (!cur.ok() || !*cur || (*cur)->mp != mp || PathExists(path)) return 0;
+  if (!index[mp]->Commit({IndexOp::Del(IndexTable::kObjects, ObjectKey(b.name, name))}).ok())
+    return 0;
+  spdlog::warn("verification: dropped {} from the index (no file)", ObjectCname(b.name, name));
+  return 1;
+}
+
+void Store::Impl::Verify() {
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t done = 0, fixed = 0;
+  spdlog::info("verification of the object index against the object files started");
+  std::vector<std::string> names;
+  {
+    std::shared_lock<std::shared_mutex> l(buckets_mu);
+    for (const auto& [name, b] : buckets) names.push_back(name);
+  }
+  for (size_t i = 0; i < mps.size(); ++i) {
+    auto mp = static_cast<uint8_t>(i);
+    for (const std::string& bname : names) {
+      std::shared_ptr<Bucket> b = FindBucket(bname);
+      if (!b) continue;
+      std::string bdir = mps[mp].BucketDir(bname);
+      // Files -> index.
+      for (const std::string& hh : ListDirNames(bdir)) {
+        if (hh.size() != 2) continue;
+        for (const std::string& file : ListDirNames(bdir + "/" + hh)) {
+          if (!Pace(++done, t0)) return;
+          fixed += VerifyFile(mp, *b, bdir + "/" + hh + "/" + file, file);
+        }
+      }
+      // Index -> files, a page of keys at a time.
+      const std::string prefix = BucketKeyPrefix(bname);
+      std::string from = prefix;
+      for (bool more = true; more;) {
+        std::vector<std::string> page;
+        std::string last;
+        Status st = index[mp]->Scan(IndexTable::kObjects, from, [&](auto k, auto v) {
+          if (k.compare(0, prefix.size(), prefix) != 0) return false;
+          if (k == from && from != prefix) return true;
+          IndexEntry e;
+          std::string name;
+          if (DecodeEntry(k, v, bname.size(), &e, &name)) page.push_back(std::move(name));
+          last = std::string(k);
+          return page.size() < 1000;
+        });
+        more = st.ok() && page.size() == 1000;
+        from = last;
+        for (const std::string& name : page) {
+          if (!Pace(++done, t0)) return;
+          fixed += VerifyEntry(mp, *b, name);
+        }
+      }
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::warn(
+      "verification of the object index done: {} files and entries checked, {} "
+      "repaired, {:.1f} s",
+      done, fixed, secs);
+}
+
 // ---- Store --------------------------------------------------------------------------------
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -707,6 +837,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   for (const auto& st : results) AISLE_RETURN_IF_ERROR(st);
   for (size_t i = 0; i < impl->mps.size(); ++i)
     AISLE_RETURN_IF_ERROR(impl->DropStaleBuckets(static_cast<uint8_t>(i)));
+  bool unclean = false;
+  for (const auto& info : infos) unclean |= info.built && !info.clean;
+  if (unclean) impl->verifier = std::thread([p = impl.get()] { p->Verify(); });
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 

@@ -1,10 +1,13 @@
 // The persistent object index (meta_index.h) through the Store: crash ordering at each step,
 // start without a scan, building from an existing data directory, a damaged index, long names.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "server/storage/store.h"
 #include "server/storage/work_dirs.h"
@@ -127,6 +130,39 @@ TEST_F(IndexTest, StartDoesNotScanObjectFiles) {
   EXPECT_TRUE(store_->Get("b", "o7").status().IsNotFound());
   fs::remove(*path);
   EXPECT_EQ(ListAndCheckFiles().size(), 49u);
+}
+
+// After an unclean shutdown (a child process that exits without closing the store), the
+// background verification pass indexes a file the index lacks and drops an entry whose file
+// is gone, while the store serves.
+TEST_F(IndexTest, VerificationAfterAnUncleanShutdownRepairsBothWays) {
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Put("o" + std::to_string(i), "d").ok());
+  auto path7 = store_->ObjectFile("b", "o7");
+  auto path8 = store_->ObjectFile("b", "o8");
+  ASSERT_TRUE(path7.ok() && path8.ok());
+  std::string saved = dir_.Sub("saved");
+  fs::copy_file(*path7, saved);
+  ASSERT_TRUE(store_->Delete("b", "o7").ok());
+  store_.reset();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    StoreOptions o;
+    o.mountpaths = {dir_.Sub("mp1"), dir_.Sub("mp2")};
+    auto s = Store::Open(o);
+    if (s.ok()) (void)std::move(s).value().release();  // "crash": never closed
+    ::_exit(s.ok() ? 0 : 1);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+  fs::copy_file(saved, *path7);
+  fs::remove(*path8);
+  Reopen();
+  for (int i = 0; i < 500 && (store_->ObjectCount() != 19 || !store_->Get("b", "o7").ok()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Get("o7"), "d");
+  EXPECT_TRUE(store_->Get("b", "o8").status().IsNotFound());
+  EXPECT_EQ(ListAndCheckFiles().size(), 19u);
 }
 
 // A data directory from before the index (no MP/.aisle/index) is indexed once at start.
