@@ -101,6 +101,7 @@ def small_ops(c, n=1000):
 
 
 def node_round(binary, mp, work):
+    os.sync()  # no writeback of earlier phases inside this one's fsyncs
     p, c, ready_s = start(binary, mp, work)
     rss_ready = rss_mib(p.pid)
     n, list_s = list_all(c)
@@ -117,13 +118,14 @@ def main():
         work = tempfile.mkdtemp(prefix="aisle-idxbench-", dir=os.environ.get("BENCH_DIR", "/tmp"))
         mp = os.path.join(work, "mp")
         try:
-            created = json.loads(subprocess.check_output([TOOL, "create", mp, str(n)]))
+            created = json.loads(subprocess.check_output([TOOL, "create", mp, str(n)]).splitlines()[-1])
+            os.sync()
             p, c, build_s = start(NEW, mp, work)  # first start: builds the index once
             stop(p)
             new = node_round(NEW, mp, work)
             new2 = node_round(NEW, mp, work)  # a second restart: flat?
             # the engine before today's node: that one writes files the index would not know
-            eng = json.loads(subprocess.check_output([TOOL, "open", mp]))
+            eng = json.loads(subprocess.check_output([TOOL, "open", mp]).splitlines()[-1])
             old = node_round(OLD, mp, work) if os.path.exists(OLD) else None
             rows.append((n, created, build_s, new, new2, old, eng))
             sys.stderr.write(json.dumps(rows[-1]) + "\n")
