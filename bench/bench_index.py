@@ -23,10 +23,11 @@ OLD = os.environ.get("AISLE_OLD_NODE", "/work/main/build/server/aisle-node")
 TOOL = os.path.join(BUILD, "bench", "index_bench")
 
 
-def rss_mib(pid):
+def rss_mib(pid, field="VmRSS:"):
+    """RSS in MiB; field RssAnon: (heap) or RssFile: (mapped files: the index, reclaimable)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024.0
     return 0.0
 
@@ -100,16 +101,40 @@ def small_ops(c, n=1000):
     return put, n / (time.monotonic() - t0)
 
 
+def parallel_puts(c, threads=4, n=250):
+    import threading
+    host, port = c.host, c.port
+    data = os.urandom(10 * 1024)
+
+    def run(t):
+        cc = http.client.HTTPConnection(host, port, timeout=600)
+        for i in range(n):
+            cc.request("PUT", "/v1/objects/b/par/%d/%d" % (t, i), body=data)
+            r = cc.getresponse()
+            r.read()
+        cc.close()
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return threads * n / (time.monotonic() - t0)
+
+
 def node_round(binary, mp, work):
     os.sync()  # no writeback of earlier phases inside this one's fsyncs
     p, c, ready_s = start(binary, mp, work)
     rss_ready = rss_mib(p.pid)
     n, list_s = list_all(c)
     rss_list = rss_mib(p.pid)
+    anon, filemap = rss_mib(p.pid, "RssAnon:"), rss_mib(p.pid, "RssFile:")
     put, get = small_ops(c)
+    par = parallel_puts(c)
     stop(p)
     return {"ready_s": ready_s, "rss_ready": rss_ready, "listed": n, "list_rate": n / list_s,
-            "rss_list": rss_list, "put": put, "get": get}
+            "rss_list": rss_list, "anon": anon, "file": filemap, "put": put, "get": get,
+            "par_put": par}
 
 
 def main():
@@ -133,17 +158,22 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     print("| objects | first start (index build) | restart to healthy new / old | RSS at ready new / old (MiB) "
           "| RSS after full HTTP listing new / old (MiB) | HTTP listing new / old (obj/s) "
-          "| engine: open, listing (obj/s), RSS after listing | small PUT new/old | small GET new/old |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| engine: open, listing (obj/s), RSS after listing | small PUT new/old | small GET new/old "
+          "| 4-stream small PUT new/old |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for n, created, build_s, new, new2, old, eng in rows:
         o = old or {k: float("nan") for k in new}
         print("| %d | %.1f s | %.2f s (again %.2f s) / %.2f s | %.0f / %.0f | %.0f / %.0f | %.0fk / %.0fk "
-              "| %.3f s, %.0fk, %.0f MiB | %.0f / %.0f /s (%.2fx) | %.0f / %.0f /s (%.2fx) |"
+              "| %.3f s, %.0fk, %.0f MiB | %.0f / %.0f /s (%.2fx) | %.0f / %.0f /s (%.2fx) "
+              "| %.0f / %.0f /s (%.2fx) |"
               % (n, build_s, new["ready_s"], new2["ready_s"], o["ready_s"], new["rss_ready"],
                  o["rss_ready"], new["rss_list"], o["rss_list"], new["list_rate"] / 1e3,
                  o["list_rate"] / 1e3, eng["open_s"], eng["list_per_s"] / 1e3, eng["rss_list_mib"],
                  new["put"], o["put"], new["put"] / o["put"], new["get"], o["get"],
-                 new["get"] / o["get"]))
+                 new["get"] / o["get"], new["par_put"], o["par_put"],
+                 new["par_put"] / o["par_put"]))
+        print("RSS after listing, heap (RssAnon) / mapped files (RssFile), MiB: new %.0f / %.0f, "
+              "old %.0f / %.0f" % (new["anon"], new["file"], o["anon"], o["file"]))
 
 
 if __name__ == "__main__":
