@@ -152,6 +152,7 @@ def main():
             # the engine before today's node: that one writes files the index would not know
             eng = json.loads(subprocess.check_output([TOOL, "open", mp]).splitlines()[-1])
             old = node_round(OLD, mp, work) if os.path.exists(OLD) else None
+            eng["index_mib"] = os.path.getsize(os.path.join(mp, ".aisle", "index", "data.mdb")) / 2**20
             rows.append((n, created, build_s, new, new2, old, eng))
             sys.stderr.write(json.dumps(rows[-1]) + "\n")
         finally:
