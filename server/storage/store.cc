@@ -21,7 +21,9 @@
 #include "common/logging.h"
 #include "common/names.h"
 #include "server/storage/inplace_append.h"
+#include "server/storage/meta_index.h"
 #include "server/storage/read_guard.h"
+#include "server/storage/record_codec.h"
 #include "server/storage/work_dirs.h"
 
 namespace aisle::storage {
@@ -60,22 +62,60 @@ struct Mountpath {
   std::string BucketDir(std::string_view b) const { return BucketsDir() + "/" + std::string(b); }
 };
 
-struct IndexEntry {
-  uint64_t size = 0;
-  uint64_t xxhash = 0;
-  uint64_t version = 0;
-  int64_t mtime_ns = 0;
-  int64_t atime_ns = 0;
+// An object as the index has it, with the mountpath whose index (and directory) holds it.
+struct Found {
+  IndexEntry e;
   uint8_t mp = 0;
 };
+
+IndexEntry EntryOf(const ObjectMeta& m) {
+  return IndexEntry{m.size, m.xxhash, m.version, m.mtime_ns, m.atime_ns};
+}
+
+// Pending records (MetaIndex table kPending): a file step that follows a durable index change
+// and that Open finishes after a crash (docs/INTERNALS.md, "Object index").
+enum class PendingKind : uint32_t {
+  kPut = 1,     // rename `path` (the durable temp file) into place if still there; drop
+                // the copy on old_mp (another mountpath) and its entry
+  kDelete = 2,  // unlink `path` (the object file) if still there
+  kCheck = 3,   // an in-place append: set the entry from the file's header
+};
+constexpr uint32_t kNoMp = 0xffffffff;
+
+struct Pending {
+  PendingKind kind = PendingKind::kPut;
+  uint64_t seq = 0;
+  uint32_t old_mp = kNoMp;
+  std::string bucket, name, path;
+};
+
+std::string EncodePending(const Pending& p) {
+  std::string v;
+  Put32(&v, static_cast<uint32_t>(p.kind));
+  Put64(&v, p.seq);
+  Put32(&v, p.old_mp);
+  PutStr(&v, p.bucket);
+  PutStr(&v, p.name);
+  PutStr(&v, p.path);
+  return v;
+}
+
+bool DecodePending(std::string_view v, Pending* p) {
+  RecordReader r(v);
+  uint32_t kind;
+  if (!r.U32(&kind) || !r.U64(&p->seq) || !r.U32(&p->old_mp) || !r.Str(&p->bucket) ||
+      !r.Str(&p->name) || !r.Str(&p->path) || !r.AtEnd())
+    return false;
+  p->kind = static_cast<PendingKind>(kind);
+  return true;
+}
 
 struct Bucket {
   std::string name;
   int64_t created_ns = 0;
-  mutable std::shared_mutex mu;  // guards objects and destroyed
-  std::map<std::string, IndexEntry, std::less<>> objects;
+  mutable std::shared_mutex mu;  // guards destroyed
   bool destroyed = false;
-  // Serialise commits (rename + index update) per name; lock order: stripe, then mu.
+  // Serialise commits (index update + rename) per name.
   std::mutex stripes[kStripes];
   std::mutex& Stripe(std::string_view name) {
     return stripes[XXH3_64bits(name.data(), name.size()) % kStripes];
@@ -126,6 +166,47 @@ struct Store::Impl {
 
   std::shared_ptr<GuardTable> guards = std::make_shared<GuardTable>();
 
+  // One persistent index per mountpath (meta_index.h), same order as mps.
+  std::vector<std::unique_ptr<MetaIndex>> index;
+  std::atomic<uint64_t> pending_seq{static_cast<uint64_t>(NowNs())};
+
+  bool Destroyed(const Bucket& b) const {
+    std::shared_lock<std::shared_mutex> l(b.mu);
+    return b.destroyed;
+  }
+
+  // The object's entry. Writes always go to the HRW mountpath, so its entry is the current
+  // one; an entry elsewhere is a copy left from before the mountpaths changed (newest wins).
+  Result<std::optional<Found>> Lookup(std::string_view bucket, std::string_view name) const {
+    std::string key = ObjectKey(bucket, name);
+    uint8_t first = PickMountpath(bucket, name);
+    std::optional<Found> best;
+    for (size_t n = 0; n < mps.size(); ++n) {
+      uint8_t i = n == 0 ? first : static_cast<uint8_t>(n <= first ? n - 1 : n);
+      AISLE_ASSIGN_OR_RETURN(std::optional<std::string> v,
+                             index[i]->Get(IndexTable::kObjects, key));
+      if (!v) continue;
+      Found f;
+      std::string got;
+      if (!DecodeEntry(key, *v, bucket.size(), &f.e, &got) || got != name) continue;
+      f.mp = i;
+      if (i == first) return std::optional<Found>(f);
+      if (!best || f.e.version > best->e.version) best = f;
+    }
+    return best;
+  }
+
+  Pending NewPending(PendingKind kind, std::string_view bucket, std::string_view name,
+                     std::string path) {
+    Pending p;
+    p.kind = kind;
+    p.seq = pending_seq.fetch_add(1);
+    p.bucket = std::string(bucket);
+    p.name = std::string(name);
+    p.path = std::move(path);
+    return p;
+  }
+
   FaultResult Fault(std::string_view step) {
     std::lock_guard<std::mutex> l(hook_mu);
     return hook ? hook(step) : FaultResult();
@@ -167,20 +248,19 @@ struct Store::Impl {
     return t;
   }
 
-  // Writes the header, fsyncs, renames into place, updates the index, fsyncs the directory.
-  // On return OK the object is durable.
+  // Writes the header, fsyncs, records the object in the index (durable, with a pending
+  // record), renames into place, fsyncs the directory, clears the pending record. On return OK
+  // the object is durable. Crash ordering: docs/INTERNALS.md, "Object index".
   Status Commit(Bucket& b, uint8_t mp, TempFile& tmp, ObjectMeta& meta, uint32_t header_len) {
     bool preset_version = meta.version != 0;  // intra-cluster copies keep the source's
-    auto next_version = [&] {
-      std::shared_lock<std::shared_mutex> l(b.mu);
-      auto it = b.objects.find(meta.name);
-      return it == b.objects.end() ? uint64_t{1} : it->second.version + 1;
+    auto next_version = [&]() -> Result<uint64_t> {
+      AISLE_ASSIGN_OR_RETURN(std::optional<Found> cur, Lookup(b.name, meta.name));
+      return cur ? cur->e.version + 1 : uint64_t{1};
     };
-    {
-      std::shared_lock<std::shared_mutex> l(b.mu);
-      if (b.destroyed) return BucketNotFound(b.name);
+    if (Destroyed(b)) return BucketNotFound(b.name);
+    if (!preset_version) {
+      AISLE_ASSIGN_OR_RETURN(meta.version, next_version());
     }
-    if (!preset_version) meta.version = next_version();
     std::string header = EncodeHeader(meta);
     if (header.size() != header_len)
       return Status::Internal("object header length changed while writing");
@@ -197,35 +277,66 @@ struct Store::Impl {
     std::string hash = NameHash(meta.name);
     std::string dir = ObjectDir(mp, b.name, hash);
     std::string path = dir + "/" + hash;
+    std::string key = ObjectKey(b.name, meta.name);
     std::string old_dir;
+    uint32_t old_mp = kNoMp;
+    std::string pending;
     {
       std::lock_guard<std::mutex> stripe(b.Stripe(meta.name));
-      {
-        std::shared_lock<std::shared_mutex> l(b.mu);
-        if (b.destroyed) return BucketNotFound(b.name);
-      }
+      if (Destroyed(b)) return BucketNotFound(b.name);
+      AISLE_ASSIGN_OR_RETURN(std::optional<Found> cur, Lookup(b.name, meta.name));
       // A concurrent writer of the same name committed meanwhile: take the next version.
       // Rare (contended names only), so the extra fsync is paid only then.
-      if (!preset_version && next_version() != meta.version) {
-        meta.version = next_version();
+      uint64_t want = cur ? cur->e.version + 1 : 1;
+      if (!preset_version && want != meta.version) {
+        meta.version = want;
         header = EncodeHeader(meta);
         AISLE_RETURN_IF_ERROR(PwriteAll(tmp.fd.get(), header.data(), header.size(), 0, tmp.path));
         AISLE_RETURN_IF_ERROR(FsyncFile(tmp.fd.get(), tmp.path));
       }
-      AISLE_RETURN_IF_ERROR(RenameFile(tmp.path, path));
+      if (cur && cur->mp != mp) old_mp = cur->mp;
+      Pending p = NewPending(PendingKind::kPut, b.name, meta.name, tmp.path);
+      p.old_mp = old_mp;
+      pending = EncodePending(p);
+      AISLE_RETURN_IF_ERROR(index[mp]->Commit(
+          {IndexOp::Put(IndexTable::kObjects, key, EncodeEntry(EntryOf(meta), meta.name)),
+           IndexOp::Put(IndexTable::kPending, key, pending)}));
+      // Past this point the object exists; failing now means putting the index back.
+      auto undo = [&] {
+        std::vector<IndexOp> ops{IndexOp::Del(IndexTable::kPending, key, pending)};
+        if (cur && cur->mp == mp)
+          ops.push_back(IndexOp::Put(IndexTable::kObjects, key, EncodeEntry(cur->e, meta.name)));
+        else
+          ops.push_back(IndexOp::Del(IndexTable::kObjects, key));
+        Status st = index[mp]->Commit(std::move(ops));
+        if (!st.ok()) spdlog::error("put {}: restoring the index: {}", meta.name, st.ToString());
+      };
+      if (FaultResult f = Fault("put.index"); !f.ok()) {
+        if (f.crash) {
+          tmp.keep = true;
+        } else {
+          undo();
+        }
+        return f.status;
+      }
+      if (Status st = RenameFile(tmp.path, path); !st.ok()) {
+        undo();
+        return st;
+      }
       tmp.keep = true;
-      std::unique_lock<std::shared_mutex> l(b.mu);
-      auto [it, inserted] = b.objects.try_emplace(meta.name);
-      if (!inserted && it->second.mp != mp) {
-        old_dir = ObjectDir(it->second.mp, b.name, hash);
+      if (old_mp != kNoMp) {
+        old_dir = ObjectDir(static_cast<uint8_t>(old_mp), b.name, hash);
         ::unlink((old_dir + "/" + hash).c_str());
       }
-      it->second =
-          IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
     }
+    // Until the pending record is cleared, a restart finishes (or re-checks) this commit.
     if (FaultResult f = Fault("put.dirsync"); !f.ok()) return f.status;
     AISLE_RETURN_IF_ERROR(FsyncDir(dir));
-    if (!old_dir.empty()) AISLE_RETURN_IF_ERROR(FsyncDir(old_dir));
+    if (!old_dir.empty()) {
+      AISLE_RETURN_IF_ERROR(FsyncDir(old_dir));
+      AISLE_RETURN_IF_ERROR(index[old_mp]->Commit({IndexOp::Del(IndexTable::kObjects, key)}));
+    }
+    index[mp]->Defer({IndexOp::Del(IndexTable::kPending, key, pending)});
     return Status::OK();
   }
 
@@ -316,7 +427,22 @@ struct Store::Impl {
   }
 
   Status LoadMountpath(uint8_t mp_idx);
-  Status LoadBucketDir(uint8_t mp_idx, const std::string& bucket);
+
+  // Background verification after an unclean shutdown (docs/INTERNALS.md, "Object index"):
+  // compares the object files and the index at a bounded rate while the store serves.
+  std::thread verifier;
+  std::atomic<bool> stop_verify{false};
+  ~Impl() {
+    stop_verify = true;
+    if (verifier.joinable()) verifier.join();
+  }
+  void Verify();
+  bool Pace(uint64_t done, std::chrono::steady_clock::time_point t0);
+  int VerifyFile(uint8_t mp, Bucket& b, const std::string& path, const std::string& file);
+  int VerifyEntry(uint8_t mp, Bucket& b, std::string_view name);
+  Status BuildIndex(uint8_t mp_idx, const std::vector<std::string>& buckets, uint64_t* count);
+  Status ReplayPending(uint8_t mp_idx, size_t* replayed);
+  Status DropStaleBuckets(uint8_t mp_idx);
 };
 
 // ---- loading ------------------------------------------------------------------------------
@@ -351,42 +477,125 @@ Status ReadHeader(int fd, const std::string& path, ObjectMeta* meta, uint32_t* h
 
 }  // namespace
 
-Status Store::Impl::LoadBucketDir(uint8_t mp_idx, const std::string& bname) {
-  std::shared_ptr<Bucket> b = FindBucket(bname);
-  std::string bdir = mps[mp_idx].BucketDir(bname);
-  for (const std::string& hh : ListDirNames(bdir)) {
-    if (hh.size() != 2) continue;
-    std::string dir = bdir + "/" + hh;
-    for (const std::string& file : ListDirNames(dir)) {
-      std::string path = dir + "/" + file;
-      auto fh = OpenFile(path, O_RDONLY);
-      if (!fh.ok()) continue;
-      ObjectMeta meta;
-      uint32_t hlen = 0;
-      Status st = ReadHeader(fh->get(), path, &meta, &hlen);
-      if (!st.ok()) {
-        spdlog::error("skipping unreadable object file: {}", st.ToString());
-        continue;
+// Indexes every object file of the mountpath (a data directory from before the index, or a
+// damaged index): the only full scan, done once.
+Status Store::Impl::BuildIndex(uint8_t mp_idx, const std::vector<std::string>& bnames,
+                               uint64_t* count) {
+  constexpr size_t kBatch = 10000;
+  MetaIndex& idx = *index[mp_idx];
+  AISLE_RETURN_IF_ERROR(idx.Clear(IndexTable::kObjects));
+  AISLE_RETURN_IF_ERROR(idx.Clear(IndexTable::kPending));
+  std::vector<IndexOp> batch;
+  for (const std::string& bname : bnames) {
+    std::string bdir = mps[mp_idx].BucketDir(bname);
+    for (const std::string& hh : ListDirNames(bdir)) {
+      if (hh.size() != 2) continue;
+      std::string dir = bdir + "/" + hh;
+      for (const std::string& file : ListDirNames(dir)) {
+        std::string path = dir + "/" + file;
+        auto fh = OpenFile(path, O_RDONLY);
+        if (!fh.ok()) continue;
+        ObjectMeta meta;
+        uint32_t hlen = 0;
+        Status st = ReadHeader(fh->get(), path, &meta, &hlen);
+        if (!st.ok()) {
+          spdlog::error("skipping unreadable object file: {}", st.ToString());
+          continue;
+        }
+        if (NameHash(meta.name) != file) {
+          spdlog::error("skipping misplaced object file {} (holds {})", path, meta.name);
+          continue;
+        }
+        batch.push_back(IndexOp::Put(IndexTable::kObjects, ObjectKey(bname, meta.name),
+                                     EncodeEntry(EntryOf(meta), meta.name)));
+        ++*count;
+        if (batch.size() == kBatch) AISLE_RETURN_IF_ERROR(idx.Commit(std::exchange(batch, {})));
       }
-      if (NameHash(meta.name) != file) {
-        spdlog::error("skipping misplaced object file {} (holds {})", path, meta.name);
-        continue;
-      }
-      std::unique_lock<std::shared_mutex> l(b->mu);
-      auto [it, inserted] = b->objects.try_emplace(meta.name);
-      IndexEntry e{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp_idx};
-      if (!inserted) {
-        // The same name on two mountpaths: a crash between rename and removing the old copy.
-        bool newer = e.version > it->second.version ||
-                     (e.version == it->second.version && e.mtime_ns > it->second.mtime_ns);
-        std::string loser = newer ? ObjectPath(it->second.mp, bname, meta.name) : path;
-        ::unlink(loser.c_str());
-        if (!newer) continue;
-      }
-      it->second = e;
     }
   }
+  batch.push_back(IndexOp::Put(IndexTable::kMeta, "built", "1"));
+  return idx.Commit(std::move(batch));
+}
+
+// Finishes the file steps of index changes a crash interrupted (see Commit and Delete). Each
+// is idempotent; a record is dropped once done.
+Status Store::Impl::ReplayPending(uint8_t mp_idx, size_t* replayed) {
+  MetaIndex& idx = *index[mp_idx];
+  std::vector<std::pair<std::string, std::string>> recs;
+  AISLE_RETURN_IF_ERROR(idx.Scan(IndexTable::kPending, "", [&](auto k, auto v) {
+    recs.emplace_back(std::string(k), std::string(v));
+    return true;
+  }));
+  for (const auto& [key, val] : recs) {
+    Pending p;
+    if (!DecodePending(val, &p)) {
+      spdlog::error("object index of {}: dropping an unreadable pending record", mps[mp_idx].root);
+    } else {
+      std::string hash = NameHash(p.name);
+      std::string dir = ObjectDir(mp_idx, p.bucket, hash);
+      std::string path = dir + "/" + hash;
+      Status st;
+      switch (p.kind) {
+        case PendingKind::kPut:
+          // The temp file is still there: the rename did not happen (or was lost). It holds
+          // the durable data the index already describes, so roll forward.
+          if (PathExists(p.path) && PathExists(dir)) st = RenameFile(p.path, path);
+          if (st.ok() && PathExists(dir)) st = FsyncDir(dir);
+          if (st.ok() && p.old_mp < mps.size() && p.old_mp != mp_idx) {
+            std::string old_dir = ObjectDir(static_cast<uint8_t>(p.old_mp), p.bucket, hash);
+            ::unlink((old_dir + "/" + hash).c_str());
+            if (PathExists(old_dir)) st = FsyncDir(old_dir);
+            if (st.ok()) st = index[p.old_mp]->Commit({IndexOp::Del(IndexTable::kObjects, key)});
+          }
+          break;
+        case PendingKind::kDelete:
+          ::unlink(p.path.c_str());
+          if (PathExists(dir)) st = FsyncDir(dir);
+          break;
+        case PendingKind::kCheck: {
+          // An in-place append: undo records are rolled back already, so the header is the
+          // version that survived.
+          ObjectMeta meta;
+          uint32_t hlen = 0;
+          auto fh = OpenFile(path, O_RDONLY);
+          if (fh.ok() && ReadHeader(fh->get(), path, &meta, &hlen).ok() && meta.name == p.name)
+            st = idx.Commit(
+                {IndexOp::Put(IndexTable::kObjects, key, EncodeEntry(EntryOf(meta), meta.name))});
+          else
+            st = idx.Commit({IndexOp::Del(IndexTable::kObjects, key)});
+          break;
+        }
+      }
+      if (!st.ok()) {
+        spdlog::error("finishing an interrupted write of {}: {}", ObjectCname(p.bucket, p.name),
+                      st.ToString());
+      }
+    }
+    AISLE_RETURN_IF_ERROR(idx.Commit({IndexOp::Del(IndexTable::kPending, key, val)}));
+    ++*replayed;
+  }
   return Status::OK();
+}
+
+// Entries of buckets that are gone (a crash while destroying one): one seek per bucket.
+Status Store::Impl::DropStaleBuckets(uint8_t mp_idx) {
+  MetaIndex& idx = *index[mp_idx];
+  std::string from;
+  for (;;) {
+    std::optional<std::string> bucket;
+    AISLE_RETURN_IF_ERROR(idx.Scan(IndexTable::kObjects, from, [&](auto k, auto) {
+      bucket = std::string(k.substr(0, k.find('\0')));
+      return false;
+    }));
+    if (!bucket) return Status::OK();
+    if (!FindBucket(*bucket)) {
+      spdlog::warn("object index of {}: dropping entries of removed bucket {}", mps[mp_idx].root,
+                   BucketCname(*bucket));
+      AISLE_RETURN_IF_ERROR(idx.DeletePrefix(IndexTable::kObjects, BucketKeyPrefix(*bucket)));
+      AISLE_RETURN_IF_ERROR(idx.DeletePrefix(IndexTable::kPending, BucketKeyPrefix(*bucket)));
+    }
+    from = *bucket + '\1';
+  }
 }
 
 Status Store::Impl::LoadMountpath(uint8_t mp_idx) {
@@ -412,6 +621,123 @@ Status Store::Impl::LoadMountpath(uint8_t mp_idx) {
     }
   }
   return Status::OK();
+}
+
+// ---- background verification ------------------------------------------------------------
+
+namespace {
+constexpr uint64_t kVerifyPerSecond = 20000;  // files and entries checked per second
+}  // namespace
+
+// Sleeps so that `done` items took at least done / kVerifyPerSecond; false when stopping.
+bool Store::Impl::Pace(uint64_t done, std::chrono::steady_clock::time_point t0) {
+  auto due = t0 + std::chrono::microseconds(done * 1000000 / kVerifyPerSecond);
+  while (!stop_verify && std::chrono::steady_clock::now() < due)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return !stop_verify;
+}
+
+// A file the index does not describe (absent, or another version) is indexed from its header.
+// Checked again under the name's commit lock, where file and index change together. Returns 1
+// when it repaired something.
+int Store::Impl::VerifyFile(uint8_t mp, Bucket& b, const std::string& path,
+                            const std::string& file) {
+  auto check = [&](bool fix) -> int {
+    auto fh = OpenFile(path, O_RDONLY);
+    if (!fh.ok()) return 0;  // deleted meanwhile
+    ObjectMeta meta;
+    uint32_t hlen = 0;
+    if (!ReadHeader(fh->get(), path, &meta, &hlen).ok() || NameHash(meta.name) != file) return 0;
+    auto cur = Lookup(b.name, meta.name);
+    if (!cur.ok()) return 0;
+    if (*cur &&
+        ((*cur)->mp != mp || ((*cur)->e.version == meta.version && (*cur)->e.size == meta.size &&
+                              (*cur)->e.xxhash == meta.xxhash)))
+      return 0;  // agrees (or this is an older copy on another mountpath)
+    if (!fix) return 1;
+    if (Destroyed(b)) return 0;
+    Status st = index[mp]->Commit({IndexOp::Put(IndexTable::kObjects, ObjectKey(b.name, meta.name),
+                                                EncodeEntry(EntryOf(meta), meta.name))});
+    if (!st.ok()) return 0;
+    spdlog::warn("verification: indexed {} from its file (version {})",
+                 ObjectCname(b.name, meta.name), meta.version);
+    return 1;
+  };
+  if (check(false) == 0) return 0;
+  // The name is known only from the header: lock its stripe and look again.
+  ObjectMeta meta;
+  uint32_t hlen = 0;
+  auto fh = OpenFile(path, O_RDONLY);
+  if (!fh.ok() || !ReadHeader(fh->get(), path, &meta, &hlen).ok()) return 0;
+  std::lock_guard<std::mutex> stripe(b.Stripe(meta.name));
+  return check(true);
+}
+
+// An entry whose file is gone is removed (under the name's commit lock).
+int Store::Impl::VerifyEntry(uint8_t mp, Bucket& b, std::string_view name) {
+  std::string path = ObjectPath(mp, b.name, name);
+  if (PathExists(path)) return 0;
+  std::lock_guard<std::mutex> stripe(b.Stripe(name));
+  auto cur = Lookup(b.name, name);
+  if (!cur.ok() || !*cur || (*cur)->mp != mp || PathExists(path)) return 0;
+  if (!index[mp]->Commit({IndexOp::Del(IndexTable::kObjects, ObjectKey(b.name, name))}).ok())
+    return 0;
+  spdlog::warn("verification: dropped {} from the index (no file)", ObjectCname(b.name, name));
+  return 1;
+}
+
+void Store::Impl::Verify() {
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t done = 0, fixed = 0;
+  spdlog::info("verification of the object index against the object files started");
+  std::vector<std::string> names;
+  {
+    std::shared_lock<std::shared_mutex> l(buckets_mu);
+    for (const auto& [name, b] : buckets) names.push_back(name);
+  }
+  for (size_t i = 0; i < mps.size(); ++i) {
+    auto mp = static_cast<uint8_t>(i);
+    for (const std::string& bname : names) {
+      std::shared_ptr<Bucket> b = FindBucket(bname);
+      if (!b) continue;
+      std::string bdir = mps[mp].BucketDir(bname);
+      // Files -> index.
+      for (const std::string& hh : ListDirNames(bdir)) {
+        if (hh.size() != 2) continue;
+        for (const std::string& file : ListDirNames(bdir + "/" + hh)) {
+          if (!Pace(++done, t0)) return;
+          fixed += VerifyFile(mp, *b, bdir + "/" + hh + "/" + file, file);
+        }
+      }
+      // Index -> files, a page of keys at a time.
+      const std::string prefix = BucketKeyPrefix(bname);
+      std::string from = prefix;
+      for (bool more = true; more;) {
+        std::vector<std::string> page;
+        std::string last;
+        Status st = index[mp]->Scan(IndexTable::kObjects, from, [&](auto k, auto v) {
+          if (k.compare(0, prefix.size(), prefix) != 0) return false;
+          if (k == from && from != prefix) return true;
+          IndexEntry e;
+          std::string name;
+          if (DecodeEntry(k, v, bname.size(), &e, &name)) page.push_back(std::move(name));
+          last = std::string(k);
+          return page.size() < 1000;
+        });
+        more = st.ok() && page.size() == 1000;
+        from = last;
+        for (const std::string& name : page) {
+          if (!Pace(++done, t0)) return;
+          fixed += VerifyEntry(mp, *b, name);
+        }
+      }
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::warn(
+      "verification of the object index done: {} files and entries checked, {} "
+      "repaired, {:.1f} s",
+      done, fixed, secs);
 }
 
 // ---- Store --------------------------------------------------------------------------------
@@ -441,16 +767,39 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.BucketsDir()));
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.TmpDir()));
     AISLE_RETURN_IF_ERROR(MakeDirs(mp.TrashDir()));
-    // Leftovers of interrupted writes and bucket destroys.
-    AISLE_RETURN_IF_ERROR(RemoveTree(mp.TmpDir()));
-    AISLE_RETURN_IF_ERROR(RemoveTree(mp.TrashDir()));
-    AISLE_RETURN_IF_ERROR(MakeDirs(mp.TmpDir()));
-    AISLE_RETURN_IF_ERROR(MakeDirs(mp.TrashDir()));
     // Interrupted in-place appends: back to the old version before any header is read.
     AISLE_RETURN_IF_ERROR(MakeDirs(UndoDir(root)));
     AISLE_RETURN_IF_ERROR(inplace::Recover(root));
     impl->mp_roots.push_back(root);
     impl->mps.push_back(std::move(mp));
+  }
+  // The object indexes; interrupted commits are finished before temp files are removed (a
+  // committed PUT may still be a temp file).
+  std::vector<MetaIndex::OpenInfo> infos(impl->mps.size());
+  for (size_t i = 0; i < impl->mps.size(); ++i) {
+    const std::string& root = impl->mps[i].root;
+    AISLE_ASSIGN_OR_RETURN(auto idx, MetaIndex::Open(IndexDir(root), &infos[i]));
+    if (!infos[i].damaged.empty())
+      spdlog::error(
+          "object index of {} is unreadable ({}): set aside, rebuilding it from the "
+          "object files",
+          root, infos[i].damaged);
+    impl->index.push_back(std::move(idx));
+  }
+  for (size_t i = 0; i < impl->mps.size(); ++i) {
+    if (!infos[i].built) continue;
+    size_t replayed = 0;
+    AISLE_RETURN_IF_ERROR(impl->ReplayPending(static_cast<uint8_t>(i), &replayed));
+    if (!infos[i].clean || replayed > 0)
+      spdlog::warn("object index of {}: unclean shutdown; finished {} interrupted writes",
+                   impl->mps[i].root, replayed);
+  }
+  for (auto& mp : impl->mps) {
+    // Leftovers of interrupted writes and bucket destroys.
+    AISLE_RETURN_IF_ERROR(RemoveTree(mp.TmpDir()));
+    AISLE_RETURN_IF_ERROR(RemoveTree(mp.TrashDir()));
+    AISLE_RETURN_IF_ERROR(MakeDirs(mp.TmpDir()));
+    AISLE_RETURN_IF_ERROR(MakeDirs(mp.TrashDir()));
   }
   for (size_t i = 0; i < impl->mps.size(); ++i)
     AISLE_RETURN_IF_ERROR(impl->LoadMountpath(static_cast<uint8_t>(i)));
@@ -466,19 +815,31 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       }
     }
   }
-  // Index every object; one thread per mountpath.
+  // A mountpath without a complete index (a data directory from before it, or a damaged one)
+  // indexes its object files once; one thread per mountpath.
   std::vector<Status> results(impl->mps.size());
-  std::vector<std::thread> loaders;
+  std::vector<std::thread> builders;
   for (size_t i = 0; i < impl->mps.size(); ++i) {
-    loaders.emplace_back([&, i] {
-      for (const auto& name : names) {
-        Status st = impl->LoadBucketDir(static_cast<uint8_t>(i), name);
-        if (!st.ok()) results[i] = st;
-      }
+    if (infos[i].built) continue;
+    builders.emplace_back([&, i] {
+      const std::string& root = impl->mps[i].root;
+      spdlog::warn("building the object index of {} from its object files ({})", root,
+                   infos[i].damaged.empty() ? "none yet" : "the old one was unreadable");
+      auto t0 = std::chrono::steady_clock::now();
+      uint64_t n = 0;
+      results[i] = impl->BuildIndex(static_cast<uint8_t>(i), names, &n);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (results[i].ok())
+        spdlog::warn("built the object index of {}: {} objects in {:.2f} s", root, n, s);
     });
   }
-  for (auto& t : loaders) t.join();
+  for (auto& t : builders) t.join();
   for (const auto& st : results) AISLE_RETURN_IF_ERROR(st);
+  for (size_t i = 0; i < impl->mps.size(); ++i)
+    AISLE_RETURN_IF_ERROR(impl->DropStaleBuckets(static_cast<uint8_t>(i)));
+  bool unclean = false;
+  for (const auto& info : infos) unclean |= info.built && !info.clean;
+  if (unclean) impl->verifier = std::thread([p = impl.get()] { p->Verify(); });
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -501,10 +862,9 @@ void Store::SetFaultHook(FaultHook hook) {
 
 size_t Store::ObjectCount() const {
   size_t n = 0;
-  std::shared_lock<std::shared_mutex> l(impl_->buckets_mu);
-  for (const auto& [name, b] : impl_->buckets) {
-    std::shared_lock<std::shared_mutex> bl(b->mu);
-    n += b->objects.size();
+  for (const auto& idx : impl_->index) {
+    auto c = idx->Count(IndexTable::kObjects);
+    if (c.ok()) n += *c;
   }
   return n;
 }
@@ -553,7 +913,6 @@ Status Store::DestroyBucket(std::string_view bucket) {
   {
     std::unique_lock<std::shared_mutex> l(b->mu);
     b->destroyed = true;
-    b->objects.clear();
   }
   {
     std::unique_lock<std::shared_mutex> l(impl_->buckets_mu);
@@ -567,6 +926,13 @@ Status Store::DestroyBucket(std::string_view bucket) {
     if (st.ok()) st = FsyncDir(mp.BucketsDir());
     if (st.ok()) st = RemoveTree(trash);
     if (!st.ok() && first.ok()) first = st;
+  }
+  // The entries go after the files (a crash in between: Open drops them, DropStaleBuckets).
+  for (auto& idx : impl_->index) {
+    for (IndexTable t : {IndexTable::kObjects, IndexTable::kPending}) {
+      Status st = idx->DeletePrefix(t, BucketKeyPrefix(bucket));
+      if (!st.ok() && first.ok()) first = st;
+    }
   }
   return first;
 }
@@ -673,15 +1039,10 @@ Result<ObjectMeta> Store::PutFile(std::string_view bucket, std::string_view name
 Result<ObjectReader> Store::Get(std::string_view bucket, std::string_view name) const {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
-  uint8_t mp;
-  bool small;  // by the index; the header read from the file below is what counts
-  {
-    std::shared_lock<std::shared_mutex> l(b->mu);
-    auto it = b->objects.find(name);
-    if (it == b->objects.end()) return ObjectNotFound(bucket, name);
-    mp = it->second.mp;
-    small = it->second.size <= kSmallObject;
-  }
+  AISLE_ASSIGN_OR_RETURN(std::optional<Found> found, impl_->Lookup(bucket, name));
+  if (!found) return ObjectNotFound(bucket, name);
+  uint8_t mp = found->mp;
+  bool small = found->e.size <= kSmallObject;  // by the index; the header read below counts
   std::string path = impl_->ObjectPath(mp, bucket, name);
   // Guard first (it waits out an in-place append), so the header and data read are one version.
   struct GuardedFile {
@@ -709,38 +1070,52 @@ Result<ObjectReader> Store::Get(std::string_view bucket, std::string_view name) 
   return r;
 }
 
+// Index first (durable, with a pending record), then the file: a crash in between leaves a
+// file without an entry, which Open unlinks (ReplayPending).
 Status Store::Delete(std::string_view bucket, std::string_view name) {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
-  std::string dir;
+  std::string hash = NameHash(name), key = ObjectKey(bucket, name);
+  std::vector<std::pair<uint8_t, std::string>> done;  // mountpath, pending record
   {
     std::lock_guard<std::mutex> stripe(b->Stripe(name));
-    std::unique_lock<std::shared_mutex> l(b->mu);
-    auto it = b->objects.find(name);
-    if (it == b->objects.end()) return ObjectNotFound(bucket, name);
-    std::string hash = NameHash(name);
-    dir = impl_->ObjectDir(it->second.mp, bucket, hash);
-    if (::unlink((dir + "/" + hash).c_str()) != 0 && errno != ENOENT)
-      return Status::FromErrno(errno, "delete " + ObjectCname(bucket, name));
-    for (const char* sidecar : {".idx", ".xxs"})
-      ::unlink(
-          (impl_->mps[it->second.mp].BucketDir(bucket) + "/.shards/" + hash + sidecar).c_str());
-    b->objects.erase(it);
+    // Normally one entry; more only for copies left from before the mountpaths changed.
+    for (;;) {
+      AISLE_ASSIGN_OR_RETURN(std::optional<Found> cur, impl_->Lookup(bucket, name));
+      if (!cur) break;
+      uint8_t mp = cur->mp;
+      std::string dir = impl_->ObjectDir(mp, bucket, hash);
+      std::string pending =
+          EncodePending(impl_->NewPending(PendingKind::kDelete, bucket, name, dir + "/" + hash));
+      AISLE_RETURN_IF_ERROR(
+          impl_->index[mp]->Commit({IndexOp::Del(IndexTable::kObjects, key),
+                                    IndexOp::Put(IndexTable::kPending, key, pending)}));
+      if (FaultResult f = impl_->Fault("delete.index"); !f.ok()) return f.status;
+      if (::unlink((dir + "/" + hash).c_str()) != 0 && errno != ENOENT)
+        return Status::FromErrno(errno, "delete " + ObjectCname(bucket, name));
+      for (const char* sidecar : {".idx", ".xxs"})
+        ::unlink((impl_->mps[mp].BucketDir(bucket) + "/.shards/" + hash + sidecar).c_str());
+      done.emplace_back(mp, std::move(pending));
+    }
   }
-  return FsyncDir(dir);
+  if (done.empty()) return ObjectNotFound(bucket, name);
+  for (const auto& [mp, pending] : done) {
+    AISLE_RETURN_IF_ERROR(FsyncDir(impl_->ObjectDir(mp, bucket, hash)));
+    impl_->index[mp]->Defer({IndexOp::Del(IndexTable::kPending, key, pending)});
+  }
+  return Status::OK();
 }
 
 Status Store::Quarantine(std::string_view bucket, std::string_view name,
                          const ObjectReader* opened) {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
-  std::string dir, hash = NameHash(name);
+  std::string dir, hash = NameHash(name), key = ObjectKey(bucket, name);
   {
     std::lock_guard<std::mutex> stripe(b->Stripe(name));
-    std::unique_lock<std::shared_mutex> l(b->mu);
-    auto it = b->objects.find(name);
-    if (it == b->objects.end()) return ObjectNotFound(bucket, name);
-    uint8_t mp = it->second.mp;
+    AISLE_ASSIGN_OR_RETURN(std::optional<Found> cur, impl_->Lookup(bucket, name));
+    if (!cur) return ObjectNotFound(bucket, name);
+    uint8_t mp = cur->mp;
     dir = impl_->ObjectDir(mp, bucket, hash);
     std::string path = dir + "/" + hash;
     if (opened) {
@@ -753,10 +1128,16 @@ Status Store::Quarantine(std::string_view bucket, std::string_view name,
     AISLE_RETURN_IF_ERROR(MakeDirs(QuarantineDir(root)));
     std::string aside = QuarantineDir(root) + "/" + std::string(bucket) + "-" + hash + "-" +
                         std::to_string(NowNs());
+    // Forgotten first; a crash before the move leaves a file Open deletes (pending record).
+    std::string pending =
+        EncodePending(impl_->NewPending(PendingKind::kDelete, bucket, name, path));
+    AISLE_RETURN_IF_ERROR(
+        impl_->index[mp]->Commit({IndexOp::Del(IndexTable::kObjects, key),
+                                  IndexOp::Put(IndexTable::kPending, key, pending)}));
     AISLE_RETURN_IF_ERROR(RenameFile(path, aside));
     for (const char* sidecar : {".idx", ".xxs"})
       ::unlink((impl_->mps[mp].BucketDir(bucket) + "/.shards/" + hash + sidecar).c_str());
-    b->objects.erase(it);
+    impl_->index[mp]->Defer({IndexOp::Del(IndexTable::kPending, key, pending)});
   }
   spdlog::error("quarantined {} (failed its checksum)", ObjectCname(bucket, name));
   return FsyncDir(dir);
@@ -765,10 +1146,9 @@ Status Store::Quarantine(std::string_view bucket, std::string_view name,
 Result<std::string> Store::ObjectFile(std::string_view bucket, std::string_view name) const {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
-  std::shared_lock<std::shared_mutex> l(b->mu);
-  auto it = b->objects.find(name);
-  if (it == b->objects.end()) return ObjectNotFound(bucket, name);
-  return impl_->ObjectPath(it->second.mp, bucket, name);
+  AISLE_ASSIGN_OR_RETURN(std::optional<Found> cur, impl_->Lookup(bucket, name));
+  if (!cur) return ObjectNotFound(bucket, name);
+  return impl_->ObjectPath(cur->mp, bucket, name);
 }
 
 Status Store::Rename(std::string_view bucket, std::string_view from, std::string_view to) {
@@ -794,25 +1174,66 @@ Status Store::SetCustom(std::string_view bucket, std::string_view name,
   return impl_->Rewrite(*b, src, name, {merged.begin(), merged.end()});
 }
 
+// Pages straight from the indexes: each mountpath's cursor yields up to page_size + 1 entries
+// after the start, merged by key (one mountpath: already in order).
 Result<ListPage> Store::List(std::string_view bucket, const ListOptions& opts) const {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
   size_t limit = opts.page_size == 0 ? 1000 : opts.page_size;
-  ListPage page;
-  page.entries.reserve(std::min<size_t>(limit, 4096));
-  std::shared_lock<std::shared_mutex> l(b->mu);
-  auto it = opts.start_after.empty() || opts.start_after < opts.prefix
-                ? b->objects.lower_bound(opts.prefix)
-                : b->objects.upper_bound(opts.start_after);
-  for (; it != b->objects.end(); ++it) {
-    if (it->first.compare(0, opts.prefix.size(), opts.prefix) != 0) break;
-    if (page.entries.size() == limit) {
-      page.next_token = page.entries.back().name;
-      break;
-    }
-    const IndexEntry& e = it->second;
-    page.entries.push_back({it->first, e.size, e.xxhash, e.version, e.mtime_ns, e.atime_ns, {}});
+  const std::string bprefix = BucketKeyPrefix(bucket);
+  // Keys hold at most kMaxKeyName bytes of a name, so the scan bound uses that much of the
+  // prefix and the full prefix is checked on the decoded name.
+  const std::string key_prefix =
+      bprefix + opts.prefix.substr(0, std::min(opts.prefix.size(), kMaxKeyName));
+  const bool after = !opts.start_after.empty() && opts.start_after >= opts.prefix;
+  const std::string from = after ? ObjectKey(bucket, opts.start_after) : key_prefix;
+  struct Item {
+    std::string key;
+    ListEntry entry;
+    uint8_t mp;
+  };
+  std::vector<Item> items;
+  for (size_t i = 0; i < impl_->mps.size(); ++i) {
+    size_t taken = 0;
+    AISLE_RETURN_IF_ERROR(impl_->index[i]->Scan(IndexTable::kObjects, from, [&](auto k, auto v) {
+      if (k.compare(0, key_prefix.size(), key_prefix) != 0) return false;
+      if (after && k == from) return true;
+      IndexEntry e;
+      Item it;
+      if (!DecodeEntry(k, v, bucket.size(), &e, &it.entry.name)) return true;
+      if (it.entry.name.compare(0, opts.prefix.size(), opts.prefix) != 0) return true;
+      it.key = std::string(k);
+      it.entry.size = e.size;
+      it.entry.xxhash = e.xxhash;
+      it.entry.version = e.version;
+      it.entry.mtime_ns = e.mtime_ns;
+      it.entry.atime_ns = e.atime_ns;
+      it.mp = static_cast<uint8_t>(i);
+      items.push_back(std::move(it));
+      return ++taken <= limit;
+    }));
   }
+  if (impl_->mps.size() > 1) {
+    std::sort(items.begin(), items.end(),
+              [](const Item& a, const Item& b) { return a.key < b.key; });
+    // A name on two mountpaths (a copy from before they changed): the HRW one is current.
+    std::vector<Item> uniq;
+    for (auto& it : items) {
+      if (!uniq.empty() && uniq.back().key == it.key) {
+        if (impl_->PickMountpath(bucket, it.entry.name) == it.mp) uniq.back() = std::move(it);
+        continue;
+      }
+      uniq.push_back(std::move(it));
+    }
+    items.swap(uniq);
+  }
+  ListPage page;
+  if (items.size() > limit) {
+    items.resize(limit);
+    page.next_token = items.back().entry.name;
+  }
+  page.entries.reserve(items.size());
+  for (auto& it : items) page.entries.push_back(std::move(it.entry));
   return page;
 }
 
@@ -977,14 +1398,6 @@ Result<std::string> VerifiedPrefix(int fd, uint32_t hlen, uint64_t overwrite_at,
   return prefix;
 }
 
-// The index learns the appended version (unless the object was deleted meanwhile).
-void IndexAppended(Bucket& b, const ObjectMeta& meta, uint8_t mp) {
-  std::unique_lock<std::shared_mutex> l(b.mu);
-  auto it = b.objects.find(meta.name);
-  if (it != b.objects.end())
-    it->second = IndexEntry{meta.size, meta.xxhash, meta.version, meta.mtime_ns, meta.atime_ns, mp};
-}
-
 }  // namespace
 
 Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_view name,
@@ -997,15 +1410,13 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
     out.fallback = std::move(why);
     return out;
   };
-  auto current = [&]() -> std::optional<IndexEntry> {
-    std::shared_lock<std::shared_mutex> l(b->mu);
-    auto it = b->objects.find(name);
-    if (it == b->objects.end() || b->destroyed) return std::nullopt;
-    return it->second;
+  auto current = [&]() -> Result<std::optional<Found>> {
+    if (impl_->Destroyed(*b)) return std::optional<Found>();
+    return impl_->Lookup(bucket, name);
   };
-  std::optional<IndexEntry> e = current();
+  AISLE_ASSIGN_OR_RETURN(std::optional<Found> e, current());
   if (!e) return ObjectNotFound(bucket, name);
-  if (e->version != req.expected_version) return fallback("the object changed");
+  if (e->e.version != req.expected_version) return fallback("the object changed");
   const uint8_t mp = e->mp;
   std::string hash = NameHash(name);
   std::string dir = impl_->ObjectDir(mp, bucket, hash);
@@ -1033,9 +1444,9 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
   }
 
   std::lock_guard<std::mutex> stripe(b->Stripe(name));  // no commit of this name meanwhile
-  e = current();
+  AISLE_ASSIGN_OR_RETURN(e, current());
   struct stat fst, pst;
-  if (!e || e->version != old.version || e->mp != mp || ::fstat(fh.get(), &fst) != 0 ||
+  if (!e || e->e.version != old.version || e->mp != mp || ::fstat(fh.get(), &fst) != 0 ||
       ::stat(path.c_str(), &pst) != 0 || fst.st_ino != pst.st_ino)
     return fallback("the object changed");
   ObjectMeta again;
@@ -1067,8 +1478,16 @@ Result<InPlaceResult> Store::AppendInPlace(std::string_view bucket, std::string_
     return EncodeHeader(meta);
   };
   a.fault = [this](std::string_view step) { return impl_->Fault(step); };
+  // The index learns the new version after the file; the pending record makes Open re-read
+  // the header should a crash fall in between.
+  std::string key = ObjectKey(bucket, name);
+  std::string pending = EncodePending(impl_->NewPending(PendingKind::kCheck, bucket, name, path));
+  AISLE_RETURN_IF_ERROR(
+      impl_->index[mp]->Commit({IndexOp::Put(IndexTable::kPending, key, pending)}));
   AISLE_ASSIGN_OR_RETURN(inplace::WriteResult w, inplace::Write(a));
-  IndexAppended(*b, meta, mp);
+  AISLE_RETURN_IF_ERROR(impl_->index[mp]->Commit(
+      {IndexOp::Put(IndexTable::kObjects, key, EncodeEntry(EntryOf(meta), meta.name)),
+       IndexOp::Del(IndexTable::kPending, key, pending)}));
   AISLE_RETURN_IF_ERROR(impl_->Fault("append.done").status);
   out.applied = true;
   out.meta = std::move(meta);
@@ -1082,13 +1501,9 @@ Result<std::string> Store::SidecarPath(std::string_view bucket, std::string_view
                                        std::string_view suffix) const {
   std::shared_ptr<Bucket> b = impl_->FindBucket(bucket);
   if (!b) return BucketNotFound(bucket);
-  uint8_t mp;
-  {
-    std::shared_lock<std::shared_mutex> l(b->mu);
-    auto it = b->objects.find(name);
-    if (it == b->objects.end()) return ObjectNotFound(bucket, name);
-    mp = it->second.mp;
-  }
+  AISLE_ASSIGN_OR_RETURN(std::optional<Found> cur, impl_->Lookup(bucket, name));
+  if (!cur) return ObjectNotFound(bucket, name);
+  uint8_t mp = cur->mp;
   return impl_->mps[mp].BucketDir(bucket) + "/.shards/" + NameHash(name) + std::string(suffix);
 }
 

@@ -5,13 +5,16 @@
 //   MP/.aisle/tmp/                work files; removed at start (crash leftovers)
 //   MP/.aisle/trash/              destroyed buckets being removed
 //   MP/.aisle/undo/               undo records of in-place appends; rolled back at start
+//   MP/.aisle/index/              the object index (LMDB: data.mdb, lock.mdb)
 //   MP/ais/<bucket>/.props        bucket marker; a bucket dir is built aside and renamed in
 //   MP/ais/<bucket>/<hh>/<hash>   one file per object: header + data; <hash> = XXH3-128 of
 //                                 the name, so names never become paths ("a" and "a/b" coexist,
 //                                 nothing escapes the mountpath)
 // Objects are placed on mountpaths by AIStore's HRW over the object uname.
-// Writes: temp file -> write -> fsync -> rename -> fsync dir, then acknowledge.
-// An in-memory sorted index per bucket (rebuilt from headers at start) serves listings.
+// Writes: temp file -> write -> fsync -> index (durable, with a pending record) -> rename ->
+// fsync dir, then acknowledge. A persistent ordered index per mountpath (meta_index.h, LMDB
+// under MP/.aisle/index/) serves lookups and listings; start reads no object file (a data
+// directory without an index is indexed once).
 //
 // Thread-safety: all methods are safe to call concurrently.
 #pragma once
@@ -124,9 +127,10 @@ struct ListPage {
   std::string next_token;  // empty when this is the last page
 };
 
-// Test hook: called at named steps of a write ("put.write", "put.fsync", "put.rename",
-// "put.dirsync"; in-place appends: "append.undo" (record durable, object untouched),
-// "append.tail" (tail written), "append.header" (header written, not fsynced),
+// Test hook: called at named steps of a write ("put.write", "put.fsync", "put.rename" (before
+// the index), "put.index" (index durable, file not renamed yet), "put.dirsync"; deletes:
+// "delete.index" (entry gone, file not yet); in-place appends: "append.undo" (record durable,
+// object untouched), "append.tail" (tail written), "append.header" (header written, not fsynced),
 // "append.commit" (object fsynced, record not yet removed), "append.done" (durable, before
 // the acknowledgement)); a non-OK return fails the write there, as a crash or I/O error
 // would. FaultResult::Crash() leaves the temp file (or undo record) behind, as a real crash

@@ -17,5 +17,6 @@ std::string UndoDir(std::string_view mountpath) { return Sub(mountpath, "undo");
 std::string QuarantineDir(std::string_view mountpath) { return Sub(mountpath, "quarantine"); }
 std::string EtlDir(std::string_view mountpath) { return Sub(mountpath, "etl"); }
 std::string S3UploadsDir(std::string_view mountpath) { return Sub(mountpath, "s3-mpu"); }
+std::string IndexDir(std::string_view mountpath) { return Sub(mountpath, "index"); }
 
 }  // namespace aisle::storage

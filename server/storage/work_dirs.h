@@ -23,5 +23,8 @@ std::string QuarantineDir(std::string_view mountpath);
 std::string EtlDir(std::string_view mountpath);
 // S3 multipart uploads in progress, one dir per upload id (first mountpath).
 std::string S3UploadsDir(std::string_view mountpath);
+// The mountpath's object index (LMDB environment, meta_index.h); set aside to
+// <IndexDir>.bad-<time> when unreadable.
+std::string IndexDir(std::string_view mountpath);
 
 }  // namespace aisle::storage
