@@ -16,6 +16,7 @@
 #include "server/cluster/fan_out.h"
 #include "server/cluster/target_cluster.h"
 #include "server/ml/moss_handlers.h"
+#include "server/native/listrange.h"
 #include "server/native/target_api.h"
 #include "server/shards/proxy_archive.h"
 #include "server/storage/file_util.h"
@@ -431,6 +432,8 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
   }
   if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node_);
   if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
+  if (IsListRangeAction(msg->action))
+    return ForwardListRange(*cluster_, node_, req, resp, bucket, *msg, *body);
   if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
     return etl_.StartBucketJob(req, resp, bucket, *body);
   if (req.method == "PUT" && msg->action == "archive")
