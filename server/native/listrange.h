@@ -10,12 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/name_template.h"
 #include "common/result.h"
 #include "server/api/action_msg.h"
 #include "server/api/http_types.h"
 #include "server/api/node_context.h"
 #include "server/api/target_context.h"
-#include "server/native/name_template.h"
 
 namespace aisle::cluster {
 class ProxyCluster;

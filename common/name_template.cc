@@ -1,9 +1,9 @@
-#include "server/native/name_template.h"
+#include "common/name_template.h"
 
 #include <charconv>
 #include <limits>
 
-namespace aisle::api {
+namespace aisle {
 namespace {
 
 Status Invalid(std::string_view text, const std::string& why) {
@@ -160,4 +160,4 @@ Result<NameTemplate> ParseNameTemplate(std::string_view text) {
   return t;
 }
 
-}  // namespace aisle::api
+}  // namespace aisle

@@ -1,7 +1,8 @@
 // Object-name templates of AIStore's multi-object operations (cmn/cos template.go):
 // bash-style brace ranges "img-{0000..9999}.jpg", "a-{0..100..2}-b-{01..10}" (several ranges,
 // optional step, zero padding to the shorter bound's width) and "at" ranges "img-@0999.jpg"
-// (0..999, padded to 4). A template without a range is a prefix.
+// (0..999, padded to 4). A template without a range is a prefix. Used by the multi-object
+// operations (server/native/listrange); the archive job still has its own ExpandTemplate.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 
 #include "common/result.h"
 
-namespace aisle::api {
+namespace aisle {
 
 struct NameTemplate {
   struct Range {
@@ -37,4 +38,4 @@ inline constexpr uint64_t kMaxTemplateNames = 10'000'000;
 // non-numeric bounds, start > end, a non-positive step, or more than kMaxTemplateNames names.
 Result<NameTemplate> ParseNameTemplate(std::string_view text);
 
-}  // namespace aisle::api
+}  // namespace aisle
