@@ -28,6 +28,7 @@ int Run(int argc, char** argv) {
       ->envname("AISLE_CLUSTER_SECRET_FILE");
   RegisterBucketCommands(&app, &ctx, &action);
   RegisterObjectCommands(&app, &ctx, &action);
+  RegisterListRangeCommands(&app, &ctx, &action);
   RegisterArchiveCommands(&app, &ctx, &action);
   RegisterJobCommands(&app, &ctx, &action);
   RegisterEtlCommands(&app, &ctx, &action);

@@ -12,6 +12,7 @@ cluster calls through the proxy, including /v1/reverse/daemon to each target.
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -245,6 +246,32 @@ class ListRangeTest(unittest.TestCase):
         self.assert_ais_error(r, 400, "DELETE")
         self.assertEqual(self.names(b), before)
         self.assertFalse(self.exists(dst))
+
+    # --- CLI --------------------------------------------------------------------------
+
+    def aisle(self, *args, rc=0):
+        env = dict(os.environ, AIS_ENDPOINT=self.url)
+        p = subprocess.run([tl.cli_bin()] + list(args), capture_output=True, text=True, env=env,
+                           timeout=120)
+        self.assertEqual(p.returncode, rc, "aisle %s: %s %s" % (args, p.stdout, p.stderr))
+        return p
+
+    def test_cli_rm_template_and_bucket_cp(self):
+        src = self.bucket("cli")
+        self.fill(src, ["f-%02d" % i for i in range(10)])
+        dst = "clid-%d" % (int(time.time() * 1e6) % 10**9)
+        self.aisle("bucket", "cp", "ais://" + src, "ais://" + dst, "--list", "f-01,f-02",
+                   "--prepend", "c/", "--wait")
+        self.assertEqual(self.names(dst), ["c/f-01", "c/f-02"])
+        self.aisle("object", "rm", "ais://" + src, "--template", "f-{00..09..3}", "--wait")
+        self.assertEqual(self.names(src), ["f-%02d" % i for i in range(10) if i % 3])
+        # A missing name fails the job (exit 1) unless --continue-on-error.
+        self.aisle("object", "rm", "ais://" + src, "--list", "f-01,nope", "--wait", rc=1)
+        self.aisle("object", "rm", "ais://" + src, "--list", "f-02,nope", "--continue-on-error",
+                   "--wait")
+        self.assertNotIn("f-02", self.names(src))
+        p = self.aisle("object", "rm", "ais://" + src, "--template", "f-{9..1}", rc=1)
+        self.assertIn("template", p.stderr)
 
     # --- node queries of the SDK's cluster calls ----------------------------------------
 
