@@ -45,6 +45,11 @@ void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action);
 // `object get-batch` (cli/get_batch.cc), registered under the object command.
 void RegisterGetBatch(CLI::App* object, CliContext* ctx, Action* action);
 void RegisterArchiveCommands(CLI::App* app, CliContext* ctx, Action* action);
+// `bucket cp` (cli/listrange_commands.cc); registered after the bucket commands.
+void RegisterListRangeCommands(CLI::App* app, CliContext* ctx, Action* action);
+// `object rm ais://B --template T | --list a,b`: one delete-listrange job. Exit code.
+int RunDeleteRange(const CliContext& ctx, const std::string& bucket_arg, const std::string& templ,
+                   const std::vector<std::string>& list, bool coer, bool wait);
 void RegisterJobCommands(CLI::App* app, CliContext* ctx, Action* action);
 void RegisterEtlCommands(CLI::App* app, CliContext* ctx, Action* action);
 // Polls job `id` until it ends (progress bar on a terminal); 0 = no timeout. Exit code.

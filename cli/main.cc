@@ -38,6 +38,7 @@ int Run(int argc, char** argv) {
   app.add_option("--cert-key", tls.key_file, "Private key of --cert")->envname("AIS_CRT_KEY");
   RegisterBucketCommands(&app, &ctx, &action);
   RegisterObjectCommands(&app, &ctx, &action);
+  RegisterListRangeCommands(&app, &ctx, &action);
   RegisterArchiveCommands(&app, &ctx, &action);
   RegisterJobCommands(&app, &ctx, &action);
   RegisterEtlCommands(&app, &ctx, &action);

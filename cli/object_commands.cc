@@ -519,6 +519,9 @@ void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action) {
     int workers = 4;
     uint64_t limit = 0;
     uint32_t page_size = 0;
+    std::string templ;  // rm: a delete-listrange job over a template or --list
+    std::vector<std::string> list;
+    bool coer = false, wait = false;
   };
   auto workers_check = CLI::Range(1, 256);
 
@@ -577,8 +580,23 @@ void RegisterObjectCommands(CLI::App* app, CliContext* ctx, Action* action) {
   auto rm = std::make_shared<Opts>();
   CLI::App* rm_cmd = object->add_subcommand("rm", "Delete objects");
   rm_cmd->alias("delete");
-  rm_cmd->add_option("OBJECT", rm->srcs, "ais://BUCKET/OBJECT ...")->required();
-  rm_cmd->callback([=] { *action = [=] { return RunRm(*ctx, rm->srcs); }; });
+  rm_cmd
+      ->add_option("OBJECT", rm->srcs,
+                   "ais://BUCKET/OBJECT ... (ais://BUCKET with --template/--list)")
+      ->required();
+  rm_cmd->add_option("--template", rm->templ,
+                     "Delete the objects a template names, e.g. 'x-{0000..0999}' (one job)");
+  rm_cmd->add_option("--list", rm->list, "Delete these objects, comma-separated (one job)")
+      ->delimiter(',');
+  rm_cmd->add_flag("--continue-on-error", rm->coer, "With --template/--list: skip missing ones");
+  rm_cmd->add_flag("--wait", rm->wait, "With --template/--list: wait for the job");
+  rm_cmd->callback([=] {
+    *action = [=] {
+      if (rm->templ.empty() && rm->list.empty()) return RunRm(*ctx, rm->srcs);
+      if (rm->srcs.size() != 1) return UsageError("--template/--list take one ais://BUCKET");
+      return RunDeleteRange(*ctx, rm->srcs[0], rm->templ, rm->list, rm->coer, rm->wait);
+    };
+  });
 
   RegisterGetBatch(object, ctx, action);
 }

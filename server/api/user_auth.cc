@@ -139,7 +139,8 @@ Need NeedOf(const Request& req, bool proxy) {
     if (proxy && m == "POST" && !FirstComponent(tail).empty()) return Need{Need::kOpen, "", 0};
     return admin();
   }
-  if (group == "daemon" || group == "cluster" || group == "etl") return read ? n : admin();
+  if (group == "daemon" || group == "reverse" || group == "cluster" || group == "etl")
+    return read ? n : admin();
   if (group == "objects") {
     std::string_view b = FirstComponent(tail);
     if (m == "GET") return bucket(b, access::kGet);

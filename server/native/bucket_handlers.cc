@@ -15,6 +15,7 @@
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_handlers.h"
 #include "server/metrics/node_metrics.h"
+#include "server/native/listrange.h"
 #include "server/native/target_api.h"
 #include "server/shards/archive_handlers.h"
 #include "server/storage/file_util.h"
@@ -305,6 +306,7 @@ void HandleBuckets(ApiContext& ctx, Request& req, Response& resp, std::string_vi
     return ListObjects(ctx, req, resp, bucket, *msg->value);
   }
   if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node);
+  if (IsListRangeAction(msg->action)) return StartListRangeJob(ctx, req, resp, bucket, *msg);
   if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
     return StartEtlBucketJob(ctx, req, resp, bucket, *msg);
   if (req.method == "POST") {

@@ -1,5 +1,5 @@
 // GET /v1/health and the daemon API of a target: GET /v1/daemon?what=snode|smap|mountpaths|stats|
-// rebalance and PUT /v1/daemon {"action":"shutdown"}.
+// rebalance (and the node queries of node_queries.h) and PUT /v1/daemon {"action":"shutdown"}.
 #include <sys/statvfs.h>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +8,7 @@
 #include "server/api/errors.h"
 #include "server/cluster/target_cluster.h"
 #include "server/native/local_read_handler.h"
+#include "server/native/node_queries.h"
 #include "server/native/target_api.h"
 #include "server/storage/store.h"
 
@@ -53,6 +54,15 @@ void HandleDaemon(ApiContext& ctx, Request& req, Response& resp) {
   if (req.method != "GET")
     return WriteError(req, resp, 405, "method " + req.method + " not allowed", ctx.node);
   std::string what = req.Query("what").value_or("");
+  if (IsNodeQuery(what)) {
+    NodeFacts f;
+    f.node = &ctx.node;
+    f.snode_json = cluster::NodeToJson(ctx.cluster ? ctx.cluster->self() : SelfNode(ctx.node));
+    f.smap_version = ctx.cluster ? ctx.cluster->smap()->version : 1;
+    f.mountpaths = ctx.store->mountpaths();
+    f.target_metrics = ctx.metrics;
+    return AnswerNodeQuery(what, f, req, resp);
+  }
   nlohmann::json out;
   if (what == "smap" && ctx.cluster) {
     resp.headers.Set("Content-Type", "application/json");
@@ -109,7 +119,9 @@ void HandleDaemon(ApiContext& ctx, Request& req, Response& resp) {
   } else {
     return WriteError(
         req, resp, 400,
-        "invalid what=\"" + what + "\" (expecting snode, smap, mountpaths, stats or rebalance)",
+        "invalid what=\"" + what +
+            "\" (expecting snode, smap, mountpaths, stats, rebalance, node_status, sysinfo, "
+            "config, cluster_config, disk or log)",
         ctx.node);
   }
   resp.headers.Set("Content-Type", "application/json");

@@ -16,6 +16,8 @@
 #include "server/cluster/fan_out.h"
 #include "server/cluster/target_cluster.h"
 #include "server/ml/moss_handlers.h"
+#include "server/native/listrange.h"
+#include "server/native/node_queries.h"
 #include "server/native/target_api.h"
 #include "server/shards/proxy_archive.h"
 #include "server/storage/file_util.h"
@@ -157,6 +159,7 @@ void ProxyApi::Handle(Request& req, Response& resp) {
     return;
   }
   if (group == "daemon") return Daemon(req, resp);
+  if (group == "reverse") return Reverse(req, resp, tail);
   if (group == "cluster") return Cluster(req, resp, tail);
   if (group == "etl") return etl_.Handle(req, resp, tail);
   if (group == "ml") {
@@ -206,10 +209,49 @@ void ProxyApi::Daemon(Request& req, Response& resp) {
     resp.body = cluster::BmdToJson(*cluster_->bmd());
   } else if (what == "snode") {
     resp.body = cluster::NodeToJson(cluster_->self());
+  } else if (IsNodeQuery(what)) {
+    NodeFacts f;
+    f.node = &node_;
+    f.snode_json = cluster::NodeToJson(cluster_->self());
+    f.smap_version = cluster_->smap()->version;
+    f.proxy_metrics = metrics_;
+    AnswerNodeQuery(what, f, req, resp);
   } else {
-    WriteError(req, resp, 400, "invalid what=\"" + what + "\" (expecting smap, bmd or snode)",
+    WriteError(req, resp, 400,
+               "invalid what=\"" + what +
+                   "\" (expecting smap, bmd, snode, node_status, sysinfo, config, "
+                   "cluster_config, disk or log)",
                node_);
   }
+}
+
+void ProxyApi::Reverse(Request& req, Response& resp, std::string_view tail) {
+  // AIStore's /v1/reverse/daemon: the SDK reaches a node's daemon API through the proxy by
+  // naming it in Ais-Node-Id; the proxy asks that node and relays its answer.
+  if (tail != "daemon")
+    return WriteError(req, resp, 404,
+                      "invalid URL path \"" + req.path + "\" (expecting /v1/reverse/daemon)",
+                      node_);
+  if (req.method != "GET")
+    return WriteError(req, resp, 405, "method " + req.method + " not allowed", node_);
+  std::string id = req.headers.Get("Ais-Node-Id");
+  if (id.empty())
+    return WriteError(req, resp, 400, "missing the Ais-Node-Id header (the node to ask)", node_);
+  if (id == node_.id) return Daemon(req, resp);
+  auto smap = cluster_->smap();
+  const cluster::Node* n = smap->FindNode(id);
+  if (!n) return WriteError(req, resp, 404, "node \"" + id + "\" is not in the cluster map", node_);
+  size_t q = req.target.find('?');
+  HttpRequest out;
+  out.url = n->Url() + "/v1/daemon" + (q == std::string::npos ? "" : req.target.substr(q));
+  out.headers = {{cluster::kIntraHeader, node_.id}};
+  out.max_retries = 1;
+  out.total_timeout = std::chrono::milliseconds(15000);
+  auto r = cluster_->peers().Do(out);
+  if (!r.ok()) return WriteError(req, resp, r.status(), node_);
+  resp.status = r->status;
+  if (auto ct = r->Header("Content-Type")) resp.headers.Set("Content-Type", *ct);
+  resp.body = std::move(r->body);
 }
 
 void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
@@ -431,6 +473,8 @@ void ProxyApi::Buckets(Request& req, Response& resp, std::string_view bucket) {
   }
   if (bucket.empty()) return WriteError(req, resp, 400, "bucket name is empty", node_);
   if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
+  if (IsListRangeAction(msg->action))
+    return ForwardListRange(*cluster_, node_, req, resp, bucket, *msg, *body);
   if (req.method == "POST" && (msg->action == "etl-bck" || msg->action == "copy-bck"))
     return etl_.StartBucketJob(req, resp, bucket, *body);
   if (req.method == "PUT" && msg->action == "archive")

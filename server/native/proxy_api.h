@@ -43,6 +43,8 @@ class ProxyApi : public Handler {
   void Objects(Request& req, Response& resp, std::string_view bucket, std::string_view object);
   void Cluster(Request& req, Response& resp, std::string_view tail);
   void Daemon(Request& req, Response& resp);
+  // GET /v1/reverse/daemon with Ais-Node-Id: that node's daemon API, relayed.
+  void Reverse(Request& req, Response& resp, std::string_view tail);
   void ListObjects(Request& req, Response& resp, std::string_view bucket, const std::string& lso);
   // Job queries and stop requests go to every target; the answers are merged.
   void FanOutJobs(Request& req, Response& resp, const std::string& body);

@@ -1,0 +1,163 @@
+#include "common/name_template.h"
+
+#include <charconv>
+#include <limits>
+
+namespace aisle {
+namespace {
+
+Status Invalid(std::string_view text, const std::string& why) {
+  return Status::InvalidArgument("invalid template \"" + std::string(text) + "\": " + why +
+                                 " (expecting e.g. \"prefix-{0001..0010..2}-suffix\")");
+}
+
+// A non-negative decimal bound; its written width gives the zero padding.
+bool ParseBound(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::vector<std::string_view> SplitDots(std::string_view s) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    size_t d = s.find("..");
+    if (d == std::string_view::npos) {
+      parts.push_back(s);
+      return parts;
+    }
+    parts.push_back(s.substr(0, d));
+    s.remove_prefix(d + 2);
+  }
+}
+
+Status CheckRange(std::string_view text, const NameTemplate::Range& r) {
+  if (r.start > r.end) return Invalid(text, "start is greater than end");
+  if (r.step <= 0) return Invalid(text, "step must be positive");
+  return Status::OK();
+}
+
+Result<NameTemplate> ParseBash(std::string_view text) {
+  NameTemplate t;
+  size_t left = text.find('{');
+  t.prefix = std::string(text.substr(0, left));
+  std::string_view rest = text.substr(left);
+  while (!rest.empty()) {
+    // rest starts at '{'
+    size_t right = rest.find('}');
+    if (right == std::string_view::npos) return Invalid(text, "unbalanced '{'");
+    std::string_view inside = rest.substr(1, right - 1);
+    if (inside.find('{') != std::string_view::npos) return Invalid(text, "nested '{'");
+    std::vector<std::string_view> parts = SplitDots(inside);
+    if (parts.size() < 2 || parts.size() > 3)
+      return Invalid(text, "a range is {START..END} or {START..END..STEP}");
+    NameTemplate::Range r;
+    if (!ParseBound(parts[0], &r.start) || !ParseBound(parts[1], &r.end) ||
+        (parts.size() == 3 && !ParseBound(parts[2], &r.step)))
+      return Invalid(text, "range bounds must be non-negative decimal numbers");
+    r.digits = static_cast<int>(std::min(parts[0].size(), parts[1].size()));
+    AISLE_RETURN_IF_ERROR(CheckRange(text, r));
+    rest.remove_prefix(right + 1);
+    size_t next = rest.find('{');
+    r.gap = std::string(rest.substr(0, next));
+    if (r.gap.find('}') != std::string::npos) return Invalid(text, "unbalanced '}'");
+    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
+    t.ranges.push_back(std::move(r));
+  }
+  return t;
+}
+
+Result<NameTemplate> ParseAt(std::string_view text) {
+  NameTemplate t;
+  size_t at = text.find('@');
+  t.prefix = std::string(text.substr(0, at));
+  std::string_view rest = text.substr(at);
+  while (!rest.empty()) {
+    // rest starts at '@'
+    size_t n = 1;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    NameTemplate::Range r;
+    if (!ParseBound(rest.substr(1, n - 1), &r.end))
+      return Invalid(text, "'@' must be followed by a decimal number");
+    r.digits = static_cast<int>(n - 1);
+    rest.remove_prefix(n);
+    size_t next = rest.find('@');
+    r.gap = std::string(rest.substr(0, next));
+    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
+    t.ranges.push_back(std::move(r));
+  }
+  return t;
+}
+
+void AppendPadded(std::string& out, int64_t v, int digits) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  for (int pad = digits - static_cast<int>(p - buf); pad > 0; --pad) out += '0';
+  out.append(buf, p);
+}
+
+}  // namespace
+
+uint64_t NameTemplate::Count() const {
+  uint64_t n = 1;
+  for (const auto& r : ranges) {
+    uint64_t k = static_cast<uint64_t>((r.end - r.start) / r.step) + 1;
+    if (n > std::numeric_limits<uint64_t>::max() / k) return std::numeric_limits<uint64_t>::max();
+    n *= k;
+  }
+  return n;
+}
+
+void NameTemplate::ForEach(const std::function<bool(const std::string&)>& fn) const {
+  if (ranges.empty()) {
+    fn(prefix);
+    return;
+  }
+  std::vector<int64_t> at(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) at[i] = ranges[i].start;
+  std::string name;
+  for (;;) {
+    name = prefix;
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      AppendPadded(name, at[i], ranges[i].digits);
+      name += ranges[i].gap;
+    }
+    if (!fn(name)) return;
+    // Odometer: advance the last range; carry into the ones before it.
+    size_t i = ranges.size();
+    for (;;) {
+      if (i == 0) return;
+      --i;
+      if (at[i] <= ranges[i].end - ranges[i].step) {
+        at[i] += ranges[i].step;
+        break;
+      }
+      at[i] = ranges[i].start;
+    }
+  }
+}
+
+Result<NameTemplate> ParseNameTemplate(std::string_view text) {
+  if (text.empty() || text == "*") return Status::InvalidArgument("empty template");
+  Result<NameTemplate> t = NameTemplate{};
+  if (text.find('{') != std::string_view::npos) {
+    t = ParseBash(text);
+  } else if (text.find('}') != std::string_view::npos) {
+    return Invalid(text, "unbalanced '}'");
+  } else if (text.find('@') != std::string_view::npos) {
+    t = ParseAt(text);
+  } else {
+    NameTemplate p;
+    p.prefix = std::string(text);
+    return p;
+  }
+  if (!t.ok()) return t;
+  if (t->Count() > kMaxTemplateNames)
+    return Invalid(text, "expands to more than " + std::to_string(kMaxTemplateNames) + " names");
+  return t;
+}
+
+}  // namespace aisle
