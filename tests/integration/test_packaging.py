@@ -273,6 +273,15 @@ class PackagingTest(unittest.TestCase):
                  "ais://smoke"], timeout=120)
         for name in objs:
             self.assertIn(name, r.stdout)
+        # aisle-fs from the same image mounts the cluster inside a container (as the DaemonSet
+        # does: /dev/fuse and CAP_SYS_ADMIN) and an ordinary program reads through the mount.
+        script = ("aisle-fs %s /mnt && ls /mnt/smoke/o03 && cat /mnt/smoke/o03/file.txt; rc=$?; "
+                  "fusermount3 -u /mnt; exit $rc" % url)
+        r = run(["podman", "run", "--rm", "--runtime", "runc", "--network", "host",
+                 "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
+                 "--device", "/dev/fuse", "--cap-add", "SYS_ADMIN", "--user", "root",
+                 "--entrypoint", "sh", self.tag, "-c", script], timeout=120)
+        self.assertEqual(r.stdout, "file.txt\n" + objs["o03/file.txt"])
         self.podman_cluster("down")
         self.__class__.cluster_up = False
         r = run(["podman", "ps", "-a", "--filter", "name=" + self.name, "--format",
