@@ -1,5 +1,7 @@
 #include "server/api/target_routing.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/net/http_client.h"
 #include "server/api/errors.h"
@@ -62,6 +64,23 @@ bool RedirectToHolder(ApiContext& ctx, Request& req, Response& resp, std::string
   resp.status = req.method == "GET" ? 301 : 307;
   resp.headers.Set("Location", *holder + target + "local=true");
   return true;
+}
+
+std::string HolderDownMessage(std::string_view bucket, std::string_view object,
+                              const std::string& node_id) {
+  return "ais://" + std::string(bucket) + "/" + std::string(object) + ": target " + node_id +
+         ", which holds it, is down (try again when it is back)";
+}
+
+Status MissingUnlessDown(const ApiContext& ctx, std::string_view bucket, std::string_view object,
+                         Status missing) {
+  if (!ctx.cluster || !missing.IsNotFound() || missing.subject() == Subject::kBucket)
+    return missing;
+  auto smap = ctx.cluster->smap();
+  int copies = std::max(1, ctx.cluster->CopiesOf(bucket));
+  const cluster::Node* down = smap->DownHolder(bucket, object, static_cast<size_t>(copies));
+  if (!down) return missing;
+  return Status::Unavailable(HolderDownMessage(bucket, object, down->id));
 }
 
 bool RedirectBucketToPrimary(ApiContext& ctx, Request& req, Response& resp) {

@@ -24,6 +24,14 @@ bool RedirectToOwner(ApiContext& ctx, Request& req, Response& resp, std::string_
 // A local miss: redirect to a target that still holds the object (e.g. during rebalance).
 bool RedirectToHolder(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                       std::string_view object);
+// An object missing here and on every online target: when a target that would hold it is down,
+// kUnavailable naming that target instead of `missing` (never "does not exist" while it may be
+// there); `missing` otherwise.
+Status MissingUnlessDown(const ApiContext& ctx, std::string_view bucket, std::string_view object,
+                         Status missing);
+// The message of that answer, shared with the proxies (S3 relay).
+std::string HolderDownMessage(std::string_view bucket, std::string_view object,
+                              const std::string& node_id);
 // Bucket requests on a clustered target go to the primary proxy.
 bool RedirectBucketToPrimary(ApiContext& ctx, Request& req, Response& resp);
 // After a local write at the owner: the other copies. After a local delete: theirs too.

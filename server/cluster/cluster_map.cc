@@ -86,11 +86,12 @@ std::vector<const Node*> Smap::ActiveTargets() const {
   return out;
 }
 
-std::vector<const Node*> Smap::RankTargets(std::string_view bucket, std::string_view object,
-                                           size_t n) const {
+namespace {
+std::vector<const Node*> RankByHrw(const std::vector<const Node*>& candidates,
+                                   std::string_view bucket, std::string_view object, size_t n) {
   uint64_t digest = HrwDigest(MakeUname(bucket, object));
   std::vector<std::pair<uint64_t, const Node*>> scored;
-  for (const Node* t : ActiveTargets()) scored.emplace_back(HrwScore(t->id_digest, digest), t);
+  for (const Node* t : candidates) scored.emplace_back(HrwScore(t->id_digest, digest), t);
   // Highest score first; ties (practically never) by id, like AIStore's last-wins on equal.
   std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second->id > b.second->id;
@@ -98,6 +99,36 @@ std::vector<const Node*> Smap::RankTargets(std::string_view bucket, std::string_
   std::vector<const Node*> out;
   for (size_t i = 0; i < scored.size() && i < n; ++i) out.push_back(scored[i].second);
   return out;
+}
+}  // namespace
+
+std::vector<const Node*> Smap::RankTargets(std::string_view bucket, std::string_view object,
+                                           size_t n) const {
+  return RankByHrw(ActiveTargets(), bucket, object, n);
+}
+
+std::vector<const Node*> Smap::RankHolders(std::string_view bucket, std::string_view object,
+                                           size_t n) const {
+  std::vector<const Node*> candidates;
+  for (const auto& [id, t] : targets) {
+    if (t.state != NodeState::kMaintenance) candidates.push_back(&t);
+  }
+  return RankByHrw(candidates, bucket, object, n);
+}
+
+const Node* Smap::DownHolder(std::string_view bucket, std::string_view object,
+                             size_t copies) const {
+  for (const Node* t : RankHolders(bucket, object, copies)) {
+    if (t->state == NodeState::kDown) return t;
+  }
+  return nullptr;
+}
+
+const Node* Smap::FirstDownTarget() const {
+  for (const auto& [id, t] : targets) {
+    if (t.state == NodeState::kDown) return &t;
+  }
+  return nullptr;
 }
 
 const Node* Smap::Owner(std::string_view bucket, std::string_view object) const {

@@ -48,6 +48,15 @@ struct Smap {
   std::vector<const Node*> RankTargets(std::string_view bucket, std::string_view object,
                                        size_t n) const;
   const Node* Owner(std::string_view bucket, std::string_view object) const;
+  // The `n` targets that hold bucket/object while nodes are down: HRW over online and down
+  // targets (a target in maintenance has been drained and holds nothing), best first.
+  std::vector<const Node*> RankHolders(std::string_view bucket, std::string_view object,
+                                       size_t n) const;
+  // The first of those `copies` holders that is down, or nullptr: an object missing from the
+  // online targets may be on it, so its absence is not "does not exist" (issue #18).
+  const Node* DownHolder(std::string_view bucket, std::string_view object, size_t copies) const;
+  // A target marked down (the lowest id), or nullptr: a listing may miss its objects.
+  const Node* FirstDownTarget() const;
 };
 
 struct BucketProps {

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/net/http_errors.h"
 #include "server/cluster/target_cluster.h"
 #include "server/storage/file_util.h"
 
@@ -371,6 +372,20 @@ Status ProxyCluster::RemoveNode(std::string_view node_id) {
 Result<MergedPage> ProxyCluster::ListObjects(std::string_view bucket, const std::string& lso_json,
                                              size_t page_size, const std::string& token) {
   auto smap = state_.smap();
+  // A listing without a down target's objects would read as "those do not exist": refused
+  // unless every object keeps a copy online (fewer targets down than the bucket's copies).
+  // AIStore has no flag for a partial listing (docs/API.md "Listing objects").
+  if (const Node* down = smap->FirstDownTarget()) {
+    auto bmd = state_.bmd();
+    auto b = bmd->buckets.find(std::string(bucket));
+    int copies = b == bmd->buckets.end() ? 1 : b->second.copies;
+    int n_down = 0;
+    for (const auto& [id, t] : smap->targets) n_down += t.state == NodeState::kDown;
+    if (n_down >= copies)
+      return Status::Unavailable("list ais://" + std::string(bucket) + ": target " + down->id +
+                                 " is down, the listing would be incomplete (try again when it "
+                                 "is back)");
+  }
   auto targets = smap->ActiveTargets();
   json lso = json::parse(lso_json, nullptr, false);
   if (lso.is_discarded() || !lso.is_object()) lso = json::object();
@@ -399,8 +414,14 @@ Result<MergedPage> ProxyCluster::ListObjects(std::string_view bucket, const std:
         return tp;
       }
       if (resp->status != 200) {
-        tp.status = Status(resp->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                           "list on " + url + ": " + resp->body);
+        // A target's refusal (4xx: a missing bucket, a listing it cannot serve) is passed on
+        // as it is; anything else means the target could not answer.
+        bool refused = resp->status >= 400 && resp->status < 500;
+        std::string why = AisErrorMessage(resp->body);
+        StatusCode code = StatusCodeForHttp(resp->status);
+        if (refused && code == StatusCode::kIOError) code = StatusCode::kInvalidArgument;
+        tp.status = Status(refused ? code : StatusCode::kUnavailable,
+                           "list on " + url + ": " + (why.empty() ? resp->body : why));
         return tp;
       }
       json j = json::parse(resp->body, nullptr, false);

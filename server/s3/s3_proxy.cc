@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/names.h"
 #include "common/net/http_client.h"
+#include "server/api/target_routing.h"
 #include "server/cluster/target_cluster.h"
 #include "server/s3/s3_ops.h"
 #include "server/s3/s3_relay.h"
@@ -116,6 +117,19 @@ void S3ProxyApi::RelayTo(const std::string& url, Request& req, Response& resp) {
   }
 }
 
+const cluster::Node* S3ProxyApi::AllHoldersDown(const cluster::Smap& smap,
+                                                const S3Target& t) const {
+  auto bmd = cluster_->bmd();
+  auto it = bmd->buckets.find(t.bucket);
+  size_t copies =
+      it == bmd->buckets.end() ? 1 : static_cast<size_t>(std::max(1, it->second.copies));
+  auto holders = smap.RankHolders(t.bucket, t.key, copies);
+  for (const cluster::Node* n : holders) {
+    if (n->state != cluster::NodeState::kDown) return nullptr;
+  }
+  return holders.empty() ? nullptr : holders.front();
+}
+
 void S3ProxyApi::RelayToAnyTarget(Request& req, Response& resp, const S3Target& t) {
   // The bucket's HRW "owner" spreads bucket-level requests over the targets.
   const cluster::Node* n = cluster_->smap()->Owner(t.bucket, "");
@@ -144,7 +158,15 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
   S3Target t = Parse(req);
   if (!t.key.empty()) {
     if (CrossOwnerCopy(req, t)) return CopyAcrossTargets(req, resp, t);
-    const cluster::Node* owner = cluster_->smap()->Owner(t.bucket, t.key);
+    auto smap = cluster_->smap();
+    if (req.method == "GET" || req.method == "HEAD") {
+      // Every target that would hold the key is down: "service unavailable", not NoSuchKey
+      // (a client that syncs or deletes by what it sees must not see it missing).
+      if (const cluster::Node* down = AllHoldersDown(*smap, t)) {
+        return ServiceUnavailable(req, resp, api::HolderDownMessage(t.bucket, t.key, down->id));
+      }
+    }
+    const cluster::Node* owner = smap->Owner(t.bucket, t.key);
     if (!owner) return ServiceUnavailable(req, resp, "no target is online");
     return RelayTo(owner->Url(), req, resp);
   }

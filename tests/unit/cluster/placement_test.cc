@@ -102,6 +102,27 @@ TEST(PlacementTest, NoOnlineTargetNoOwner) {
   EXPECT_TRUE(smap.RankTargets("b", "o", 3).empty());
 }
 
+// Holders while a target is down: the ranking over online and down targets (not maintenance),
+// so an object of a down owner is known to be there, not missing.
+TEST(PlacementTest, DownHolderNamesTheDownTargetAmongTheCopies) {
+  Smap smap = testing::MakeSmap({"t1", "t2", "t3", "t4"});
+  Smap down = smap;
+  down.targets["t2"].state = NodeState::kDown;
+  down.targets["t4"].state = NodeState::kMaintenance;
+  EXPECT_EQ(down.FirstDownTarget()->id, "t2");
+  EXPECT_EQ(smap.FirstDownTarget(), nullptr);
+  for (int i = 0; i < 1000; ++i) {
+    auto all = Ids(smap.RankTargets("b", ObjectName(i), 4));
+    all.erase(std::find(all.begin(), all.end(), "t4"));
+    EXPECT_EQ(Ids(down.RankHolders("b", ObjectName(i), 3)), all) << ObjectName(i);
+    const Node* one = down.DownHolder("b", ObjectName(i), 1);
+    EXPECT_EQ(one != nullptr, all[0] == "t2") << ObjectName(i);
+    const Node* two = down.DownHolder("b", ObjectName(i), 2);
+    EXPECT_EQ(two != nullptr, all[0] == "t2" || all[1] == "t2") << ObjectName(i);
+    EXPECT_EQ(smap.DownHolder("b", ObjectName(i), 4), nullptr);
+  }
+}
+
 // Node URLs in the map carry the scheme: an https node stays https through AIStore's JSON.
 TEST(ClusterMapTest, SchemeSurvivesJson) {
   Smap smap;

@@ -244,5 +244,49 @@ TEST_F(ProxyApiTest, ListingMergesTheTargetsPages) {
   EXPECT_EQ(peers_->requests().size(), 4u);
 }
 
+// A down target's objects would be missing from the merged page: the listing is refused with
+// 503 naming it, unless the bucket keeps more copies than there are targets down.
+TEST_F(ProxyApiTest, ListingWithATargetDownIsRefusedNotPartial) {
+  Start("pPrimary", true);
+  auto smap = *cluster_->smap();
+  smap.version++;
+  smap.targets["t2"].state = cluster::NodeState::kDown;
+  auto bmd = *cluster_->bmd();
+  bmd.version++;
+  bmd.buckets["two"].copies = 2;
+  cluster_->InstallMapsForTest(smap, bmd);
+  HttpResponse empty;
+  empty.status = 200;
+  empty.body = R"({"entries":[],"continuation_token":""})";
+  for (const char* t : {"9001", "9003", "9004"})
+    peers_->Answer(std::string("http://127.0.0.1:") + t + "/", empty);
+  Response r = Do("GET", "/v1/buckets/bkt", R"({"action":"list","value":{}})");
+  ExpectAisError(r, 503, "pPrimary");
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("target t2 is down"),
+            std::string::npos);
+  EXPECT_TRUE(peers_->requests().empty());
+  EXPECT_EQ(Do("GET", "/v1/buckets/two", R"({"action":"list","value":{}})").status, 200);
+}
+
+// A target refusing its page (a 4xx such as a zip bomb under LsArchDir) is not "unavailable":
+// its status and message reach the client.
+TEST_F(ProxyApiTest, ListingPassesOnATargetsRefusal) {
+  Start("pPrimary", true);
+  HttpResponse empty;
+  empty.status = 200;
+  empty.body = R"({"entries":[],"continuation_token":""})";
+  HttpResponse refused;
+  refused.status = 400;
+  refused.body = R"j({"message":"member \"zeros\" expands 1000:1, over the limit (zip bomb?)"})j";
+  peers_->Answer("http://127.0.0.1:9001/", empty);
+  peers_->Answer("http://127.0.0.1:9002/", refused);
+  peers_->Answer("http://127.0.0.1:9003/", empty);
+  peers_->Answer("http://127.0.0.1:9004/", empty);
+  Response r = Do("GET", "/v1/buckets/bkt", R"({"action":"list","value":{}})");
+  ExpectAisError(r, 400, "pPrimary");
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("(zip bomb?)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace aisle::api
