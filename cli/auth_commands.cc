@@ -218,6 +218,57 @@ void RegisterAuthCommands(CLI::App* app, CliContext* ctx, Action* action) {
       return kExitOk;
     };
   });
+
+  // S3 keys of users: SigV4 keys authorized with the user's bucket permissions.
+  auto* s3key = auth->add_subcommand("s3key", "Manage users' S3 access keys (admins only)");
+  s3key->require_subcommand(1);
+  struct KeyArgs {
+    std::string user, access_key;
+  };
+  auto ka = std::make_shared<KeyArgs>();
+  auto keys_path = [ka] { return "/v1/users/" + EscapeComponent(ka->user) + "/s3keys"; };
+  auto* kadd = s3key->add_subcommand("add", "Create an S3 key for USER; prints key and secret");
+  kadd->add_option("USER", ka->user, "user name")->required();
+  kadd->callback([=] {
+    *action = [=] {
+      auto r = Send(*ctx, "POST", keys_path(), "");
+      if (!r.ok()) return Fail(r.status());
+      json j = json::parse(r->body, nullptr, false);
+      if (ctx->json || j.is_discarded()) {
+        std::printf("%s\n", r->body.c_str());
+        return kExitOk;
+      }
+      std::printf("access key: %s\nsecret key: %s\n", j.value("access_key", "").c_str(),
+                  j.value("secret_key", "").c_str());
+      return kExitOk;
+    };
+  });
+  auto* krm = s3key->add_subcommand("rm", "Remove an S3 key of USER");
+  krm->add_option("USER", ka->user, "user name")->required();
+  krm->add_option("ACCESS_KEY", ka->access_key, "the access key")->required();
+  krm->callback([=] {
+    *action = [=] {
+      auto r = Send(*ctx, "DELETE", keys_path() + "/" + EscapeComponent(ka->access_key), "");
+      if (!r.ok()) return Fail(r.status());
+      return kExitOk;
+    };
+  });
+  auto* kls = s3key->add_subcommand("ls", "List the S3 access keys of USER");
+  kls->add_option("USER", ka->user, "user name")->required();
+  kls->callback([=] {
+    *action = [=] {
+      auto r = Send(*ctx, "GET", keys_path(), "");
+      if (!r.ok()) return Fail(r.status());
+      json j = json::parse(r->body, nullptr, false);
+      if (ctx->json || !j.is_array()) {
+        std::printf("%s\n", r->body.c_str());
+        return kExitOk;
+      }
+      for (const auto& k : j)
+        if (k.is_string()) std::printf("%s\n", k.get<std::string>().c_str());
+      return kExitOk;
+    };
+  });
 }
 
 }  // namespace aisle::cli

@@ -116,6 +116,7 @@ api::s3::S3Options S3OptionsOf(const NodeConfig& cfg) {
   o.keys = cfg.s3_keys;
   o.region = cfg.s3_region;
   o.vhost_domain = cfg.s3_vhost_domain;
+  o.auth = cfg.auth;
   return o;
 }
 
@@ -160,10 +161,6 @@ Status Node::Build() {
     AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(cfg_.cluster_secret_file));
     secret_ = std::make_unique<ClusterSecret>(std::move(secret));
     if (cfg_.auth) user_auth_ = std::make_unique<api::UserAuth>(secret_.get());
-    if (cfg_.auth && cfg_.s3_keys.empty())
-      spdlog::warn(
-          "--auth covers the native API only: the S3 API has no keys (--s3-access-key) and "
-          "stays anonymous (docs/SECURITY.md)");
   } else {
     spdlog::warn(
         "NO CLUSTER SECRET (--cluster-secret-file): node-to-node requests are unauthenticated; "
@@ -346,7 +343,17 @@ Status Node::BuildProxy() {
         users_, api::UserService::Open(cfg_.data_dir, user_auth_.get(), self_, admin_password));
     proxy_api->SetUserAuth(user_auth_.get(), users_.get());
   }
-  s3_proxy_ = std::make_unique<api::s3::S3ProxyApi>(proxy_cluster_.get(), S3OptionsOf(cfg_), self_);
+  api::s3::S3Options s3_opts = S3OptionsOf(cfg_);
+  if (users_) {
+    s3_opts.user_key =
+        [u = users_.get()](const std::string& access_key) -> std::optional<api::s3::UserS3Key> {
+      auto k = u->FindS3Key(access_key);
+      if (!k) return std::nullopt;
+      return api::s3::UserS3Key{std::move(k->secret), std::move(k->user)};
+    };
+  }
+  s3_proxy_ =
+      std::make_unique<api::s3::S3ProxyApi>(proxy_cluster_.get(), std::move(s3_opts), self_);
   proxy_api->SetS3(s3_proxy_.get(),
                    [p = s3_proxy_.get()](const api::Request& r) { return p->Matches(r); });
   api_ = std::move(proxy_api);

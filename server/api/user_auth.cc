@@ -136,7 +136,11 @@ Need NeedOf(const Request& req, bool proxy) {
   if (group == "health") return Need{Need::kOpen, "", 0};
   if (group == "users") {
     // Login (POST /v1/users/NAME) is how a token is obtained; the rest is user management.
-    if (proxy && m == "POST" && !FirstComponent(tail).empty()) return Need{Need::kOpen, "", 0};
+    // NAME/s3keys (a user's S3 keys) is management too.
+    std::string_view name = tail;
+    while (!name.empty() && name.back() == '/') name.remove_suffix(1);
+    if (proxy && m == "POST" && !name.empty() && name.find('/') == std::string_view::npos)
+      return Need{Need::kOpen, "", 0};
     return admin();
   }
   if (group == "daemon" || group == "reverse" || group == "cluster" || group == "etl")

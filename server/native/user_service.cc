@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -49,9 +51,22 @@ json BucketsJson(const std::vector<BucketAcl>& acls) {
 
 // AIStore's User shape (without secrets) for listings.
 json PublicJson(const UserService::User& u) {
+  json keys = json::array();
+  for (const auto& [ak, sk] : u.s3_keys) keys.push_back(ak);
   return {{"id", u.id},
           {"roles", u.admin ? json::array({"Admin"}) : json::array()},
-          {"buckets", BucketsJson(u.buckets)}};
+          {"buckets", BucketsJson(u.buckets)},
+          {"s3_keys", keys}};
+}
+
+// n random bytes as hex, upper case for access keys (as AWS's look).
+std::string RandomHex(size_t n, bool upper) {
+  std::vector<unsigned char> b(n);
+  RAND_bytes(b.data(), static_cast<int>(n));
+  std::string h = Hex(b.data(), n);
+  if (upper)
+    for (char& ch : h) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return h;
 }
 
 // roles (["Admin"]) or admin (bool), buckets [{bck:{name}, perm}] from a request or the file.
@@ -105,11 +120,14 @@ Result<std::unique_ptr<UserService>> UserService::Open(const std::string& dir, c
       u.salt = v.value("salt", "");
       u.hash = v.value("hash", "");
       u.iterations = v.value("iterations", kIterations);
+      if (auto ks = v.find("s3_secrets"); ks != v.end() && ks->is_object())
+        for (auto k = ks->begin(); k != ks->end(); ++k)
+          if (k.value().is_string()) u.s3_keys.emplace_back(k.key(), k.value().get<std::string>());
       s->users_[u.id] = std::move(u);
     }
   }
   if (!admin_password.empty() && !s->users_.count("admin")) {
-    User u{"admin", true, {}, RandomSaltHex(), "", kIterations};
+    User u{"admin", true, {}, RandomSaltHex(), "", kIterations, {}};
     u.hash = HashPassword(admin_password, u.salt, u.iterations);
     std::lock_guard lk(s->mu_);
     s->users_["admin"] = std::move(u);
@@ -125,6 +143,9 @@ Status UserService::SaveLocked() {
     v["salt"] = u.salt;
     v["hash"] = u.hash;
     v["iterations"] = u.iterations;
+    json secrets = json::object();
+    for (const auto& [ak, sk] : u.s3_keys) secrets[ak] = sk;
+    v["s3_secrets"] = secrets;
     j[id] = v;
   }
   return storage::WriteFileAtomic(dir_ + "/users.json", j.dump(1));
@@ -166,11 +187,73 @@ UserService::LoginResult UserService::Login(const std::string& user, const std::
   return {200, auth_->IssueToken(c), 0};
 }
 
+std::optional<UserService::S3KeyOwner> UserService::FindS3Key(const std::string& access_key) {
+  std::lock_guard lk(mu_);
+  for (const auto& [id, u] : users_) {
+    for (const auto& [ak, sk] : u.s3_keys) {
+      if (ak != access_key) continue;
+      auto c = std::make_shared<UserClaims>();
+      c->user = u.id;
+      c->admin = u.admin;
+      c->buckets = u.buckets;
+      return S3KeyOwner{sk, std::move(c)};
+    }
+  }
+  return std::nullopt;
+}
+
+void UserService::HandleS3Keys(Request& req, Response& resp, const std::string& name,
+                               const std::string& access_key) {
+  auto it = users_.find(name);
+  if (it == users_.end())
+    return WriteError(req, resp, 404, "user \"" + name + "\" not found", node_);
+  User& u = it->second;
+  if (req.method == "GET" && access_key.empty()) {
+    resp.body = PublicJson(u)["s3_keys"].dump();
+    return;
+  }
+  if (req.method == "POST" && access_key.empty()) {
+    std::string ak = "AK" + RandomHex(9, true);  // 20 characters, as AWS's
+    std::string sk = RandomHex(20, false);
+    u.s3_keys.emplace_back(ak, sk);
+    if (Status st = SaveLocked(); !st.ok()) {
+      u.s3_keys.pop_back();
+      return WriteError(req, resp, st, node_);
+    }
+    resp.body = json{{"user", name}, {"access_key", ak}, {"secret_key", sk}}.dump();
+    return;
+  }
+  if (req.method == "DELETE" && !access_key.empty()) {
+    auto k = std::find_if(u.s3_keys.begin(), u.s3_keys.end(),
+                          [&](const auto& p) { return p.first == access_key; });
+    if (k == u.s3_keys.end())
+      return WriteError(req, resp, 404,
+                        "user \"" + name + "\" has no S3 key \"" + access_key + "\"", node_);
+    u.s3_keys.erase(k);
+    if (Status st = SaveLocked(); !st.ok()) return WriteError(req, resp, st, node_);
+    return;
+  }
+  WriteError(req, resp, 405, "method " + req.method + " not allowed on " + req.path, node_);
+}
+
 void UserService::Handle(Request& req, Response& resp, std::string_view tail) {
   while (!tail.empty() && tail.back() == '/') tail.remove_suffix(1);
   std::string name(tail);
-  if (name.find('/') != std::string::npos)
-    return WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
+  if (size_t slash = name.find('/'); slash != std::string::npos) {
+    // NAME/s3keys[/ACCESS_KEY]
+    std::string rest = name.substr(slash + 1);
+    name.resize(slash);
+    std::string ak;
+    if (size_t s2 = rest.find('/'); s2 != std::string::npos) {
+      ak = rest.substr(s2 + 1);
+      rest.resize(s2);
+    }
+    if (rest != "s3keys" || ak.find('/') != std::string::npos)
+      return WriteError(req, resp, 404, "invalid URL path \"" + req.path + "\"", node_);
+    resp.headers.Set("Content-Type", "application/json");
+    std::lock_guard lk(mu_);
+    return HandleS3Keys(req, resp, name, ak);
+  }
   auto body = req.ReadBody(1 << 20);
   if (!body.ok()) return WriteError(req, resp, body.status(), node_);
   json j = body->empty() ? json::object() : json::parse(*body, nullptr, false);

@@ -1,7 +1,8 @@
 // The proxy's token service, in AIStore AuthN's shapes (docs/API.md "Users and tokens"): login
 // (POST /v1/users/NAME {"password"} -> {"token"}) and user management for admins (add, list,
 // update, remove). Users and their permissions live in DATA_DIR/users.json (atomic write +
-// fsync), passwords as salted PBKDF2-SHA256. Failed logins for a user make the next attempt
+// fsync), passwords as salted PBKDF2-SHA256, with the users' S3 keys (access key and secret;
+// SigV4 needs the secret itself). Failed logins for a user make the next attempt
 // wait (exponential, capped; 429 with Retry-After before then).
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,7 @@ class UserService {
     std::string salt;  // hex
     std::string hash;  // hex PBKDF2-SHA256
     int iterations = 0;
+    std::vector<std::pair<std::string, std::string>> s3_keys;  // access key, secret
   };
   // Loads DIR/users.json (none: no users yet). With a non-empty `admin_password` and no user
   // "admin", creates the admin (first start). `auth` must outlive the service.
@@ -47,10 +50,20 @@ class UserService {
   };
   LoginResult Login(const std::string& user, const std::string& password, int64_t ttl_s);
 
+  // The user holding S3 access key `access_key` and its secret (S3 requests under --auth).
+  struct S3KeyOwner {
+    std::string secret;
+    std::shared_ptr<const UserClaims> user;
+  };
+  std::optional<S3KeyOwner> FindS3Key(const std::string& access_key);
+
  private:
   UserService(std::string dir, const UserAuth* auth, NodeContext node)
       : dir_(std::move(dir)), auth_(auth), node_(std::move(node)) {}
   Status SaveLocked();
+  // /v1/users/NAME/s3keys[/AK]: add (POST), list (GET), remove (DELETE). Holds mu_.
+  void HandleS3Keys(Request& req, Response& resp, const std::string& name,
+                    const std::string& access_key);
   struct Failures {
     int count = 0;
     int64_t next_ok_ms = 0;

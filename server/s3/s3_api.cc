@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "server/s3/s3_access.h"
 #include "server/s3/s3_multipart.h"
 #include "server/s3/s3_ops.h"
 #include "server/s3/s3_xml.h"
@@ -104,7 +105,13 @@ void S3Api::Handle(Request& req, Response& resp) {
   int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  auto verified = VerifyRequest(req, opts_, now_s);
+  // Under --auth a relaying proxy verified and authorized the request (it keeps the users).
+  auto verified = RelayedUnderAuth(req, opts_)
+                      ? std::variant<AuthInfo, AuthError>(RelayedAuth(req, opts_, now_s))
+                      : VerifyRequest(req, opts_, now_s);
+  if (auto* info = std::get_if<AuthInfo>(&verified); info && !RelayedUnderAuth(req, opts_)) {
+    if (auto e = Authorize(req, t, *info, opts_)) verified = std::move(*e);
+  }
   if (auto* e = std::get_if<AuthError>(&verified)) {
     WriteS3Error(req, resp, e->http, e->code, e->message);
     resp.close = req.has_body;  // do not read a body we refuse

@@ -231,6 +231,18 @@ constexpr const char* kV2SubResources[] = {"acl",
                                            "versions",
                                            "website"};
 
+// The secret of `access_key`: a static key, else a user's key (*user set).
+std::optional<std::string> FindSecret(const S3Options& opts, const std::string& access_key,
+                                      std::shared_ptr<const UserClaims>* user) {
+  for (const auto& [ak, sk] : opts.keys)
+    if (ak == access_key) return sk;
+  if (!opts.user_key) return std::nullopt;
+  std::optional<UserS3Key> k = opts.user_key(access_key);
+  if (!k) return std::nullopt;
+  *user = std::move(k->user);
+  return std::move(k->secret);
+}
+
 }  // namespace
 
 // Legacy SigV2 presigned URLs (?AWSAccessKeyId=&Expires=&Signature=): what boto3 < 1.36
@@ -243,9 +255,8 @@ std::variant<AuthInfo, AuthError> VerifyV2Query(const Request& req, const S3Opti
       expires.find_first_not_of("0123456789") != std::string::npos)
     return Err("AccessDenied", "Query-string authentication requires the Expires parameter");
   if (now_s > std::stoll(expires)) return Err("AccessDenied", "Request has expired");
-  const std::string* secret = nullptr;
-  for (const auto& [k, sk] : opts.keys)
-    if (k == ak) secret = &sk;
+  std::shared_ptr<const UserClaims> user;
+  std::optional<std::string> secret = FindSecret(opts, ak, &user);
   if (!secret)
     return Err("InvalidAccessKeyId",
                "The AWS Access Key Id you provided does not exist in our records.");
@@ -276,6 +287,7 @@ std::variant<AuthInfo, AuthError> VerifyV2Query(const Request& req, const S3Opti
       AuthInfo info;
       info.verified = true;
       info.access_key = ak;
+      info.user = user;
       info.payload_hash = "UNSIGNED-PAYLOAD";
       return info;
     }
@@ -306,7 +318,7 @@ std::variant<AuthInfo, AuthError> VerifyRequest(const Request& req, const S3Opti
   AuthInfo info;
   info.payload_hash = req.headers.Get("x-amz-content-sha256");
   if (info.payload_hash.empty()) info.payload_hash = "UNSIGNED-PAYLOAD";
-  if (opts.keys.empty()) return info;
+  if (opts.keys.empty() && !opts.auth) return info;
 
   std::string auth = req.headers.Get("Authorization");
   Parsed p;
@@ -328,10 +340,8 @@ std::variant<AuthInfo, AuthError> VerifyRequest(const Request& req, const S3Opti
   }
   if (p.amz_date.substr(0, 8) != p.scope_date)
     return Err("SignatureDoesNotMatch", "credential scope date does not match x-amz-date");
-  const std::string* secret = nullptr;
-  for (const auto& [ak, sk] : opts.keys) {
-    if (ak == p.access_key) secret = &sk;
-  }
+  std::shared_ptr<const UserClaims> user;
+  std::optional<std::string> secret = FindSecret(opts, p.access_key, &user);
   if (!secret)
     return Err("InvalidAccessKeyId",
                "The AWS Access Key Id you provided does not exist in our records.");
@@ -359,6 +369,7 @@ std::variant<AuthInfo, AuthError> VerifyRequest(const Request& req, const S3Opti
                "Check your key and signing method.");
   info.verified = true;
   info.access_key = p.access_key;
+  info.user = std::move(user);
   info.payload_hash = p.payload_hash;
   info.amz_date = p.amz_date;
   info.scope = scope;

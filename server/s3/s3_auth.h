@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,12 +12,24 @@
 #include <vector>
 
 #include "server/api/http_types.h"
+#include "server/api/user_auth.h"
 
 namespace aisle::api::s3 {
 
+// A user's S3 key (docs/SECURITY.md "S3 keys of users"): its secret and the user's permissions.
+struct UserS3Key {
+  std::string secret;
+  std::shared_ptr<const UserClaims> user;
+};
+
 struct S3Options {
-  // access key -> secret key; empty = anonymous (any or no credentials accepted).
+  // Static access key -> secret key: admin keys. Empty and no `auth`: anonymous (any or no
+  // credentials accepted).
   std::vector<std::pair<std::string, std::string>> keys;
+  // --auth: every request needs a key; a user's key is authorized with the user's permissions.
+  bool auth = false;
+  // The user key with this access key, if any (set on the proxy that keeps the users).
+  std::function<std::optional<UserS3Key>(const std::string& access_key)> user_key;
   std::string region = "us-east-1";  // reported by GetBucketLocation
   // Virtual-host style: requests for Host BUCKET.<vhost_domain> address BUCKET. Without it,
   // BUCKET.<anything> is used only when BUCKET is an existing bucket and the host is a name.
@@ -26,7 +40,10 @@ struct S3Options {
 // What a verified request carries forward (aws-chunked bodies sign each chunk with it).
 struct AuthInfo {
   bool verified = false;  // false: anonymous mode, nothing checked
+  // Verified by the node that relayed it (s3_access.h): x-amz-content-sha256 was signed.
+  bool relayed = false;
   std::string access_key;
+  std::shared_ptr<const UserClaims> user;  // a user's key; null: a static (admin) key
   std::string payload_hash;    // x-amz-content-sha256 (hex, UNSIGNED-PAYLOAD, STREAMING-...)
   std::string amz_date;        // 20060102T150405Z
   std::string scope;           // 20060102/us-east-1/s3/aws4_request

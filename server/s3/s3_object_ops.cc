@@ -241,7 +241,7 @@ DecodedBody::DecodedBody(Request& req, const AuthInfo& auth) {
         WithS3Code(Status::InvalidArgument("The Content-MD5 you specified is not valid."),
                    S3Code::kInvalidDigest);
   // A literal payload hash is checked only when it was signed (anonymous mode trusts it).
-  std::string sha = auth.verified && IsHex64(ph) ? ph : "";
+  std::string sha = (auth.verified || auth.relayed) && IsHex64(ph) ? ph : "";
   hashing_ = std::make_unique<HashingReader>(*src, md5, sha);
 }
 

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/names.h"
 #include "common/net/http_client.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/target_cluster.h"
+#include "server/s3/s3_access.h"
 #include "server/s3/s3_ops.h"
 #include "server/s3/s3_relay.h"
 #include "server/s3/s3_xml.h"
@@ -22,20 +24,6 @@ namespace {
 
 using nlohmann::json;
 constexpr size_t kMaxSmallBody = 1 << 20;
-
-// Bucket sub-resources answered by a target (the same on every target) or refused there.
-constexpr const char* kSubresources[] = {
-    "acl",         "versioning",        "policy",           "cors",         "lifecycle",
-    "tagging",     "website",           "logging",          "notification", "encryption",
-    "replication", "object-lock",       "uploads",          "location",     "requestPayment",
-    "accelerate",  "ownershipControls", "publicAccessBlock"};
-
-bool HasSubresource(const Request& req) {
-  for (const char* s : kSubresources) {
-    if (req.Query(s)) return true;
-  }
-  return false;
-}
 
 uint64_t JsonNumber(const json& j, const char* key) {
   auto it = j.find(key);
@@ -156,6 +144,21 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
   if (!cluster_->ready())
     return ServiceUnavailable(req, resp, "starting up: the cluster map is not loaded yet");
   S3Target t = Parse(req);
+  // Under --auth every request is checked here, before it is relayed: the users' keys live on
+  // this proxy, and the node it relays to trusts the signed relay (s3_access.h).
+  std::optional<AuthInfo> checked;
+  if (opts_.auth && !RelayedUnderAuth(req, opts_)) {
+    auto v = VerifyRequest(req, opts_, NowS());
+    if (auto* info = std::get_if<AuthInfo>(&v)) {
+      if (auto e = Authorize(req, t, *info, opts_)) v = std::move(*e);
+    }
+    if (auto* e = std::get_if<AuthError>(&v)) {
+      WriteS3Error(req, resp, e->http, e->code, e->message);
+      resp.close = req.has_body;  // do not read a body we refuse
+      return;
+    }
+    checked = std::get<AuthInfo>(std::move(v));
+  }
   if (!t.key.empty()) {
     if (CrossOwnerCopy(req, t)) return CopyAcrossTargets(req, resp, t);
     auto smap = cluster_->smap();
@@ -178,7 +181,13 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
   bool control = !t.bucket.empty() && (m == "PUT" || m == "DELETE");
   if (control && !cluster_->is_primary()) return RelayTo(cluster_->primary_url(), req, resp);
 
-  auto verified = VerifyRequest(req, opts_, NowS());
+  std::variant<AuthInfo, AuthError> verified;
+  if (checked)
+    verified = std::move(*checked);
+  else if (RelayedUnderAuth(req, opts_))
+    verified = RelayedAuth(req, opts_, NowS());
+  else
+    verified = VerifyRequest(req, opts_, NowS());
   if (auto* e = std::get_if<AuthError>(&verified)) {
     WriteS3Error(req, resp, e->http, e->code, e->message);
     resp.close = req.has_body;  // do not read a body we refuse

@@ -127,6 +127,8 @@ TEST_F(UserAuthTest, WhatEachRouteNeeds) {
       {"POST", "/v1/users", true, Need::kAdmin, access::kAdmin},
       {"GET", "/v1/users", true, Need::kAdmin, access::kAdmin},
       {"DELETE", "/v1/users/x", true, Need::kAdmin, access::kAdmin},
+      {"POST", "/v1/users/x/s3keys", true, Need::kAdmin, access::kAdmin},
+      {"DELETE", "/v1/users/x/s3keys/AK1", true, Need::kAdmin, access::kAdmin},
       {"GET", "/v1/daemon?what=smap", true, Need::kToken, 0},
       {"PUT", "/v1/daemon", false, Need::kAdmin, access::kAdmin},
       {"GET", "/v1/cluster?what=status", true, Need::kToken, 0},
