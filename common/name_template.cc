@@ -33,6 +33,17 @@ std::vector<std::string_view> SplitDots(std::string_view s) {
   }
 }
 
+// The items of a brace list "a,b,,c" (empty items are kept, as bash does).
+std::vector<std::string> SplitCommas(std::string_view s) {
+  std::vector<std::string> items;
+  for (;;) {
+    size_t c = s.find(',');
+    items.emplace_back(s.substr(0, c));
+    if (c == std::string_view::npos) return items;
+    s.remove_prefix(c + 1);
+  }
+}
+
 Status CheckRange(std::string_view text, const NameTemplate::Range& r) {
   if (r.start > r.end) return Invalid(text, "start is greater than end");
   if (r.step <= 0) return Invalid(text, "step must be positive");
@@ -50,15 +61,20 @@ Result<NameTemplate> ParseBash(std::string_view text) {
     if (right == std::string_view::npos) return Invalid(text, "unbalanced '{'");
     std::string_view inside = rest.substr(1, right - 1);
     if (inside.find('{') != std::string_view::npos) return Invalid(text, "nested '{'");
-    std::vector<std::string_view> parts = SplitDots(inside);
-    if (parts.size() < 2 || parts.size() > 3)
-      return Invalid(text, "a range is {START..END} or {START..END..STEP}");
     NameTemplate::Range r;
-    if (!ParseBound(parts[0], &r.start) || !ParseBound(parts[1], &r.end) ||
-        (parts.size() == 3 && !ParseBound(parts[2], &r.step)))
-      return Invalid(text, "range bounds must be non-negative decimal numbers");
-    r.digits = static_cast<int>(std::min(parts[0].size(), parts[1].size()));
-    AISLE_RETURN_IF_ERROR(CheckRange(text, r));
+    if (inside.find("..") == std::string_view::npos && inside.find(',') != std::string_view::npos) {
+      r.items = SplitCommas(inside);
+      r.end = static_cast<int64_t>(r.items.size()) - 1;
+    } else {
+      std::vector<std::string_view> parts = SplitDots(inside);
+      if (parts.size() < 2 || parts.size() > 3)
+        return Invalid(text, "a range is {START..END}, {START..END..STEP} or a list {A,B}");
+      if (!ParseBound(parts[0], &r.start) || !ParseBound(parts[1], &r.end) ||
+          (parts.size() == 3 && !ParseBound(parts[2], &r.step)))
+        return Invalid(text, "range bounds must be non-negative decimal numbers");
+      r.digits = static_cast<int>(std::min(parts[0].size(), parts[1].size()));
+      AISLE_RETURN_IF_ERROR(CheckRange(text, r));
+    }
     rest.remove_prefix(right + 1);
     size_t next = rest.find('{');
     r.gap = std::string(rest.substr(0, next));
@@ -122,7 +138,10 @@ void NameTemplate::ForEach(const std::function<bool(const std::string&)>& fn) co
   for (;;) {
     name = prefix;
     for (size_t i = 0; i < ranges.size(); ++i) {
-      AppendPadded(name, at[i], ranges[i].digits);
+      if (ranges[i].items.empty())
+        AppendPadded(name, at[i], ranges[i].digits);
+      else
+        name += ranges[i].items[static_cast<size_t>(at[i])];
       name += ranges[i].gap;
     }
     if (!fn(name)) return;
