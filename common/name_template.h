@@ -3,7 +3,8 @@
 // optional step, zero padding to the shorter bound's width) and "at" ranges "img-@0999.jpg"
 // (0..999, padded to 4). A template without a range is a prefix. Aisle extension: brace lists
 // "{a,b,c}" (bash style; AIStore has none) count as ranges over their items. Used by the
-// multi-object operations (server/native/listrange) and the archive job (server/shards).
+// multi-object operations (server/native/listrange), the archive job (server/shards) and
+// `aisle object get-batch --template` (cli/get_batch).
 #pragma once
 
 #include <cstdint>
