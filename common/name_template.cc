@@ -44,6 +44,15 @@ std::vector<std::string> SplitCommas(std::string_view s) {
   }
 }
 
+// Takes the text before the next `mark` (the next range; all when there is none) off rest:
+// the prefix, or the gap after a range.
+std::string TakeGap(std::string_view& rest, char mark) {
+  size_t next = rest.find(mark);
+  std::string gap(rest.substr(0, next));
+  rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
+  return gap;
+}
+
 Status CheckRange(std::string_view text, const NameTemplate::Range& r) {
   if (r.start > r.end) return Invalid(text, "start is greater than end");
   if (r.step <= 0) return Invalid(text, "step must be positive");
@@ -52,9 +61,8 @@ Status CheckRange(std::string_view text, const NameTemplate::Range& r) {
 
 Result<NameTemplate> ParseBash(std::string_view text) {
   NameTemplate t;
-  size_t left = text.find('{');
-  t.prefix = std::string(text.substr(0, left));
-  std::string_view rest = text.substr(left);
+  std::string_view rest = text;
+  t.prefix = TakeGap(rest, '{');
   while (!rest.empty()) {
     // rest starts at '{'
     size_t right = rest.find('}');
@@ -76,10 +84,8 @@ Result<NameTemplate> ParseBash(std::string_view text) {
       AISLE_RETURN_IF_ERROR(CheckRange(text, r));
     }
     rest.remove_prefix(right + 1);
-    size_t next = rest.find('{');
-    r.gap = std::string(rest.substr(0, next));
+    r.gap = TakeGap(rest, '{');
     if (r.gap.find('}') != std::string::npos) return Invalid(text, "unbalanced '}'");
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
     t.ranges.push_back(std::move(r));
   }
   return t;
@@ -87,9 +93,8 @@ Result<NameTemplate> ParseBash(std::string_view text) {
 
 Result<NameTemplate> ParseAt(std::string_view text) {
   NameTemplate t;
-  size_t at = text.find('@');
-  t.prefix = std::string(text.substr(0, at));
-  std::string_view rest = text.substr(at);
+  std::string_view rest = text;
+  t.prefix = TakeGap(rest, '@');
   while (!rest.empty()) {
     // rest starts at '@'
     size_t n = 1;
@@ -99,9 +104,7 @@ Result<NameTemplate> ParseAt(std::string_view text) {
       return Invalid(text, "'@' must be followed by a decimal number");
     r.digits = static_cast<int>(n - 1);
     rest.remove_prefix(n);
-    size_t next = rest.find('@');
-    r.gap = std::string(rest.substr(0, next));
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
+    r.gap = TakeGap(rest, '@');
     t.ranges.push_back(std::move(r));
   }
   return t;
