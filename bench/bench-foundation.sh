@@ -26,6 +26,8 @@ HELPER="$HERE/bench_helper.py"
 CMDLINE="DUR=$DUR RUNS=$RUNS N_1M=$N_1M N_10K=$N_10K PUT_MB=$PUT_MB bench/bench-foundation.sh"
 
 die() { echo "bench-foundation: $*" >&2; exit 1; }
+# shellcheck source=bench/bench-lib.sh
+source "$HERE/bench-lib.sh"
 
 [[ -x "$NODE_BIN" ]] || die "aisle-node not found at $NODE_BIN (set AISLE_NODE_BIN)"
 for tool in nginx wrk fio; do
@@ -39,21 +41,12 @@ NODE_PID=""
 NGINX_PID=""
 cleanup() {
   local rc=$?
-  for pid in $NGINX_PID $NODE_PID; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
+  for pid in $NGINX_PID $NODE_PID; do stop_pid "$pid" 0 50; done
   if [[ "${BENCH_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---------------------------------------------------------------------------------------------
 echo "== starting aisle-node ($NODE_BIN), data in $WORK"
@@ -76,42 +69,9 @@ $PY "$HELPER" populate "$AISLE_URL" b10k "$N_10K" 10240 "$WORK/www"
 sync
 
 NGINX_PORT="$(free_port)"
-cat >"$WORK/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes auto;
-user root;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  default_type application/octet-stream;
-  client_body_temp_path $WORK/nginx-tmp/body;
-  proxy_temp_path $WORK/nginx-tmp/proxy;
-  fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
-  scgi_temp_path $WORK/nginx-tmp/scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $WORK/www;
-    location / { }
-  }
-}
-EOF
+write_nginx_conf "$NGINX_PORT"
 echo "== starting nginx on 127.0.0.1:$NGINX_PORT"
-"$NGINX_BIN" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx.out" 2>&1 &
-NGINX_PID=$!
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/b10k/obj-00000" && break
-  kill -0 "$NGINX_PID" 2>/dev/null || { cat "$WORK/nginx.out" "$WORK/nginx-error.log" >&2; die "nginx exited"; }
-  sleep 0.1
-done
+start_nginx "http://127.0.0.1:$NGINX_PORT"
 
 # sanity: both serve identical bytes
 for b in b1m b10k; do
@@ -142,24 +102,12 @@ json.dump({"kind": "meta", "date": time.strftime("%Y-%m-%d"), "cpu": cpu, "load"
 open(out, "a").write("\n")
 EOF
 
-for kind in aisle nginx; do
-  for b in b1m b10k; do
-    n="$N_1M"; [[ $b == b10k ]] && n="$N_10K"
-    $PY "$HELPER" wrk-lua "$kind" "$b" "$n" "$WORK/$kind-$b.lua"
-  done
-done
+write_wrk_luas
 
 run_wrk() {  # side bucket test
-  local side=$1 b=$2 test=$3 url
-  if [[ $side == aisle ]]; then url="$AISLE_URL"; else url="http://127.0.0.1:$NGINX_PORT"; fi
-  local out
-  out="$(wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --timeout 10s -s "$WORK/$side-$b.lua" "$url" 2>&1)" ||
-    die "wrk failed: $out"
-  local js
-  js="$(grep '^WRKJSON ' <<<"$out" | sed 's/^WRKJSON //')"
-  [[ -n "$js" ]] || die "no WRKJSON in wrk output: $out"
-  echo "{\"test\":\"$test\",\"side\":\"$side\",${js#\{}" >>"$RESULTS"
-  $PY -c 'import json,sys; d=json.loads(sys.argv[1]); print("   %-6s %-7s %10.0f req/s %9.1f MB/s  p50 %6d us  p99 %7d us  errors %d" % (sys.argv[2], sys.argv[3], d["rps"], d["Bps"]/1e6, d["lat_p50_us"], d["lat_p99_us"], d["err_status"]+d["err_connect"]+d["err_read"]+d["err_write"]+d["err_timeout"]))' "$js" "$side" "$test"
+  local url="http://127.0.0.1:$NGINX_PORT"
+  [[ $1 == aisle ]] && url="$AISLE_URL"
+  wrk_run "$1" "$3" "$WORK/$1-$2.lua" "$url"
 }
 
 echo "== GET: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DUR}s, $RUNS runs each, alternating"

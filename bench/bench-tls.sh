@@ -24,6 +24,8 @@ HELPER="$HERE/bench_helper.py"
 CMDLINE="DUR=$DUR RUNS=$RUNS N_1M=$N_1M N_10K=$N_10K bench/bench-tls.sh"
 
 die() { echo "bench-tls: $*" >&2; exit 1; }
+# shellcheck source=bench/bench-lib.sh
+source "$HERE/bench-lib.sh"
 
 [[ -x "$NODE_BIN" ]] || die "aisle-node not found at $NODE_BIN (set AISLE_NODE_BIN)"
 for tool in nginx wrk openssl curl; do
@@ -35,23 +37,15 @@ NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 WORK="$(mktemp -d "$BENCH_DIR/aisle-bench-tls.XXXXXX")"
 PIDS=()
+NGINX_PID=""  # set by start_nginx
 cleanup() {
   local rc=$?
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
+  for pid in "${PIDS[@]}" $NGINX_PID; do stop_pid "$pid" 0 50; done
   if [[ "${BENCH_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "== certificates (P-256 CA and server certificate for 127.0.0.1)"
 T="$WORK/tls"
@@ -111,46 +105,10 @@ EOF
 sync
 
 NGINX_PORT="$(free_port)"
-cat >"$WORK/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes auto;
-user root;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  default_type application/octet-stream;
-  client_body_temp_path $WORK/nginx-tmp/body;
-  proxy_temp_path $WORK/nginx-tmp/proxy;
-  fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
-  scgi_temp_path $WORK/nginx-tmp/scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT ssl;
-    ssl_certificate $T/node.crt;
-    ssl_certificate_key $T/node.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    root $WORK/www;
-    location / { }
-  }
-}
-EOF
+write_nginx_conf "$NGINX_PORT" "$T/node.crt" "$T/node.key"
 echo "== starting nginx (TLS) on 127.0.0.1:$NGINX_PORT"
-"$NGINX_BIN" -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" >"$WORK/nginx.out" 2>&1 &
-PIDS+=($!)
 NGINX_URL="https://127.0.0.1:$NGINX_PORT"
-for _ in $(seq 100); do
-  curl -sf --cacert "$T/ca.crt" -o /dev/null "$NGINX_URL/b10k/obj-00000" && break
-  kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/nginx.out" "$WORK/nginx-error.log" >&2; die "nginx exited"; }
-  sleep 0.1
-done
+start_nginx "$NGINX_URL" --cacert "$T/ca.crt"
 
 for b in b1m b10k; do
   cmp <(curl -sf --cacert "$T/ca.crt" "$TLS_URL/v1/objects/$b/obj-00000") \
@@ -161,12 +119,7 @@ for b in b1m b10k; do
     die "the two nodes serve different bytes for $b/obj-00000"
 done
 
-for kind in aisle nginx; do
-  for b in b1m b10k; do
-    n="$N_1M"; [[ $b == b10k ]] && n="$N_10K"
-    $PY "$HELPER" wrk-lua "$kind" "$b" "$n" "$WORK/$kind-$b.lua"
-  done
-done
+write_wrk_luas
 
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
@@ -178,15 +131,9 @@ url_of() {
   esac
 }
 run_wrk() {  # side bucket test
-  local side=$1 b=$2 test=$3 out js
-  local lua="$WORK/aisle-$b.lua"
-  [[ $side == nginx-tls ]] && lua="$WORK/nginx-$b.lua"
-  out="$(wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DUR}s" --timeout 10s -s "$lua" "$(url_of "$side")" 2>&1)" ||
-    die "wrk failed: $out"
-  js="$(grep '^WRKJSON ' <<<"$out" | sed 's/^WRKJSON //')"
-  [[ -n "$js" ]] || die "no WRKJSON in wrk output: $out"
-  echo "{\"test\":\"$test\",\"side\":\"$side\",${js#\{}" >>"$RESULTS"
-  $PY -c 'import json,sys; d=json.loads(sys.argv[1]); print("   %-11s %-7s %9.0f req/s %8.1f MB/s  p50 %6d us  p99 %7d us  errors %d" % (sys.argv[2], sys.argv[3], d["rps"], d["Bps"]/1e6, d["lat_p50_us"], d["lat_p99_us"], d["err_status"]+d["err_connect"]+d["err_read"]+d["err_write"]+d["err_timeout"]))' "$js" "$side" "$test"
+  local lua="$WORK/aisle-$2.lua"
+  [[ $1 == nginx-tls ]] && lua="$WORK/nginx-$2.lua"
+  wrk_run "$1" "$3" "$lua" "$(url_of "$1")"
 }
 
 echo "== GET: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DUR}s, $RUNS runs each, rotating order"

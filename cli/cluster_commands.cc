@@ -19,6 +19,7 @@
 
 #include "cli/ais_client.h"
 #include "cli/commands.h"
+#include "cli/spawn.h"
 #include "cli/tls_certs.h"
 #include "common/clock.h"
 #include "common/net/http_client.h"
@@ -63,29 +64,6 @@ bool PortFree(int port) {
   bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
-}
-
-// Starts a detached node (own session, output to log); returns its pid.
-Result<pid_t> Spawn(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = ::fork();
-  if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) {
-    ::setsid();
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (in >= 0) ::dup2(in, 0);
-    if (out >= 0) {
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-    }
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  return pid;
 }
 
 bool Alive(pid_t pid) {
@@ -239,7 +217,8 @@ int Up(CliContext& ctx, const UpArgs& a) {
     if (a.tls)
       args.insert(args.end(),
                   {"--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-ca", tls.ca_cert});
-    AISLE_ASSIGN_OR_RETURN(pid_t pid, Spawn(args, a.dir + "/" + name + ".log"));
+    AISLE_ASSIGN_OR_RETURN(pid_t pid,
+                           SpawnLogged(args, a.dir + "/" + name + ".log", {.new_session = true}));
     nodes.push_back({{"name", name}, {"pid", pid}});
     return WaitReady(ready, pid, milliseconds(30000));
   };

@@ -16,6 +16,7 @@
 #include "common/archive/shard_index.h"
 #include "common/archive/source.h"
 #include "common/fd_io.h"
+#include "common/name_template.h"
 #include "common/net/http_client.h"
 
 namespace aisle::cli {
@@ -29,31 +30,6 @@ struct BatchOpts {
   std::string bucket, list, templ, mime, output, output_dir;
   bool coer = false;
 };
-
-// Expands every {A..B} range (zero padded to A's width): "s-{00..02}" -> s-00 s-01 s-02.
-Result<std::vector<std::string>> ExpandTemplate(const std::string& t) {
-  size_t open = t.find('{');
-  if (open == std::string::npos) return std::vector<std::string>{t};
-  size_t close = t.find('}', open);
-  size_t dots = t.find("..", open);
-  if (close == std::string::npos || dots == std::string::npos || dots > close)
-    return Status::InvalidArgument("invalid template \"" + t + "\" (expecting {FIRST..LAST})");
-  std::string a = t.substr(open + 1, dots - open - 1), b = t.substr(dots + 2, close - dots - 2);
-  auto digits = [](const std::string& s) {
-    return !s.empty() && s.size() < 19 && s.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if (!digits(a) || !digits(b) || std::stoll(a) > std::stoll(b))
-    return Status::InvalidArgument("invalid range {" + a + ".." + b + "} in \"" + t + "\"");
-  AISLE_ASSIGN_OR_RETURN(std::vector<std::string> tails, ExpandTemplate(t.substr(close + 1)));
-  std::vector<std::string> out;
-  for (long long i = std::stoll(a); i <= std::stoll(b); ++i) {
-    std::string n = std::to_string(i);
-    if (n.size() < a.size()) n.insert(0, a.size() - n.size(), '0');
-    for (const auto& tail : tails) out.push_back(t.substr(0, open) + n + tail);
-    if (out.size() > 1'000'000) return Status::InvalidArgument("template expands too far");
-  }
-  return out;
-}
 
 // "shard.tar/dir/file" names a member; other names are whole objects.
 json Entry(const std::string& name) {
@@ -114,9 +90,13 @@ int RunGetBatch(const CliContext& ctx, const BatchOpts& o) {
       if (!line.empty()) names.push_back(line);
     }
   } else {
-    auto t = ExpandTemplate(o.templ);
+    // A template without a range names one object here (not a prefix: GetBatch lists nothing).
+    auto t = ParseNameTemplate(o.templ);
     if (!t.ok()) return UsageError(t.status().message());
-    names = std::move(t).value();
+    t->ForEach([&](const std::string& n) {
+      names.push_back(n);
+      return true;
+    });
   }
   if (names.empty()) return UsageError("the list names no objects");
   json req = {{"in", json::array()}, {"mime", o.mime}, {"coer", o.coer}, {"strm", true}};

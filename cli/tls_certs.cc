@@ -1,15 +1,13 @@
 #include "cli/tls_certs.h"
 
-#include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
+
+#include "cli/spawn.h"
 
 namespace aisle::cli {
 namespace {
@@ -18,23 +16,7 @@ namespace fs = std::filesystem;
 
 // Runs argv to its end with stdout/stderr appended to `log`; OK when it exits 0.
 Status Run(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = ::fork();
-  if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) {
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (in >= 0) ::dup2(in, 0);
-    if (out >= 0) {
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-    }
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-  }
+  AISLE_ASSIGN_OR_RETURN(pid_t pid, SpawnLogged(args, log, {.log_mode = 0600}));
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }

@@ -33,6 +33,26 @@ std::vector<std::string_view> SplitDots(std::string_view s) {
   }
 }
 
+// The items of a brace list "a,b,,c" (empty items are kept, as bash does).
+std::vector<std::string> SplitCommas(std::string_view s) {
+  std::vector<std::string> items;
+  for (;;) {
+    size_t c = s.find(',');
+    items.emplace_back(s.substr(0, c));
+    if (c == std::string_view::npos) return items;
+    s.remove_prefix(c + 1);
+  }
+}
+
+// Takes the text before the next `mark` (the next range; all when there is none) off rest:
+// the prefix, or the gap after a range.
+std::string TakeGap(std::string_view& rest, char mark) {
+  size_t next = rest.find(mark);
+  std::string gap(rest.substr(0, next));
+  rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
+  return gap;
+}
+
 Status CheckRange(std::string_view text, const NameTemplate::Range& r) {
   if (r.start > r.end) return Invalid(text, "start is greater than end");
   if (r.step <= 0) return Invalid(text, "step must be positive");
@@ -41,29 +61,31 @@ Status CheckRange(std::string_view text, const NameTemplate::Range& r) {
 
 Result<NameTemplate> ParseBash(std::string_view text) {
   NameTemplate t;
-  size_t left = text.find('{');
-  t.prefix = std::string(text.substr(0, left));
-  std::string_view rest = text.substr(left);
+  std::string_view rest = text;
+  t.prefix = TakeGap(rest, '{');
   while (!rest.empty()) {
     // rest starts at '{'
     size_t right = rest.find('}');
     if (right == std::string_view::npos) return Invalid(text, "unbalanced '{'");
     std::string_view inside = rest.substr(1, right - 1);
     if (inside.find('{') != std::string_view::npos) return Invalid(text, "nested '{'");
-    std::vector<std::string_view> parts = SplitDots(inside);
-    if (parts.size() < 2 || parts.size() > 3)
-      return Invalid(text, "a range is {START..END} or {START..END..STEP}");
     NameTemplate::Range r;
-    if (!ParseBound(parts[0], &r.start) || !ParseBound(parts[1], &r.end) ||
-        (parts.size() == 3 && !ParseBound(parts[2], &r.step)))
-      return Invalid(text, "range bounds must be non-negative decimal numbers");
-    r.digits = static_cast<int>(std::min(parts[0].size(), parts[1].size()));
-    AISLE_RETURN_IF_ERROR(CheckRange(text, r));
+    if (inside.find("..") == std::string_view::npos && inside.find(',') != std::string_view::npos) {
+      r.items = SplitCommas(inside);
+      r.end = static_cast<int64_t>(r.items.size()) - 1;
+    } else {
+      std::vector<std::string_view> parts = SplitDots(inside);
+      if (parts.size() < 2 || parts.size() > 3)
+        return Invalid(text, "a range is {START..END}, {START..END..STEP} or a list {A,B}");
+      if (!ParseBound(parts[0], &r.start) || !ParseBound(parts[1], &r.end) ||
+          (parts.size() == 3 && !ParseBound(parts[2], &r.step)))
+        return Invalid(text, "range bounds must be non-negative decimal numbers");
+      r.digits = static_cast<int>(std::min(parts[0].size(), parts[1].size()));
+      AISLE_RETURN_IF_ERROR(CheckRange(text, r));
+    }
     rest.remove_prefix(right + 1);
-    size_t next = rest.find('{');
-    r.gap = std::string(rest.substr(0, next));
+    r.gap = TakeGap(rest, '{');
     if (r.gap.find('}') != std::string::npos) return Invalid(text, "unbalanced '}'");
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
     t.ranges.push_back(std::move(r));
   }
   return t;
@@ -71,9 +93,8 @@ Result<NameTemplate> ParseBash(std::string_view text) {
 
 Result<NameTemplate> ParseAt(std::string_view text) {
   NameTemplate t;
-  size_t at = text.find('@');
-  t.prefix = std::string(text.substr(0, at));
-  std::string_view rest = text.substr(at);
+  std::string_view rest = text;
+  t.prefix = TakeGap(rest, '@');
   while (!rest.empty()) {
     // rest starts at '@'
     size_t n = 1;
@@ -83,9 +104,7 @@ Result<NameTemplate> ParseAt(std::string_view text) {
       return Invalid(text, "'@' must be followed by a decimal number");
     r.digits = static_cast<int>(n - 1);
     rest.remove_prefix(n);
-    size_t next = rest.find('@');
-    r.gap = std::string(rest.substr(0, next));
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next);
+    r.gap = TakeGap(rest, '@');
     t.ranges.push_back(std::move(r));
   }
   return t;
@@ -122,7 +141,10 @@ void NameTemplate::ForEach(const std::function<bool(const std::string&)>& fn) co
   for (;;) {
     name = prefix;
     for (size_t i = 0; i < ranges.size(); ++i) {
-      AppendPadded(name, at[i], ranges[i].digits);
+      if (ranges[i].items.empty())
+        AppendPadded(name, at[i], ranges[i].digits);
+      else
+        name += ranges[i].items[static_cast<size_t>(at[i])];
       name += ranges[i].gap;
     }
     if (!fn(name)) return;

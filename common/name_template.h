@@ -1,8 +1,10 @@
 // Object-name templates of AIStore's multi-object operations (cmn/cos template.go):
 // bash-style brace ranges "img-{0000..9999}.jpg", "a-{0..100..2}-b-{01..10}" (several ranges,
 // optional step, zero padding to the shorter bound's width) and "at" ranges "img-@0999.jpg"
-// (0..999, padded to 4). A template without a range is a prefix. Used by the multi-object
-// operations (server/native/listrange); the archive job still has its own ExpandTemplate.
+// (0..999, padded to 4). A template without a range is a prefix. Aisle extension: brace lists
+// "{a,b,c}" (bash style; AIStore has none) count as ranges over their items. Used by the
+// multi-object operations (server/native/listrange), the archive job (server/shards) and
+// `aisle object get-batch --template` (cli/get_batch).
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,9 @@ namespace aisle {
 struct NameTemplate {
   struct Range {
     int64_t start = 0, end = 0, step = 1;
-    int digits = 0;   // zero-pad to this width
-    std::string gap;  // the text after the range, up to the next one or the end
+    int digits = 0;                  // zero-pad to this width
+    std::vector<std::string> items;  // a list {a,b}: items[0..end] replace the numbers
+    std::string gap;                 // the text after the range, up to the next one or the end
   };
   std::string prefix;
   std::vector<Range> ranges;  // empty: a prefix-only template
@@ -36,6 +39,7 @@ inline constexpr uint64_t kMaxTemplateNames = 10'000'000;
 
 // Parses a template; kInvalidArgument for an empty one, malformed or unbalanced braces,
 // non-numeric bounds, start > end, a non-positive step, or more than kMaxTemplateNames names.
+// A brace with a ',' and no ".." is a list; "{x}" (neither) is refused.
 Result<NameTemplate> ParseNameTemplate(std::string_view text);
 
 }  // namespace aisle

@@ -8,15 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/body.h"
 #include "etl/etl_manager.h"
 #include "server/api/errors.h"
 #include "server/api/object_integrity.h"
-#include "server/api/target_routing.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_registry.h"
+#include "server/jobs/tcb_output.h"
 #include "server/storage/store.h"
 
 namespace aisle::api {
@@ -68,33 +67,13 @@ Result<EtlBucketArgs> ParseArgs(const Request& req, std::string_view bucket, con
     a.dry_run = v.value("dry_run", false);
     if (v.contains("num-workers") && v["num-workers"].is_number_integer())
       a.workers = v["num-workers"].get<int>();
-    if (v.contains("ext") && v["ext"].is_object()) {
-      for (auto it = v["ext"].begin(); it != v["ext"].end(); ++it) {
-        if (!it.value().is_string())
-          return Status::InvalidArgument(
-              "\"ext\" maps extensions to extensions: {\"jpg\":\"png\"}");
-        std::string from = it.key(), to = it.value().get<std::string>();
-        if (!from.empty() && from[0] == '.') from.erase(0, 1);
-        if (!to.empty() && to[0] == '.') to.erase(0, 1);
-        a.ext[from] = to;
-      }
-    }
+    if (v.contains("ext") && v["ext"].is_object())
+      AISLE_RETURN_IF_ERROR(jobs::ParseTcbExt(v["ext"], &a.ext));
   }
   if (a.src == a.dst && a.prepend.empty() && a.ext.empty())
     return Status::InvalidArgument("source and destination are the same bucket ais://" + a.src +
                                    " and no renaming (prepend, ext) was given");
   return a;
-}
-
-std::string DestName(const EtlBucketArgs& a, const std::string& name) {
-  std::string out = name;
-  size_t dot = out.rfind('.');
-  size_t slash = out.rfind('/');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
-    auto it = a.ext.find(out.substr(dot + 1));
-    if (it != a.ext.end()) out = out.substr(0, dot + 1) + it->second;
-  }
-  return a.prepend + out;
 }
 
 // Each object is transformed by exactly one target. With one copy that is whoever holds it —
@@ -147,18 +126,8 @@ Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, const Chain& chain, 
                                             std::chrono::milliseconds(a.request_timeout_ms))
           return Status::Timeout("transform took longer than request_timeout (" +
                                  std::to_string(a.request_timeout_ms) + "ms)");
-        if (!a.dry_run) {
-          std::string out_name = DestName(a, name);
-          AISLE_RETURN_IF_ERROR(PutAtOwner(
-              ctx, a.dst, out_name, data,
-              [&] {
-                StringBodyReader body(data);
-                return ctx.store->Put(a.dst, out_name, body, {}).status();
-              },
-              std::chrono::milliseconds(120000)));
-        }
-        job.AddOutput(1, data.size());
-        return Status::OK();
+        return jobs::WriteTcbOutput(ctx, a.dst, jobs::TcbDestName(a.prepend, a.ext, name), data,
+                                    a.dry_run, job);
       }();
       if (!st.ok()) {
         failed.fetch_add(1);

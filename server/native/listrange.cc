@@ -6,14 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/body.h"
 #include "etl/etl_manager.h"
 #include "server/api/errors.h"
 #include "server/api/object_integrity.h"
-#include "server/api/target_routing.h"
 #include "server/cluster/target_cluster.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_registry.h"
+#include "server/jobs/tcb_output.h"
 #include "server/storage/store.h"
 
 namespace aisle::api {
@@ -85,28 +84,9 @@ Status ParseTcb(const json& v, ListRangeArgs& a) {
   if (a.action == "copy-listrange") a.etl.clear();
   if (const json* w = FindKey(v, "num-workers"); w && w->is_number_integer())
     a.workers = std::min(64, w->get<int>());
-  if (const json* e = FindKey(v, "ext"); e && e->is_object()) {
-    for (auto it = e->begin(); it != e->end(); ++it) {
-      if (!it.value().is_string())
-        return Status::InvalidArgument("\"ext\" maps extensions to extensions: {\"jpg\":\"png\"}");
-      std::string from = it.key(), to = it.value().get<std::string>();
-      if (!from.empty() && from[0] == '.') from.erase(0, 1);
-      if (!to.empty() && to[0] == '.') to.erase(0, 1);
-      a.ext[from] = to;
-    }
-  }
+  if (const json* e = FindKey(v, "ext"); e && e->is_object())
+    AISLE_RETURN_IF_ERROR(jobs::ParseTcbExt(*e, &a.ext));
   return Status::OK();
-}
-
-std::string DestName(const ListRangeArgs& a, const std::string& name) {
-  std::string out = name;
-  size_t dot = out.rfind('.');
-  size_t slash = out.rfind('/');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
-    auto it = a.ext.find(out.substr(dot + 1));
-    if (it != a.ext.end()) out = out.substr(0, dot + 1) + it->second;
-  }
-  return a.prepend + out;
 }
 
 bool OwnerIsMe(const ApiContext& ctx, const std::string& bucket, const std::string& name) {
@@ -180,17 +160,8 @@ Result<Outcome> DoOne(const ApiContext& ctx, const ListRangeArgs& a, etl::EtlIns
   if (inst) {
     AISLE_ASSIGN_OR_RETURN(data, inst->Run({data, a.src, name, a.etl_args}));
   }
-  if (!a.dry_run) {
-    std::string out = DestName(a, name);
-    AISLE_RETURN_IF_ERROR(PutAtOwner(
-        ctx, a.dst, out, data,
-        [&] {
-          StringBodyReader body(data);
-          return ctx.store->Put(a.dst, out, body, {}).status();
-        },
-        std::chrono::milliseconds(120000)));
-  }
-  job.AddOutput(1, data.size());
+  AISLE_RETURN_IF_ERROR(jobs::WriteTcbOutput(ctx, a.dst, jobs::TcbDestName(a.prepend, a.ext, name),
+                                             data, a.dry_run, job));
   return Outcome::kDone;
 }
 

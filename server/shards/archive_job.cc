@@ -11,13 +11,12 @@
 #include <set>
 
 #include "common/archive/shard_writer.h"
+#include "common/name_template.h"
 #include "common/names.h"
 #include "server/storage/file_util.h"
 
 namespace aisle::shards {
 namespace {
-
-constexpr size_t kMaxTemplateNames = 10'000'000;
 
 const nlohmann::json* Key(const nlohmann::json& o, const char* k) {
   if (!o.is_object()) return nullptr;
@@ -146,76 +145,8 @@ Result<ArchiveSpec> ParseArchiveMsg(const std::string& value_json, std::string_v
   if (s.append_if_exists && s.max_shard_size)
     return Status::InvalidArgument(
         "archive: append-if-exists (aate) cannot be combined with max_shard_size");
-  if (!s.templ.empty()) AISLE_RETURN_IF_ERROR(ExpandTemplate(s.templ, kMaxTemplateNames).status());
+  if (!s.templ.empty()) AISLE_RETURN_IF_ERROR(ParseNameTemplate(s.templ).status());
   return s;
-}
-
-Result<std::vector<std::string>> ExpandTemplate(std::string_view t, size_t max) {
-  std::vector<std::string> out{""};
-  size_t i = 0;
-  while (i < t.size()) {
-    size_t open = t.find('{', i);
-    if (open == std::string_view::npos) {
-      for (auto& s : out) s.append(t.substr(i));
-      break;
-    }
-    size_t close = t.find('}', open);
-    if (close == std::string_view::npos)
-      return Status::InvalidArgument("template \"" + std::string(t) + "\": unbalanced '{'");
-    std::string_view lit = t.substr(i, open - i), body = t.substr(open + 1, close - open - 1);
-    std::vector<std::string> alts;
-    size_t dots = body.find("..");
-    if (dots != std::string_view::npos) {
-      std::string_view a = body.substr(0, dots), rest = body.substr(dots + 2);
-      std::string_view b = rest;
-      uint64_t step = 1;
-      if (size_t d2 = rest.find(".."); d2 != std::string_view::npos) {
-        b = rest.substr(0, d2);
-        std::string st(rest.substr(d2 + 2));
-        step = st.empty() ? 0 : std::strtoull(st.c_str(), nullptr, 10);
-      }
-      auto num = [](std::string_view s, uint64_t* v) {
-        if (s.empty() || s.size() > 18) return false;
-        *v = 0;
-        for (char c : s) {
-          if (c < '0' || c > '9') return false;
-          *v = *v * 10 + static_cast<uint64_t>(c - '0');
-        }
-        return true;
-      };
-      uint64_t lo, hi;
-      if (!num(a, &lo) || !num(b, &hi) || lo > hi || step == 0)
-        return Status::InvalidArgument("template \"" + std::string(t) + "\": bad range {" +
-                                       std::string(body) + "}");
-      if ((hi - lo) / step + 1 > max)
-        return Status::InvalidArgument("template expands to more than " + std::to_string(max) +
-                                       " names");
-      size_t width = a.size();
-      for (uint64_t v = lo; v <= hi; v += step) {
-        std::string s = std::to_string(v);
-        if (s.size() < width) s.insert(0, width - s.size(), '0');
-        alts.push_back(std::move(s));
-      }
-    } else {
-      size_t start = 0;
-      while (start <= body.size()) {
-        size_t comma = body.find(',', start);
-        if (comma == std::string_view::npos) comma = body.size();
-        alts.emplace_back(body.substr(start, comma - start));
-        start = comma + 1;
-      }
-    }
-    if (out.size() * alts.size() > max)
-      return Status::InvalidArgument("template expands to more than " + std::to_string(max) +
-                                     " names");
-    std::vector<std::string> next;
-    next.reserve(out.size() * alts.size());
-    for (const auto& o : out)
-      for (const auto& alt : alts) next.push_back(o + std::string(lit) + alt);
-    out = std::move(next);
-    i = close + 1;
-  }
-  return out;
 }
 
 std::string ShardName(const ArchiveSpec& spec, size_t i) {
@@ -287,12 +218,22 @@ Status RunArchiveJob(storage::Store* store, const ArchiveSpec& spec, const Archi
   AISLE_RETURN_IF_ERROR(store->HeadBucket(spec.dst_bucket).status());
   if (spec.append_if_exists && !io.append_shard)
     return Status::Unsupported("archive: append-if-exists (aate) needs a node's shard appender");
-  // The source names: a list, a template or a listing (minus our own output).
+  // The source names: a list, a template or a listing (minus our own output). A template
+  // without a range is a prefix, as in AIStore.
   std::vector<std::string> names = spec.objnames;
+  std::string prefix = spec.prefix;
   if (!spec.templ.empty()) {
-    AISLE_ASSIGN_OR_RETURN(names, ExpandTemplate(spec.templ, kMaxTemplateNames));
-  } else if (names.empty()) {
-    AISLE_ASSIGN_OR_RETURN(std::vector<std::string> listed, io.list(spec.prefix));
+    AISLE_ASSIGN_OR_RETURN(NameTemplate t, ParseNameTemplate(spec.templ));
+    if (t.IsPrefixOnly())
+      prefix = t.prefix;
+    else
+      t.ForEach([&](const std::string& n) {
+        names.push_back(n);
+        return true;
+      });
+  }
+  if (names.empty()) {
+    AISLE_ASSIGN_OR_RETURN(std::vector<std::string> listed, io.list(prefix));
     if (job.aborted()) return Status::OK();
     for (auto& n : listed)
       if (!IsOwnOutput(spec, n)) names.push_back(std::move(n));

@@ -24,7 +24,7 @@ struct ArchiveSpec {
   std::string archname;  // the shard name; with a split: stem-NNNN.ext
   archive::Format format = archive::Format::kUnknown;
   std::vector<std::string> objnames;  // or:
-  std::string templ;                  // "img-{0000..9999}.jpg"; or:
+  std::string templ;                  // "img-{0000..9999}.jpg" (common/name_template.h); or:
   std::string prefix;                 // Aisle extension; all empty = whole bucket
   bool base_name_only = false;        // bnonly: member = basename of the object
   bool include_src_bucket = false;    // isbn: member = bucket/object
@@ -35,10 +35,6 @@ struct ArchiveSpec {
 
 // Parses AIStore's ArchiveBckMsg (keys case-insensitive) for source bucket src.
 Result<ArchiveSpec> ParseArchiveMsg(const std::string& value_json, std::string_view src);
-
-// Expands brace ranges "{0000..0099}" (zero padding kept, optional step "{0..100..10}") and
-// lists "{a,b,c}"; several braces multiply. More than `max` names -> kInvalidArgument.
-Result<std::vector<std::string>> ExpandTemplate(std::string_view tmpl, size_t max);
 
 // The name of the i-th shard when splitting (archname itself when not splitting).
 std::string ShardName(const ArchiveSpec& spec, size_t i);

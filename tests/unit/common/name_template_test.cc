@@ -1,4 +1,4 @@
-// The name templates of multi-object operations (AIStore's bash and "at" ranges):
+// The name templates of multi-object operations (AIStore's bash and "at" ranges, Aisle's lists):
 // expansion order, steps, padding, limits and the errors.
 #include "common/name_template.h"
 
@@ -49,6 +49,16 @@ TEST(NameTemplate, SeveralRangesLastVariesFastest) {
 
 TEST(NameTemplate, AtStyle) {
   EXPECT_EQ(Expand("n-@02.x"), (std::vector<std::string>{"n-00.x", "n-01.x", "n-02.x"}));
+}
+
+// Aisle extension (the archive job's templates): "{a,b}" lists multiply like ranges.
+TEST(NameTemplate, BraceLists) {
+  EXPECT_EQ(Expand("{a,b}/x-{0..20..10}"),
+            (std::vector<std::string>{"a/x-0", "a/x-10", "a/x-20", "b/x-0", "b/x-10", "b/x-20"}));
+  EXPECT_EQ(Expand("o-{0,1,7,nosuch}.bin"),
+            (std::vector<std::string>{"o-0.bin", "o-1.bin", "o-7.bin", "o-nosuch.bin"}));
+  EXPECT_EQ(Expand("f{,-old}"), (std::vector<std::string>{"f", "f-old"}));
+  EXPECT_EQ(ParseNameTemplate("{a,b}{c,d,e}")->Count(), 6u);
 }
 
 TEST(NameTemplate, PrefixOnly) {
