@@ -43,12 +43,13 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGHUP);  // reloads the TLS certificate and key
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  aisle::InitLogging(cfg.log_level, "aisle-node");
+  aisle::InitLogging(cfg.log_level, "aisle-node", cfg.log_format);
   aisle::NodeHost host;
   host.request_shutdown = [] { ::kill(::getpid(), SIGTERM); };
   host.open_file_limit = aisle::RaiseOpenFileLimit();
   auto node = aisle::BuildNode(cfg, std::move(host));
   if (!node.ok()) return Fail(node.status());
+  if (cfg.log_format == "json") aisle::SetJsonLogNode((*node)->id());
   if (aisle::Status st = (*node)->Start(); !st.ok()) return Fail(st);
 
   int sig = 0;

@@ -20,6 +20,7 @@
 #include "etl/sandbox.h"
 #include "server/api/metrics_endpoint.h"
 #include "server/api/peer_auth.h"
+#include "server/api/request_log.h"
 #include "server/api/user_auth.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/proxy_cluster.h"
@@ -168,7 +169,8 @@ Status Node::Build() {
   }
   AISLE_RETURN_IF_ERROR(cfg_.role == "target" ? BuildTarget() : BuildProxy());
   RegisterMetrics();
-  server_->SetHandler(front_.get());
+  logged_ = std::make_unique<api::RequestLog>(front_.get(), cfg_.log_format == "json");
+  server_->SetHandler(logged_.get());
   return Status::OK();
 }
 

@@ -72,6 +72,7 @@ class Node {
   void Stop();
 
   const std::string& url() const { return url_; }
+  const std::string& id() const { return self_.id; }
   // SIGHUP: the TLS certificate and key files again, for new handshakes; on failure the old
   // ones stay (the error says why).
   Status ReloadTls();
@@ -115,7 +116,8 @@ class Node {
   std::unique_ptr<api::UserAuth> user_auth_;             // --auth: checks user tokens
   std::unique_ptr<api::UserService> users_;              // --auth on a proxy: /v1/users
   std::unique_ptr<api::Handler> api_;
-  std::unique_ptr<api::Handler> front_;  // /metrics, then api_
+  std::unique_ptr<api::Handler> front_;   // /metrics, then api_
+  std::unique_ptr<api::Handler> logged_;  // request IDs and the access log, then front_
 };
 
 // Listens (the URL, with an ephemeral port, is part of the node's identity), opens the store,

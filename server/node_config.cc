@@ -91,6 +91,7 @@ const std::map<std::string, KeySetter>& Keys() {
       {"head_timeout_ms", Field(&NodeConfig::head_timeout_ms)},
       {"max_conns_per_ip", Field(&NodeConfig::max_conns_per_ip)},
       {"log_level", Field(&NodeConfig::log_level)},
+      {"log_format", Field(&NodeConfig::log_format)},
       {"ready_file", Field(&NodeConfig::ready_file)},
       {"max_object_size", Field(&NodeConfig::max_object_size)},
       {"s3_keys", SetS3Keys},
@@ -207,6 +208,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
                  "open connections allowed per client address; beyond: 503 (0 = no limit)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error");
+  app.add_option("--log-format", c.log_format,
+                 "text, or json: one JSON object per line, with request IDs and an access log")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--ready-file", c.ready_file, "write the URL here once serving");
   app.add_option("--max-object-size", c.max_object_size, "largest object in bytes (0 = no limit)");
   std::string s3_access, s3_secret;
@@ -289,6 +293,8 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   while (!c.primary_url.empty() && c.primary_url.back() == '/') c.primary_url.pop_back();
   if (c.role != "target" && c.role != "proxy")  // the flag is checked; the file's value too
     return ExitNow{2, "role " + c.role + ": target or proxy"};
+  if (c.log_format != "text" && c.log_format != "json")  // the file's value too
+    return ExitNow{2, "log_format " + c.log_format + ": text or json"};
   if (!IsIpAddress(c.host))
     return ExitNow{2, "--host " + c.host + ": not an IP address (use --advertise-host for names)"};
   if (c.advertise_host.find_first_of("/: \t") != std::string::npos)
@@ -330,7 +336,8 @@ std::string EffectiveConfigJson(const NodeConfig& c) {
                       {"tls_client_ca", c.tls_client_ca_file},
                       {"tls_ca", c.tls_ca_file},
                       {"s3_keys", c.s3_keys.size()},
-                      {"log_level", c.log_level}};
+                      {"log_level", c.log_level},
+                      {"log_format", c.log_format}};
   return j.dump(2);
 }
 

@@ -42,6 +42,9 @@ struct Request {
   // node-to-node request, verified when peer_auth is on ("": a client's request).
   std::string intra_sender;
   bool peer_auth = false;  // this node requires node-to-node requests to be signed
+  // Set by RequestLog (server/api/request_log.h) first: this request's ID, for logs and for
+  // the calls it makes to other nodes (Aisle-Request-Id).
+  std::string request_id;
 
   // Value of the first query parameter `name`; nullopt when absent.
   std::optional<std::string> Query(std::string_view name) const;

@@ -4,6 +4,7 @@
 
 #include "common/net/intra_auth.h"
 #include "server/api/errors.h"
+#include "server/api/request_log.h"
 
 namespace aisle::api {
 
@@ -13,6 +14,7 @@ void ForwardToPrimary(cluster::ProxyCluster& cluster, const NodeContext& node, R
   fwd.method = req.method;
   fwd.url = cluster.primary_url() + req.target;
   fwd.headers = {{"Content-Type", "application/json"}};
+  if (!req.request_id.empty()) fwd.headers.emplace_back(kRequestIdHeader, req.request_id);
   fwd.body = body;
   fwd.follow_redirects = false;
   // A node's signed request keeps its own signature (same method, target and body): the
