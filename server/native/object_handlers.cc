@@ -81,7 +81,9 @@ void Get(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
   if (!r.ok()) {
     Status st = r.status();
     if (st.IsNotFound() && st.subject() != Subject::kBucket) st = st.WithContext(ctx.node.Name());
-    return WriteError(req, resp, MissingUnlessDown(ctx, bucket, object, std::move(st)), ctx.node);
+    // A peer (rebalance, copies) asks what this target holds: 404 is the true answer there.
+    if (!IsIntra(req)) st = MissingUnlessDown(ctx, bucket, object, std::move(st));
+    return WriteError(req, resp, std::move(st), ctx.node);
   }
   const storage::ObjectMeta& m = r->meta;
   SetObjectHeaders(m, resp);
