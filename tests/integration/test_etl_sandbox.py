@@ -226,12 +226,13 @@ class SandboxTest(unittest.TestCase):
         for leak in ("Traceback", 'File "', self.a.dir, "/.aisle/", "aisle_etl_runtime"):
             self.assertNotIn(leak, r.text)
         # The traceback is in the ETL's logs instead (collected from the runtime's stderr by a
-        # reader thread, so it may land a moment after the error reply).
+        # reader thread line by line, so it may land a moment after the error reply, and its
+        # last line, the one naming the error, after its first).
         deadline = time.monotonic() + 15
         while True:
             logs = self.s.get(self.a.url + "/v1/etl/raiser/logs", timeout=30).json()
             text = base64.b64decode(logs[0]["logs"]).decode()
-            if "Traceback" in text or time.monotonic() > deadline:
+            if ("Traceback" in text and "bad input" in text) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         self.assertIn("Traceback", text)
