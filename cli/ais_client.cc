@@ -82,7 +82,7 @@ Status StatusFromHttpError(const HttpResponse& resp, std::string_view method) {
   return Status(StatusCodeForHttp(resp.status), std::move(msg));
 }
 
-AisClient::AisClient(HttpClient* http, std::string_view endpoint)
+AisClient::AisClient(ProxyFailover* http, std::string_view endpoint)
     : http_(http), endpoint_(endpoint) {
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
 }

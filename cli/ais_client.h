@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/proxy_failover.h"
 #include "common/net/http_client.h"
 #include "common/result.h"
 
@@ -55,8 +56,9 @@ struct ObjectAttrs {
 
 class AisClient {
  public:
-  // endpoint: "http://host:port" (a trailing '/' is ignored).
-  AisClient(HttpClient* http, std::string_view endpoint);
+  // endpoint: "http://host:port" (a trailing '/' is ignored); requests on it go through
+  // `http`, which fails over to the cluster's other proxies.
+  AisClient(ProxyFailover* http, std::string_view endpoint);
 
   Status CreateBucket(const std::string& bucket);
   Status DestroyBucket(const std::string& bucket);
@@ -78,7 +80,7 @@ class AisClient {
   // Runs the request; a non-2xx status becomes an error Status.
   Result<HttpResponse> Call(const HttpRequest& req);
 
-  HttpClient* http_;
+  ProxyFailover* http_;
   std::string endpoint_;
 };
 

@@ -33,7 +33,7 @@ Result<AisUri> ShardArg(const std::string& arg) {
 }
 
 Result<HttpResponse> Call(const CliContext& ctx, HttpRequest req) {
-  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.http->Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.cluster->Do(req));
   if (r.status / 100 != 2) return StatusFromHttpError(r, req.method);
   return r;
 }

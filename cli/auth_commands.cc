@@ -36,7 +36,7 @@ Result<HttpResponse> Send(CliContext& ctx, const std::string& method, const std:
     req.body = body;
     req.headers.emplace_back("Content-Type", "application/json");
   }
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, ctx.http->Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, ctx.cluster->Do(req));
   if (resp.status / 100 != 2) return StatusFromHttpError(resp, method);
   return resp;
 }
@@ -110,7 +110,7 @@ std::string LoadToken() {
   return ReadFirstLine(TokenPath());
 }
 
-Result<std::string> Login(HttpClient& http, const std::string& endpoint, const std::string& user,
+Result<std::string> Login(ProxyFailover& http, const std::string& endpoint, const std::string& user,
                           const std::string& password) {
   HttpRequest req;
   req.method = "POST";
@@ -138,7 +138,7 @@ void RegisterAuthCommands(CLI::App* app, CliContext* ctx, Action* action) {
   login->add_option("--password-file", la->password_file, "file with the password (else stdin)");
   login->callback([=] {
     *action = [=] {
-      auto token = Login(*ctx->http, ctx->endpoint, la->user, ReadPassword(la->password_file));
+      auto token = Login(*ctx->cluster, ctx->endpoint, la->user, ReadPassword(la->password_file));
       if (!token.ok()) return Fail(token.status());
       if (Status st = WriteToken(*token); !st.ok()) return Fail(st);
       if (!ctx->json)

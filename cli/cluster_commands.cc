@@ -87,7 +87,7 @@ Result<std::string> WaitReady(const std::string& ready_file, pid_t pid, millisec
   return Status::Timeout("node not ready within " + std::to_string(timeout.count() / 1000) + " s");
 }
 
-Result<json> GetJson(HttpClient& http, const std::string& url) {
+Result<json> GetJson(ProxyFailover& http, const std::string& url) {
   HttpRequest req;
   req.url = url;
   req.max_retries = 1;
@@ -229,7 +229,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
   if (!primary.ok())
     return fail("primary proxy failed: " + primary.status().message(), a.dir + "/p1.log");
   if (a.auth) {  // the readiness check below needs a token
-    auto token = Login(*ctx.http, *primary, "admin", ReadFirstLine(admin_file));
+    auto token = Login(*ctx.cluster, *primary, "admin", ReadFirstLine(admin_file));
     if (!token.ok())
       return fail("admin login failed: " + token.status().message(), a.dir + "/p1.log");
     ctx.http->SetDefaultHeaders({{"Authorization", "Bearer " + *token}});
@@ -253,7 +253,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
   // Ready when the map holds every node online.
   auto deadline = std::chrono::steady_clock::now() + milliseconds(30000);
   for (;;) {
-    auto smap = GetJson(*ctx.http, *primary + "/v1/daemon?what=smap");
+    auto smap = GetJson(*ctx.cluster, *primary + "/v1/daemon?what=smap");
     int online = 0;
     if (smap.ok()) {
       for (auto it = (*smap)["tmap"].begin(); it != (*smap)["tmap"].end(); ++it)
@@ -336,7 +336,7 @@ std::string Human(uint64_t b) {
 }
 
 int Show(CliContext& ctx) {
-  auto smap = GetJson(*ctx.http, ctx.endpoint + "/v1/daemon?what=smap");
+  auto smap = GetJson(*ctx.cluster, ctx.endpoint + "/v1/daemon?what=smap");
   if (!smap.ok()) return Fail(smap.status());
   std::string primary =
       (*smap)["proxy_si"].is_object() ? (*smap)["proxy_si"].value("daemon_id", "") : "";
@@ -355,7 +355,7 @@ int Show(CliContext& ctx) {
       json node = {
           {"id", it.key()}, {"role", n.value("daemon_type", "")}, {"state", state}, {"url", url}};
       if (n.value("daemon_type", "") == "target" && state != "down") {
-        if (auto s = GetJson(*ctx.http, url + "/v1/daemon?what=stats"); s.ok()) {
+        if (auto s = GetJson(*ctx.cluster, url + "/v1/daemon?what=stats"); s.ok()) {
           uint64_t used = 0;
           for (const auto& mp : (*s)["mountpaths"]) used += mp.value("used", uint64_t{0});
           objects = std::to_string((*s).value("objects", uint64_t{0}));
@@ -363,7 +363,7 @@ int Show(CliContext& ctx) {
           node["objects"] = (*s).value("objects", uint64_t{0});
           node["disk_used"] = used;
         }
-        if (auto r = GetJson(*ctx.http, url + "/v1/daemon?what=rebalance"); r.ok()) {
+        if (auto r = GetJson(*ctx.cluster, url + "/v1/daemon?what=rebalance"); r.ok()) {
           reb = (*r).value("running", false) ? "running" : "idle";
           reb += " (moved " + std::to_string((*r).value("objects_moved", 0)) + ")";
           node["rebalance"] = *r;
@@ -387,7 +387,7 @@ int Show(CliContext& ctx) {
 Status SignAsEndpoint(CliContext& ctx, HttpRequest* req) {
   if (ctx.secret_file.empty()) return Status::OK();
   AISLE_ASSIGN_OR_RETURN(ClusterSecret secret, ClusterSecret::Load(ctx.secret_file));
-  AISLE_ASSIGN_OR_RETURN(json snode, GetJson(*ctx.http, ctx.endpoint + "/v1/daemon?what=snode"));
+  AISLE_ASSIGN_OR_RETURN(json snode, GetJson(*ctx.cluster, ctx.endpoint + "/v1/daemon?what=snode"));
   std::string id = snode.value("daemon_id", "");
   if (id.empty()) return Status::Unavailable("the endpoint did not say its node ID");
   const std::string* body = std::get_if<std::string>(&req->body);
@@ -405,7 +405,7 @@ int Remove(CliContext& ctx, const std::string& node) {
   if (Status st = SignAsEndpoint(ctx, &req); !st.ok()) return Fail(st);
   req.max_retries = 0;
   if (!ctx.json) std::fprintf(stderr, "draining %s through rebalance...\n", node.c_str());
-  auto resp = ctx.http->Do(req);
+  auto resp = ctx.cluster->Do(req);
   if (!resp.ok()) return Fail(resp.status());
   if (resp->status != 200) return Fail(StatusFromHttpError(*resp, "PUT"));
   if (ctx.json)

@@ -22,18 +22,22 @@ class HttpClient;
 namespace aisle::cli {
 
 class AisClient;
+class ProxyFailover;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;  // the operation failed (server error, I/O, ...)
 constexpr int kExitUsage = 2;   // bad command line
 
 struct CliContext {
+  // The first URL of AIS_ENDPOINT / --endpoint (which may list several, comma separated):
+  // commands build cluster URLs on it and send them through `cluster`, which fails over.
   std::string endpoint = "http://localhost:8080";
   bool json = false;
   // The cluster secret (`aisle up` writes DIR/cluster.secret); signs membership changes.
   std::string secret_file;
   // Created after parsing, before the chosen command runs.
   HttpClient* http = nullptr;
+  ProxyFailover* cluster = nullptr;
   AisClient* client = nullptr;
 };
 
@@ -62,7 +66,7 @@ void RegisterAuthCommands(CLI::App* app, CliContext* ctx, Action* action);
 std::string LoadToken();
 std::string TokenPath();
 // POST /v1/users/USER {"password"} at `endpoint`: the token.
-Result<std::string> Login(HttpClient& http, const std::string& endpoint, const std::string& user,
+Result<std::string> Login(ProxyFailover& http, const std::string& endpoint, const std::string& user,
                           const std::string& password);
 // The first line of a file without its line end ("" when unreadable).
 std::string ReadFirstLine(const std::string& path);

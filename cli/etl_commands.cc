@@ -28,7 +28,7 @@ Result<HttpResponse> Call(const CliContext& ctx, const std::string& method, cons
   if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
   req.body = body;
   req.total_timeout = std::chrono::minutes(10);  // init waits for every target
-  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.http->Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.cluster->Do(req));
   if (r.status / 100 != 2) return StatusFromHttpError(r, method);
   return r;
 }
@@ -219,7 +219,7 @@ int RunTransform(const CliContext& ctx, const TransformOpts& o) {
         return Status::IOError("write failed");
       return Status::OK();
     };
-    auto r = ctx.http->Do(req);
+    auto r = ctx.cluster->Do(req);
     if (out != stdout) std::fclose(out);
     if (!r.ok()) return Fail(r.status());
     if (r->status / 100 != 2) return Fail(StatusFromHttpError(*r, "GET"));

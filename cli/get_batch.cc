@@ -122,7 +122,7 @@ int RunGetBatch(const CliContext& ctx, const BatchOpts& o) {
   r.headers = {{"Content-Type", "application/json"}};
   r.body = req.dump();
   r.on_body = [fd](std::string_view b) { return WriteAll(fd, b, "output"); };
-  auto resp = ctx.http->Do(r);
+  auto resp = ctx.cluster->Do(r);
   if (fd != STDOUT_FILENO) ::close(fd);
   Status st = resp.status();
   if (st.ok() && (resp->status < 200 || resp->status >= 300))

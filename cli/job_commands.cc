@@ -24,7 +24,7 @@ Result<json> Query(const CliContext& ctx, const std::string& what, const json& b
   req.url = ctx.endpoint + "/v1/cluster?what=" + what;
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = body.dump();
-  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.http->Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse r, ctx.cluster->Do(req));
   if (r.status / 100 != 2) return StatusFromHttpError(r, "GET");
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("malformed reply to what=" + what);
@@ -122,7 +122,7 @@ int RunAbort(const CliContext& ctx, const std::string& id) {
   req.url = ctx.endpoint + "/v1/cluster";
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = json({{"action", "stop"}, {"value", {{"ID", id}}}}).dump();
-  auto r = ctx.http->Do(req);
+  auto r = ctx.cluster->Do(req);
   if (!r.ok()) return Fail(r.status());
   if (r->status / 100 != 2) return Fail(StatusFromHttpError(*r, "PUT"));
   if (!ctx.json) std::printf("Abort requested for job %s\n", id.c_str());
@@ -144,7 +144,7 @@ int RunStart(const CliContext& ctx, const std::string& kind, const std::string& 
   req.url = ctx.endpoint + "/v1/cluster";
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = json({{"action", "start"}, {"value", value}}).dump();
-  auto r = ctx.http->Do(req);
+  auto r = ctx.cluster->Do(req);
   if (!r.ok()) return Fail(r.status());
   if (r->status / 100 != 2) return Fail(StatusFromHttpError(*r, "PUT"));
   std::string id = r->body;

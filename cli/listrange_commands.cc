@@ -28,7 +28,7 @@ int RunJob(const CliContext& ctx, const std::string& method, const std::string& 
   req.url = ctx.endpoint + "/v1/buckets/" + EscapeComponent(bucket) + "?provider=ais";
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = json({{"action", action}, {"name", ""}, {"value", value}}).dump();
-  auto r = ctx.http->Do(req);
+  auto r = ctx.cluster->Do(req);
   if (!r.ok()) return Fail(r.status());
   if (r->status / 100 != 2) return Fail(StatusFromHttpError(*r, req.method));
   std::string id = r->body;

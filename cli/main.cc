@@ -6,6 +6,7 @@
 
 #include "cli/ais_client.h"
 #include "cli/commands.h"
+#include "cli/proxy_failover.h"
 #include "common/net/http_client.h"
 
 namespace {
@@ -19,7 +20,8 @@ int Run(int argc, char** argv) {
   app.fallthrough();  // global flags work after the subcommand too: `aisle bucket ls --json`
   app.require_subcommand(1);
   app.set_version_flag("--version", "aisle 0.1.0");
-  app.add_option("--endpoint", ctx.endpoint, "Cluster URL")
+  std::string endpoints = ctx.endpoint;
+  app.add_option("--endpoint", endpoints, "Cluster URL; several (proxies), comma separated")
       ->envname("AIS_ENDPOINT")
       ->capture_default_str();
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
@@ -52,14 +54,18 @@ int Run(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (!action) return UsageError("no command given");
-  if (ctx.endpoint.find("://") == std::string::npos) ctx.endpoint = "http://" + ctx.endpoint;
+  auto list = ParseEndpoints(endpoints);
+  if (!list.ok()) return UsageError(list.status().message());
+  ctx.endpoint = list->front();
 
   aisle::HttpClient http;
   http.SetTls(tls);
   if (std::string token = LoadToken(); !token.empty())
     http.SetDefaultHeaders({{"Authorization", "Bearer " + token}});
-  AisClient client(&http, ctx.endpoint);
+  ProxyFailover cluster(&http, *list);
+  AisClient client(&cluster, ctx.endpoint);
   ctx.http = &http;
+  ctx.cluster = &cluster;
   ctx.client = &client;
   return action();
 }
