@@ -15,22 +15,51 @@
 #include "common/fd_limit.h"
 #include "common/logging.h"
 #include "fs/client/http_cluster_client.h"
+#include "fs/core/batch_cache.h"
 #include "fs/core/filesystem.h"
 #include "fs/core/mount_options.h"
 #include "fs/fuse/fuse_ops.h"
+#include "fs/metrics/fs_metrics_export.h"
+#include "fs/metrics/metrics_listener.h"
 
 namespace {
 
 struct App {
   aisle::fs::MountConfig cfg;
+  aisle::fs::FsMetrics metrics;
+  std::unique_ptr<aisle::fs::MetricsListener> listener;  // -o metrics=...; bound before mount
+  std::unique_ptr<aisle::metrics::Registry> registry;
   std::unique_ptr<aisle::fs::HttpClusterClient> client;
   std::unique_ptr<aisle::fs::Filesystem> fs;
 };
 
+// After fuse_daemonize (threads do not survive its fork): serve the mount's metrics.
+void StartMetrics(App* app) {
+  if (!app->listener) return;
+  app->registry = std::make_unique<aisle::metrics::Registry>(aisle::metrics::Labels{});
+  aisle::fs::Filesystem* fs = app->fs.get();
+  aisle::fs::RegisterFsMetrics(
+      app->metrics,
+      [fs] {
+        aisle::fs::CacheNumbers c;
+        if (const auto* bc = fs->batch_cache()) {
+          auto st = bc->stats();
+          c.hits = st.hits;
+          c.misses = st.misses;
+          c.bytes = bc->used();
+        }
+        return c;
+      },
+      app->registry.get());
+  app->listener->Start([reg = app->registry.get()] { return reg->Render(); });
+  spdlog::info("aisle-fs: metrics at http://{}/metrics", app->cfg.metrics_addr);
+}
+
 aisle::fs::Filesystem* MakeFs(void* ctx) {
   auto* app = static_cast<App*>(ctx);
   try {
-    app->fs = std::make_unique<aisle::fs::Filesystem>(*app->client, app->cfg.fs);
+    app->fs = std::make_unique<aisle::fs::Filesystem>(*app->client, app->cfg.fs, &app->metrics);
+    StartMetrics(app);
   } catch (const std::exception& e) {
     spdlog::error("aisle-fs: cannot start: {}", e.what());
     return nullptr;
@@ -64,9 +93,10 @@ int main(int argc, char** argv) {
     std::puts("aisle-fs 0.1.0");
     return 0;
   }
+  std::string eps;  // every listed URL, for messages
+  for (const auto& e : app.cfg.endpoints) eps += (eps.empty() ? "" : ",") + e;
   if (app.cfg.check) {
-    std::printf("aisle-fs: arguments ok: endpoint %s, bucket %s, mountpoint %s\n",
-                app.cfg.endpoint.c_str(),
+    std::printf("aisle-fs: arguments ok: endpoint %s, bucket %s, mountpoint %s\n", eps.c_str(),
                 app.cfg.fs.bucket.empty() ? "(all)" : app.cfg.fs.bucket.c_str(),
                 app.cfg.mountpoint.c_str());
     return 0;
@@ -86,7 +116,7 @@ int main(int argc, char** argv) {
   }
 
   aisle::fs::HttpClusterOptions co;
-  co.endpoint = app.cfg.endpoint;
+  co.endpoints = app.cfg.endpoints;
   co.retry_budget = std::chrono::milliseconds(static_cast<int64_t>(app.cfg.retry_timeout * 1000));
   co.tls.ca_file = app.cfg.ca_file;
   if (const char* ca = std::getenv("AIS_CLIENT_CA"); ca && *ca && co.tls.ca_file.empty())
@@ -106,12 +136,21 @@ int main(int argc, char** argv) {
     while (!co.token.empty() && std::isspace(static_cast<unsigned char>(co.token.back())))
       co.token.pop_back();
   }
+  co.metrics = &app.metrics;
+  if (!app.cfg.metrics_addr.empty()) {
+    auto l = aisle::fs::MetricsListener::Bind(app.cfg.metrics_addr);
+    if (!l.ok()) {
+      std::fprintf(stderr, "aisle-fs: %s\n", l.status().message().c_str());
+      return 1;
+    }
+    app.listener = std::move(*l);
+  }
   app.client = std::make_unique<aisle::fs::HttpClusterClient>(co);
   // Fail early, before mounting, when the cluster or the bucket is not there.
   if (app.cfg.fs.bucket.empty()) {
     auto b = app.client->ListBuckets();
     if (!b.ok()) {
-      std::fprintf(stderr, "aisle-fs: cannot reach %s: %s\n", co.endpoint.c_str(),
+      std::fprintf(stderr, "aisle-fs: cannot reach %s: %s\n", eps.c_str(),
                    b.status().ToString().c_str());
       return 1;
     }
@@ -121,16 +160,16 @@ int main(int argc, char** argv) {
     lr.page_size = 1;
     auto l = app.client->List(lr);
     if (!l.ok()) {
-      std::fprintf(stderr, "aisle-fs: bucket %s at %s: %s\n", lr.bucket.c_str(),
-                   co.endpoint.c_str(), l.status().ToString().c_str());
+      std::fprintf(stderr, "aisle-fs: bucket %s at %s: %s\n", lr.bucket.c_str(), eps.c_str(),
+                   l.status().ToString().c_str());
       return 1;
     }
   }
   if (auto st = app.client->RefreshClusterMap(); !st.ok()) {
-    spdlog::warn("aisle-fs: no cluster map ({}); all requests go to {}", st.ToString(),
-                 co.endpoint);
+    spdlog::warn("aisle-fs: no cluster map ({}); all requests go to {}", st.ToString(), eps);
   }
   int rc = aisle::fs::RunFuse(app.cfg, &MakeFs, &app);
+  app.listener.reset();  // its thread renders from the filesystem: stop it first
   app.fs.reset();
   app.client.reset();
   curl_global_cleanup();

@@ -10,14 +10,24 @@ Result<ClusterMap> ClusterMap::Parse(std::string_view json) {
   auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("smap: not a JSON object");
   ClusterMap map;
-  auto tmap = j.find("tmap");
-  if (tmap == j.end() || !tmap->is_object()) return map;
-  for (auto it = tmap->begin(); it != tmap->end(); ++it) {
-    const auto& node = it.value();
+  auto url_of = [](const nlohmann::json& node) {
     std::string url;
+    if (!node.is_object()) return url;
     if (auto pn = node.find("public_net"); pn != node.end() && pn->is_object()) {
       if (auto u = pn->find("direct_url"); u != pn->end() && u->is_string()) url = *u;
     }
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  };
+  if (auto pmap = j.find("pmap"); pmap != j.end() && pmap->is_object()) {
+    for (const auto& node : *pmap) {
+      if (std::string url = url_of(node); !url.empty()) map.proxies_.push_back(std::move(url));
+    }
+  }
+  auto tmap = j.find("tmap");
+  if (tmap == j.end() || !tmap->is_object()) return map;
+  for (auto it = tmap->begin(); it != tmap->end(); ++it) {
+    std::string url = url_of(it.value());
     if (url.empty()) continue;
     map.targets_.push_back({it.key(), url, HrwDigest(it.key())});
   }

@@ -1,5 +1,6 @@
 // ClusterMap: the targets of the cluster map (GET /v1/daemon?what=smap) and HRW ownership,
-// so the client can send object requests straight to the owning target.
+// so the client can send object requests straight to the owning target; and the proxies, so
+// proxy-bound requests can fail over to one the user did not list.
 #pragma once
 
 #include <cstdint>
@@ -28,11 +29,14 @@ class ClusterMap {
   // The owning target (also of a one-target map); empty id when the map is empty.
   Target OwnerOf(std::string_view bucket, std::string_view object) const;
   size_t size() const { return targets_.size(); }
+  // Public URLs of the proxies (pmap), primary or not.
+  const std::vector<std::string>& proxies() const { return proxies_; }
 
  private:
   const Target* Owner(std::string_view bucket, std::string_view object) const;
 
   std::vector<Target> targets_;
+  std::vector<std::string> proxies_;
 };
 
 }  // namespace aisle::fs

@@ -42,12 +42,12 @@ Status StatusFromHttp(int http_status, const std::string& body, const std::strin
 
 HttpClusterClient::HttpClusterClient(HttpClusterOptions opts)
     : opts_(std::move(opts)),
+      proxies_(opts_.endpoints),
       raw_(opts_.connect_timeout,
            std::chrono::duration_cast<std::chrono::milliseconds>(opts_.stall_timeout)),
       local_(opts_.connect_timeout) {
   if (!opts_.token.empty()) raw_.SetAuthorization("Bearer " + opts_.token);
   http_.SetTls(opts_.tls);
-  while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
 }
 
 HttpRequest HttpClusterClient::BaseRequest(std::string method, std::string url,
@@ -62,6 +62,34 @@ HttpRequest HttpClusterClient::BaseRequest(std::string method, std::string url,
   r.max_retries = 1;  // our own loop below retries with a longer budget
   if (!opts_.token.empty()) r.headers.emplace_back("Authorization", "Bearer " + opts_.token);
   return r;
+}
+
+Result<HttpResponse> HttpClusterClient::DoCounted(const HttpRequest& req) {
+  auto r = http_.Do(req);
+  // 416: a read at or past the end, an answer like any other.
+  if (opts_.metrics) opts_.metrics->Http(r.ok() && (r->status / 100 == 2 || r->status == 416));
+  return r;
+}
+
+Result<HttpResponse> HttpClusterClient::Send(const HttpRequest& req) {
+  std::string base;
+  if (!proxies_.IsProxyUrl(req.url, &base)) return DoCounted(req);
+  const std::string rest = req.url.substr(base.size());
+  const bool resendable = !req.on_body && !std::holds_alternative<BodyReader*>(req.body);
+  const size_t known = proxies_.size();
+  Result<HttpResponse> r = DoCounted(req);
+  for (size_t tried = 1;; ++tried) {
+    bool down = r.ok() ? r->status == 503 : Retryable(r.status());
+    if (!down || known < 2) return r;
+    std::string next = proxies_.Failed(base);
+    if (!resendable || tried >= known || next == base) return r;
+    AISLE_LOG_INFO("aisle-fs: proxy {} {}; failing over to {}", base,
+                   r.ok() ? std::string("answered 503") : r.status().message(), next);
+    HttpRequest again = req;
+    again.url = next + rest;
+    base = std::move(next);
+    r = DoCounted(again);
+  }
 }
 
 template <typename T, typename F>
@@ -83,11 +111,12 @@ Result<T> HttpClusterClient::WithRetries(const char* what, F&& attempt) {
 }
 
 Status HttpClusterClient::RefreshClusterMap() {
-  auto r = http_.Do(BaseRequest("GET", opts_.endpoint + "/v1/daemon?what=smap", true));
+  auto r = Send(BaseRequest("GET", proxies_.Current() + "/v1/daemon?what=smap", true));
   if (!r.ok()) return r.status();
   if (r->status != 200) return StatusFromHttp(r->status, r->body, "get smap");
   auto m = ClusterMap::Parse(r->body);
   if (!m.ok()) return m.status();
+  proxies_.Learn(m->proxies());
   std::lock_guard lk(map_mu_);
   map_ = std::move(*m);
   return Status::OK();
@@ -106,10 +135,10 @@ Result<std::unique_ptr<LocalObject>> HttpClusterClient::OpenLocal(const std::str
 
 std::string HttpClusterClient::BaseFor(const std::string& bucket, const std::string& object,
                                        bool fallback) const {
-  if (fallback) return opts_.endpoint;  // the owner failed once: go through the endpoint
+  if (fallback) return proxies_.Current();  // the owner failed once: go through the endpoint
   std::lock_guard lk(map_mu_);
   std::string owner = map_.OwnerUrl(bucket, object);
-  return owner.empty() ? opts_.endpoint : owner;
+  return owner.empty() ? proxies_.Current() : owner;
 }
 
 Result<std::vector<std::string>> HttpClusterClient::ListNames(const std::string& path,
@@ -117,7 +146,7 @@ Result<std::vector<std::string>> HttpClusterClient::ListNames(const std::string&
                                                               const std::string& what) {
   return WithRetries<std::vector<std::string>>(
       what.c_str(), [&](int) -> Result<std::vector<std::string>> {
-        auto r = http_.Do(BaseRequest("GET", opts_.endpoint + path, true));
+        auto r = Send(BaseRequest("GET", proxies_.Current() + path, true));
         if (!r.ok()) return r.status();
         if (r->status != 200) return StatusFromHttp(r->status, r->body, what);
         auto j = nlohmann::json::parse(r->body, nullptr, false);
@@ -139,10 +168,11 @@ Result<std::vector<std::string>> HttpClusterClient::ListEtls() {
 }
 
 Status HttpClusterClient::CreateBucket(const std::string& bucket) {
-  auto req = BaseRequest("POST", opts_.endpoint + "/v1/buckets/" + EscapeComponent(bucket), true);
+  auto req =
+      BaseRequest("POST", proxies_.Current() + "/v1/buckets/" + EscapeComponent(bucket), true);
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = std::string(R"({"action":"create-bck"})");
-  auto r = http_.Do(req);
+  auto r = Send(req);
   if (!r.ok()) return r.status();
   if (r->status / 100 != 2) {
     if (r->status == 409) return Status::AlreadyExists("create bucket " + bucket);
@@ -155,7 +185,7 @@ Result<ListPage> HttpClusterClient::List(const ListRequest& lr) {
   std::string what = "list " + lr.bucket + "/" + lr.prefix;
   return WithRetries<ListPage>(what.c_str(), [&](int attempt_no) -> Result<ListPage> {
     auto req =
-        BaseRequest("GET", opts_.endpoint + "/v1/buckets/" + EscapeComponent(lr.bucket), true);
+        BaseRequest("GET", proxies_.Current() + "/v1/buckets/" + EscapeComponent(lr.bucket), true);
     nlohmann::json value = {
         {"prefix", lr.prefix}, {"pagesize", lr.page_size}, {"props", "size,atime,version"}};
     if (!lr.token.empty()) value["continuation_token"] = lr.token;
@@ -166,7 +196,7 @@ Result<ListPage> HttpClusterClient::List(const ListRequest& lr) {
     req.body = msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     // msgpack is smaller and parses faster than JSON; AIStore nodes answer either.
     req.headers.emplace_back("Accept", "application/msgpack");
-    auto r = http_.Do(req);
+    auto r = Send(req);
     if (!r.ok()) return r.status();
     if (r->status != 200) return StatusFromHttp(r->status, r->body, what);
     auto ct = r->Header("Content-Type");
@@ -212,7 +242,7 @@ Result<ObjectHead> HttpClusterClient::Head(const std::string& bucket, const std:
   std::string what = "head " + bucket + "/" + object;
   return WithRetries<ObjectHead>(what.c_str(), [&](int attempt_no) -> Result<ObjectHead> {
     auto url = ObjectUrl(bucket, object, attempt_no > 0);
-    auto r = http_.Do(BaseRequest("HEAD", url, true));
+    auto r = Send(BaseRequest("HEAD", url, true));
     if (!r.ok()) return r.status();
     if (r->status != 200) return StatusFromHttp(r->status, "", what);
     ObjectHead h;
@@ -260,7 +290,7 @@ Result<uint64_t> HttpClusterClient::GetRange(const ObjectRef& ref, uint64_t offs
       delivered += chunk.size();
       return Status::OK();
     };
-    auto resp = http_.Do(req);
+    auto resp = Send(req);
     if (!resp.ok()) {
       if (range_done) return delivered;
       return resp.status();
@@ -315,6 +345,7 @@ Result<std::unique_ptr<RawBodyStream>> HttpClusterClient::OpenRawRange(
     return Status::Unsupported("not a plain http:// node");
   }
   auto r = raw_.Open(hp, ObjectTarget(ref), offset, length);
+  if (opts_.metrics) opts_.metrics->Http(r.ok() && (r->status / 100 == 2 || r->status == 416));
   if (!r.ok()) {
     if (r.status().code() == StatusCode::kUnsupported) *general = true;
     return r.status();
@@ -387,7 +418,7 @@ Result<ObjectHead> HttpClusterClient::SendPut(HttpRequest req, const PutBody& bo
   } else {
     req.body = std::string(body.data);
   }
-  auto r = http_.Do(req);
+  auto r = Send(req);
   if (!r.ok()) return r.status().WithContext(what);
   if (r->status / 100 != 2) return StatusFromHttp(r->status, r->body, what);
   ObjectHead h;
@@ -429,7 +460,7 @@ Status HttpClusterClient::GetBatch(const std::string& bucket, const std::vector<
       got_bytes = true;
       return sink(chunk);
     };
-    auto r = http_.Do(req);
+    auto r = Send(req);
     if (r.ok() && r->status / 100 == 2) return Status::OK();
     last = r.ok() ? StatusFromHttp(r->status, r->body, what) : r.status();
     if (got_bytes || (r.ok() && r->status / 100 == 4)) break;
@@ -466,7 +497,7 @@ Result<ObjectHead> HttpClusterClient::AppendMember(const std::string& bucket,
 Status HttpClusterClient::Delete(const std::string& bucket, const std::string& object) {
   std::string what = "delete " + bucket + "/" + object;
   auto r = WithRetries<int>(what.c_str(), [&](int attempt_no) -> Result<int> {
-    auto resp = http_.Do(BaseRequest("DELETE", ObjectUrl(bucket, object, attempt_no > 0), true));
+    auto resp = Send(BaseRequest("DELETE", ObjectUrl(bucket, object, attempt_no > 0), true));
     if (!resp.ok()) return resp.status();
     if (resp->status / 100 != 2) return StatusFromHttp(resp->status, resp->body, what);
     return 0;
@@ -482,7 +513,7 @@ Status HttpClusterClient::Rename(const std::string& bucket, const std::string& f
     req.headers.emplace_back("Content-Type", "application/json");
     nlohmann::json msg = {{"action", "rename-obj"}, {"name", to}};
     req.body = msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    auto resp = http_.Do(req);
+    auto resp = Send(req);
     if (!resp.ok()) return resp.status();
     if (resp->status / 100 != 2) return StatusFromHttp(resp->status, resp->body, what);
     return 0;

@@ -12,26 +12,34 @@
 #include "fs/client/cluster_client.h"
 #include "fs/client/cluster_map.h"
 #include "fs/client/local_object.h"
+#include "fs/client/proxy_list.h"
 #include "fs/client/raw_range_get.h"
+#include "fs/metrics/fs_metrics.h"
 
 namespace aisle::fs {
 
 struct HttpClusterOptions {
-  std::string endpoint;  // "http://host:port" (proxy or target)
+  // "http://host:port" of a proxy or target; several proxies fail over (more are learned
+  // from the cluster map).
+  std::vector<std::string> endpoints;
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::seconds stall_timeout{15};             // no byte for this long -> kTimeout
   std::chrono::milliseconds metadata_timeout{30000};  // whole-request cap for small requests
   std::chrono::milliseconds retry_budget{20000};      // total time spent retrying one call
   std::string token;     // user token (Authorization: Bearer) for clusters with --auth; "" none
   TlsClientOptions tls;  // https endpoints: how they are verified
+  FsMetrics* metrics = nullptr;  // counts requests and their errors (null: not counted)
 };
 
 class HttpClusterClient : public ClusterClient {
  public:
   explicit HttpClusterClient(HttpClusterOptions opts);
 
-  // Fetches the cluster map (best effort: without it everything goes to the endpoint).
+  // Fetches the cluster map (best effort: without it everything goes to the endpoint) and
+  // learns its proxies.
   Status RefreshClusterMap();
+  // The proxy (or node) proxy-bound requests go to now.
+  std::string Endpoint() const { return proxies_.Current(); }
 
   Result<std::vector<std::string>> ListBuckets() override;
   Result<std::vector<std::string>> ListEtls() override;
@@ -72,6 +80,12 @@ class HttpClusterClient : public ClusterClient {
   template <typename T, typename F>
   Result<T> WithRetries(const char* what, F&& attempt);
   HttpRequest BaseRequest(std::string method, std::string url, bool metadata) const;
+  // http_.Do; a request to a proxy that cannot be reached (or answers 503) moves the current
+  // proxy on, and is sent again to the next one when its body can be re-sent and no reply
+  // bytes were taken.
+  Result<HttpResponse> Send(const HttpRequest& req);
+  // http_.Do, counted.
+  Result<HttpResponse> DoCounted(const HttpRequest& req);
   // Sends a PUT of `body` (a reader, a file or bytes); the new version (and time) on 2xx.
   Result<ObjectHead> SendPut(HttpRequest req, const PutBody& body, const std::string& what);
   // GET endpoint+path, a JSON array of objects: their string `field`s.
@@ -93,6 +107,7 @@ class HttpClusterClient : public ClusterClient {
 
   HttpClusterOptions opts_;
   HttpClient http_;
+  ProxyList proxies_;
   RawRangeGetter raw_;
   mutable std::mutex map_mu_;
   ClusterMap map_;  // GUARDED_BY(map_mu_)

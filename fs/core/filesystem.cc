@@ -45,12 +45,14 @@ uint64_t HashIno(uint64_t parent, const std::string& name) {
 
 }  // namespace
 
-Filesystem::Filesystem(ClusterClient& client, FsOptions opts)
+Filesystem::Filesystem(ClusterClient& client, FsOptions opts, FsMetrics* metrics)
     : client_(client),
       opts_(std::move(opts)),
       cache_(Seconds(opts_.dir_timeout), Seconds(opts_.negative_timeout)),
       pool_(opts_.max_conns),
-      buffers_(BufferPool::Create(opts_.readahead + (16ull << 20))) {
+      buffers_(BufferPool::Create(opts_.readahead + (16ull << 20))),
+      own_metrics_(metrics ? nullptr : std::make_unique<FsMetrics>()),
+      metrics_(metrics ? metrics : own_metrics_.get()) {
   if (opts_.stream_idle_timeout > 0)
     stream_closer_ = std::thread([this] { CloseIdleStreamsLoop(); });
   if (opts_.prefetch && opts_.prefetch_mem > 0) {
@@ -768,6 +770,7 @@ LocalObject* Filesystem::LocalOf(FileHandle& h) {
     if ((*local)->size() != a.size || (!a.version.empty() && (*local)->version() != a.version))
       return;
     h.local = std::move(local).value();
+    metrics_->local_reads.Add();
   });
   return h.local.get();
 }

@@ -23,6 +23,7 @@
 #include "fs/core/meta_cache.h"
 #include "fs/core/options.h"
 #include "fs/core/task_pool.h"
+#include "fs/metrics/fs_metrics.h"
 
 namespace aisle::fs {
 
@@ -69,7 +70,8 @@ using DirFiller = std::function<bool(const DirentOut&, const EntryOut* entry)>;
 
 class Filesystem {
  public:
-  Filesystem(ClusterClient& client, FsOptions opts);
+  // `metrics`: where the filesystem and its FUSE callbacks count (null: a private set).
+  Filesystem(ClusterClient& client, FsOptions opts, FsMetrics* metrics = nullptr);
   ~Filesystem();
 
   Result<EntryOut> Lookup(uint64_t parent, const std::string& name);
@@ -120,6 +122,7 @@ class Filesystem {
   size_t inode_count() const { return table_.size(); }
   // The batch prefetch cache (null with prefetch off), for tests.
   const BatchCache* batch_cache() const { return batch_cache_.get(); }
+  FsMetrics& metrics() { return *metrics_; }
 
  private:
   struct FileHandle;
@@ -182,7 +185,9 @@ class Filesystem {
   InodeTable table_;
   MetaCache cache_;
   TaskPool pool_;
-  std::shared_ptr<BufferPool> buffers_;  // read buffers, recycled across files
+  std::shared_ptr<BufferPool> buffers_;     // read buffers, recycled across files
+  std::unique_ptr<FsMetrics> own_metrics_;  // when none was given
+  FsMetrics* metrics_;
 
   std::mutex mu_;
   std::atomic<uint64_t> next_fh_{1};

@@ -101,6 +101,14 @@ Status ApplyOption(const std::string& opt, MountConfig* c) {
     c->skip_verify = true;
   } else if (k == "log_level") {
     c->log_level = v;
+  } else if (k == "metrics") {
+    // HOST:PORT; the port is what must be there (HOST may be a name or an IPv4 address).
+    size_t colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == v.size() ||
+        v.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+        v.size() - colon - 1 > 5 || std::stoi(v.substr(colon + 1)) > 65535)
+      return Bad("metrics needs HOST:PORT (e.g. metrics=127.0.0.1:9105), got \"" + v + "\"");
+    c->metrics_addr = v;
   } else {
     return Bad("unknown option: " + opt);
   }
@@ -181,26 +189,38 @@ Result<MountConfig> ParseMountArgs(const std::vector<std::string>& args) {
   }
   if (c.help || c.version) return c;
   if (pos.size() != 2) return Bad("expected ENDPOINT[/BUCKET] MOUNTPOINT");
-  std::string ep = pos[0];
-  if (ep.find("://") == std::string::npos) ep = "http://" + ep;
-  size_t host_start = ep.find("://") + 3;
-  size_t slash = ep.find('/', host_start);
-  if (slash != std::string::npos) {
-    std::string bucket = ep.substr(slash + 1);
-    while (!bucket.empty() && bucket.back() == '/') bucket.pop_back();
-    if (bucket.find('/') != std::string::npos) return Bad("bucket name must not contain '/'");
-    c.fs.bucket = bucket;
-    ep.resize(slash);
+  // URL[,URL...][/BUCKET]: a bucket may follow any URL; all that name one must agree.
+  std::string list = pos[0];
+  for (size_t start = 0; start <= list.size();) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string ep = list.substr(start, comma - start);
+    start = comma + 1;
+    if (ep.empty()) return Bad("empty URL in endpoint list \"" + list + "\"");
+    if (ep.find("://") == std::string::npos) ep = "http://" + ep;
+    size_t host_start = ep.find("://") + 3;
+    size_t slash = ep.find('/', host_start);
+    if (slash != std::string::npos) {
+      std::string bucket = ep.substr(slash + 1);
+      while (!bucket.empty() && bucket.back() == '/') bucket.pop_back();
+      if (bucket.find('/') != std::string::npos) return Bad("bucket name must not contain '/'");
+      if (!bucket.empty() && !c.fs.bucket.empty() && bucket != c.fs.bucket)
+        return Bad("endpoint list names two buckets: " + c.fs.bucket + ", " + bucket);
+      if (!bucket.empty()) c.fs.bucket = bucket;
+      ep.resize(slash);
+    }
+    if (ep.size() <= host_start) return Bad("missing host in endpoint " + ep);
+    c.endpoints.push_back(ep);
   }
-  if (ep.size() <= host_start) return Bad("missing host in endpoint");
-  c.endpoint = ep;
+  c.endpoint = c.endpoints.front();
   c.mountpoint = pos[1];
   return c;
 }
 
 std::string MountUsage() {
   return "usage: aisle-fs ENDPOINT[/BUCKET] MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
-         "  ENDPOINT      http://host:port of a proxy or target (scheme optional)\n"
+         "  ENDPOINT      http://host:port of a proxy or target (scheme optional); several\n"
+         "                proxies comma separated: URL,URL[/BUCKET] (fail over between them)\n"
          "  -f            stay in the foreground (default: daemon once mounted)\n"
          "  -d            foreground with a libfuse request trace\n"
          "  --token-file F  user token for clusters with --auth (AIS_AUTHN_TOKEN wins)\n"
@@ -229,6 +249,7 @@ std::string MountUsage() {
          "  spool_dir=DIR           where writes are spooled before the PUT (/tmp)\n"
          "  retry_timeout=S         how long a request retries an unreachable node (20)\n"
          "  log_level=LEVEL         trace|debug|info|warn|error (info)\n"
+         "  metrics=HOST:PORT       serve Prometheus metrics at http://HOST:PORT/metrics (off)\n"
          "  token_file=F            as --token-file\n"
          "  ca_file=F               CA (PEM) that verifies an https cluster (AIS_CLIENT_CA)\n"
          "  skip_verify             no TLS certificate check (testing only; "

@@ -11,7 +11,11 @@
 namespace aisle::fs {
 
 struct MountConfig {
-  std::string endpoint;  // "http://host:port"
+  std::string endpoint;  // "http://host:port": the first of `endpoints`
+  // ENDPOINT may list several proxies, comma separated (proxy-bound requests fail over).
+  std::vector<std::string> endpoints;
+  // -o metrics=HOST:PORT: serve this mount's Prometheus metrics there ("" = off).
+  std::string metrics_addr;
   std::string mountpoint;
   bool foreground = false;
   bool debug = false;  // -d / -o debug: libfuse request trace, foreground

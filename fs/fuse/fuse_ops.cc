@@ -40,12 +40,22 @@ struct Mount {
 Mount& M(fuse_req_t req) { return *static_cast<Mount*>(fuse_req_userdata(req)); }
 Filesystem& FS(fuse_req_t req) { return *M(req).fs; }
 
+FsMetrics& Rec(fuse_req_t req) { return FS(req).metrics(); }
+
 void ReplyError(fuse_req_t req, const Status& st) {
   int e = ToErrno(st);
+  Rec(req).Error(e);
   if (e == EIO || e == ENOMEM)
     spdlog::error("aisle-fs: {}", st.ToString());
   else
     spdlog::debug("aisle-fs: {}", st.ToString());
+  fuse_reply_err(req, e);
+}
+
+// fuse_reply_err with the errno of `st` (0 when OK), counted when it is an error.
+void ReplyStatus(fuse_req_t req, const Status& st) {
+  int e = ToErrno(st);
+  Rec(req).Error(e);
   fuse_reply_err(req, e);
 }
 
@@ -147,6 +157,7 @@ void RaiseReadaheadOnce(fuse_req_t req) {
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   RaiseReadaheadOnce(req);
+  Rec(req).Op(FuseOp::kLookup);
   Guard(req, [&] {
     auto r = FS(req).Lookup(parent, name);
     if (!r.ok()) {
@@ -182,6 +193,7 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   RaiseReadaheadOnce(req);
+  Rec(req).Op(FuseOp::kGetattr);
   Guard(req, [&] {
     auto r = FS(req).GetAttr(ino);
     if (!r.ok()) return ReplyError(req, r.status());
@@ -214,6 +226,7 @@ void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void DoReadDir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  Rec(req).Op(FuseOp::kReaddir);
   Guard(req, [&] {
     std::vector<char> buf(size);
     size_t used = 0;
@@ -269,14 +282,14 @@ void OpMkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, [&] {
     Status st = FS(req).Unlink(parent, name);
-    fuse_reply_err(req, ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 
 void OpRmDir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, [&] {
     Status st = FS(req).RmDir(parent, name);
-    fuse_reply_err(req, ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 
@@ -284,12 +297,13 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
               const char* newname, unsigned int flags) {
   Guard(req, [&] {
     Status st = FS(req).Rename(parent, name, newparent, newname, flags);
-    fuse_reply_err(req, ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   RaiseReadaheadOnce(req);
+  Rec(req).Op(FuseOp::kOpen);
   Guard(req, [&] {
     auto r = FS(req).Open(ino, fi->flags);
     if (!r.ok()) return ReplyError(req, r.status());
@@ -361,6 +375,8 @@ class ReadPipe {
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   M(req).reads.fetch_add(1, std::memory_order_relaxed);
   M(req).read_bytes.fetch_add(size, std::memory_order_relaxed);
+  FsMetrics& rec = Rec(req);  // req is gone once replied to
+  rec.Op(FuseOp::kRead);
   Guard(req, [&] {
     std::shared_ptr<const void> hold;
     if (auto span = FS(req).ReadSpan(fi->fh, static_cast<uint64_t>(off), size, &hold)) {
@@ -370,6 +386,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
       bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
       bv.buf[0].fd = span->fd;
       bv.buf[0].pos = static_cast<off_t>(span->pos);
+      rec.read_bytes.Add(span->length);
       fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
       return;
     }
@@ -390,6 +407,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
         fuse_bufvec bv = FUSE_BUFVEC_INIT((*k)->bytes);
         bv.buf[0].flags = FUSE_BUF_IS_FD;
         bv.buf[0].fd = pipe.rd();
+        rec.read_bytes.Add((*k)->bytes);
         fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
         pipe.DrainLeftover();  // a reply that failed or was refused took not all of it
         return;
@@ -407,6 +425,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
     auto r = FS(req).ReadView(fi->fh, static_cast<uint64_t>(off) + have, size - have,
                               buf.data() + have, &view, &hold);
     if (!r.ok()) return ReplyError(req, r.status());
+    rec.read_bytes.Add(have + *r);
     if (have == 0) return (void)fuse_reply_buf(req, view, *r);
     if (view != buf.data() + have) std::memcpy(buf.data() + have, view, *r);
     fuse_reply_buf(req, buf.data(), have + *r);
@@ -415,9 +434,11 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
 
 void OpWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
              fuse_file_info* fi) {
+  Rec(req).Op(FuseOp::kWrite);
   Guard(req, [&] {
     auto r = FS(req).Write(fi->fh, static_cast<uint64_t>(off), data, size);
     if (!r.ok()) return ReplyError(req, r.status());
+    Rec(req).written_bytes.Add(*r);
     fuse_reply_write(req, *r);
   });
 }
@@ -441,7 +462,7 @@ void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Guard(req, [&] {
     Status st = FS(req).Release(fi->fh);
-    fuse_reply_err(req, ToErrno(st));
+    ReplyStatus(req, st);
   });
 }
 

@@ -5,6 +5,7 @@
 #include "common/hrw.h"
 #include "fs/client/cluster_map.h"
 #include "fs/client/http_cluster_client.h"
+#include "fs/client/proxy_list.h"
 
 namespace aisle::fs {
 namespace {
@@ -15,6 +16,30 @@ TEST(ClusterMapTest, SingleTargetMeansEndpoint) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->size(), 1u);
   EXPECT_EQ(m->OwnerUrl("b", "o"), "");  // nothing to gain: use the endpoint
+}
+
+TEST(ClusterMapTest, ProxiesAreKept) {
+  auto m = ClusterMap::Parse(R"({"pmap":{"p1":{"public_net":{"direct_url":"http://p:1/"}},
+      "p2":{"public_net":{}}},"tmap":{}})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->proxies(), (std::vector<std::string>{"http://p:1"}));
+}
+
+TEST(ProxyListTest, FailsOverAndLearns) {
+  ProxyList l({"http://a:1/", "http://b:2", "http://a:1"});
+  EXPECT_EQ(l.size(), 2u);
+  EXPECT_EQ(l.Current(), "http://a:1");
+  std::string base;
+  EXPECT_TRUE(l.IsProxyUrl("http://b:2/v1/buckets", &base));
+  EXPECT_EQ(base, "http://b:2");
+  EXPECT_FALSE(l.IsProxyUrl("http://b:20/v1/buckets", &base));  // another port
+  EXPECT_FALSE(l.IsProxyUrl("http://t:9/v1/objects/b/o", &base));
+  EXPECT_EQ(l.Failed("http://a:1"), "http://b:2");
+  EXPECT_EQ(l.Failed("http://a:1"), "http://b:2");  // another caller moved on already
+  l.Learn({"http://b:2", "http://c:3"});
+  EXPECT_EQ(l.size(), 3u);
+  EXPECT_EQ(l.Failed("http://b:2"), "http://c:3");
+  EXPECT_EQ(l.Failed("http://c:3"), "http://a:1");  // round again
 }
 
 TEST(ClusterMapTest, OwnerIsTheHighestHrwScore) {

@@ -6,6 +6,21 @@
 namespace aisle::fs {
 namespace {
 
+TEST(MountOptionsTest, EndpointListAndMetricsAddress) {
+  auto c = ParseMountArgs(
+      {"aisle-fs", "127.0.0.1:1,http://h:2/bkt", "/m", "-o", "metrics=127.0.0.1:9105"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->endpoints, (std::vector<std::string>{"http://127.0.0.1:1", "http://h:2"}));
+  EXPECT_EQ(c->endpoint, "http://127.0.0.1:1");
+  EXPECT_EQ(c->fs.bucket, "bkt");
+  EXPECT_EQ(c->metrics_addr, "127.0.0.1:9105");
+  for (const char* bad : {"a:1,,b:2", ",", "a:1/x,b:2/y", "a:1,http://"})
+    EXPECT_FALSE(ParseMountArgs({"aisle-fs", bad, "/m"}).ok()) << bad;
+  for (const char* bad :
+       {"metrics=", "metrics=9105", "metrics=h:", "metrics=h:70000", "metrics=h:x"})
+    EXPECT_FALSE(ParseMountArgs({"aisle-fs", "h:1", "/m", "-o", bad}).ok()) << bad;
+}
+
 TEST(MountOptionsTest, ParsesEndpointBucketAndOptions) {
   auto c = ParseMountArgs({"aisle-fs", "127.0.0.1:8080/bkt/", "/mnt/x", "-o",
                            "ro,allow_other,uid=5,gid=6,umask=027,attr_timeout=1.5,readahead=32M,"
