@@ -8,7 +8,9 @@ naming etcd; members back: creates work again with no manual step. Everything st
 killed in tearDownClass (and at exit by aisle_testlib).
 """
 
+import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -236,6 +238,39 @@ class EtcdHaTest(unittest.TestCase):
                                                                     timeout=10).json()} == names
                                   for q in self.live_proxies()),
                       "every proxy with the same buckets", timeout=10)
+
+
+@unittest.skipUnless(etcd_lib.available(), "no /usr/bin/etcd")
+class AisleUpEtcdTest(unittest.TestCase):
+    """`aisle up --etcd` starts 3 etcd members beside the cluster; `aisle down` stops them."""
+
+    def test_up_down(self):
+        d = tl.make_tmpdir("aisle-up-etcd-")
+        port = tl.free_port()
+        cli = [tl.cli_bin()]
+        try:
+            r = subprocess.run(cli + ["up", "--etcd", "--proxies", "3", "--targets", "2", "--dir", d,
+                                      "--port", str(port)], capture_output=True, text=True,
+                               timeout=90)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("etcd: http://127.0.0.1:", r.stdout)
+            with open(os.path.join(d, "cluster.json")) as f:
+                st = json.load(f)
+            members = [n for n in st["nodes"] if n.get("program") == "etcd"]
+            self.assertEqual(len(members), 3)
+            ep = "http://127.0.0.1:%d" % port
+            r2 = requests.post(ep + "/v1/buckets/up-etcd", json={"action": "create-bck"}, timeout=10)
+            self.assertEqual(r2.status_code, 200, r2.text)
+            EtcdHaTest.wait_for(lambda: len(requests.get(ep + "/v1/daemon", params={"what": "smap"},
+                                                          timeout=10).json()["pmap"]) == 3,
+                                "3 proxies in the map", timeout=15)
+        finally:
+            subprocess.run(cli + ["down", "--dir", d], capture_output=True, timeout=60)
+        for n in st["nodes"]:
+            self.assertFalse(os.path.exists("/proc/%d" % n["pid"]) and
+                             b"zombie" not in open("/proc/%d/status" % n["pid"], "rb").read().lower(),
+                             "%s still running" % n["name"])
+        tl.remove_tmpdir(d)
 
 
 def old_id(old, other):
