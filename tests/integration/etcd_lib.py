@@ -101,3 +101,80 @@ class EtcdCluster:
         for i in range(self.n):
             self._end(i, True)
         tl.remove_tmpdir(self.dir)
+
+
+class Relay:
+    """A TCP relay in front of etcd members, to cut one node off etcd on loopback: cut()
+    closes the listeners and every relayed connection (the node sees refused connections),
+    heal() listens again on the same ports."""
+
+    def __init__(self, targets):
+        import socket
+        import threading
+        self._socket, self._threading = socket, threading
+        self.targets = [(u.split("//")[1].split(":")[0], int(u.rsplit(":", 1)[1])) for u in targets]
+        self.ports = [tl.free_port() for _ in targets]
+        self.lock = threading.Lock()
+        self.conns, self.listeners = set(), []
+        self.heal()
+
+    @property
+    def urls(self):
+        return ",".join("http://127.0.0.1:%d" % p for p in self.ports)
+
+    def heal(self):
+        for port, target in zip(self.ports, self.targets):
+            ls = self._socket.socket()
+            ls.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+            ls.bind(("127.0.0.1", port))
+            ls.listen(64)
+            self.listeners.append(ls)
+            self._threading.Thread(target=self._accept, args=(ls, target), daemon=True).start()
+
+    def _accept(self, ls, target):
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            try:
+                u = self._socket.create_connection(target, timeout=2)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns.update((c, u))
+            for a, b in ((c, u), (u, c)):
+                self._threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        for ls in self.listeners:
+            try:
+                ls.shutdown(self._socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            ls.close()
+        self.listeners = []
+        with self.lock:
+            conns, self.conns = list(self.conns), set()
+        for s in conns:
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """HA control plane (--etcd): 3 etcd members, 3 proxies and 3 targets on loopback.
 
+The primary cut off etcd (a relay in front of its etcd URLs is closed; the nodes still reach
+it: a partition from the control plane, done without namespaces): it steps down, another
+proxy is elected, its metadata writes are refused; after the heal it follows and forwards.
 kill -9 of the primary during PUT/GET and bucket creates: a new primary within the lease TTL,
 every acknowledged object and bucket present, a bucket create through another proxy within
 5 s; one etcd member killed: no effect; two stopped: objects still flow, bucket creates 503
@@ -55,8 +58,12 @@ class EtcdHaTest(unittest.TestCase):
         cls.etcd = etcd_lib.EtcdCluster(3)
         cls.proxies, cls.targets = [], []
         try:
-            for _ in range(3):
-                p = EtcdProxy(cls.etcd.urls, "/aisle/test-%d" % os.getpid())
+            # The first proxy (the first primary) reaches etcd through a relay the partition
+            # test cuts: it is then cut off etcd while the nodes still reach it.
+            cls.relay = etcd_lib.Relay(cls.etcd.client)
+            for i in range(3):
+                p = EtcdProxy(cls.relay.urls if i == 0 else cls.etcd.urls,
+                              "/aisle/test-%d" % os.getpid())
                 p.start()
                 cls.proxies.append(p)
             for _ in range(3):
@@ -111,6 +118,36 @@ class EtcdHaTest(unittest.TestCase):
             if p.node_id() == pid:
                 return p
         return None
+
+    def test_0_primary_cut_off_etcd(self):
+        old = self.proxies[0]
+        self.assertIs(self.primary(), old)
+        others = self.proxies[1:]
+        self.relay.cut()
+        try:
+            # It steps down as soon as a lease keepalive fails; another proxy is elected once
+            # the lease expires.
+            self.wait_for(lambda: create_bucket(old, "cut-0", timeout=10).status_code == 503,
+                          "the cut-off primary refusing changes", timeout=5)
+            self.wait_for(lambda: {smap_of(p)["proxy_si"]["daemon_id"] for p in others} ==
+                          {smap_of(others[0])["proxy_si"]["daemon_id"]} and
+                          smap_of(others[0])["proxy_si"]["daemon_id"] != old_id(old, others[0]),
+                          "a new primary", timeout=10)
+            # The old primary's metadata writes stay refused (fenced), also when sent to it.
+            r = create_bucket(old, "cut-1", timeout=10)
+            self.assertEqual(r.status_code, 503, r.text)
+            self.assertIn("primary", r.json()["message"])
+            self.assertEqual(create_bucket(others[0], "cut-2").status_code, 200)
+            names = {b["name"] for b in requests.get(others[1].url + "/v1/buckets",
+                                                     timeout=10).json()}
+            self.assertNotIn("cut-0", names)
+            self.assertNotIn("cut-1", names)
+        finally:
+            self.relay.heal()
+        # Rejoined: it follows the new primary and forwards changes to it.
+        self.wait_for(lambda: create_bucket(old, "cut-3", timeout=10).status_code == 200,
+                      "the old primary forwarding after the partition heals", timeout=15)
+        self.wait_for(lambda: self.primary() is not None, "one primary", timeout=10)
 
     def test_1_kill_primary(self):
         old = self.primary()
@@ -267,10 +304,16 @@ class AisleUpEtcdTest(unittest.TestCase):
         finally:
             subprocess.run(cli + ["down", "--dir", d], capture_output=True, timeout=60)
         for n in st["nodes"]:
-            self.assertFalse(os.path.exists("/proc/%d" % n["pid"]) and
-                             b"zombie" not in open("/proc/%d/status" % n["pid"], "rb").read().lower(),
-                             "%s still running" % n["name"])
+            self.assertFalse(running(n["pid"]), "%s still running" % n["name"])
         tl.remove_tmpdir(d)
+
+
+def running(pid):
+    try:
+        with open("/proc/%d/status" % pid, "rb") as f:
+            return b"zombie" not in f.read().lower()
+    except OSError:
+        return False
 
 
 def old_id(old, other):
