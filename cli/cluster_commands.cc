@@ -66,11 +66,32 @@ bool PortFree(int port) {
   return ok;
 }
 
-bool Alive(pid_t pid) {
+int AnyFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// `program`: what the process's command line names (aisle-node, or etcd for the members
+// `aisle up --etcd` starts), so a recycled pid is not taken for ours.
+bool Alive(pid_t pid, const std::string& program = "aisle-node") {
   if (pid <= 0 || ::kill(pid, 0) != 0) return false;
   std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
   std::string s((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-  return s.find("aisle-node") != std::string::npos;  // not a recycled pid
+  return s.find(program) != std::string::npos;  // not a recycled pid
+}
+
+bool Alive(const json& node) {
+  return Alive(node.value("pid", 0), node.value("program", "aisle-node"));
 }
 
 Result<std::string> WaitReady(const std::string& ready_file, pid_t pid, milliseconds timeout) {
@@ -155,7 +176,58 @@ struct UpArgs {
   int keepalive_ms = 1000;
   bool auth = false;  // user tokens required (docs/SECURITY.md)
   bool tls = false;   // https with a generated CA (docs/SECURITY.md "TLS")
+  bool etcd = false;  // a local 3-member etcd; proxies elect the primary (docs/DEPLOY.md "HA")
 };
+
+// Starts a 3-member etcd under DIR/etcd (ports kept in DIR/etcd/ports.json so a restart finds
+// its members again), adds the members to `nodes` and waits until they are healthy. Returns
+// the client URLs "URL,URL,URL".
+Result<std::string> StartLocalEtcd(HttpClient& http, const std::string& dir, json& nodes) {
+  std::string edir = dir + "/etcd";
+  fs::create_directories(edir);
+  json ports;
+  {
+    std::ifstream in(edir + "/ports.json");
+    if (in) ports = json::parse(in, nullptr, false);
+  }
+  bool fresh = !ports.is_array() || ports.size() != 3;
+  if (fresh) {
+    ports = json::array();
+    for (int i = 0; i < 3; ++i) ports.push_back({AnyFreePort(), AnyFreePort()});
+    std::ofstream(edir + "/ports.json") << ports.dump();
+  }
+  std::string initial, urls;
+  for (int i = 0; i < 3; ++i) {
+    initial += (i ? "," : "") + ("e" + std::to_string(i + 1)) +
+               "=http://127.0.0.1:" + std::to_string(ports[i][1].get<int>());
+    urls += (i ? "," : "") + ("http://127.0.0.1:" + std::to_string(ports[i][0].get<int>()));
+  }
+  std::string bin = ::access("/usr/bin/etcd", X_OK) == 0 ? "/usr/bin/etcd" : "etcd";
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "e" + std::to_string(i + 1);
+    std::string client = "http://127.0.0.1:" + std::to_string(ports[i][0].get<int>());
+    std::string peer = "http://127.0.0.1:" + std::to_string(ports[i][1].get<int>());
+    std::vector<std::string> args = {bin,
+                                     "--name=" + name,
+                                     "--data-dir=" + edir + "/" + name,
+                                     "--listen-client-urls=" + client,
+                                     "--advertise-client-urls=" + client,
+                                     "--listen-peer-urls=" + peer,
+                                     "--initial-advertise-peer-urls=" + peer,
+                                     "--initial-cluster=" + initial,
+                                     "--initial-cluster-token=aisle-local"};
+    AISLE_ASSIGN_OR_RETURN(pid_t pid,
+                           SpawnLogged(args, edir + "/" + name + ".log", {.new_session = true}));
+    nodes.push_back({{"name", name}, {"pid", pid}, {"program", "etcd"}});
+  }
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(30000);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto h = GetJson(http, urls.substr(0, urls.find(',')) + "/health");
+    if (h.ok() && h->value("health", "") == "true") return urls;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return Status::Timeout("etcd did not become healthy within 30 s (logs in " + edir + ")");
+}
 
 int Down(const std::string& dir, bool quiet);
 
@@ -171,7 +243,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
     json st = json::parse(in, nullptr, false);
     bool all_alive = !st.is_discarded() && st.contains("nodes");
     if (all_alive) {
-      for (const auto& n : st["nodes"]) all_alive &= Alive(n.value("pid", 0));
+      for (const auto& n : st["nodes"]) all_alive &= Alive(n);
     }
     if (all_alive) {
       std::printf("Aisle cluster already running: %s\n", st.value("endpoint", "").c_str());
@@ -204,6 +276,12 @@ int Up(CliContext& ctx, const UpArgs& a) {
     for (const auto& n : nodes) ::kill(n.value("pid", 0), SIGTERM);
     return Fail(what + "\n" + LastLines(log, 10));
   };
+  std::vector<std::string> etcd_args;
+  if (a.etcd) {
+    auto urls = StartLocalEtcd(*ctx.http, a.dir, nodes);
+    if (!urls.ok()) return fail(urls.status().message(), a.dir + "/etcd/e1.log");
+    etcd_args = {"--etcd", *urls};
+  }
   auto start = [&](const std::string& name, std::vector<std::string> args) -> Result<std::string> {
     std::string ndir = a.dir + "/" + name;
     fs::create_directories(ndir);
@@ -225,6 +303,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
   std::vector<std::string> p1 = {"--role",     "proxy",      "--port", std::to_string(port),
                                  "--data-dir", a.dir + "/p1"};
   if (a.auth) p1.insert(p1.end(), {"--admin-password-file", admin_file});
+  p1.insert(p1.end(), etcd_args.begin(), etcd_args.end());
   auto primary = start("p1", p1);
   if (!primary.ok())
     return fail("primary proxy failed: " + primary.status().message(), a.dir + "/p1.log");
@@ -244,8 +323,10 @@ int Up(CliContext& ctx, const UpArgs& a) {
   }
   for (int i = 2; i <= a.proxies; ++i) {
     std::string name = "p" + std::to_string(i);
-    auto p = start(name, {"--role", "proxy", "--port", "0", "--data-dir", a.dir + "/" + name,
-                          "--primary", *primary});
+    std::vector<std::string> args = {"--role",           "proxy",     "--port", "0", "--data-dir",
+                                     a.dir + "/" + name, "--primary", *primary};
+    args.insert(args.end(), etcd_args.begin(), etcd_args.end());
+    auto p = start(name, args);
     if (!p.ok())
       return fail("proxy " + name + " failed: " + p.status().message(),
                   a.dir + "/" + name + ".log");
@@ -266,6 +347,7 @@ int Up(CliContext& ctx, const UpArgs& a) {
   }
   json st = {
       {"endpoint", *primary}, {"dir", a.dir}, {"secret_file", *secret_file}, {"nodes", nodes}};
+  if (a.etcd) st["etcd"] = etcd_args[1];
   if (a.auth) st["admin_password_file"] = admin_file;
   if (a.tls) st["ca_file"] = tls.ca_cert;
   std::ofstream(state_file) << st.dump(2);
@@ -275,6 +357,9 @@ int Up(CliContext& ctx, const UpArgs& a) {
     std::printf("Aisle cluster is up: %d proxy(ies), %d target(s), data in %s\n", a.proxies,
                 a.targets, a.dir.c_str());
     std::printf("endpoint: %s\n", primary->c_str());
+    if (a.etcd)
+      std::printf("etcd: %s (the primary is elected; any proxy takes requests)\n",
+                  etcd_args[1].c_str());
     if (*primary != "http://127.0.0.1:8080")
       std::printf("export AIS_ENDPOINT=%s\n", primary->c_str());
     if (a.tls)
@@ -303,25 +388,30 @@ int Down(const std::string& dir, bool quiet) {
     return kExitOk;
   }
   json st = json::parse(in, nullptr, false);
-  std::vector<pid_t> pids;
+  std::vector<json> nodes, members;  // aisle nodes; etcd members (stopped after the nodes)
   if (!st.is_discarded() && st.contains("nodes")) {
-    for (const auto& n : st["nodes"]) pids.push_back(n.value("pid", 0));
+    for (const auto& n : st["nodes"])
+      (n.value("program", "aisle-node") == "etcd" ? members : nodes).push_back(n);
   }
-  // Targets and extra proxies first, the primary (first entry) last.
-  for (auto it = pids.rbegin(); it != pids.rend(); ++it) {
-    if (Alive(*it)) ::kill(*it, SIGTERM);
-  }
-  auto deadline = std::chrono::steady_clock::now() + milliseconds(15000);
-  for (pid_t p : pids) {
-    while (Alive(p) && std::chrono::steady_clock::now() < deadline) {
-      ::waitpid(p, nullptr, WNOHANG);
-      std::this_thread::sleep_for(milliseconds(50));
+  size_t n_pids = nodes.size() + members.size();
+  for (auto* group : {&nodes, &members}) {
+    // Targets and extra proxies first, the primary (first node) last.
+    for (auto it = group->rbegin(); it != group->rend(); ++it) {
+      if (Alive(*it)) ::kill(it->value("pid", 0), SIGTERM);
     }
-    if (Alive(p)) ::kill(p, SIGKILL);
+    auto deadline = std::chrono::steady_clock::now() + milliseconds(15000);
+    for (const auto& n : *group) {
+      pid_t p = n.value("pid", 0);
+      while (Alive(n) && std::chrono::steady_clock::now() < deadline) {
+        ::waitpid(p, nullptr, WNOHANG);
+        std::this_thread::sleep_for(milliseconds(50));
+      }
+      if (Alive(n)) ::kill(p, SIGKILL);
+    }
   }
   fs::remove(state_file);
   if (!quiet)
-    std::printf("Aisle cluster stopped (%zu node(s)); data kept in %s\n", pids.size(), dir.c_str());
+    std::printf("Aisle cluster stopped (%zu process(es)); data kept in %s\n", n_pids, dir.c_str());
   return kExitOk;
 }
 
@@ -431,6 +521,9 @@ void RegisterClusterCommands(CLI::App* app, CliContext* ctx, Action* action) {
                "require user tokens; writes DIR/admin.password for user admin");
   up->add_flag("--tls", up_args->tls,
                "serve https: generate a CA and node certificate in DIR/tls and print the CA path");
+  up->add_flag("--etcd", up_args->etcd,
+               "HA: start a local 3-member etcd (DIR/etcd) and elect the primary among the "
+               "proxies (use with --proxies 3)");
   up->callback([=] { *action = [=] { return Up(*ctx, *up_args); }; });
 
   auto dir = std::make_shared<std::string>(DefaultDir());

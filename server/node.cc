@@ -322,10 +322,17 @@ Status Node::BuildProxy() {
   AISLE_ASSIGN_OR_RETURN(self_.id, LoadOrCreateNodeId(cfg_.data_dir, cfg_.id));
   peers_ = std::make_unique<cluster::PeerClient>(self_.id, secret_.get());
   peers_->http().SetTls(PeerTls());
-  proxy_cluster_ = std::make_unique<cluster::ProxyCluster>(
-      cluster::ProxyCluster::Options{ClusterSelf(self_), cfg_.data_dir, cfg_.primary_url,
-                                     cfg_.keepalive_ms, cfg_.down_after_ms},
-      peers_.get());
+  cluster::ProxyCluster::Options popts;
+  popts.self = ClusterSelf(self_);
+  popts.data_dir = cfg_.data_dir;
+  popts.primary_url = cfg_.primary_url;
+  popts.keepalive_ms = cfg_.keepalive_ms;
+  popts.down_after_ms = cfg_.down_after_ms;
+  if (!cfg_.etcd.empty()) {
+    AISLE_ASSIGN_OR_RETURN(popts.etcd, etcd::ParseEndpoints(cfg_.etcd));
+    popts.etcd_prefix = cfg_.etcd_prefix;
+  }
+  proxy_cluster_ = std::make_unique<cluster::ProxyCluster>(std::move(popts), peers_.get());
   auto proxy_api = std::make_unique<api::ProxyApi>(self_, proxy_cluster_.get());
   proxy_api->SetMetrics(&proxy_metrics_);
   peer_auth_ = std::make_unique<api::PeerAuth>(api::PeerAuth::Options{
@@ -371,8 +378,9 @@ Status Node::Start() {
   std::printf("aisle-node: listening on %s\n", url_.c_str());
   std::fflush(stdout);
   spdlog::info("serving on {} ({} {}{})", url_, self_.role, self_.id,
-               cfg_.primary_url.empty() ? (self_.role == "proxy" ? ", primary" : "")
-                                        : ", joined " + cfg_.primary_url);
+               !cfg_.etcd.empty()         ? ", etcd " + cfg_.etcd
+               : cfg_.primary_url.empty() ? (self_.role == "proxy" ? ", primary" : "")
+                                          : ", joined " + cfg_.primary_url);
   return Status::OK();
 }
 

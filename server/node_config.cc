@@ -13,6 +13,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "common/net/etcd_client.h"
 #include "common/net/intra_auth.h"
 #include "common/status.h"
 #include "server/http/tls_server.h"
@@ -100,6 +101,8 @@ const std::map<std::string, KeySetter>& Keys() {
       {"rate_limit", Field(&NodeConfig::rate_limit_bps)},
       {"primary_url", Field(&NodeConfig::primary_url)},
       {"data_dir", Field(&NodeConfig::data_dir)},
+      {"etcd", Field(&NodeConfig::etcd)},
+      {"etcd_prefix", Field(&NodeConfig::etcd_prefix)},
       {"keepalive_ms", Field(&NodeConfig::keepalive_ms)},
       {"down_after_ms", Field(&NodeConfig::down_after_ms)},
       {"cluster_secret_file", Field(&NodeConfig::cluster_secret_file)},
@@ -223,6 +226,11 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   app.add_option("--primary", c.primary_url,
                  "primary proxy URL to join (omit on the primary, or give its own URL)");
   app.add_option("--data-dir", c.data_dir, "proxy metadata directory");
+  app.add_option("--etcd", c.etcd,
+                 "proxy: etcd member URLs (URL[,URL...]): cluster metadata in etcd, the primary "
+                 "elected (HA)");
+  app.add_option("--etcd-prefix", c.etcd_prefix,
+                 "etcd key prefix of this cluster (default /aisle/default)");
   app.add_option("--keepalive-ms", c.keepalive_ms, "keepalive interval in milliseconds")
       ->check(CLI::Range(50, 600000));
   app.add_option("--down-after-ms", c.down_after_ms,
@@ -300,6 +308,15 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
   if (c.advertise_host.find_first_of("/: \t") != std::string::npos)
     return ExitNow{2, "--advertise-host " + c.advertise_host + ": a host name or IPv4 address"};
   if (c.advertise_host.empty()) c.advertise_host = c.host;
+  if (!c.etcd.empty()) {
+    if (c.role != "proxy") return ExitNow{2, "--etcd is a proxy's flag (targets join a proxy)"};
+    auto urls = etcd::ParseEndpoints(c.etcd);
+    if (!urls.ok()) return ExitNow{2, "--etcd: " + urls.status().message()};
+    while (c.etcd_prefix.size() > 1 && c.etcd_prefix.back() == '/') c.etcd_prefix.pop_back();
+    if (c.etcd_prefix.empty() || c.etcd_prefix[0] != '/')
+      return ExitNow{2, "--etcd-prefix " + c.etcd_prefix + ": must start with '/'"};
+    // The primary is elected: --primary only says where to join before an election is seen.
+  }
   if (c.role == "proxy" &&
       Authority(c.primary_url) == c.advertise_host + ":" + std::to_string(c.port))
     c.primary_url.clear();  // this proxy is the primary
@@ -328,6 +345,8 @@ std::string EffectiveConfigJson(const NodeConfig& c) {
                       {"primary", c.role == "proxy" && c.primary_url.empty()},
                       {"primary_url", c.primary_url},
                       {"data_dir", c.data_dir},
+                      {"etcd", c.etcd},
+                      {"etcd_prefix", c.etcd_prefix},
                       {"cluster_secret_file", c.cluster_secret_file},
                       {"auth", c.auth},
                       {"admin_password_file", c.admin_password_file},

@@ -35,7 +35,12 @@ struct NodeConfig {
   // Cluster: nodes other than the primary proxy join the primary at this URL. A proxy
   // without it is the primary. A target without it runs standalone.
   std::string primary_url;
-  std::string data_dir;      // proxy metadata (smap.json, bmd.json)
+  std::string data_dir;  // proxy metadata (smap.json, bmd.json)
+  // HA control plane (proxies; docs/DEPLOY.md "High availability"): etcd member URLs
+  // ("URL[,URL...]"); the cluster maps live in etcd under etcd_prefix and the primary is
+  // elected. Empty: embedded mode (the maps in data_dir, a fixed primary).
+  std::string etcd;
+  std::string etcd_prefix = "/aisle/default";
   int keepalive_ms = 1000;   // keepalive interval
   int down_after_ms = 5000;  // a node silent this long is marked down
   // Node-to-node requests are signed and verified with the secret in this file (>= 32 bytes,

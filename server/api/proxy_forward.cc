@@ -10,10 +10,19 @@ namespace aisle::api {
 
 void ForwardToPrimary(cluster::ProxyCluster& cluster, const NodeContext& node, Request& req,
                       Response& resp, const std::string& body) {
+  // No primary known (etcd mode: election in progress, etcd down), or a request another proxy
+  // forwarded already (two proxies that each think the other leads must not loop): 503.
+  std::string primary = cluster.primary_url();
+  if (primary.empty()) return WriteError(req, resp, cluster.NoPrimary(), node);
+  if (!req.headers.Get(kForwardedHeader).empty())
+    return WriteError(req, resp,
+                      Status::Unavailable("a forwarded control request reached a proxy that is "
+                                          "not the primary (an election is in progress)"),
+                      node);
   HttpRequest fwd;
   fwd.method = req.method;
-  fwd.url = cluster.primary_url() + req.target;
-  fwd.headers = {{"Content-Type", "application/json"}};
+  fwd.url = primary + req.target;
+  fwd.headers = {{"Content-Type", "application/json"}, {kForwardedHeader, node.id}};
   if (!req.request_id.empty()) fwd.headers.emplace_back(kRequestIdHeader, req.request_id);
   fwd.body = body;
   fwd.follow_redirects = false;

@@ -10,6 +10,10 @@
 
 namespace aisle::api {
 
+// Marks a request one proxy forwarded to another (the value: the sender's ID); such a request
+// is never forwarded again.
+inline constexpr char kForwardedHeader[] = "Aisle-Forwarded";
+
 // Re-issues `req` (method and target, with `body` already read) at the primary and copies its
 // answer back into `resp` (status, headers except the framing ones, body); when the primary
 // cannot be reached, `resp` is that error.

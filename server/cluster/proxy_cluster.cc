@@ -20,7 +20,28 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 ProxyCluster::ProxyCluster(Options opts, PeerClient* peers)
-    : opts_(std::move(opts)), peers_(peers) {}
+    : opts_(std::move(opts)), peers_(peers) {
+  primary_ = opts_.primary_url.empty() && opts_.etcd.empty();
+  leader_url_ = opts_.primary_url;
+  no_primary_ = "waiting for the etcd election";
+}
+
+std::string ProxyCluster::primary_url() const {
+  std::lock_guard<std::mutex> l(leader_mu_);
+  return leader_url_;
+}
+
+Status ProxyCluster::NoPrimary() const {
+  std::lock_guard<std::mutex> l(leader_mu_);
+  return Status::Unavailable("no primary proxy: " + no_primary_);
+}
+
+Status ProxyCluster::CheckPrimary() const {
+  if (primary_) return Status::OK();
+  if (!etcd_mode()) return Status::InvalidArgument("not the primary: " + opts_.primary_url);
+  std::lock_guard<std::mutex> l(leader_mu_);
+  return Status::Unavailable("this proxy is not the primary (" + no_primary_ + ")");
+}
 ProxyCluster::~ProxyCluster() { Stop(); }
 
 std::string ProxyCluster::MetasyncBody() const {
@@ -79,6 +100,34 @@ Status ProxyCluster::Persist(const Smap& smap, const Bmd& bmd) {
 }
 
 Status ProxyCluster::Start(milliseconds wait) {
+  if (etcd_mode()) {
+    AISLE_RETURN_IF_ERROR(storage::MakeDirs(opts_.data_dir));
+    etcd_ = std::make_unique<etcd::EtcdClient>(opts_.etcd);
+    meta_ = std::make_unique<EtcdMeta>(etcd_.get(), opts_.etcd_prefix);
+    election_ = std::make_unique<EtcdElection>(
+        etcd_.get(), meta_->leader_key(), EtcdMeta::LeaderValue(opts_.self.id, opts_.self.Url()),
+        opts_.lease_ttl_s);
+    auto deadline = Clock::now() + wait;
+    auto snap = meta_->Load();
+    while (!snap.ok() && Clock::now() < deadline && !stop_) {
+      std::this_thread::sleep_for(milliseconds(300));
+      snap = meta_->Load();
+    }
+    if (!snap.ok()) return snap.status().WithContext("load the cluster maps from etcd");
+    ApplySnapshot(*snap);
+    // One round before serving: the first proxy of a new cluster is primary when ready.
+    auto round = election_->Tick();
+    if (round.leader) {
+      Status st = BecomePrimary(round.lease);
+      if (!st.ok()) StepDown("could not take over as primary: " + st.message());
+    }
+    ready_ = true;
+    monitor_thread_ = std::thread([this] { MonitorLoop(); });
+    etcd_threads_.emplace_back([this] { ElectionLoop(); });
+    etcd_threads_.emplace_back([this] { WatchLoop(); });
+    etcd_threads_.emplace_back([this] { KeepaliveLoop(); });
+    return Status::OK();
+  }
   if (is_primary()) {
     AISLE_RETURN_IF_ERROR(storage::MakeDirs(opts_.data_dir));
     {
@@ -102,12 +151,140 @@ Status ProxyCluster::Start(milliseconds wait) {
 void ProxyCluster::Stop() {
   if (stop_.exchange(true)) return;
   if (monitor_thread_.joinable()) monitor_thread_.join();
+  for (auto& t : etcd_threads_) t.join();
+  etcd_threads_.clear();
+}
+
+void ProxyCluster::StepDown(const std::string& why) {
+  bool was = primary_.exchange(false);
+  lease_ = 0;
+  {
+    std::lock_guard<std::mutex> l(leader_mu_);
+    leader_url_.clear();
+    no_primary_ = why;
+  }
+  if (was) spdlog::warn("stepping down as primary: {}", why);
+}
+
+Status ProxyCluster::CommitEtcd(const Smap* smap, const Bmd* bmd, const EtlMd* etlmd) {
+  auto r = meta_->Commit(lease_, smap, bmd, etlmd);
+  if (!r.ok()) {
+    StepDown(r.status().message());
+    return Status::Unavailable("metadata change not committed: " + r.status().message());
+  }
+  if (!*r) {
+    StepDown("fenced by etcd: this proxy's lease or view of the metadata is stale");
+    return Status::Unavailable(
+        "metadata change refused by etcd (fenced): this proxy is no longer the primary");
+  }
+  return Status::OK();
+}
+
+Status ProxyCluster::BecomePrimary(int64_t lease) {
+  std::lock_guard<std::mutex> l(mu_);
+  AISLE_ASSIGN_OR_RETURN(EtcdSnapshot snap, meta_->Load());
+  meta_->Adopt(snap);
+  Smap smap;
+  if (snap.smap) {
+    smap = std::move(*snap.smap);
+  } else {
+    smap.uuid = storage::RandomHex(12);
+    smap.created_ns = NowNs();
+  }
+  Bmd bmd = snap.bmd ? std::move(*snap.bmd) : Bmd{};
+  if (!snap.bmd) bmd.uuid = smap.uuid;
+  EtlMd etlmd = snap.etlmd ? std::move(*snap.etlmd) : *state_.etlmd();
+  // Versions only grow, also past what this proxy installed from pushes.
+  smap.version = std::max(smap.version, state_.smap()->version);
+  Node self = opts_.self;
+  self.state = NodeState::kOnline;
+  smap.proxies[self.id] = self;
+  smap.primary_id = self.id;
+  smap.version++;
+  lease_ = lease;
+  AISLE_RETURN_IF_ERROR(
+      CommitEtcd(&smap, snap.bmd ? nullptr : &bmd, snap.etlmd ? nullptr : &etlmd));
+  (void)state_.SetSmap(smap, true);
+  if (bmd.version >= state_.bmd()->version) (void)state_.SetBmd(std::move(bmd), true);
+  if (etlmd.version >= state_.etlmd()->version) (void)state_.SetEtlMd(std::move(etlmd), true);
+  // Every node gets a grace period from now, as after a restart of the primary.
+  {
+    std::lock_guard<std::mutex> sl(seen_mu_);
+    last_seen_.clear();
+    started_ = Clock::now();
+  }
+  {
+    std::lock_guard<std::mutex> ll(leader_mu_);
+    leader_url_.clear();
+  }
+  primary_ = true;
+  spdlog::info("elected primary through etcd (cluster map v{}, {} targets)", smap.version,
+               smap.targets.size());
+  // Pushed by the monitor thread: this one must keep renewing the lease.
+  push_pending_ = true;
+  return Status::OK();
+}
+
+void ProxyCluster::ElectionLoop() {
+  // Keepalives at TTL/6: a missed one or two still leaves time to renew before expiry.
+  int tick_ms = std::max(100, opts_.lease_ttl_s * 1000 / 6);
+  while (!stop_) {
+    for (int slept = 0; slept < tick_ms && !stop_; slept += 50)
+      std::this_thread::sleep_for(milliseconds(50));
+    if (stop_) break;
+    auto r = election_->Tick();
+    if (r.leader && !primary_) {
+      Status st = BecomePrimary(r.lease);
+      if (!st.ok()) StepDown("could not take over as primary: " + st.message());
+    } else if (!r.leader && primary_) {
+      StepDown(r.error.ok() ? "another proxy holds the etcd leader key"
+                            : "etcd: " + r.error.message());
+    } else if (!r.leader && !r.error.ok()) {
+      std::lock_guard<std::mutex> l(leader_mu_);
+      no_primary_ = "etcd: " + r.error.message();
+    }
+  }
+  // A clean stop hands over at once instead of after the lease's TTL.
+  if (primary_.exchange(false)) election_->Resign();
+}
+
+void ProxyCluster::WatchLoop() {
+  // Polls (one range over the prefix) rather than streaming /v3/watch: simple over plain
+  // HTTP/1.1 requests, and 250 ms is well inside the failover budget.
+  while (!stop_) {
+    for (int slept = 0; slept < 250 && !stop_; slept += 50)
+      std::this_thread::sleep_for(milliseconds(50));
+    if (stop_ || primary_) continue;
+    auto snap = meta_->Load();
+    if (!snap.ok()) {
+      std::lock_guard<std::mutex> l(leader_mu_);
+      no_primary_ = snap.status().message();
+      continue;
+    }
+    ApplySnapshot(*snap);
+  }
+}
+
+void ProxyCluster::ApplySnapshot(const EtcdSnapshot& snap) {
+  if (!primary_) {
+    if (snap.smap) (void)state_.InstallNewer(MapSet{snap.smap, std::nullopt, std::nullopt});
+    if (snap.bmd) (void)state_.InstallNewer(MapSet{std::nullopt, snap.bmd, std::nullopt});
+    if (snap.etlmd) (void)state_.InstallNewer(MapSet{std::nullopt, std::nullopt, snap.etlmd});
+  }
+  std::lock_guard<std::mutex> l(leader_mu_);
+  if (primary_) return;
+  if (snap.leader && snap.leader->id != opts_.self.id) {
+    leader_url_ = snap.leader->url;
+  } else {
+    leader_url_.clear();
+    if (!snap.leader) no_primary_ = "no proxy holds the etcd leader key (election in progress)";
+  }
 }
 
 Status ProxyCluster::JoinPrimary() {
   HttpRequest req;
   req.method = "POST";
-  req.url = opts_.primary_url + "/v1/cluster/join";
+  req.url = primary_url() + "/v1/cluster/join";
   req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
   req.body = json{{"si", json::parse(NodeToJson(opts_.self))}}.dump();
   req.max_retries = 0;
@@ -117,6 +294,7 @@ Status ProxyCluster::JoinPrimary() {
     return Status::Unavailable("primary refused the join (" + std::to_string(resp.status) +
                                "): " + resp.body);
   Status st = ApplyMetasync(resp.body);
+  if (st.ok() || st.code() == StatusCode::kConflict) joined_ = true;
   return st.code() == StatusCode::kConflict ? Status::OK() : st;
 }
 
@@ -125,9 +303,15 @@ void ProxyCluster::KeepaliveLoop() {
     for (int slept = 0; slept < opts_.keepalive_ms && !stop_; slept += 50)
       std::this_thread::sleep_for(milliseconds(50));
     if (stop_) break;
+    std::string primary = primary_url();
+    if (primary_ || primary.empty()) continue;
+    if (!joined_) {
+      (void)JoinPrimary();
+      continue;
+    }
     HttpRequest req;
     req.method = "POST";
-    req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
+    req.url = primary + "/v1/cluster/keepalive/" + opts_.self.id;
     req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
     req.body = json{{"smap_version", state_.smap()->version},
                     {"bmd_version", state_.bmd()->version},
@@ -151,7 +335,11 @@ Status ProxyCluster::ApplyMetasync(std::string_view body) {
 }
 
 Status ProxyCluster::Publish(Smap smap, Bmd bmd) {
-  AISLE_RETURN_IF_ERROR(Persist(smap, bmd));
+  if (etcd_mode()) {
+    AISLE_RETURN_IF_ERROR(CommitEtcd(&smap, &bmd, nullptr));
+  } else {
+    AISLE_RETURN_IF_ERROR(Persist(smap, bmd));
+  }
   (void)state_.SetSmap(smap, true);
   (void)state_.SetBmd(std::move(bmd), true);
   PushAll(MetasyncBody(), smap);
@@ -159,13 +347,17 @@ Status ProxyCluster::Publish(Smap smap, Bmd bmd) {
 }
 
 Status ProxyCluster::UpdateEtlMd(const std::function<Status(EtlMd&)>& mutate) {
-  if (!is_primary()) return Status::InvalidArgument("not the primary: " + opts_.primary_url);
+  AISLE_RETURN_IF_ERROR(CheckPrimary());
   std::lock_guard<std::mutex> l(mu_);
   EtlMd next = *state_.etlmd();
   AISLE_RETURN_IF_ERROR(mutate(next));
   next.version++;
-  AISLE_RETURN_IF_ERROR(
-      storage::WriteFileAtomic(opts_.data_dir + "/etlmd.json", EtlMdToJson(next)));
+  if (etcd_mode()) {
+    AISLE_RETURN_IF_ERROR(CommitEtcd(nullptr, nullptr, &next));
+  } else {
+    AISLE_RETURN_IF_ERROR(
+        storage::WriteFileAtomic(opts_.data_dir + "/etlmd.json", EtlMdToJson(next)));
+  }
   (void)state_.SetEtlMd(std::move(next), true);
   PushAll(MetasyncBody(), *state_.smap());
   return Status::OK();
@@ -196,8 +388,13 @@ void ProxyCluster::PushAll(const std::string& body, const Smap& smap) {
 
 Status ProxyCluster::CheckJoinConflict(const Smap& smap, const Node& node) {
   if (const Node* old = smap.FindNode(node.id)) {
-    bool alive = old->state == NodeState::kOnline && last_seen_.count(node.id) &&
-                 Clock::now() - last_seen_[node.id] < milliseconds(opts_.down_after_ms);
+    bool alive = false;
+    if (old->state == NodeState::kOnline) {
+      std::lock_guard<std::mutex> sl(seen_mu_);
+      auto it = last_seen_.find(node.id);
+      alive =
+          it != last_seen_.end() && Clock::now() - it->second < milliseconds(opts_.down_after_ms);
+    }
     if (old->role != node.role)
       return Status::Conflict("duplicate node ID \"" + node.id + "\": already a " + old->role);
     if (alive && old->Url() != node.Url() && node.id != opts_.self.id)
@@ -210,7 +407,9 @@ Status ProxyCluster::CheckJoinConflict(const Smap& smap, const Node& node) {
 }
 
 Result<std::string> ProxyCluster::Join(std::string_view body, std::string_view sender) {
-  if (!is_primary()) return Status::InvalidArgument("not the primary: join " + opts_.primary_url);
+  if (!primary_ && !etcd_mode())
+    return Status::InvalidArgument("not the primary: join " + opts_.primary_url);
+  AISLE_RETURN_IF_ERROR(CheckPrimary());
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("si"))
     return Status::InvalidArgument("malformed join message: expecting {\"si\": {node}}");
@@ -245,7 +444,10 @@ Result<std::string> ProxyCluster::Join(std::string_view body, std::string_view s
     }
   }
   if (bmd_changed || bmd.version == 0) bmd.version++;
-  last_seen_[node.id] = Clock::now();
+  {
+    std::lock_guard<std::mutex> sl(seen_mu_);
+    last_seen_[node.id] = Clock::now();
+  }
   spdlog::info("{} {} joined at {} (cluster map v{})", node.role, node.id, node.Url(),
                smap.version);
   AISLE_RETURN_IF_ERROR(Publish(std::move(smap), std::move(bmd)));
@@ -253,18 +455,27 @@ Result<std::string> ProxyCluster::Join(std::string_view body, std::string_view s
 }
 
 Result<std::string> ProxyCluster::Keepalive(std::string_view node_id, std::string_view body) {
-  std::lock_guard<std::mutex> l(mu_);
-  auto smap = state_.smap();
-  const Node* n = smap->FindNode(node_id);
-  if (!n)
-    return Status::NotFound("node \"" + std::string(node_id) + "\" is not in the cluster map");
-  last_seen_[std::string(node_id)] = Clock::now();
-  if (n->state == NodeState::kDown) {
-    Smap next = *smap;
-    (n->role == "proxy" ? next.proxies : next.targets)[n->id].state = NodeState::kOnline;
-    next.version++;
-    spdlog::info("{} {} is back online (cluster map v{})", n->role, n->id, next.version);
-    AISLE_RETURN_IF_ERROR(Publish(std::move(next), *state_.bmd()));
+  if (etcd_mode()) AISLE_RETURN_IF_ERROR(CheckPrimary());
+  {
+    auto smap = state_.smap();
+    const Node* n = smap->FindNode(node_id);
+    if (!n)
+      return Status::NotFound("node \"" + std::string(node_id) + "\" is not in the cluster map");
+    std::lock_guard<std::mutex> sl(seen_mu_);
+    last_seen_[std::string(node_id)] = Clock::now();
+  }
+  auto current = state_.smap();
+  if (const Node* c = current->FindNode(node_id); c && c->state == NodeState::kDown) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto smap = state_.smap();
+    const Node* n = smap->FindNode(node_id);
+    if (n && n->state == NodeState::kDown) {
+      Smap next = *smap;
+      (n->role == "proxy" ? next.proxies : next.targets)[n->id].state = NodeState::kOnline;
+      next.version++;
+      spdlog::info("{} {} is back online (cluster map v{})", n->role, n->id, next.version);
+      AISLE_RETURN_IF_ERROR(Publish(std::move(next), *state_.bmd()));
+    }
   }
   json j = json::parse(body, nullptr, false);
   int64_t sv = j.is_object() ? j.value("smap_version", int64_t{0}) : 0;
@@ -278,19 +489,24 @@ Result<std::string> ProxyCluster::Keepalive(std::string_view node_id, std::strin
 void ProxyCluster::MonitorLoop() {
   while (!stop_) {
     std::this_thread::sleep_for(milliseconds(std::max(50, opts_.keepalive_ms / 2)));
+    if (!primary_) continue;  // etcd mode: only while elected
     std::lock_guard<std::mutex> l(mu_);
+    if (push_pending_.exchange(false)) PushAll(MetasyncBody(), *state_.smap());
     Smap next = *state_.smap();
     bool changed = false;
     auto now = Clock::now();
-    for (auto* group : {&next.proxies, &next.targets}) {
-      for (auto& [id, n] : *group) {
-        if (id == opts_.self.id || n.state != NodeState::kOnline) continue;
-        auto it = last_seen_.find(id);
-        auto seen = it == last_seen_.end() ? started_ : it->second;
-        if (now - seen > milliseconds(opts_.down_after_ms)) {
-          n.state = NodeState::kDown;
-          changed = true;
-          spdlog::warn("{} {} missed keepalives: marked down", n.role, id);
+    {
+      std::lock_guard<std::mutex> sl(seen_mu_);
+      for (auto* group : {&next.proxies, &next.targets}) {
+        for (auto& [id, n] : *group) {
+          if (id == opts_.self.id || n.state != NodeState::kOnline) continue;
+          auto it = last_seen_.find(id);
+          auto seen = it == last_seen_.end() ? started_ : it->second;
+          if (now - seen > milliseconds(opts_.down_after_ms)) {
+            n.state = NodeState::kDown;
+            changed = true;
+            spdlog::warn("{} {} missed keepalives: marked down", n.role, id);
+          }
         }
       }
     }
@@ -303,6 +519,7 @@ void ProxyCluster::MonitorLoop() {
 }
 
 Status ProxyCluster::CreateBucket(std::string_view bucket, const BucketProps& props) {
+  if (etcd_mode()) AISLE_RETURN_IF_ERROR(CheckPrimary());
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   if (bmd.buckets.count(std::string(bucket)))
@@ -317,6 +534,7 @@ Status ProxyCluster::CreateBucket(std::string_view bucket, const BucketProps& pr
 }
 
 Status ProxyCluster::DestroyBucket(std::string_view bucket) {
+  if (etcd_mode()) AISLE_RETURN_IF_ERROR(CheckPrimary());
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   if (!bmd.buckets.erase(std::string(bucket)))
@@ -329,6 +547,7 @@ Status ProxyCluster::DestroyBucket(std::string_view bucket) {
 
 Status ProxyCluster::SetBucketProps(std::string_view bucket, const BucketProps& props) {
   if (props.copies < 1 || props.copies > 16) return Status::InvalidArgument("copies must be 1..16");
+  if (etcd_mode()) AISLE_RETURN_IF_ERROR(CheckPrimary());
   std::lock_guard<std::mutex> l(mu_);
   Bmd bmd = *state_.bmd();
   auto it = bmd.buckets.find(std::string(bucket));
@@ -348,6 +567,7 @@ Status ProxyCluster::SetBucketProps(std::string_view bucket, const BucketProps& 
 }
 
 Status ProxyCluster::SetNodeState(std::string_view node_id, NodeState state) {
+  if (etcd_mode()) AISLE_RETURN_IF_ERROR(CheckPrimary());
   std::lock_guard<std::mutex> l(mu_);
   Smap smap = *state_.smap();
   auto it = smap.targets.find(std::string(node_id));
@@ -359,12 +579,16 @@ Status ProxyCluster::SetNodeState(std::string_view node_id, NodeState state) {
 }
 
 Status ProxyCluster::RemoveNode(std::string_view node_id) {
+  if (etcd_mode()) AISLE_RETURN_IF_ERROR(CheckPrimary());
   std::lock_guard<std::mutex> l(mu_);
   Smap smap = *state_.smap();
   if (node_id == opts_.self.id) return Status::InvalidArgument("cannot remove the primary");
   if (!smap.targets.erase(std::string(node_id)) && !smap.proxies.erase(std::string(node_id)))
     return Status::NotFound("node \"" + std::string(node_id) + "\" is not in the cluster map");
-  last_seen_.erase(std::string(node_id));
+  {
+    std::lock_guard<std::mutex> sl(seen_mu_);
+    last_seen_.erase(std::string(node_id));
+  }
   smap.version++;
   return Publish(std::move(smap), *state_.bmd());
 }

@@ -1,5 +1,6 @@
 #include "server/cluster/target_cluster.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -85,18 +86,44 @@ void TargetCluster::Stop() {
   if (rebalance_thread_.joinable()) rebalance_thread_.join();
 }
 
+std::vector<std::string> TargetCluster::ProxyCandidates() const {
+  auto smap = state_.smap();
+  std::vector<std::string> urls;
+  auto add = [&urls](std::string u) {
+    if (!u.empty() && std::find(urls.begin(), urls.end(), u) == urls.end())
+      urls.push_back(std::move(u));
+  };
+  if (auto p = smap->proxies.find(smap->primary_id); p != smap->proxies.end()) add(p->second.Url());
+  for (const auto& [id, n] : smap->proxies)
+    if (n.state != NodeState::kDown) add(n.Url());
+  add(opts_.primary_url);
+  return urls;
+}
+
+Result<HttpResponse> TargetCluster::PostToPrimary(const std::string& path, const std::string& body,
+                                                  milliseconds timeout) {
+  Result<HttpResponse> last = Status::Unavailable("no proxy to ask");
+  for (const auto& url : ProxyCandidates()) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url + path;
+    req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
+    req.body = body;
+    req.max_retries = 0;
+    req.connect_timeout = milliseconds(1000);
+    req.total_timeout = timeout;
+    last = peers_->Do(req);
+    if (last.ok() && last->status < 500) return last;
+  }
+  return last;
+}
+
 Status TargetCluster::Join() {
   json buckets = json::array();
   for (const auto& b : store_->ListBuckets()) buckets.push_back(b.name);
   json body = {{"si", json::parse(NodeToJson(opts_.self))}, {"buckets", buckets}};
-  HttpRequest req;
-  req.method = "POST";
-  req.url = opts_.primary_url + "/v1/cluster/join";
-  req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
-  req.body = body.dump();
-  req.max_retries = 0;
-  req.total_timeout = milliseconds(10000);
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
+  AISLE_ASSIGN_OR_RETURN(HttpResponse resp,
+                         PostToPrimary("/v1/cluster/join", body.dump(), milliseconds(10000)));
   if (resp.status != 200) {
     return Status(resp.status == 409 ? StatusCode::kConflict : StatusCode::kUnavailable,
                   "primary refused the join (" + std::to_string(resp.status) + "): " + resp.body);
@@ -153,14 +180,10 @@ const Node* TargetCluster::OwnerOf(std::shared_ptr<const Smap>& holder, std::str
 }
 
 Status TargetCluster::SyncMaps() {
-  HttpRequest req;
-  req.method = "POST";
-  req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
-  req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
-  req.body = R"({"smap_version":0,"bmd_version":0,"etlmd_version":0})";
-  req.max_retries = 1;
-  req.total_timeout = milliseconds(5000);
-  AISLE_ASSIGN_OR_RETURN(HttpResponse resp, peers_->Do(req));
+  AISLE_ASSIGN_OR_RETURN(
+      HttpResponse resp,
+      PostToPrimary("/v1/cluster/keepalive/" + opts_.self.id,
+                    R"({"smap_version":0,"bmd_version":0,"etlmd_version":0})", milliseconds(5000)));
   if (resp.status != 200 || resp.body.empty())
     return Status::Unavailable("sync maps from the primary: status " + std::to_string(resp.status));
   Status st = ApplyMetasync(resp.body);
@@ -176,15 +199,8 @@ void TargetCluster::KeepaliveLoop() {
     json body = {{"smap_version", state_.smap()->version},
                  {"bmd_version", state_.bmd()->version},
                  {"etlmd_version", state_.etlmd()->version}};
-    HttpRequest req;
-    req.method = "POST";
-    req.url = opts_.primary_url + "/v1/cluster/keepalive/" + opts_.self.id;
-    req.headers = {{"Content-Type", "application/json"}, {kIntraHeader, opts_.self.id}};
-    req.body = body.dump();
-    req.max_retries = 0;
-    req.connect_timeout = milliseconds(2000);
-    req.total_timeout = milliseconds(5000);
-    auto resp = peers_->Do(req);
+    auto resp =
+        PostToPrimary("/v1/cluster/keepalive/" + opts_.self.id, body.dump(), milliseconds(5000));
     if (!resp.ok()) {
       if (failures++ % 10 == 0) spdlog::warn("keepalive: {}", resp.status().ToString());
       continue;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/cluster/cluster_map.h"
 #include "server/cluster/peer_client.h"
@@ -95,6 +96,12 @@ class TargetCluster {
 
  private:
   Status Join();
+  // Where to send control requests, best first: the primary of our map, the other proxies in
+  // it (any proxy forwards to the primary it knows), then the configured --primary URL.
+  std::vector<std::string> ProxyCandidates() const;
+  // POSTs `path` (a keepalive or join) to the candidates in turn until one answers below 500.
+  Result<HttpResponse> PostToPrimary(const std::string& path, const std::string& body,
+                                     std::chrono::milliseconds timeout);
   // After a newer bucket metadata: creates and destroys local buckets to match.
   void ReconcileBuckets(const Bmd& old, const Bmd& bmd);
   void KeepaliveLoop();

@@ -266,7 +266,9 @@ void ProxyApi::Cluster(Request& req, Response& resp, std::string_view tail) {
     return;
   }
   if (tail.substr(0, 10) == "keepalive/" && req.method == "POST") {
-    if (!cluster_->is_primary()) return WriteError(req, resp, 400, "not the primary", node_);
+    // Any proxy takes a keepalive: one that is not the primary forwards it, so a node whose
+    // map names a primary that is gone reaches the new one through any other proxy.
+    if (!cluster_->is_primary()) return ForwardToPrimary(*cluster_, node_, req, resp, *body);
     if (req.peer_auth && req.intra_sender != tail.substr(10))
       return WriteError(req, resp, 401, "a keepalive must come from the node it names", node_);
     auto r = cluster_->Keepalive(tail.substr(10), *body);

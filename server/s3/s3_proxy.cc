@@ -179,7 +179,11 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
              (m == "POST" && req.Query("delete"));
   if (!own) return RelayToAnyTarget(req, resp, t);
   bool control = !t.bucket.empty() && (m == "PUT" || m == "DELETE");
-  if (control && !cluster_->is_primary()) return RelayTo(cluster_->primary_url(), req, resp);
+  if (control && !cluster_->is_primary()) {
+    std::string primary = cluster_->primary_url();
+    if (primary.empty()) return ServiceUnavailable(req, resp, cluster_->NoPrimary().message());
+    return RelayTo(primary, req, resp);
+  }
 
   std::variant<AuthInfo, AuthError> verified;
   if (checked)
