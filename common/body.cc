@@ -7,7 +7,7 @@ namespace aisle {
 
 Result<size_t> StringBodyReader::Read(char* buf, size_t n) {
   size_t k = std::min(n, data_.size() - pos_);
-  std::memcpy(buf, data_.data() + pos_, k);
+  if (k > 0) std::memcpy(buf, data_.data() + pos_, k);  // an empty view's data() may be null
   pos_ += k;
   return k;
 }

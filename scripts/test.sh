@@ -26,7 +26,8 @@ done
 
 bash packaging/install-deps.sh
 if [[ -z "$sanitize" ]]; then
-  bash scripts/build.sh -DAISLE_SANITIZE=  # a plain build, even where a sanitizer was set before
+  # A plain build (even where a sanitizer was set before), warnings as errors as CI wants.
+  bash scripts/build.sh -DAISLE_SANITIZE= -DAISLE_WERROR=ON
   cd "${AISLE_BUILD_DIR:-build}"
   exec ctest --output-on-failure -j2 --timeout 600 "${ctest_args[@]}"
 fi

@@ -77,8 +77,8 @@ Status MissingUnlessDown(const ApiContext& ctx, std::string_view bucket, std::st
   if (!ctx.cluster || !missing.IsNotFound() || missing.subject() == Subject::kBucket)
     return missing;
   auto smap = ctx.cluster->smap();
-  int copies = std::max(1, ctx.cluster->CopiesOf(bucket));
-  const cluster::Node* down = smap->DownHolder(bucket, object, static_cast<size_t>(copies));
+  const cluster::Node* down =
+      smap->DownHolder(bucket, object, static_cast<size_t>(ctx.cluster->CopiesOf(bucket)));
   if (!down) return missing;
   return Status::Unavailable(HolderDownMessage(bucket, object, down->id));
 }

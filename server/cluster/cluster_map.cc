@@ -124,6 +124,15 @@ const Node* Smap::DownHolder(std::string_view bucket, std::string_view object,
   return nullptr;
 }
 
+const Node* Smap::AllHoldersDown(std::string_view bucket, std::string_view object,
+                                 size_t copies) const {
+  auto holders = RankHolders(bucket, object, copies);
+  for (const Node* n : holders) {
+    if (n->state != NodeState::kDown) return nullptr;
+  }
+  return holders.empty() ? nullptr : holders.front();
+}
+
 const Node* Smap::FirstDownTarget() const {
   for (const auto& [id, t] : targets) {
     if (t.state == NodeState::kDown) return &t;

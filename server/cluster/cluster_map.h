@@ -55,6 +55,8 @@ struct Smap {
   // The first of those `copies` holders that is down, or nullptr: an object missing from the
   // online targets may be on it, so its absence is not "does not exist" (issue #18).
   const Node* DownHolder(std::string_view bucket, std::string_view object, size_t copies) const;
+  // The first holder when all `copies` holders are down (nobody can answer), else nullptr.
+  const Node* AllHoldersDown(std::string_view bucket, std::string_view object, size_t copies) const;
   // A target marked down (the lowest id), or nullptr: a listing may miss its objects.
   const Node* FirstDownTarget() const;
 };
@@ -73,7 +75,17 @@ struct BucketProps {
 struct Bmd {
   int64_t version = 0;
   std::string uuid;
-  std::map<std::string, BucketProps> buckets;
+  std::map<std::string, BucketProps, std::less<>> buckets;
+
+  const BucketProps* Find(std::string_view bucket) const {
+    auto it = buckets.find(bucket);
+    return it == buckets.end() ? nullptr : &it->second;
+  }
+  // How many targets hold each object of `bucket` (at least 1; 1 for an unknown bucket).
+  size_t CopiesOf(std::string_view bucket) const {
+    const BucketProps* p = Find(bucket);
+    return p && p->copies > 1 ? static_cast<size_t>(p->copies) : 1;
+  }
 };
 
 // ETL metadata: the registered transforms (init messages as sent) and whether each should run.

@@ -168,9 +168,7 @@ void TargetCluster::ReconcileBuckets(const Bmd& old, const Bmd& bmd) {
 }
 
 int TargetCluster::CopiesOf(std::string_view bucket) const {
-  auto bmd = state_.bmd();
-  auto it = bmd->buckets.find(std::string(bucket));
-  return it == bmd->buckets.end() ? 1 : it->second.copies;
+  return static_cast<int>(state_.bmd()->CopiesOf(bucket));
 }
 
 const Node* TargetCluster::OwnerOf(std::shared_ptr<const Smap>& holder, std::string_view bucket,
@@ -300,8 +298,8 @@ Status TargetCluster::Replicate(std::string_view bucket, std::string_view object
 
 bool TargetCluster::ValidateGet(std::string_view bucket) const {
   auto bmd = state_.bmd();
-  auto it = bmd->buckets.find(std::string(bucket));
-  return it != bmd->buckets.end() && it->second.ValidateGet();
+  const BucketProps* p = bmd->Find(bucket);
+  return p && p->ValidateGet();
 }
 
 Status TargetCluster::RepairFromCopy(std::string_view bucket, std::string_view object) {

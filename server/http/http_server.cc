@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "server/http/request_head.h"
 #include "server/http/tls_server.h"
 
 namespace aisle::http {
@@ -739,13 +740,7 @@ struct HttpServer::Impl {
     req.remote_addr = conn.remote;
     api::Response resp;
     auto& msg = parser.get();
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    std::string_view target = req.target;
-    size_t q = target.find('?');
-    req.path = api::PercentDecode(target.substr(0, q), false);
-    if (q != std::string_view::npos) req.query = api::ParseQuery(target.substr(q + 1));
-    for (const auto& f : msg) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    FillRequestFromHead(msg, req);
     bool expect_continue = false;
     auto expect = msg.find(bhttp::field::expect);
     if (expect != msg.end() && beast::iequals(expect->value(), "100-continue"))

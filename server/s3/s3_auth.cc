@@ -249,7 +249,7 @@ std::optional<std::string> FindSecret(const S3Options& opts, const std::string& 
 // and s3cmd signurl generate by default. Header SigV2 is not accepted.
 std::variant<AuthInfo, AuthError> VerifyV2Query(const Request& req, const S3Options& opts,
                                                 int64_t now_s) {
-  std::string ak = *req.Query("AWSAccessKeyId");
+  std::string ak = req.Query("AWSAccessKeyId").value_or("");  // a public entry point
   std::string expires = req.Query("Expires").value_or("");
   if (expires.empty() || expires.size() > 12 ||
       expires.find_first_not_of("0123456789") != std::string::npos)

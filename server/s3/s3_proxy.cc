@@ -105,19 +105,6 @@ void S3ProxyApi::RelayTo(const std::string& url, Request& req, Response& resp) {
   }
 }
 
-const cluster::Node* S3ProxyApi::AllHoldersDown(const cluster::Smap& smap,
-                                                const S3Target& t) const {
-  auto bmd = cluster_->bmd();
-  auto it = bmd->buckets.find(t.bucket);
-  size_t copies =
-      it == bmd->buckets.end() ? 1 : static_cast<size_t>(std::max(1, it->second.copies));
-  auto holders = smap.RankHolders(t.bucket, t.key, copies);
-  for (const cluster::Node* n : holders) {
-    if (n->state != cluster::NodeState::kDown) return nullptr;
-  }
-  return holders.empty() ? nullptr : holders.front();
-}
-
 void S3ProxyApi::RelayToAnyTarget(Request& req, Response& resp, const S3Target& t) {
   // The bucket's HRW "owner" spreads bucket-level requests over the targets.
   const cluster::Node* n = cluster_->smap()->Owner(t.bucket, "");
@@ -165,7 +152,8 @@ void S3ProxyApi::Handle(Request& req, Response& resp) {
     if (req.method == "GET" || req.method == "HEAD") {
       // Every target that would hold the key is down: "service unavailable", not NoSuchKey
       // (a client that syncs or deletes by what it sees must not see it missing).
-      if (const cluster::Node* down = AllHoldersDown(*smap, t)) {
+      if (const cluster::Node* down =
+              smap->AllHoldersDown(t.bucket, t.key, cluster_->bmd()->CopiesOf(t.bucket))) {
         return ServiceUnavailable(req, resp, api::HolderDownMessage(t.bucket, t.key, down->id));
       }
     }

@@ -39,8 +39,6 @@ class S3ProxyApi : public Handler {
   void DeleteObjects(S3Ctx& c, Request& req, Response& resp);
   // CopyObject whose source lives on another target than the destination.
   bool CrossOwnerCopy(const Request& req, const S3Target& t) const;
-  // The owner when every target that would hold t's key (its copies) is down; else nullptr.
-  const cluster::Node* AllHoldersDown(const cluster::Smap& smap, const S3Target& t) const;
   // CopyObject whose source and destination live on different targets: the proxy streams the
   // source from its owner into a PUT at the destination's owner (s3_proxy_copy.cc).
   void CopyAcrossTargets(Request& req, Response& resp, const S3Target& t);

@@ -1,6 +1,6 @@
 // libFuzzer target for the shard readers: index build + every member read + index round trip,
 // for the format chosen at compile time (-DFUZZ_FORMAT=1..5, archive::Format), or the sidecar
-// decoder (-DFUZZ_FORMAT=0). Built and run by scripts/fuzz-archive.sh (clang), not in CI.
+// decoder (-DFUZZ_FORMAT=0). Built and run by scripts/fuzz.sh (clang), not in CI.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

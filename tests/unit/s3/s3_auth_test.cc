@@ -68,6 +68,18 @@ TEST(S3AuthTest, RejectsUnknownKeySkewAndAnonymous) {
   EXPECT_FALSE(std::get<AuthInfo>(open).verified);
 }
 
+// Found by fuzzing (tests/fuzz/sigv4_fuzz.cc): the V2 entry point read the access key
+// without checking it was there.
+TEST(S3AuthTest, V2QueryWithoutAccessKeyIsAnErrorNotACrash) {
+  Request req;
+  req.method = "GET";
+  req.path = "/b/k";
+  req.query = {{"Expires", "1369353999"}, {"Signature", "abc="}};
+  auto r = VerifyV2Query(req, Keys(), kWhen);
+  ASSERT_TRUE(std::holds_alternative<AuthError>(r));
+  EXPECT_EQ(std::get<AuthError>(r).code, "InvalidAccessKeyId");
+}
+
 TEST(S3AuthTest, VerifiesPresignedUrlOfAwsExampleAndExpiry) {
   Request req;
   req.method = "GET";
