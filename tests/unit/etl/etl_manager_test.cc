@@ -207,8 +207,15 @@ TEST_F(EtlManagerTest, InitTransformCountAndDelete) {
   EXPECT_EQ(mgr_.Init(Msg("up")).status().code(), StatusCode::kAlreadyExists);
   auto inst = mgr_.Acquire("up");
   ASSERT_TRUE(inst.ok());
-  EXPECT_EQ(*(*inst)->Run({"abc", "b", "o", ""}), "ABC");
-  EXPECT_FALSE((*inst)->Run({"bad", "b", "o2", ""}).ok());
+  auto in = [](std::string_view data, std::string object) {
+    TransformInput ti;
+    ti.data = data;
+    ti.bucket = "b";
+    ti.object = std::move(object);
+    return ti;
+  };
+  EXPECT_EQ(*(*inst)->Run(in("abc", "o")), "ABC");
+  EXPECT_FALSE((*inst)->Run(in("bad", "o2")).ok());
   auto st = mgr_.Get("up");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->stage, Stage::kRunning);
