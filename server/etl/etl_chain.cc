@@ -133,6 +133,8 @@ void HandleDirectPut(ApiContext& ctx, Request& req, Response& resp, std::string_
   std::string want = Token(ctx, bucket, object);
   if (want != "-" && token != want)
     return WriteError(req, resp, 401, "invalid ETL direct-put token", ctx.node);
+  if (!ctx.store->HeadBucket(bucket).ok() && ctx.cluster)
+    (void)ctx.cluster->SyncMaps();  // created by the proxy a moment ago
   if (!ctx.store->HeadBucket(bucket).ok())
     return WriteError(req, resp,
                       Status::NotFound("bucket \"ais://" + bucket + "\" does not exist")
