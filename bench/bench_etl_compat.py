@@ -12,12 +12,17 @@
    then md5 of that), N_OFF gzip objects of OFF_KB KiB (decompressed); wall seconds from the
    POST to the end of the (last) job; ratio = two jobs / pipeline (> 1: the pipeline wins).
    Target >= 1.5x.
+3. direct put: one etl-bck job through a 2-stage pipeline of hpush programs shaped like the
+   SDK's webservers (upper-case, then reverse), N_DP objects of DP_KB KiB, once with
+   "support_direct_put": true (the first program forwards to the second with Ais-Node-Url,
+   which puts each result at the destination's owner) and once without (each program returns
+   its result to the target, which calls the next and writes the last); ratio = returned /
+   forwarded wall seconds (> 1: direct put wins).
 
-Prints one JSON object with every run and the medians.
+PARTS (inline,offline,directput) picks the parts. Prints one JSON object with every run and the medians.
 """
 
 import base64
-import concurrent.futures
 import gzip
 import http.client
 import json
@@ -34,6 +39,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import aisle_testlib as tl  # noqa: E402
 from test_cluster import Cluster, put_many  # noqa: E402
+from test_etl_direct_put import SDK_STYLE_SERVER  # noqa: E402
+
+sys.path.insert(0, HERE)
+from bench_common import etl_bck_job, etl_init, rm_bucket  # noqa: E402
 
 import cloudpickle  # noqa: E402
 import requests  # noqa: E402
@@ -46,6 +55,9 @@ N_OBJ = int(os.environ.get("N_OBJ", "200"))
 OBJ_KB = int(os.environ.get("OBJ_KB", "64"))
 N_OFF = int(os.environ.get("N_OFF", "1000"))
 OFF_KB = int(os.environ.get("OFF_KB", "64"))
+N_DP = int(os.environ.get("N_DP", "500"))
+DP_KB = int(os.environ.get("DP_KB", "256"))
+PARTS = os.environ.get("PARTS", "inline,offline,directput").split(",")
 
 # The SDK's base classes by module path (the aistore package is not installed here), so the
 # user class pickles as one written against the SDK does.
@@ -81,12 +93,6 @@ class UpperServer(FastAPIServer):
 
 
 CODE = "def transform(data):\n    return data.upper()\n"
-
-
-def init(s, url, msg):
-    r = s.put(url + "/v1/etl", json=msg, timeout=300)
-    if r.status_code != 200:
-        raise SystemExit("init %s: HTTP %d %s" % (msg["name"], r.status_code, r.text))
 
 
 def load(url, bucket, names, etl, seconds):
@@ -131,27 +137,110 @@ def load(url, bucket, names, etl, seconds):
     return sum(counts) / (time.time() - t0)
 
 
-def run_job(s, url, src, dst, etl, pipeline=None):
-    value = {"id": etl, "prepend": "", "dry_run": False, "force": False}
-    if pipeline:
-        value["pipeline"] = pipeline
-    r = s.post(url + "/v1/buckets/" + src, params={"bck_to": "ais/@#/%s/" % dst},
-               json={"action": "etl-bck", "name": src, "value": value}, timeout=60)
-    if r.status_code != 200:
-        raise SystemExit("etl-bck: HTTP %d %s" % (r.status_code, r.text))
-    job = r.text.strip()
-    while True:
-        st = s.get(url + "/v1/cluster", params={"what": "status"}, json={"id": job},
-                   timeout=30).json()
-        if st["end_time"]:
-            if st["err"]:
-                raise SystemExit("job %s: %s" % (job, st["err"]))
-            return
-        time.sleep(0.02)
+def inline_part(s, url, out):
+    s.post(url + "/v1/buckets/obj", json={"action": "create-bck"}, timeout=30)
+    names = ["o/%05d" % i for i in range(N_OBJ)]
+    blob = (b"lower case text " * (OBJ_KB * 64))[:OBJ_KB * 1024]
+    put_many(url, "obj", names, lambda n: blob)
+    payload = base64.b64encode(cloudpickle.dumps(UpperServer)).decode()
+    etl_init(s, url, {"name": "cls-upper", "communication": "hpush://", "init_timeout": "5m",
+                      "obj_timeout": "45s", "support_direct_put": True,
+                      "runtime": {"image": "aistorage/runtime_python:3.11",
+                                  "env": [{"name": "ETL_CLASS_PAYLOAD", "value": payload}]}})
+    etl_init(s, url, {"name": "code-upper", "communication": "hpush://", "runtime": "python3",
+                      "code": base64.b64encode(CODE.encode()).decode(),
+                      "funcs": {"transform": "transform"}})
+    for e in ("cls-upper", "code-upper"):  # warm-up
+        load(url, "obj", names, e, 1.0)
+    cls_runs, code_runs, ratios = [], [], []
+    for r in range(RUNS):
+        order = ("cls-upper", "code-upper") if r % 2 == 0 else ("code-upper", "cls-upper")
+        v = {e: load(url, "obj", names, e, DUR) for e in order}
+        cls_runs.append(v["cls-upper"])
+        code_runs.append(v["code-upper"])
+        ratios.append(v["cls-upper"] / v["code-upper"])
+        print("inline run %d: class %.0f/s, init-code %.0f/s" % (r + 1, v["cls-upper"],
+                                                               v["code-upper"]),
+              file=sys.stderr)
+    out["inline"] = {"class_objs_per_s": cls_runs, "code_objs_per_s": code_runs,
+                     "ratios": ratios, "ratio_median": statistics.median(ratios)}
 
 
-def rm_bucket(s, url, b):
-    s.delete(url + "/v1/buckets/" + b, json={"action": "destroy-bck"}, timeout=60)
+def offline_part(s, url, out):
+    etl_init(s, url, {"name": "gunzip", "builtin": "decompress", "args": "format=gz"})
+    etl_init(s, url, {"name": "md5", "builtin": "md5"})
+    s.post(url + "/v1/buckets/gzsrc", json={"action": "create-bck"}, timeout=30)
+    off_names = ["g/%05d.gz" % i for i in range(N_OFF)]
+
+    def gz_of(n):
+        raw = (("%s " % n) * (OFF_KB * 1024 // (len(n) + 1) + 1)).encode()[:OFF_KB * 1024]
+        return gzip.compress(raw, compresslevel=6)
+
+    put_many(url, "gzsrc", off_names, gz_of)
+    pipe_runs, two_runs, off_ratios = [], [], []
+    for r in range(RUNS):
+        def pipeline():
+            t0 = time.time()
+            etl_bck_job(s, url, "gzsrc", "pipe-%d" % r, "gunzip", ["md5"])
+            return time.time() - t0
+
+        def two_jobs():
+            t0 = time.time()
+            etl_bck_job(s, url, "gzsrc", "mid-%d" % r, "gunzip")
+            etl_bck_job(s, url, "mid-%d" % r, "two-%d" % r, "md5")
+            return time.time() - t0
+
+        if r % 2 == 0:
+            p, t = pipeline(), two_jobs()
+        else:
+            t, p = two_jobs(), pipeline()
+        for b in ("pipe-%d" % r, "mid-%d" % r, "two-%d" % r):
+            rm_bucket(s, url, b)
+        pipe_runs.append(p)
+        two_runs.append(t)
+        off_ratios.append(t / p)
+        print("offline run %d: pipeline %.2fs, two jobs %.2fs" % (r + 1, p, t), file=sys.stderr)
+    out["offline"] = {"pipeline_s": pipe_runs, "two_jobs_s": two_runs, "ratios": off_ratios,
+                      "ratio_median": statistics.median(off_ratios)}
+
+
+def directput_part(s, url, out):
+    # The programs run as the sandboxed ETL user: their file must be readable by it.
+    tmp = tl.make_tmpdir("aisle-bench-dp-")
+    os.chmod(tmp, 0o755)
+    prog = os.path.join(tmp, "sdk_style_server.py")
+    with open(prog, "w") as f:
+        f.write(SDK_STYLE_SERVER)
+    for mode in ("upper", "rev"):
+        for dp in (True, False):
+            etl_init(s, url, {"name": "%s-%s" % (mode, "dp" if dp else "ret"),
+                              "communication": "hpush://", "init_timeout": "1m",
+                              "obj_timeout": "45s", "support_direct_put": dp,
+                              "runtime": {"image": "python:3",
+                                          "command": ["/usr/bin/python3", prog, mode]}})
+    s.post(url + "/v1/buckets/dpsrc", json={"action": "create-bck"}, timeout=30)
+    blob = (b"lower case text " * (DP_KB * 64))[:DP_KB * 1024]
+    put_many(url, "dpsrc", ["d/%05d" % i for i in range(N_DP)], lambda n: blob)
+    fwd_runs, ret_runs, ratios = [], [], []
+    for r in range(RUNS):
+        def job(kind):
+            t0 = time.time()
+            etl_bck_job(s, url, "dpsrc", "dp-%s-%d" % (kind, r), "upper-" + kind, ["rev-" + kind])
+            rm_bucket(s, url, "dp-%s-%d" % (kind, r))
+            return time.time() - t0
+
+        if r % 2 == 0:
+            f, t = job("dp"), job("ret")
+        else:
+            t, f = job("ret"), job("dp")
+        fwd_runs.append(f)
+        ret_runs.append(t)
+        ratios.append(t / f)
+        print("direct put run %d: forwarded %.2fs, returned %.2fs" % (r + 1, f, t),
+              file=sys.stderr)
+    out["directput"] = {"forwarded_s": fwd_runs, "returned_s": ret_runs, "ratios": ratios,
+                        "ratio_median": statistics.median(ratios)}
+    tl.remove_tmpdir(tmp)
 
 
 def main():
@@ -163,69 +252,12 @@ def main():
         out["cores"] = os.cpu_count()
         url = c.url
         s = requests.Session()
-        s.post(url + "/v1/buckets/obj", json={"action": "create-bck"}, timeout=30)
-        names = ["o/%05d" % i for i in range(N_OBJ)]
-        blob = (b"lower case text " * (OBJ_KB * 64))[:OBJ_KB * 1024]
-        put_many(url, "obj", names, lambda n: blob)
-        payload = base64.b64encode(cloudpickle.dumps(UpperServer)).decode()
-        init(s, url, {"name": "cls-upper", "communication": "hpush://", "init_timeout": "5m",
-                      "obj_timeout": "45s", "support_direct_put": True,
-                      "runtime": {"image": "aistorage/runtime_python:3.11",
-                                  "env": [{"name": "ETL_CLASS_PAYLOAD", "value": payload}]}})
-        init(s, url, {"name": "code-upper", "communication": "hpush://", "runtime": "python3",
-                      "code": base64.b64encode(CODE.encode()).decode(),
-                      "funcs": {"transform": "transform"}})
-        for e in ("cls-upper", "code-upper"):  # warm-up
-            load(url, "obj", names, e, 1.0)
-        cls_runs, code_runs, ratios = [], [], []
-        for r in range(RUNS):
-            order = ("cls-upper", "code-upper") if r % 2 == 0 else ("code-upper", "cls-upper")
-            v = {e: load(url, "obj", names, e, DUR) for e in order}
-            cls_runs.append(v["cls-upper"])
-            code_runs.append(v["code-upper"])
-            ratios.append(v["cls-upper"] / v["code-upper"])
-            print("inline run %d: class %.0f/s, init-code %.0f/s" % (r + 1, v["cls-upper"],
-                                                                   v["code-upper"]),
-                  file=sys.stderr)
-        out["inline"] = {"class_objs_per_s": cls_runs, "code_objs_per_s": code_runs,
-                         "ratios": ratios, "ratio_median": statistics.median(ratios)}
-
-        # Offline.
-        init(s, url, {"name": "gunzip", "builtin": "decompress", "args": "format=gz"})
-        init(s, url, {"name": "md5", "builtin": "md5"})
-        s.post(url + "/v1/buckets/gzsrc", json={"action": "create-bck"}, timeout=30)
-        off_names = ["g/%05d.gz" % i for i in range(N_OFF)]
-
-        def gz_of(n):
-            raw = (("%s " % n) * (OFF_KB * 1024 // (len(n) + 1) + 1)).encode()[:OFF_KB * 1024]
-            return gzip.compress(raw, compresslevel=6)
-
-        put_many(url, "gzsrc", off_names, gz_of)
-        pipe_runs, two_runs, off_ratios = [], [], []
-        for r in range(RUNS):
-            def pipeline():
-                t0 = time.time()
-                run_job(s, url, "gzsrc", "pipe-%d" % r, "gunzip", ["md5"])
-                return time.time() - t0
-
-            def two_jobs():
-                t0 = time.time()
-                run_job(s, url, "gzsrc", "mid-%d" % r, "gunzip")
-                run_job(s, url, "mid-%d" % r, "two-%d" % r, "md5")
-                return time.time() - t0
-
-            if r % 2 == 0:
-                p, t = pipeline(), two_jobs()
-            else:
-                t, p = two_jobs(), pipeline()
-            for b in ("pipe-%d" % r, "mid-%d" % r, "two-%d" % r):
-                rm_bucket(s, url, b)
-            pipe_runs.append(p)
-            two_runs.append(t)
-            off_ratios.append(t / p)
-            print("offline run %d: pipeline %.2fs, two jobs %.2fs" % (r + 1, p, t), file=sys.stderr)
-        out["offline"] = {"pipeline_s": pipe_runs, "two_jobs_s": two_runs, "ratios": off_ratios,
-                          "ratio_median": statistics.median(off_ratios)}
+        if "inline" in PARTS:
+            inline_part(s, url, out)
+        if "offline" in PARTS:
+            offline_part(s, url, out)
+        if "directput" in PARTS:
+            directput_part(s, url, out)
         out["load_avg"] = open("/proc/loadavg").read().split()[:3]
     finally:
         c.cleanup()

@@ -229,6 +229,8 @@ Status LimitFields(const json& j, EtlSpec* spec) {
                          DurationField(j, "obj_timeout", spec->obj_timeout_ms, spec->name));
   if (spec->init_timeout_ms <= 0 || spec->obj_timeout_ms <= 0)
     return Bad(spec->name, "timeouts must be positive");
+  if (j.contains("support_direct_put") && j["support_direct_put"].is_boolean())
+    spec->direct_put = j["support_direct_put"].get<bool>();
   AISLE_ASSIGN_OR_RETURN(spec->memory_limit, SizeField(j, "memory_limit", 0, spec->name));
   AISLE_ASSIGN_OR_RETURN(spec->max_output,
                          SizeField(j, "max_output", spec->max_output, spec->name));

@@ -55,6 +55,10 @@ struct EtlSpec {
   int concurrency = 0;               // transforms in flight per target; 0 = number of CPUs
   uint64_t memory_limit = 0;         // RLIMIT_AS of each child process; 0 = the node's
   uint64_t max_output = 1ull << 30;  // a larger result is an error, not an OOM
+  // "support_direct_put": an hpush program that honours Ais-Node-Url (AIStore's SDK
+  // webservers): it gets the next pipeline stages and the direct-put destination in that
+  // header and delivers the result itself (etl/transformer.h TransformInput::node_url).
+  bool direct_put = false;
 
   std::string work_dir;    // per target and ETL: code files, sockets, logs (created by caller)
   std::string target_url;  // this target's base URL, e.g. http://127.0.0.1:8081

@@ -5,6 +5,8 @@
 // <stderr tail>"); a crashed or hung worker is killed and restarted by the implementation.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,13 +17,32 @@
 
 namespace aisle::etl {
 
+// Set when an hpush program delivered the result itself (direct put: it answered 204).
+struct DirectPut {
+  bool delivered = false;
+  uint64_t size = 0;  // the program's Ais-Direct-Put-Length
+};
+
 // One object (or shard member) to transform.
 struct TransformInput {
   std::string_view data;  // the bytes; empty for kHpull/kHrev (the program pulls them)
   std::string bucket;
   std::string object;  // object name; "shard.tar/member" for a member
   std::string args;    // etl_args of the request, "" when absent
+  // Ais-Node-Url for an hpush program with EtlSpec::direct_put ("" = none): comma-separated
+  // URLs it sends its result to instead of answering with it (next stages, then possibly the
+  // destination's direct-put URL). `direct` (may be null) learns whether it did.
+  std::string node_url;
+  DirectPut* direct = nullptr;
+  // The whole chain's bound (TCBMsg request_timeout): each implementation waits at most
+  // min(obj_timeout, deadline) and then kills the worker as on its own timeout.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
+
+// Time left until `in.deadline` capped by `obj_timeout_ms` (<= 0: none), in ms; 0 = expired.
+// `bound_by_deadline` says which one binds (for the error message).
+int64_t EffectiveTimeoutMs(const TransformInput& in, int64_t obj_timeout_ms,
+                           bool* bound_by_deadline);
 
 class Transformer {
  public:

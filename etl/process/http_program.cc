@@ -1,5 +1,7 @@
 #include "etl/process/http_program.h"
 
+#include <cstdlib>
+
 #include "common/body.h"
 #include "common/net/http_client.h"
 #include "etl/process/log_ring.h"
@@ -48,6 +50,10 @@ Result<std::string> HttpProgramTransformer::Transform(const TransformInput& in) 
   HttpRequest req;
   req.url = ep.url + "/" + EscapeComponent(in.bucket) + "/" + EscapePath(in.object);
   if (!in.args.empty()) req.url += "?etl_args=" + EscapeComponent(in.args);
+  // AIStore's webservers forward the result to the first URL (next stage or destination
+  // target) with the rest of the list, and answer 204 once it is delivered.
+  const bool forward = spec_.comm == Comm::kHpush && spec_.direct_put && !in.node_url.empty();
+  if (forward) req.headers.emplace_back("Ais-Node-Url", in.node_url);
   StringBodyReader body(in.data);
   if (spec_.comm == Comm::kHpush) {
     req.method = "PUT";
@@ -58,9 +64,11 @@ Result<std::string> HttpProgramTransformer::Transform(const TransformInput& in) 
   }
   req.follow_redirects = false;
   req.max_retries = 1;
-  if (spec_.obj_timeout_ms > 0) {
-    req.total_timeout = std::chrono::milliseconds(spec_.obj_timeout_ms);
-  }
+  bool by_request_timeout = false;
+  const int64_t timeout_ms = EffectiveTimeoutMs(in, spec_.obj_timeout_ms, &by_request_timeout);
+  if (by_request_timeout && timeout_ms <= 0)
+    return Status::Timeout(prefix_ + "request_timeout exceeded");
+  if (timeout_ms > 0) req.total_timeout = std::chrono::milliseconds(timeout_ms);
   std::string out;
   const uint64_t limit = spec_.max_output;
   const std::string too_large =
@@ -75,12 +83,21 @@ Result<std::string> HttpProgramTransformer::Transform(const TransformInput& in) 
     const Status& s = resp.status();
     if (s.code() == StatusCode::kTooLarge) return s;
     if (s.code() == StatusCode::kTimeout) {
+      if (by_request_timeout) return Status::Timeout(prefix_ + "request_timeout exceeded");
       return Status::Timeout(prefix_ + "transform timed out after " +
                              FormatMillis(spec_.obj_timeout_ms));
     }
     std::string dead = program_.DeathReason();
     if (!dead.empty()) return Status::Unavailable(prefix_ + dead);
     return Status::Unavailable(prefix_ + req.method + " " + req.url + ": " + s.message());
+  }
+  if (resp->status == 204 && forward) {  // delivered by the program (direct put)
+    if (in.direct) {
+      in.direct->delivered = true;
+      in.direct->size =
+          std::strtoull(resp->Header("Ais-Direct-Put-Length").value_or("0").c_str(), nullptr, 10);
+    }
+    return std::string();
   }
   if (resp->status / 100 == 2) return out;
   std::string text =

@@ -57,7 +57,7 @@ class IoTransformer : public Transformer {
   // the child on a poll error, past `deadline` (when `has_deadline`) or past max_output.
   Result<std::string> Exchange(ChildProcess& child, std::string_view data, bool has_deadline,
                                Clock::time_point deadline);
-  Status TimedOut(ChildProcess& child);
+  Status TimedOut(ChildProcess& child, bool by_request_timeout);
   Status WriteCode();
 
   EtlSpec spec_;
@@ -103,10 +103,11 @@ Status IoTransformer::WriteCode() {
   return Status::OK();
 }
 
-Status IoTransformer::TimedOut(ChildProcess& child) {
+Status IoTransformer::TimedOut(ChildProcess& child, bool by_request_timeout) {
   child.Kill(std::chrono::milliseconds(0));
-  return Status::Timeout(prefix_ + "transform timed out after " +
-                         FormatMillis(spec_.obj_timeout_ms));
+  return Status::Timeout(prefix_ + (by_request_timeout ? std::string("request_timeout exceeded")
+                                                       : "transform timed out after " +
+                                                             FormatMillis(spec_.obj_timeout_ms)));
 }
 
 Result<std::string> IoTransformer::Exchange(ChildProcess& child, std::string_view data,
@@ -128,7 +129,7 @@ Result<std::string> IoTransformer::Exchange(ChildProcess& child, std::string_vie
     int timeout_ms = -1;
     if (has_deadline) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return TimedOut(child);
+      if (left.count() <= 0) return TimedOut(child, false);
       timeout_ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30));
     }
     int r = ::poll(pfd, n, timeout_ms);
@@ -197,13 +198,17 @@ Result<std::string> IoTransformer::Transform(const TransformInput& in) {
   };
   Untrack untrack{this, child};
 
-  const bool has_deadline = spec_.obj_timeout_ms > 0;
-  const auto deadline = has_deadline
-                            ? Clock::now() + std::chrono::milliseconds(spec_.obj_timeout_ms)
-                            : Clock::time_point::max();
-  AISLE_ASSIGN_OR_RETURN(std::string out, Exchange(*child, in.data, has_deadline, deadline));
+  bool by_request_timeout = false;
+  const int64_t timeout_ms = EffectiveTimeoutMs(in, spec_.obj_timeout_ms, &by_request_timeout);
+  const bool has_deadline = by_request_timeout || timeout_ms > 0;
+  const auto deadline = has_deadline ? Clock::now() + std::chrono::milliseconds(timeout_ms)
+                                     : Clock::time_point::max();
+  auto exchanged = Exchange(*child, in.data, has_deadline, deadline);
+  if (!exchanged.ok() && exchanged.status().code() == StatusCode::kTimeout && by_request_timeout)
+    return Status::Timeout(prefix_ + "request_timeout exceeded");
+  AISLE_ASSIGN_OR_RETURN(std::string out, std::move(exchanged));
   child->CloseStdin();
-  if (!child->WaitExit(deadline)) return TimedOut(*child);
+  if (!child->WaitExit(deadline)) return TimedOut(*child, by_request_timeout);
   child->Reap();
   auto code = child->ExitCode();
   if (code && *code == 0) return out;

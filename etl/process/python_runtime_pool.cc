@@ -379,11 +379,13 @@ Result<std::string> PythonRuntimePool::Transform(const TransformInput& in) {
     w->health.clear();
   }
 
-  const bool has_deadline = spec_.obj_timeout_ms > 0;
-  auto deadline =
-      has_deadline ? Clock::now() + milliseconds(spec_.obj_timeout_ms) : Clock::time_point::max();
+  bool by_request_timeout = false;
+  const int64_t timeout_ms = EffectiveTimeoutMs(in, spec_.obj_timeout_ms, &by_request_timeout);
+  const bool has_deadline = by_request_timeout || timeout_ms > 0;
+  auto deadline = has_deadline ? Clock::now() + milliseconds(timeout_ms) : Clock::time_point::max();
   auto timed_out = [&] {
     Replace(w, "a timeout");
+    if (by_request_timeout) return Status::Timeout(prefix_ + "request_timeout exceeded");
     return Status::Timeout(prefix_ + "transform timed out after " +
                            FormatMillis(spec_.obj_timeout_ms));
   };

@@ -161,8 +161,10 @@ Result<std::string> WsTransformer::Transform(const TransformInput& in) {
     s->timed_out = false;
   }
   uint64_t timer = 0;
-  if (spec_.obj_timeout_ms > 0) {
-    timer = watchdog_.Arm(Clock::now() + std::chrono::milliseconds(spec_.obj_timeout_ms), [s] {
+  bool by_request_timeout = false;
+  const int64_t timeout_ms = EffectiveTimeoutMs(in, spec_.obj_timeout_ms, &by_request_timeout);
+  if (by_request_timeout || timeout_ms > 0) {
+    timer = watchdog_.Arm(Clock::now() + std::chrono::milliseconds(timeout_ms), [s] {
       std::lock_guard lock(s->mu);
       s->timed_out = true;
       if (s->client) s->client->Interrupt();
@@ -185,6 +187,7 @@ Result<std::string> WsTransformer::Transform(const TransformInput& in) {
     }
   }
   if (fired) {
+    if (by_request_timeout) return Status::Timeout(prefix_ + "request_timeout exceeded");
     return Status::Timeout(prefix_ + "transform timed out after " +
                            FormatMillis(spec_.obj_timeout_ms));
   }

@@ -13,6 +13,7 @@
 #include "server/api/object_integrity.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
+#include "server/etl/etl_chain.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_registry.h"
 #include "server/jobs/tcb_output.h"
@@ -47,6 +48,7 @@ Result<EtlBucketArgs> ParseArgs(const Request& req, std::string_view bucket, con
   const json& v = *msg.value;
   if (!v.is_null() && !v.is_object())
     return Status::InvalidArgument("\"value\" must be a JSON object (TCBMsg)");
+  AISLE_RETURN_IF_ERROR(CheckTcbSync(v));
   auto str = [&](const char* k) {
     return v.is_object() && v.contains(k) && v[k].is_string() ? v[k].get<std::string>() : "";
   };
@@ -86,7 +88,7 @@ bool OwnedHere(ApiContext& ctx, const std::string& bucket, const std::string& na
   return owner && owner->id == ctx.node.id;
 }
 
-using Chain = std::vector<std::shared_ptr<etl::EtlInstance>>;
+using Chain = EtlChain;
 
 Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, const Chain& chain, jobs::Job& job) {
   const std::shared_ptr<etl::EtlInstance> inst = chain.empty() ? nullptr : chain.front();
@@ -118,16 +120,15 @@ Status RunEtlBucket(ApiContext ctx, const EtlBucketArgs& a, const Chain& chain, 
           AISLE_ASSIGN_OR_RETURN(data, storage::ReadObjectData(r));
         }
         job.AddInput(1, data.size());
-        const auto started = std::chrono::steady_clock::now();
-        for (const auto& stage : chain) {
-          AISLE_ASSIGN_OR_RETURN(data, stage->Run({data, a.src, name, a.etl_args}));
+        const std::string out_name = jobs::TcbDestName(a.prepend, a.ext, name);
+        AISLE_ASSIGN_OR_RETURN(ChainOutput out,
+                               RunChainFor(ctx, chain, std::move(data), a.src, name, a.etl_args,
+                                           a.request_timeout_ms, a.dst, out_name, a.dry_run));
+        if (out.delivered) {
+          job.AddOutput(1, out.delivered_size);
+          return Status::OK();
         }
-        if (a.request_timeout_ms > 0 && std::chrono::steady_clock::now() - started >
-                                            std::chrono::milliseconds(a.request_timeout_ms))
-          return Status::Timeout("transform took longer than request_timeout (" +
-                                 std::to_string(a.request_timeout_ms) + "ms)");
-        return jobs::WriteTcbOutput(ctx, a.dst, jobs::TcbDestName(a.prepend, a.ext, name), data,
-                                    a.dry_run, job);
+        return jobs::WriteTcbOutput(ctx, a.dst, out_name, out.data, a.dry_run, job);
       }();
       if (!st.ok()) {
         failed.fetch_add(1);
@@ -163,11 +164,9 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
     if (!ctx.etl) return WriteError(req, resp, 501, "this node runs no transforms", ctx.node);
     std::vector<std::string> names = {args->etl};
     names.insert(names.end(), args->pipeline.begin(), args->pipeline.end());
-    for (const auto& n : names) {
-      auto r = ctx.etl->Acquire(n);
-      if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
-      chain.push_back(std::move(r).value());
-    }
+    auto r = AcquireChain(ctx, names);
+    if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
+    chain = std::move(r).value();
   }
   if (!ctx.store->HeadBucket(args->dst).ok()) {
     if (ctx.cluster) (void)ctx.cluster->SyncMaps();  // created by the proxy a moment ago

@@ -11,6 +11,7 @@
 #include "server/api/target_routing.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
+#include "server/etl/etl_chain.h"
 #include "server/shards/archive_handlers.h"
 #include "server/storage/store.h"
 
@@ -53,6 +54,7 @@ void WriteJson(Response& resp, const json& j) {
 
 void HandleEtl(ApiContext& ctx, Request& req, Response& resp, std::string_view tail) {
   if (!ctx.etl) return WriteError(req, resp, 501, "this node runs no transforms", ctx.node);
+  if (tail.substr(0, 8) == "_object/") return HandleDirectPut(ctx, req, resp, tail.substr(8));
   // Clustered targets: the registry lives at the primary; clients are sent there.
   if (RedirectBucketToPrimary(ctx, req, resp)) return;
   while (!tail.empty() && tail.back() == '/') tail.remove_suffix(1);
@@ -166,12 +168,9 @@ void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_
     if (comma > pos) names.push_back(pipeline.substr(pos, comma - pos));
     pos = comma + 1;
   }
-  std::vector<std::shared_ptr<etl::EtlInstance>> chain;
-  for (const auto& n : names) {
-    auto inst = ctx.etl->Acquire(n);
-    if (!inst.ok()) return WriteError(req, resp, inst.status(), ctx.node);
-    chain.push_back(std::move(inst).value());
-  }
+  auto acquired = AcquireChain(ctx, names);
+  if (!acquired.ok()) return WriteError(req, resp, acquired.status(), ctx.node);
+  const EtlChain& chain = *acquired;
   std::string args = NonEmpty(req, "etl_args");
   std::string archpath = NonEmpty(req, "archpath");
   etl::Transformer& first = chain.front()->transformer();
@@ -210,13 +209,12 @@ void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_
                                        storage::ObjectCname(bucket, object) + " does not exist"),
                       ctx.node);
   }
-  for (auto& inst : chain) {
-    etl::TransformInput in{data, std::string(bucket), name, args};
-    auto out = inst->Run(in);
+  {
+    auto out = RunChain(chain, std::move(data), {std::string(bucket), name, args, 0, ""});
     if (out.status().code() == StatusCode::kTimeout)  // the transform, not the client, was slow
       return WriteError(req, resp, 504, out.status().message(), ctx.node);
     if (!out.ok()) return WriteError(req, resp, out.status(), ctx.node);
-    data = std::move(out).value();
+    data = std::move(out->data);
   }
   auto range = ApplyRange(req, resp, data.size(), MultiRange::kRefuse,
                           [&](const Status& st) { WriteError(req, resp, st, ctx.node); });
@@ -269,6 +267,17 @@ Result<int64_t> ParseTcbTimeout(const json& value) {
   auto ms = etl::ParseDurationMs(t->get<std::string>());
   if (!ms.ok()) return Status::InvalidArgument("\"request_timeout\": " + ms.status().message());
   return *ms;
+}
+
+Status CheckTcbSync(const json& value) {
+  if (!value.is_object()) return Status::OK();
+  const json* sync = TcbField(value, "synchronize");
+  const json* prepend = TcbField(value, "prepend");
+  if (sync && sync->is_boolean() && sync->get<bool>() && prepend && prepend->is_string() &&
+      !prepend->get<std::string>().empty())
+    return Status::InvalidArgument("prepend option (\"" + prepend->get<std::string>() +
+                                   "\") is incompatible with the request to synchronize buckets");
+  return Status::OK();
 }
 
 std::string DestBucketOf(const Request& req, const ActionMsg& msg) {

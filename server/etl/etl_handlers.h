@@ -36,6 +36,11 @@ void StartEtlBucketJob(ApiContext& ctx, Request& req, Response& resp, std::strin
 Result<std::vector<std::string>> ParseTcbPipeline(const nlohmann::json& value);
 Result<int64_t> ParseTcbTimeout(const nlohmann::json& value);
 
+// TCBMsg's "latest-ver" and "synchronize" concern buckets with a remote backend; on ais://
+// buckets (all Aisle has) they are accepted and do nothing, as in AIStore. Like AIStore,
+// "synchronize" with a "prepend" is refused (kInvalidArgument).
+Status CheckTcbSync(const nlohmann::json& value);
+
 // The destination bucket of an etl-bck/copy-bck request: ?bck_to= (AIStore's "ais/@#/dst/"
 // uname or a plain name), else the message's "name". Empty when none.
 std::string DestBucketOf(const Request& req, const ActionMsg& msg);

@@ -235,6 +235,7 @@ void ProxyEtl::StartBucketJob(Request& req, Response& resp, std::string_view buc
     return fail(
         Status::InvalidArgument("missing destination bucket (?bck_to=ais://DST or \"name\")"));
   if (Status st = CheckBucketName(dst); !st.ok()) return fail(st);
+  if (Status st = CheckTcbSync(*msg->value); !st.ok()) return fail(st);
   if (msg->action == "etl-bck") {
     const json& v = *msg->value;
     std::string etl_name = v.is_object() ? v.value("id", std::string()) : "";

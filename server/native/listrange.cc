@@ -10,6 +10,7 @@
 #include "server/api/errors.h"
 #include "server/api/object_integrity.h"
 #include "server/cluster/target_cluster.h"
+#include "server/etl/etl_chain.h"
 #include "server/etl/etl_handlers.h"
 #include "server/jobs/job_registry.h"
 #include "server/jobs/tcb_output.h"
@@ -77,11 +78,13 @@ Status ParseTcb(const json& v, ListRangeArgs& a) {
   if (const json* t = FindKey(v, "transform"); a.etl.empty() && t && t->is_object())
     a.etl = Str(*t, "id");
   a.etl_args = Str(v, "etl_args");
-  if (const json* p = FindKey(v, "pipeline"); p && p->is_array() && !p->empty())
-    return Status::InvalidArgument(a.action + ": ETL pipelines are not supported here yet");
   if (a.action == "etl-listrange" && a.etl.empty())
     return Status::InvalidArgument("etl-listrange: missing the ETL name (\"id\")");
   if (a.action == "copy-listrange") a.etl.clear();
+  if (!a.etl.empty()) {
+    AISLE_ASSIGN_OR_RETURN(a.pipeline, ParseTcbPipeline(v));
+    AISLE_ASSIGN_OR_RETURN(a.request_timeout_ms, ParseTcbTimeout(v));
+  }
   if (const json* w = FindKey(v, "num-workers"); w && w->is_number_integer())
     a.workers = std::min(64, w->get<int>());
   if (const json* e = FindKey(v, "ext"); e && e->is_object())
@@ -127,8 +130,9 @@ Result<std::vector<std::string>> NamesHere(const ApiContext& ctx, const ListRang
 // Outcome of one name: done, not this target's (held and handled elsewhere), or an error.
 enum class Outcome { kDone, kSkip };
 
-Result<Outcome> DoOne(const ApiContext& ctx, const ListRangeArgs& a, etl::EtlInstance* inst,
+Result<Outcome> DoOne(const ApiContext& ctx, const ListRangeArgs& a, const EtlChain& chain,
                       jobs::Job& job, const std::string& name) {
+  etl::EtlInstance* inst = chain.empty() ? nullptr : chain.front().get();
   auto missing = [&]() -> Result<Outcome> {
     if (!OwnerIsMe(ctx, a.src, name)) return Outcome::kSkip;  // another target holds it
     return Status::NotFound(storage::ObjectCname(a.src, name) + " does not exist")
@@ -157,16 +161,19 @@ Result<Outcome> DoOne(const ApiContext& ctx, const ListRangeArgs& a, etl::EtlIns
     return missing();
   }
   job.AddInput(1, data.size());
-  if (inst) {
-    AISLE_ASSIGN_OR_RETURN(data, inst->Run({data, a.src, name, a.etl_args}));
+  const std::string out_name = jobs::TcbDestName(a.prepend, a.ext, name);
+  AISLE_ASSIGN_OR_RETURN(ChainOutput out,
+                         RunChainFor(ctx, chain, std::move(data), a.src, name, a.etl_args,
+                                     a.request_timeout_ms, a.dst, out_name, a.dry_run));
+  if (out.delivered) {
+    job.AddOutput(1, out.delivered_size);
+    return Outcome::kDone;
   }
-  AISLE_RETURN_IF_ERROR(jobs::WriteTcbOutput(ctx, a.dst, jobs::TcbDestName(a.prepend, a.ext, name),
-                                             data, a.dry_run, job));
+  AISLE_RETURN_IF_ERROR(jobs::WriteTcbOutput(ctx, a.dst, out_name, out.data, a.dry_run, job));
   return Outcome::kDone;
 }
 
-Status RunListRange(ApiContext ctx, const ListRangeArgs& a, std::shared_ptr<etl::EtlInstance> inst,
-                    jobs::Job& job) {
+Status RunListRange(ApiContext ctx, const ListRangeArgs& a, const EtlChain& chain, jobs::Job& job) {
   AISLE_ASSIGN_OR_RETURN(std::vector<std::string> names, NamesHere(ctx, a, job));
   job.SetTotal(names.size());
   std::atomic<size_t> next{0};
@@ -179,7 +186,7 @@ Status RunListRange(ApiContext ctx, const ListRangeArgs& a, std::shared_ptr<etl:
   workers = std::min<int>(workers, std::max<size_t>(1, names.size()));
   auto work = [&] {
     for (size_t i; !job.aborted() && !stop && (i = next.fetch_add(1)) < names.size();) {
-      auto r = DoOne(ctx, a, inst.get(), job, names[i]);
+      auto r = DoOne(ctx, a, chain, job, names[i]);
       if (r.ok()) continue;
       failed.fetch_add(1);
       std::string e = r.status().message();
@@ -245,12 +252,14 @@ void StartListRangeJob(ApiContext& ctx, Request& req, Response& resp, std::strin
   };
   if (!ctx.store->HeadBucket(args->src).ok())
     return WriteError(req, resp, no_bucket(args->src), ctx.node);
-  std::shared_ptr<etl::EtlInstance> inst;
+  EtlChain chain;
   if (!args->etl.empty()) {
     if (!ctx.etl) return WriteError(req, resp, 501, "this node runs no transforms", ctx.node);
-    auto r = ctx.etl->Acquire(args->etl);
+    std::vector<std::string> names = {args->etl};
+    names.insert(names.end(), args->pipeline.begin(), args->pipeline.end());
+    auto r = AcquireChain(ctx, names);
     if (!r.ok()) return WriteError(req, resp, r.status(), ctx.node);
-    inst = std::move(r).value();
+    chain = std::move(r).value();
   }
   if (!args->dst.empty() && !ctx.store->HeadBucket(args->dst).ok()) {
     if (ctx.cluster) (void)ctx.cluster->SyncMaps();  // created by the proxy a moment ago
@@ -263,8 +272,8 @@ void StartListRangeJob(ApiContext& ctx, Request& req, Response& resp, std::strin
   std::string kind = a.action, src = a.src, dst = a.dst;
   std::string id = ctx.jobs->Start(
       kind, src, dst,
-      [job_ctx, a = std::move(a), inst](jobs::Job& job) {
-        return RunListRange(job_ctx, a, inst, job);
+      [job_ctx, a = std::move(a), chain](jobs::Job& job) {
+        return RunListRange(job_ctx, a, chain, job);
       },
       req.Query("job_id").value_or(""));
   resp.headers.Set("Content-Type", "text/plain");

@@ -5,6 +5,7 @@
 // target handles the names it holds (or owns, to report the missing ones).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -29,6 +30,10 @@ struct ListRangeArgs {
   std::vector<std::string> names;  // a list, or
   NameTemplate tmpl;               // a template (prefix-only: every object under the prefix)
   std::string etl, etl_args;       // etl-listrange
+  // TCBMsg's transform: ETLs applied after `etl`, and the bound on one object's whole chain
+  // (0 = none), as in etl-bck (server/etl/etl_chain.h).
+  std::vector<std::string> pipeline;
+  int64_t request_timeout_ms = 0;
   std::string prepend;
   std::map<std::string, std::string> ext;  // "jpg" -> "png"
   bool dry_run = false;

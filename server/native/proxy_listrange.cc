@@ -19,9 +19,11 @@ void ForwardListRange(cluster::ProxyCluster& cluster, const NodeContext& node, R
   if (!cluster.bmd()->buckets.count(args->src))
     return fail(Status::NotFound("bucket \"ais://" + args->src + "\" does not exist")
                     .WithSubject(Subject::kBucket));
-  if (!args->etl.empty() && !cluster.etlmd()->etls.count(args->etl))
-    return fail(
-        Status::NotFound("etl job " + args->etl + " does not exist").WithSubject(Subject::kEtl));
+  std::vector<std::string> etls = args->pipeline;
+  if (!args->etl.empty()) etls.insert(etls.begin(), args->etl);
+  for (const auto& e : etls)
+    if (!cluster.etlmd()->etls.count(e))
+      return fail(Status::NotFound("etl job " + e + " does not exist").WithSubject(Subject::kEtl));
   if (!args->dst.empty() && !cluster.bmd()->buckets.count(args->dst)) {
     Status st = cluster.CreateBucket(args->dst, 1);
     if (!st.ok() && st.code() != StatusCode::kAlreadyExists) return fail(st);

@@ -678,6 +678,111 @@ class ErrorAsserts:
         return self.check_error_json(body, status, method, url_path, node_id, where)
 
 
+class EtlTestMixin:
+    """Requests the ETL tests send as AIStore's SDK does, shared by test_etl, test_etl_compat
+    and test_etl_direct_put. The test class provides `s` (a requests.Session), `url` (the
+    proxy) and `tmp` (a directory the sandboxed ETL user can read)."""
+
+    def init(self, msg, expect=200):
+        """PUT /v1/etl; a registered ETL is deleted when the test ends."""
+        r = self.s.put(self.url + "/v1/etl", json=msg, timeout=300)
+        self.assertEqual(r.status_code, expect, r.text)
+        if expect == 200:
+            self.addCleanup(lambda: self.s.delete(self.url + "/v1/etl/" + msg["name"], timeout=30))
+        return r
+
+    def bucket(self, tag):
+        name = "%s-%d" % (tag, int(time.time() * 1000) % 10**9)
+        r = self.s.post(self.url + "/v1/buckets/" + name, json={"action": "create-bck"}, timeout=30)
+        self.assertEqual(r.status_code, 200, r.text)
+        return name
+
+    def put(self, bucket, name, data):
+        r = self.s.put("%s/v1/objects/%s/%s" % (self.url, bucket, name), data=data, timeout=30)
+        self.assertEqual(r.status_code, 200, r.text)
+
+    @staticmethod
+    def write_file(directory, name, text):
+        p = os.path.join(directory, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def write(self, name, text):
+        return self.write_file(self.tmp, name, text)
+
+    def get_etl(self, bucket, name, etl=None, args=None, pipeline=None, **q):
+        """GET through ETLs as ETLConfig.update_qparams sends it: etl_name, etl_pipeline (the
+        other stages, comma-joined), etl_args (a dict as compact JSON)."""
+        params = dict(q)
+        if etl:
+            params["etl_name"] = etl
+        if pipeline:
+            params["etl_pipeline"] = ",".join(pipeline)
+        if args is not None:
+            params["etl_args"] = args if isinstance(args, str) else json.dumps(
+                args, separators=(",", ":"))
+        return self.s.get("%s/v1/objects/%s/%s" % (self.url, bucket, name), params=params,
+                          timeout=120)
+
+    def transform_bucket(self, src, dst, etl, pipeline=None, expect=200, **extra):
+        """Bucket.transform: POST /v1/buckets/SRC?bck_to=ais/@#/DST/ {"action":"etl-bck"}."""
+        value = {"id": etl, "request_timeout": "", "prepend": "", "ext": None, "dry_run": False,
+                 "force": False, "latest-ver": False, "synchronize": False}
+        if pipeline:
+            value["pipeline"] = pipeline
+        value.update(extra)
+        r = self.s.post(self.url + "/v1/buckets/" + src,
+                        params={"bck_to": "ais/@#/%s/" % dst, "provider": "ais"},
+                        json={"action": "etl-bck", "name": src, "value": value}, timeout=60)
+        self.assertEqual(r.status_code, expect, r.text)
+        return r
+
+    def listrange(self, src, dst, value, action="etl-listrange"):
+        """TCMultiObj.as_dict(): the selection and TCBMsg fields, "tobck", "coer"; the job id."""
+        v = {"prefix": "", "prepend": "", "dry_run": False, "force": False, "latest-ver": False,
+             "synchronize": False, "coer": False, "tobck": {"name": dst, "provider": "ais"}}
+        v.update(value)
+        r = self.s.post(self.url + "/v1/buckets/" + src, json={"action": action, "value": v},
+                        timeout=60)
+        self.assertEqual(r.status_code, 200, r.text)
+        return r.text.strip()
+
+    def wait_job(self, job_id, timeout=300, allow_err=False):
+        """Polls what=status until the job ends; its status (err must be empty unless
+        allow_err)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = self.s.get(self.url + "/v1/cluster", params={"what": "status"},
+                           json={"id": job_id}, timeout=30)
+            self.assertEqual(r.status_code, 200, r.text)
+            st = r.json()
+            if st["end_time"]:
+                if not allow_err:
+                    self.assertEqual(st["err"], "", st)
+                return st
+            time.sleep(0.2)
+        self.fail("job %s did not finish" % job_id)
+
+    def snap_stats(self, job_id):
+        """(objects read, objects written) over every target's Snap."""
+        r = self.s.get(self.url + "/v1/cluster", params={"what": "qryxstats"},
+                       json={"id": job_id}, timeout=30)
+        self.assertEqual(r.status_code, 200, r.text)
+        objs = out = 0
+        for snaps in r.json().values():
+            for sn in snaps or []:
+                objs += int(sn["stats"]["loc-objs"])
+                out += int(sn["stats"]["out-objs"])
+        return objs, out
+
+    def listing(self, bucket):
+        r = self.s.get(self.url + "/v1/buckets/" + bucket, json={"action": "list", "value": {}},
+                       timeout=60)
+        self.assertEqual(r.status_code, 200, r.text)
+        return sorted(e["name"] for e in r.json()["entries"] or [])
+
+
 def main():
     # unittest.main exits non-zero when anything fails or errors.
     unittest.main(verbosity=2)

@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import unittest
 
@@ -92,7 +91,7 @@ def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
-class EtlTestBase(unittest.TestCase):
+class EtlTestBase(tl.EtlTestMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = Cluster(3)
@@ -108,31 +107,8 @@ class EtlTestBase(unittest.TestCase):
         cls.c.cleanup()
         tl.remove_tmpdir(cls.tmp)
 
-    def init(self, msg, expect=200):
-        r = self.s.put(self.url + "/v1/etl", data=json.dumps(msg), timeout=120)
-        self.assertEqual(r.status_code, expect, r.text)
-        if expect == 200:
-            self.addCleanup(lambda: self.s.delete(self.url + "/v1/etl/" + msg["name"], timeout=30))
-        return r
-
-    def bucket(self, tag):
-        name = "%s-%d" % (tag, int(time.time() * 1000) % 10**9)
-        r = self.s.post(self.url + "/v1/buckets/" + name, json={"action": "create-bck"}, timeout=30)
-        self.assertEqual(r.status_code, 200, r.text)
-        return name
-
-    def put(self, bucket, name, data):
-        r = self.s.put("%s/v1/objects/%s/%s" % (self.url, bucket, name), data=data, timeout=30)
-        self.assertEqual(r.status_code, 200, r.text)
-
     def get(self, bucket, name, **q):
         return self.s.get("%s/v1/objects/%s/%s" % (self.url, bucket, name), params=q, timeout=60)
-
-    def write(self, name, text):
-        p = os.path.join(self.tmp, name)
-        with open(p, "w") as f:
-            f.write(text)
-        return p
 
     def aisle(self, *args, check=True, timeout=180):
         env = dict(os.environ, AIS_ENDPOINT=self.url)

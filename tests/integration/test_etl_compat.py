@@ -18,7 +18,6 @@ import abc
 import base64
 import hashlib
 import io
-import json
 import os
 import sys
 import tarfile
@@ -157,7 +156,7 @@ def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
-class EtlCompatTest(unittest.TestCase):
+class EtlCompatTest(tl.EtlTestMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = Cluster(3)
@@ -171,13 +170,8 @@ class EtlCompatTest(unittest.TestCase):
         cls.c.cleanup()
         tl.remove_tmpdir(cls.tmp)
 
-    # --- requests as the SDK sends them ---
-    def init(self, msg, expect=200):
-        r = self.s.put(self.url + "/v1/etl", json=msg, timeout=300)
-        self.assertEqual(r.status_code, expect, r.text)
-        if expect == 200:
-            self.addCleanup(lambda: self.s.delete(self.url + "/v1/etl/" + msg["name"], timeout=30))
-        return r
+    # --- requests as the SDK sends them (the rest: tl.EtlTestMixin) ---
+    get = tl.EtlTestMixin.get_etl
 
     def refused(self, msg, *needles):
         """A bad init: 4xx, the AIS error shape, and nothing registered."""
@@ -193,78 +187,6 @@ class EtlCompatTest(unittest.TestCase):
         self.assertEqual(self.s.get(self.url + "/v1/etl/" + msg["name"], timeout=30).status_code,
                          404)
         return err
-
-    def bucket(self, tag):
-        name = "%s-%d" % (tag, int(time.time() * 1000) % 10**9)
-        r = self.s.post(self.url + "/v1/buckets/" + name, json={"action": "create-bck"}, timeout=30)
-        self.assertEqual(r.status_code, 200, r.text)
-        return name
-
-    def put(self, bucket, name, data):
-        r = self.s.put("%s/v1/objects/%s/%s" % (self.url, bucket, name), data=data, timeout=30)
-        self.assertEqual(r.status_code, 200, r.text)
-
-    def get(self, bucket, name, etl=None, args=None, pipeline=None, **q):
-        # ETLConfig.update_qparams: etl_name, etl_pipeline (the rest, comma-joined), etl_args.
-        params = dict(q)
-        if etl:
-            params["etl_name"] = etl
-        if pipeline:
-            params["etl_pipeline"] = ",".join(pipeline)
-        if args is not None:
-            params["etl_args"] = args if isinstance(args, str) else json.dumps(
-                args, separators=(",", ":"))
-        return self.s.get("%s/v1/objects/%s/%s" % (self.url, bucket, name), params=params,
-                          timeout=120)
-
-    def transform_bucket(self, src, dst, etl, pipeline=None, expect=200, **extra):
-        # Bucket.transform: POST /v1/buckets/SRC?bck_to=ais/@#/DST/ {"action":"etl-bck",...}.
-        value = {"id": etl, "request_timeout": "", "prepend": "", "ext": None, "dry_run": False,
-                 "force": False, "latest-ver": False, "synchronize": False}
-        if pipeline:
-            value["pipeline"] = pipeline
-        value.update(extra)
-        r = self.s.post(self.url + "/v1/buckets/" + src,
-                        params={"bck_to": "ais/@#/%s/" % dst, "provider": "ais"},
-                        json={"action": "etl-bck", "name": src, "value": value}, timeout=60)
-        self.assertEqual(r.status_code, expect, r.text)
-        return r
-
-    def wait_job(self, job_id, timeout=300):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = self.s.get(self.url + "/v1/cluster", params={"what": "status"},
-                           json={"id": job_id}, timeout=30)
-            self.assertEqual(r.status_code, 200, r.text)
-            st = r.json()
-            if st["end_time"]:
-                self.assertEqual(st["err"], "", st)
-                return st
-            time.sleep(0.2)
-        self.fail("job %s did not finish" % job_id)
-
-    def snap_stats(self, job_id):
-        r = self.s.get(self.url + "/v1/cluster", params={"what": "qryxstats"},
-                       json={"id": job_id}, timeout=30)
-        self.assertEqual(r.status_code, 200, r.text)
-        objs = out = 0
-        for snaps in r.json().values():
-            for sn in snaps or []:
-                objs += int(sn["stats"]["loc-objs"])
-                out += int(sn["stats"]["out-objs"])
-        return objs, out
-
-    def listing(self, bucket):
-        r = self.s.get(self.url + "/v1/buckets/" + bucket, json={"action": "list", "value": {}},
-                       timeout=60)
-        self.assertEqual(r.status_code, 200, r.text)
-        return sorted(e["name"] for e in r.json()["entries"] or [])
-
-    def write(self, name, text):
-        p = os.path.join(self.tmp, name)
-        with open(p, "w") as f:
-            f.write(text)
-        return p
 
     # --- tests ---
     def test_io_legacy_init_code(self):

@@ -83,6 +83,22 @@ TEST(EtlMsg, InitCodeWithIoRunsTheCodeAsAProgram) {
                    .ok());
 }
 
+TEST(EtlTimeouts, RequestDeadlineCapsTheObjectTimeout) {
+  TransformInput in;
+  bool by_deadline = true;
+  EXPECT_EQ(EffectiveTimeoutMs(in, 10'000, &by_deadline), 10'000);  // no deadline
+  EXPECT_FALSE(by_deadline);
+  in.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  EXPECT_EQ(EffectiveTimeoutMs(in, 10'000, &by_deadline), 10'000);  // obj_timeout binds
+  EXPECT_FALSE(by_deadline);
+  int64_t left = EffectiveTimeoutMs(in, 0, &by_deadline);  // no obj_timeout: the deadline
+  EXPECT_TRUE(by_deadline);
+  EXPECT_GT(left, 59'000);
+  in.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(EffectiveTimeoutMs(in, 10'000, &by_deadline), 0);  // already expired
+  EXPECT_TRUE(by_deadline);
+}
+
 TEST(EtlMsg, InitClassMessage) {
   std::string msg =
       R"({"name":"cls","communication":"hpush://","init_timeout":"5m","obj_timeout":"45s",
@@ -102,6 +118,7 @@ TEST(EtlMsg, InitClassMessage) {
   ASSERT_EQ(spec->env.size(), 1u);  // the payload and package lists are not passed on
   EXPECT_EQ(spec->env[0].first, "K");
   EXPECT_EQ(spec->init_timeout_ms, 300000);
+  EXPECT_TRUE(spec->direct_put);  // "support_direct_put": Ais-Node-Url may be sent
 
   auto bad = ParseInitMsg(
       R"({"name":"cls","runtime":{"image":"aistorage/runtime_python:3.13","env":[{"name":"ETL_CLASS_PAYLOAD","value":"%%%"}]}})");
@@ -207,8 +224,15 @@ TEST_F(EtlManagerTest, InitTransformCountAndDelete) {
   EXPECT_EQ(mgr_.Init(Msg("up")).status().code(), StatusCode::kAlreadyExists);
   auto inst = mgr_.Acquire("up");
   ASSERT_TRUE(inst.ok());
-  EXPECT_EQ(*(*inst)->Run({"abc", "b", "o", ""}), "ABC");
-  EXPECT_FALSE((*inst)->Run({"bad", "b", "o2", ""}).ok());
+  auto in = [](std::string_view data, std::string object) {
+    TransformInput ti;
+    ti.data = data;
+    ti.bucket = "b";
+    ti.object = std::move(object);
+    return ti;
+  };
+  EXPECT_EQ(*(*inst)->Run(in("abc", "o")), "ABC");
+  EXPECT_FALSE((*inst)->Run(in("bad", "o2")).ok());
   auto st = mgr_.Get("up");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->stage, Stage::kRunning);

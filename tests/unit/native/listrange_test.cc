@@ -37,6 +37,31 @@ TEST(ListRangeMsg, CopyAsTheSdkSendsIt) {
   EXPECT_EQ(a->tmpl.Count(), 4u);
 }
 
+TEST(ListRangeMsg, EtlWithPipelineAndRequestTimeout) {
+  Request req;
+  req.method = "POST";
+  auto a =
+      ParseListRange(req, "src",
+                     Msg("etl-listrange", {{"objnames", {"a", "b"}},
+                                           {"id", "e1"},
+                                           {"pipeline", {"e2", "e3"}},
+                                           {"request_timeout", "1m30s"},
+                                           {"tobck", {{"name", "dst"}, {"provider", "ais"}}}}));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->etl, "e1");
+  EXPECT_EQ(a->pipeline, (std::vector<std::string>{"e2", "e3"}));
+  EXPECT_EQ(a->request_timeout_ms, 90'000);
+  auto bad = [&](nlohmann::json extra) {
+    nlohmann::json v = {{"objnames", {"a"}}, {"id", "e1"}, {"tobck", {{"name", "dst"}}}};
+    v.update(extra);
+    return ParseListRange(req, "src", Msg("etl-listrange", v));
+  };
+  EXPECT_FALSE(bad({{"pipeline", "e2"}}).ok());
+  EXPECT_FALSE(bad({{"pipeline", {""}}}).ok());
+  EXPECT_FALSE(bad({{"request_timeout", "soon"}}).ok());
+  EXPECT_TRUE(bad({{"pipeline", {"e2"}}}).ok());
+}
+
 TEST(ListRangeMsg, Refusals) {
   Request del;
   del.method = "DELETE";
