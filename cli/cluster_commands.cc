@@ -108,7 +108,9 @@ Result<std::string> WaitReady(const std::string& ready_file, pid_t pid, millisec
   return Status::Timeout("node not ready within " + std::to_string(timeout.count() / 1000) + " s");
 }
 
-Result<json> GetJson(ProxyFailover& http, const std::string& url) {
+// Over the proxy failover client (cluster URLs) or a plain one (etcd's /health).
+template <class Client>
+Result<json> GetJson(Client& http, const std::string& url) {
   HttpRequest req;
   req.url = url;
   req.max_retries = 1;
