@@ -6,7 +6,10 @@ object format (index_bench create), then
     ready, RSS at ready and after one full listing over HTTP, the listing rate,
   - the engine in-process (index_bench open): open time, listing rate, small PUT/GET,
   - small PUT/GET over HTTP on both nodes (one keep-alive stream, 10 KiB).
-Usage: bench_index.py BUILD_DIR N [N ...]; prints a markdown table."""
+Usage: bench_index.py BUILD_DIR N [N ...]; prints a markdown table. AISLE_OLD_NODE: an
+aisle-node built from the commit before the index (94755f3), e.g.
+  git archive 94755f3 | tar -x -C OLD && cd OLD && AISLE_TARGETS=aisle-node scripts/build.sh
+BENCH_DIR: where the data directory goes (default /tmp)."""
 
 import http.client
 import json
@@ -124,6 +127,7 @@ def parallel_puts(c, threads=4, n=250):
 
 def node_round(binary, mp, work):
     os.sync()  # no writeback of earlier phases inside this one's fsyncs
+    load = os.getloadavg()[0]  # a shared machine: other agents' builds
     p, c, ready_s = start(binary, mp, work)
     rss_ready = rss_mib(p.pid)
     n, list_s = list_all(c)
@@ -134,7 +138,7 @@ def node_round(binary, mp, work):
     stop(p)
     return {"ready_s": ready_s, "rss_ready": rss_ready, "listed": n, "list_rate": n / list_s,
             "rss_list": rss_list, "anon": anon, "file": filemap, "put": put, "get": get,
-            "par_put": par}
+            "par_put": par, "load": load}
 
 
 def main():
@@ -174,7 +178,9 @@ def main():
                  new["get"] / o["get"], new["par_put"], o["par_put"],
                  new["par_put"] / o["par_put"]))
         print("RSS after listing, heap (RssAnon) / mapped files (RssFile), MiB: new %.0f / %.0f, "
-              "old %.0f / %.0f" % (new["anon"], new["file"], o["anon"], o["file"]))
+              "old %.0f / %.0f; load average at the rounds: new %.1f, %.1f, old %.1f"
+              % (new["anon"], new["file"], o["anon"], o["file"], new["load"], new2["load"],
+                 o["load"]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 // aisle-node: flags -> NodeConfig -> BuildNode -> serve until SIGTERM/SIGINT.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
     std::printf("%s\n", aisle::EffectiveConfigJson(cfg).c_str());
     return 0;
   }
+  // Request handlers run on many threads; with glibc's default of 8 arenas per core each
+  // arena keeps the high-water mark of the requests it served (a 10000-entry listing page is
+  // ~12 MiB of JSON nodes), ~190 MiB after one full listing. Two arenas bound that at ~30 MiB
+  // (docs/BENCHMARKS.md, object index).
+  mallopt(M_ARENA_MAX, 2);
   // Signals are taken by sigwait below; writes to closed sockets return EPIPE instead.
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t sigs;

@@ -249,6 +249,7 @@ Status Node::BuildTarget() {
   storage::StoreOptions sopts;
   sopts.mountpaths = cfg_.mountpaths;
   sopts.max_object_size = cfg_.max_object_size;
+  sopts.index_resident_bytes = cfg_.index_resident_mib << 20;
   AISLE_ASSIGN_OR_RETURN(store_, storage::Store::Open(sopts));
   const std::string& first_mp = store_->mountpaths()[0];
   for (const auto& mp : store_->mountpaths()) AISLE_RETURN_IF_ERROR(MakePrivate(mp));

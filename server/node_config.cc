@@ -95,6 +95,7 @@ const std::map<std::string, KeySetter>& Keys() {
       {"log_format", Field(&NodeConfig::log_format)},
       {"ready_file", Field(&NodeConfig::ready_file)},
       {"max_object_size", Field(&NodeConfig::max_object_size)},
+      {"index_resident_mib", Field(&NodeConfig::index_resident_mib)},
       {"s3_keys", SetS3Keys},
       {"s3_region", Field(&NodeConfig::s3_region)},
       {"s3_vhost_domain", Field(&NodeConfig::s3_vhost_domain)},
@@ -216,6 +217,9 @@ std::variant<NodeConfig, ExitNow> ParseNodeConfig(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--ready-file", c.ready_file, "write the URL here once serving");
   app.add_option("--max-object-size", c.max_object_size, "largest object in bytes (0 = no limit)");
+  app.add_option("--index-resident-mib", c.index_resident_mib,
+                 "MiB of each mountpath's mapped object index kept in the node's RSS after long "
+                 "walks; beyond, the pages go back to the page cache (0 = keep all)");
   std::string s3_access, s3_secret;
   app.add_option("--s3-access-key", s3_access, "S3 SigV4 access key (none: anonymous S3)");
   app.add_option("--s3-secret-key", s3_secret, "S3 SigV4 secret key for --s3-access-key");

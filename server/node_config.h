@@ -23,9 +23,10 @@ struct NodeConfig {
   int head_timeout_ms = 10000;          // a request head must arrive whole within this
   int max_conns_per_ip = 256;           // open connections per client address (0 = no limit)
   std::string log_level = "info";
-  std::string log_format = "text";  // text or json (one object per line; access log lines)
-  std::string ready_file;           // written with the URL once serving
-  uint64_t max_object_size = 0;     // 0 = unlimited
+  std::string log_format = "text";   // text or json (one object per line; access log lines)
+  std::string ready_file;            // written with the URL once serving
+  uint64_t max_object_size = 0;      // 0 = unlimited
+  uint64_t index_resident_mib = 64;  // mapped object index kept in RSS per mountpath (0 = all)
   // S3 API: SigV4 access/secret key pairs; none = anonymous (any credentials accepted).
   // Flags --s3-access-key/--s3-secret-key add one pair; JSON "s3_keys":
   // [{"access_key":..., "secret_key":...}] any number; env AISLE_S3_ACCESS_KEY/SECRET_KEY.

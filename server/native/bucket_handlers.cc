@@ -87,12 +87,8 @@ bool WantsProp(const std::string& props, std::string_view p) {
 }
 
 // The S3 ETag kept in the object's custom metadata, else its content hash.
-std::string S3EtagOf(ApiContext& ctx, std::string_view bucket, const storage::ListEntry& e) {
-  if (auto r = ctx.store->Get(bucket, e.name); r.ok()) {
-    for (const auto& [k, v] : r->meta.custom)
-      if (k == storage::kCustomS3Etag) return v;
-  }
-  return Hex64(e.xxhash);
+std::string S3EtagOf(const storage::ListEntry& e) {
+  return e.etag.empty() ? Hex64(e.xxhash) : e.etag;  // the index carries a custom ETag
 }
 
 struct ShardRef {
@@ -115,7 +111,7 @@ std::optional<ShardRef> ShardOfPrefix(ApiContext& ctx, std::string_view bucket,
 // What a listing reports per entry (lsmsg "props"; empty: all the standard ones).
 struct ListProps {
   bool cksum, version, atime, size;
-  // Aisle's extensions, only when named: the S3 ETag (one header read per object) and the
+  // Aisle's extensions, only when named: the S3 ETag (from the index: no object read) and the
   // modification time in nanoseconds (atime above is minute-precise, as AIStore prints it).
   bool etag, mtime;
   bool msgpack;  // msgpack field names ("n", "s", ...) instead of JSON ones
@@ -149,8 +145,7 @@ nlohmann::json MemberJson(const ShardMemberEntry& m, const ListProps& p) {
 }
 
 // One stored object as a listing entry.
-nlohmann::json ObjectJson(ApiContext& ctx, std::string_view bucket, const storage::ListEntry& e,
-                          uint32_t entry_flags, const ListProps& p) {
+nlohmann::json ObjectJson(const storage::ListEntry& e, uint32_t entry_flags, const ListProps& p) {
   nlohmann::json j;
   if (p.msgpack) {
     j["n"] = e.name;
@@ -166,7 +161,7 @@ nlohmann::json ObjectJson(ApiContext& ctx, std::string_view bucket, const storag
     if (p.atime) j["atime"] = Rfc822(e.atime_ns);
     if (p.version) j["version"] = std::to_string(e.version);
     if (p.mtime) j["mtime_ns"] = std::to_string(e.mtime_ns);
-    if (p.etag) j["etag"] = S3EtagOf(ctx, bucket, e);
+    if (p.etag) j["etag"] = S3EtagOf(e);
     j["flags"] = entry_flags;
   }
   return j;
@@ -214,7 +209,7 @@ void AddListed(ApiContext& ctx, std::string_view bucket, const storage::ListEntr
     }
   }
   const std::vector<ShardMemberEntry>& members = listed ? *listed : kNone;
-  entries.push_back(ObjectJson(ctx, bucket, e, entry_flags, p));
+  entries.push_back(ObjectJson(e, entry_flags, p));
   for (const auto& m : members) entries.push_back(MemberJson(m, p));
 }
 

@@ -134,10 +134,8 @@ void ListObjects(S3Ctx& c, Request& req, Response& resp) {
   if (v2) w.Leaf("KeyCount", std::to_string(listing->items.size()));
   for (const Item& it : listing->items) {
     if (it.common_prefix) continue;
+    // From the target's index, or carried by a proxy's merged listing.
     std::string etag = it.entry.etag.empty() ? Hex64(it.entry.xxhash) : it.entry.etag;
-    if (c.store) {  // on a target: from the object itself (a proxy's listing carries it)
-      if (auto r = c.store->Get(c.bucket, it.name); r.ok()) etag = EtagOf(r->meta);
-    }
     w.Open("Contents").Leaf("Key", Enc(it.name, url));
     w.Leaf("LastModified", Iso8601Ms(it.entry.mtime_ns)).Leaf("ETag", "\"" + etag + "\"");
     w.Leaf("Size", std::to_string(it.entry.size)).Leaf("StorageClass", "STANDARD");

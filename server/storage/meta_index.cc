@@ -1,9 +1,13 @@
 #include "server/storage/meta_index.h"
 
 #include <lmdb.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "common/clock.h"
 #include "common/logging.h"
@@ -15,9 +19,22 @@ namespace {
 
 constexpr size_t kMapSize = size_t{1} << 40;  // address space only; the file grows as needed
 constexpr unsigned kMaxReaders = 4096;
-constexpr size_t kEntryLen = 40;
+constexpr size_t kEntryLen = 40;  // the five numbers; then the ETag (length byte first)
 constexpr size_t kDeleteChunk = 10000;
-constexpr const char* kFormat = "aisle-index-1";
+constexpr const char* kFormat = "aisle-index-2";
+// Entries without the ETag: rebuilt once from the object files (the index of issue #24's
+// first version).
+constexpr const char* kFormatNoEtag = "aisle-index-1";
+// What one operation maps, for the resident budget. A page fault maps up to 16 pages around
+// the faulting one (the kernel's fault-around, regardless of MADV_RANDOM), and leaf pages
+// are spread over the file (keys are inserted in hash order): a lookup or write counts 64
+// KiB; a walked entry its bytes and node header at their ~3x leaf fill, times that 16
+// (measured: without it a full listing of 1 M objects mapped 140 MiB between two drops).
+constexpr uint64_t kFaultAround = 16;
+constexpr uint64_t kPageTouch = 4096 * kFaultAround;
+uint64_t WalkedBytes(const MDB_val& k, const MDB_val& v) {
+  return 3 * kFaultAround * (k.mv_size + v.mv_size + 8);
+}
 
 Status LmdbError(int rc, const std::string& what) {
   return Status::IOError("object index: " + what + ": " + mdb_strerror(rc));
@@ -39,6 +56,7 @@ struct ReadTxn {
 struct MetaIndex::Env {
   MDB_env* env = nullptr;
   MDB_dbi dbi[3] = {0, 0, 0};
+  void* map = nullptr;  // where LMDB mapped data.mdb (mdb_env_info tells only for FIXEDMAP)
   ~Env() {
     if (env) mdb_env_close(env);
   }
@@ -65,19 +83,24 @@ std::string ObjectKey(std::string_view bucket, std::string_view name) {
 
 std::string EncodeEntry(const IndexEntry& e, std::string_view name) {
   std::string v;
-  v.reserve(kEntryLen + (name.size() > kMaxKeyName ? name.size() : 0));
+  size_t etag = e.etag.size() <= 255 ? e.etag.size() : 0;
+  v.reserve(kEntryLen + 1 + etag + (name.size() > kMaxKeyName ? name.size() : 0));
   Put64(&v, e.size);
   Put64(&v, e.xxhash);
   Put64(&v, e.version);
   Put64(&v, static_cast<uint64_t>(e.mtime_ns));
   Put64(&v, static_cast<uint64_t>(e.atime_ns));
+  v.push_back(static_cast<char>(etag));
+  v.append(e.etag, 0, etag);
   if (name.size() > kMaxKeyName) v.append(name);
   return v;
 }
 
 bool DecodeEntry(std::string_view key, std::string_view value, size_t bucket_len, IndexEntry* e,
                  std::string* name) {
-  if (value.size() < kEntryLen || key.size() <= bucket_len) return false;
+  if (value.size() < kEntryLen + 1 || key.size() <= bucket_len) return false;
+  size_t etag = static_cast<unsigned char>(value[kEntryLen]);
+  if (value.size() < kEntryLen + 1 + etag) return false;
   uint64_t m, a;
   std::memcpy(&e->size, value.data(), 8);
   std::memcpy(&e->xxhash, value.data() + 8, 8);
@@ -86,9 +109,11 @@ bool DecodeEntry(std::string_view key, std::string_view value, size_t bucket_len
   std::memcpy(&a, value.data() + 32, 8);
   e->mtime_ns = static_cast<int64_t>(m);
   e->atime_ns = static_cast<int64_t>(a);
+  e->etag.assign(value.substr(kEntryLen + 1, etag));
   if (name) {
-    if (value.size() > kEntryLen)
-      name->assign(value.substr(kEntryLen));
+    std::string_view rest = value.substr(kEntryLen + 1 + etag);
+    if (!rest.empty())
+      name->assign(rest);
     else
       name->assign(key.substr(bucket_len + 1));
   }
@@ -96,6 +121,23 @@ bool DecodeEntry(std::string_view key, std::string_view value, size_t bucket_len
 }
 
 namespace {
+
+// The start of this process's mapping of `file` (from /proc/self/maps), or null.
+void* FindMapping(const std::string& file) {
+  std::string want = file;
+  if (char* real = ::realpath(file.c_str(), nullptr)) {
+    want = real;
+    ::free(real);
+  }
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    size_t slash = line.find('/');
+    if (slash == std::string::npos || line.compare(slash, std::string::npos, want) != 0) continue;
+    return reinterpret_cast<void*>(std::stoull(line.substr(0, line.find('-')), nullptr, 16));
+  }
+  return nullptr;
+}
 
 // Opens the environment and its tables; any LMDB error means the files are not a usable index.
 Status OpenEnv(const std::string& dir, MetaIndex::Env* e) {
@@ -108,6 +150,7 @@ Status OpenEnv(const std::string& dir, MetaIndex::Env* e) {
   // random; readahead would only fill the page cache.
   rc = mdb_env_open(e->env, dir.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0644);
   if (rc != 0) return LmdbError(rc, "open " + dir);
+  e->map = FindMapping(dir + "/data.mdb");
   int dead = 0;  // reader slots of a process that died (kill -9) would pin old pages
   mdb_reader_check(e->env, &dead);
   MDB_txn* txn = nullptr;
@@ -127,20 +170,23 @@ Status OpenEnv(const std::string& dir, MetaIndex::Env* e) {
 
 }  // namespace
 
-Result<std::unique_ptr<MetaIndex>> MetaIndex::Open(const std::string& dir, OpenInfo* info) {
+Result<std::unique_ptr<MetaIndex>> MetaIndex::Open(const std::string& dir, OpenInfo* info,
+                                                   uint64_t resident_bytes) {
   *info = OpenInfo();
   std::unique_ptr<MetaIndex> idx(new MetaIndex());
   idx->dir_ = dir;
+  idx->resident_ = resident_bytes;
   AISLE_RETURN_IF_ERROR(MakeDirs(dir));
   auto attempt = [&]() -> Status {
     idx->env_ = std::make_unique<Env>();
     AISLE_RETURN_IF_ERROR(OpenEnv(dir, idx->env_.get()));
     AISLE_ASSIGN_OR_RETURN(auto format, idx->Get(IndexTable::kMeta, "format"));
-    if (format && *format != kFormat)
+    info->old_format = format && *format == kFormatNoEtag;
+    if (format && *format != kFormat && !info->old_format)
       return Status::DataCorruption("object index: unknown format " + *format);
     AISLE_ASSIGN_OR_RETURN(auto built, idx->Get(IndexTable::kMeta, "built"));
     AISLE_ASSIGN_OR_RETURN(auto clean, idx->Get(IndexTable::kMeta, "clean"));
-    info->built = format && built && *built == "1";
+    info->built = format && !info->old_format && built && *built == "1";
     info->clean = clean && *clean == "1";
     return Status::OK();
   };
@@ -155,9 +201,12 @@ Result<std::unique_ptr<MetaIndex>> MetaIndex::Open(const std::string& dir, OpenI
     AISLE_RETURN_IF_ERROR(attempt());
     info->built = info->clean = false;
   }
-  // From here until a clean close, a crash leaves "clean" unset.
-  AISLE_RETURN_IF_ERROR(idx->Commit({IndexOp::Put(IndexTable::kMeta, "format", kFormat),
-                                     IndexOp::Put(IndexTable::kMeta, "clean", "0")}));
+  // From here until a clean close, a crash leaves "clean" unset. An older format is not
+  // "built" any more: its entries are rebuilt, even after a crash during that.
+  std::vector<IndexOp> ops{IndexOp::Put(IndexTable::kMeta, "format", kFormat),
+                           IndexOp::Put(IndexTable::kMeta, "clean", "0")};
+  if (info->old_format) ops.push_back(IndexOp::Del(IndexTable::kMeta, "built"));
+  AISLE_RETURN_IF_ERROR(idx->Commit(std::move(ops)));
   return idx;
 }
 
@@ -194,7 +243,27 @@ Status MetaIndex::Apply(std::vector<IndexOp>& ops) {
     return LmdbError(rc, "write");
   }
   rc = mdb_txn_commit(txn);  // durable on return (the environment syncs on commit)
-  return rc == 0 ? Status::OK() : LmdbError(rc, "commit");
+  if (rc != 0) return LmdbError(rc, "commit");
+  NoteTouched(ops.size() * kPageTouch);
+  return Status::OK();
+}
+
+void MetaIndex::NoteTouched(uint64_t bytes) const {
+  if (resident_ == 0) return;
+  if (touched_.fetch_add(bytes, std::memory_order_relaxed) + bytes < resident_) return;
+  touched_.store(0, std::memory_order_relaxed);
+  DropMappedPages();
+}
+
+void MetaIndex::DropMappedPages() const {
+  MDB_envinfo info;
+  MDB_stat st;
+  if (!env_->map || mdb_env_info(env_->env, &info) != 0 || mdb_env_stat(env_->env, &st) != 0)
+    return;
+  size_t used = (info.me_last_pgno + 1) * static_cast<size_t>(st.ms_psize);
+  // Safe while readers use the map: it is shared and read-only (no MDB_WRITEMAP), so a
+  // dropped page comes back unchanged from the page cache on the next access.
+  ::madvise(env_->map, std::min(used, info.me_mapsize), MADV_DONTNEED);
 }
 
 Status MetaIndex::Commit(std::vector<IndexOp> ops) {
@@ -239,6 +308,7 @@ Result<std::optional<std::string>> MetaIndex::Get(IndexTable t, std::string_view
   if (rc != 0) return LmdbError(rc, "begin read");
   MDB_val k = Val(key), v;
   rc = mdb_get(r.txn, env_->Dbi(t), &k, &v);
+  NoteTouched(kPageTouch);
   if (rc == MDB_NOTFOUND) return std::optional<std::string>();
   if (rc != 0) return LmdbError(rc, "get");
   return std::optional<std::string>(std::string(View(v)));
@@ -255,11 +325,14 @@ Status MetaIndex::Scan(IndexTable t, std::string_view from,
   MDB_val k = Val(from), v;
   rc = from.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
                     : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  uint64_t bytes = 0;
   while (rc == 0) {
+    bytes += WalkedBytes(k, v);
     if (!fn(View(k), View(v))) break;
     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(c);
+  NoteTouched(bytes);
   if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "scan");
   return Status::OK();
 }

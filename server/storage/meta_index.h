@@ -6,9 +6,12 @@
 //   meta     small facts: format, "built" (the index covers every object file), "clean"
 // Writers batch into one durable LMDB transaction (group commit): a Commit returns once its
 // operations are on disk. Readers never block writers (MVCC snapshots). The memory is LMDB's
-// mmap, i.e. page cache the kernel may reclaim, not heap.
+// mmap, i.e. page cache the kernel may reclaim, not heap; the pages a process has touched
+// count in its RSS, so after every `resident_bytes` of entries walked or written the map's
+// pages are dropped from the process (they stay in the page cache; see DropMappedPages).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,12 +32,16 @@ struct IndexEntry {
   uint64_t version = 0;
   int64_t mtime_ns = 0;
   int64_t atime_ns = 0;
+  // The object's S3 ETag (custom metadata kCustomS3Etag) when it has one of at most 255
+  // bytes: listings report it without opening the object.
+  std::string etag;
 };
 
-// Keys are ordered as the names (bytes) within a bucket. LMDB keys are at most 511 bytes, so
-// a name longer than kMaxKeyName keeps its first kMaxKeyName bytes followed by an XXH64 of the
-// whole name (the value then carries the full name): such names still page consistently but
-// sort by that hash among names sharing their first kMaxKeyName bytes.
+// Values: the five numbers (40 bytes), the ETag's length (1 byte) and bytes, then the full name
+// when the key is shortened. Keys are ordered as the names (bytes) within a bucket. LMDB keys are
+// at most 511 bytes, so a name longer than kMaxKeyName keeps its first kMaxKeyName bytes followed
+// by an XXH64 of the whole name (the value then carries the full name): such names still page
+// consistently but sort by that hash among names sharing their first kMaxKeyName bytes.
 constexpr size_t kMaxKeyName = 400;
 std::string ObjectKey(std::string_view bucket, std::string_view name);
 std::string BucketKeyPrefix(std::string_view bucket);  // <bucket>\0
@@ -64,13 +71,16 @@ struct IndexOp {
 class MetaIndex {
  public:
   struct OpenInfo {
-    bool built = false;   // holds every object file already (else the caller builds it)
-    bool clean = false;   // the previous run closed it (no crash)
-    std::string damaged;  // non-empty: the index was unreadable and was set aside (why)
+    bool built = false;       // holds every object file already (else the caller builds it)
+    bool clean = false;       // the previous run closed it (no crash)
+    std::string damaged;      // non-empty: the index was unreadable and was set aside (why)
+    bool old_format = false;  // entries of an older format: the caller rebuilds (not built)
   };
   // Opens (creating) the environment in `dir`; an unreadable one is moved aside to
   // <dir>.bad-<time> and started afresh (reported in info->damaged).
-  static Result<std::unique_ptr<MetaIndex>> Open(const std::string& dir, OpenInfo* info);
+  static Result<std::unique_ptr<MetaIndex>> Open(const std::string& dir, OpenInfo* info,
+                                                 uint64_t resident_bytes = kDefaultResident);
+  static constexpr uint64_t kDefaultResident = uint64_t{64} << 20;
   ~MetaIndex();  // flushes deferred ops
 
   // Applies ops (and any deferred ones) in one durable transaction shared with concurrent
@@ -91,15 +101,22 @@ class MetaIndex {
   Status DeletePrefix(IndexTable t, std::string_view prefix);
   Status Clear(IndexTable t);
   const std::string& dir() const { return dir_; }
+  // Unmaps the index pages from this process (madvise MADV_DONTNEED on LMDB's read-only
+  // shared map): RSS drops, the page cache keeps them, the next access is a minor fault.
+  void DropMappedPages() const;
 
   struct Env;
 
  private:
   MetaIndex() = default;
   Status Apply(std::vector<IndexOp>& ops);
+  // Counts bytes of keys and values walked or written; past resident_ drops the mapped pages.
+  void NoteTouched(uint64_t bytes) const;
 
   std::string dir_;
   std::unique_ptr<Env> env_;
+  uint64_t resident_ = kDefaultResident;
+  mutable std::atomic<uint64_t> touched_{0};
   // Group commit: one leader writes everything queued; the others wait for its result.
   struct Request {
     std::vector<IndexOp> ops;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 
@@ -37,6 +38,23 @@ char* IoBuffer() {
   static thread_local std::unique_ptr<char[]> buf(new char[kIoBuf]);
   return buf.get();
 }
+
+// fsync(fd) on a thread of its own, so a PUT's temp file and its index commit reach the disk
+// side by side (Store::Impl::Commit); joined by Wait or on destruction.
+class BackgroundFsync {
+ public:
+  BackgroundFsync(int fd, const std::string& path)
+      : thread_([this, fd, path] { status_ = FsyncFile(fd, path); }) {}
+  ~BackgroundFsync() { (void)Wait(); }
+  Status Wait() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  Status status_;  // before thread_: set by it
+  std::thread thread_;
+};
 
 std::string NameHash(std::string_view name) {
   XXH128_hash_t h = XXH3_128bits(name.data(), name.size());
@@ -69,7 +87,10 @@ struct Found {
 };
 
 IndexEntry EntryOf(const ObjectMeta& m) {
-  return IndexEntry{m.size, m.xxhash, m.version, m.mtime_ns, m.atime_ns};
+  IndexEntry e{m.size, m.xxhash, m.version, m.mtime_ns, m.atime_ns, {}};
+  for (const auto& [k, v] : m.custom)
+    if (k == kCustomS3Etag) e.etag = v;
+  return e;
 }
 
 // Pending records (MetaIndex table kPending): a file step that follows a durable index change
@@ -168,6 +189,15 @@ struct Store::Impl {
 
   // One persistent index per mountpath (meta_index.h), same order as mps.
   std::vector<std::unique_ptr<MetaIndex>> index;
+  // PUTs acknowledged before their rename is durable (docs/INTERNALS.md, "Object index"):
+  // their pending records stay until the directories are fsynced, a batch at a time.
+  struct UnsyncedDirs {
+    std::mutex mu;
+    std::vector<std::string> dirs;
+    std::vector<IndexOp> clears;  // the pending records to drop once the dirs are durable
+  };
+  std::vector<std::unique_ptr<UnsyncedDirs>> unsynced;  // per mountpath
+  static constexpr size_t kDirSyncBatch = 1024;         // <= 256 dirs per bucket: ~4 PUTs a dir
   std::atomic<uint64_t> pending_seq{static_cast<uint64_t>(NowNs())};
 
   bool Destroyed(const Bucket& b) const {
@@ -269,7 +299,11 @@ struct Store::Impl {
       tmp.keep = f.crash;
       return f.status;
     }
-    AISLE_RETURN_IF_ERROR(FsyncFile(tmp.fd.get(), tmp.path));
+    // The temp file's fsync overlaps the index commit below (one disk flush less on the
+    // path); a power loss between them leaves an entry whose temp file may be torn, which
+    // start checks against the entry (ReplayPending). Done before the object is visible.
+    std::optional<BackgroundFsync> data_sync;
+    data_sync.emplace(tmp.fd.get(), tmp.path);
     if (FaultResult f = Fault("put.rename"); !f.ok()) {
       tmp.keep = f.crash;
       return f.status;
@@ -289,6 +323,7 @@ struct Store::Impl {
       // Rare (contended names only), so the extra fsync is paid only then.
       uint64_t want = cur ? cur->e.version + 1 : 1;
       if (!preset_version && want != meta.version) {
+        AISLE_RETURN_IF_ERROR(data_sync->Wait());
         meta.version = want;
         header = EncodeHeader(meta);
         AISLE_RETURN_IF_ERROR(PwriteAll(tmp.fd.get(), header.data(), header.size(), 0, tmp.path));
@@ -311,6 +346,10 @@ struct Store::Impl {
         Status st = index[mp]->Commit(std::move(ops));
         if (!st.ok()) spdlog::error("put {}: restoring the index: {}", meta.name, st.ToString());
       };
+      if (Status st = data_sync->Wait(); !st.ok()) {
+        undo();
+        return st;
+      }
       if (FaultResult f = Fault("put.index"); !f.ok()) {
         if (f.crash) {
           tmp.keep = true;
@@ -331,13 +370,51 @@ struct Store::Impl {
     }
     // Until the pending record is cleared, a restart finishes (or re-checks) this commit.
     if (FaultResult f = Fault("put.dirsync"); !f.ok()) return f.status;
-    AISLE_RETURN_IF_ERROR(FsyncDir(dir));
-    if (!old_dir.empty()) {
-      AISLE_RETURN_IF_ERROR(FsyncDir(old_dir));
-      AISLE_RETURN_IF_ERROR(index[old_mp]->Commit({IndexOp::Del(IndexTable::kObjects, key)}));
+    if (old_dir.empty()) {
+      // The object is durable already: its data (fsynced temp file) and its entry and
+      // pending record (in the index); a lost rename is redone at start. So the directory
+      // fsync waits for a batch, and the record is dropped after it.
+      NoteUnsynced(mp, std::move(dir), IndexOp::Del(IndexTable::kPending, key, pending));
+      return Status::OK();
     }
+    AISLE_RETURN_IF_ERROR(FsyncDir(dir));
+    AISLE_RETURN_IF_ERROR(FsyncDir(old_dir));
+    AISLE_RETURN_IF_ERROR(index[old_mp]->Commit({IndexOp::Del(IndexTable::kObjects, key)}));
     index[mp]->Defer({IndexOp::Del(IndexTable::kPending, key, pending)});
     return Status::OK();
+  }
+
+  void NoteUnsynced(uint8_t mp, std::string dir, IndexOp clear) {
+    UnsyncedDirs& u = *unsynced[mp];
+    std::unique_lock<std::mutex> l(u.mu);
+    u.dirs.push_back(std::move(dir));
+    u.clears.push_back(std::move(clear));
+    if (u.dirs.size() < kDirSyncBatch) return;
+    l.unlock();
+    SyncDirs(mp);
+  }
+
+  // Fsyncs the directories of acknowledged renames, then lets the next index commit drop
+  // their pending records. On an error the records stay (a restart redoes the renames).
+  void SyncDirs(uint8_t mp) {
+    UnsyncedDirs& u = *unsynced[mp];
+    std::vector<std::string> dirs;
+    std::vector<IndexOp> clears;
+    {
+      std::lock_guard<std::mutex> l(u.mu);
+      dirs.swap(u.dirs);
+      clears.swap(u.clears);
+    }
+    std::sort(dirs.begin(), dirs.end());
+    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+    for (const std::string& d : dirs) {
+      if (!PathExists(d)) continue;  // its bucket was destroyed meanwhile
+      if (Status st = FsyncDir(d); !st.ok()) {
+        spdlog::error("object index of {}: {}", mps[mp].root, st.ToString());
+        return;
+      }
+    }
+    index[mp]->Defer(std::move(clears));
   }
 
   // What every kind of Put starts from: the checked name, its bucket, the new object's
@@ -435,6 +512,8 @@ struct Store::Impl {
   ~Impl() {
     stop_verify = true;
     if (verifier.joinable()) verifier.join();
+    for (size_t i = 0; i < unsynced.size() && i < index.size(); ++i)
+      SyncDirs(static_cast<uint8_t>(i));
   }
   void Verify();
   bool Pace(uint64_t done, std::chrono::steady_clock::time_point t0);
@@ -476,6 +555,34 @@ Status ReadHeader(int fd, const std::string& path, ObjectMeta* meta, uint32_t* h
 }
 
 }  // namespace
+
+// Whether the file at `path` is object `name` as entry `e` describes it (header); with
+// check_data also its length and data checksum (a temp file whose fsync may not have finished).
+bool FileHolds(const std::string& path, const std::string& name, const IndexEntry& e,
+               bool check_data) {
+  auto fh = OpenFile(path, O_RDONLY);
+  ObjectMeta meta;
+  uint32_t hlen = 0;
+  if (!fh.ok() || !ReadHeader(fh->get(), path, &meta, &hlen).ok()) return false;
+  if (meta.name != name || meta.version != e.version || meta.size != e.size ||
+      meta.xxhash != e.xxhash)
+    return false;
+  if (!check_data) return true;
+  struct stat sb;
+  if (::fstat(fh->get(), &sb) != 0 || static_cast<uint64_t>(sb.st_size) != hlen + meta.size)
+    return false;
+  Xxh64Stream hash;
+  char* buf = IoBuffer();
+  for (uint64_t off = hlen, left = meta.size; left > 0;) {
+    auto got =
+        PreadUpTo(fh->get(), buf, static_cast<size_t>(std::min<uint64_t>(left, kIoBuf)), off, path);
+    if (!got.ok() || *got == 0) return false;
+    hash.Update(buf, *got);
+    off += *got;
+    left -= *got;
+  }
+  return hash.Digest() == meta.xxhash;
+}
 
 // Indexes every object file of the mountpath (a data directory from before the index, or a
 // damaged index): the only full scan, done once.
@@ -526,6 +633,8 @@ Status Store::Impl::ReplayPending(uint8_t mp_idx, size_t* replayed) {
     recs.emplace_back(std::string(k), std::string(v));
     return true;
   }));
+  std::set<std::string> dirs;  // fsynced once each, before the records go
+  std::vector<IndexOp> done;
   for (const auto& [key, val] : recs) {
     Pending p;
     if (!DecodePending(val, &p)) {
@@ -535,12 +644,35 @@ Status Store::Impl::ReplayPending(uint8_t mp_idx, size_t* replayed) {
       std::string dir = ObjectDir(mp_idx, p.bucket, hash);
       std::string path = dir + "/" + hash;
       Status st;
+      // Sets the entry from the object file in place (or drops it when there is none).
+      auto entry_from_file = [&] {
+        ObjectMeta meta;
+        uint32_t hlen = 0;
+        auto fh = OpenFile(path, O_RDONLY);
+        if (fh.ok() && ReadHeader(fh->get(), path, &meta, &hlen).ok() && meta.name == p.name)
+          return idx.Commit(
+              {IndexOp::Put(IndexTable::kObjects, key, EncodeEntry(EntryOf(meta), meta.name))});
+        return idx.Commit({IndexOp::Del(IndexTable::kObjects, key)});
+      };
       switch (p.kind) {
-        case PendingKind::kPut:
-          // The temp file is still there: the rename did not happen (or was lost). It holds
-          // the durable data the index already describes, so roll forward.
-          if (PathExists(p.path) && PathExists(dir)) st = RenameFile(p.path, path);
-          if (st.ok() && PathExists(dir)) st = FsyncDir(dir);
+        case PendingKind::kPut: {
+          // The temp file's fsync ran beside the index commit: the entry is only as good as
+          // the file it names (the temp file, or the object file once renamed).
+          IndexEntry want;
+          auto cur = idx.Get(IndexTable::kObjects, key);
+          bool has = cur.ok() && *cur && DecodeEntry(key, **cur, p.bucket.size(), &want, nullptr);
+          if (PathExists(p.path) && PathExists(dir)) {
+            // Not renamed (or the rename was lost): roll forward if the data is whole.
+            if (!has || FileHolds(p.path, p.name, want, true)) {
+              st = RenameFile(p.path, path);
+            } else {
+              ::unlink(p.path.c_str());  // never acknowledged: back to the object in place
+              st = entry_from_file();
+            }
+          } else if (has && !FileHolds(path, p.name, want, false)) {
+            st = entry_from_file();  // the temp file never became durable
+          }
+          if (st.ok() && PathExists(dir)) dirs.insert(dir);
           if (st.ok() && p.old_mp < mps.size() && p.old_mp != mp_idx) {
             std::string old_dir = ObjectDir(static_cast<uint8_t>(p.old_mp), p.bucket, hash);
             ::unlink((old_dir + "/" + hash).c_str());
@@ -548,21 +680,15 @@ Status Store::Impl::ReplayPending(uint8_t mp_idx, size_t* replayed) {
             if (st.ok()) st = index[p.old_mp]->Commit({IndexOp::Del(IndexTable::kObjects, key)});
           }
           break;
+        }
         case PendingKind::kDelete:
           ::unlink(p.path.c_str());
-          if (PathExists(dir)) st = FsyncDir(dir);
+          if (PathExists(dir)) dirs.insert(dir);
           break;
         case PendingKind::kCheck: {
           // An in-place append: undo records are rolled back already, so the header is the
           // version that survived.
-          ObjectMeta meta;
-          uint32_t hlen = 0;
-          auto fh = OpenFile(path, O_RDONLY);
-          if (fh.ok() && ReadHeader(fh->get(), path, &meta, &hlen).ok() && meta.name == p.name)
-            st = idx.Commit(
-                {IndexOp::Put(IndexTable::kObjects, key, EncodeEntry(EntryOf(meta), meta.name))});
-          else
-            st = idx.Commit({IndexOp::Del(IndexTable::kObjects, key)});
+          st = entry_from_file();
           break;
         }
       }
@@ -571,10 +697,11 @@ Status Store::Impl::ReplayPending(uint8_t mp_idx, size_t* replayed) {
                       st.ToString());
       }
     }
-    AISLE_RETURN_IF_ERROR(idx.Commit({IndexOp::Del(IndexTable::kPending, key, val)}));
+    done.push_back(IndexOp::Del(IndexTable::kPending, key, val));
     ++*replayed;
   }
-  return Status::OK();
+  for (const std::string& d : dirs) AISLE_RETURN_IF_ERROR(FsyncDir(d));
+  return done.empty() ? Status::OK() : idx.Commit(std::move(done));
 }
 
 // Entries of buckets that are gone (a crash while destroying one): one seek per bucket.
@@ -778,20 +905,22 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::vector<MetaIndex::OpenInfo> infos(impl->mps.size());
   for (size_t i = 0; i < impl->mps.size(); ++i) {
     const std::string& root = impl->mps[i].root;
-    AISLE_ASSIGN_OR_RETURN(auto idx, MetaIndex::Open(IndexDir(root), &infos[i]));
+    AISLE_ASSIGN_OR_RETURN(
+        auto idx, MetaIndex::Open(IndexDir(root), &infos[i], options.index_resident_bytes));
     if (!infos[i].damaged.empty())
       spdlog::error(
           "object index of {} is unreadable ({}): set aside, rebuilding it from the "
           "object files",
           root, infos[i].damaged);
     impl->index.push_back(std::move(idx));
+    impl->unsynced.push_back(std::make_unique<Impl::UnsyncedDirs>());
   }
   for (size_t i = 0; i < impl->mps.size(); ++i) {
     if (!infos[i].built) continue;
     size_t replayed = 0;
     AISLE_RETURN_IF_ERROR(impl->ReplayPending(static_cast<uint8_t>(i), &replayed));
     if (!infos[i].clean || replayed > 0)
-      spdlog::warn("object index of {}: unclean shutdown; finished {} interrupted writes",
+      spdlog::warn("object index of {}: unclean shutdown; finished {} pending writes",
                    impl->mps[i].root, replayed);
   }
   for (auto& mp : impl->mps) {
@@ -824,7 +953,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     builders.emplace_back([&, i] {
       const std::string& root = impl->mps[i].root;
       spdlog::warn("building the object index of {} from its object files ({})", root,
-                   infos[i].damaged.empty() ? "none yet" : "the old one was unreadable");
+                   !infos[i].damaged.empty() ? "the old one was unreadable"
+                   : infos[i].old_format     ? "the old one is of an older format"
+                                             : "none yet");
       auto t0 = std::chrono::steady_clock::now();
       uint64_t n = 0;
       results[i] = impl->BuildIndex(static_cast<uint8_t>(i), names, &n);
@@ -1208,6 +1339,7 @@ Result<ListPage> Store::List(std::string_view bucket, const ListOptions& opts) c
       it.entry.version = e.version;
       it.entry.mtime_ns = e.mtime_ns;
       it.entry.atime_ns = e.atime_ns;
+      it.entry.etag = std::move(e.etag);
       it.mp = static_cast<uint8_t>(i);
       items.push_back(std::move(it));
       return ++taken <= limit;

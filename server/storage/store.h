@@ -39,6 +39,9 @@ namespace aisle::storage {
 struct StoreOptions {
   std::vector<std::string> mountpaths;  // at least one; created if missing
   uint64_t max_object_size = 0;         // 0 = unlimited; larger PUTs fail with kTooLarge
+  // Bytes of each mountpath's mapped object index kept in the process's RSS before the pages
+  // are dropped back to the page cache (MetaIndex); 0 = never drop.
+  uint64_t index_resident_bytes = uint64_t{64} << 20;
 };
 
 struct BucketInfo {
@@ -118,7 +121,8 @@ struct ListEntry {
   uint64_t version = 0;
   int64_t mtime_ns = 0;
   int64_t atime_ns = 0;
-  // The S3 ETag, when a listing carries it (a proxy's merged listing); empty from the store.
+  // The S3 ETag when the object has one in its custom metadata (the store's index keeps it)
+  // or a listing carries it (a proxy's merged listing); empty: the xxhash stands for it.
   std::string etag;
 };
 
