@@ -45,7 +45,7 @@ std::string FindNodeBinary() {
   if (n > 0) {
     self[n] = '\0';
     fs::path dir = fs::path(self).parent_path();
-    for (fs::path p : {dir / "aisle-node", dir / ".." / "server" / "aisle-node"}) {
+    for (const fs::path& p : {dir / "aisle-node", dir / ".." / "server" / "aisle-node"}) {
       if (::access(p.c_str(), X_OK) == 0) return fs::weakly_canonical(p).string();
     }
   }

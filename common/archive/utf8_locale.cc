@@ -5,9 +5,9 @@
 namespace aisle::archive {
 
 void EnsureUtf8Locale() {
-  static locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+  static locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr);
   thread_local bool done = false;
-  if (done || utf8 == static_cast<locale_t>(0)) return;
+  if (done || utf8 == nullptr) return;
   uselocale(utf8);
   done = true;
 }

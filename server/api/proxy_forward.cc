@@ -37,8 +37,8 @@ void ForwardToPrimary(cluster::ProxyCluster& cluster, const NodeContext& node, R
   if (!r.ok()) return WriteError(req, resp, r.status(), node);
   resp.status = r->status;
   for (const auto& [k, v] : r->headers) {
-    if (strcasecmp(k.c_str(), "Content-Length") && strcasecmp(k.c_str(), "Connection") &&
-        strcasecmp(k.c_str(), "Transfer-Encoding"))
+    if (strcasecmp(k.c_str(), "Content-Length") != 0 && strcasecmp(k.c_str(), "Connection") != 0 &&
+        strcasecmp(k.c_str(), "Transfer-Encoding") != 0)
       resp.headers.Add(k, v);
   }
   resp.body = r->body;

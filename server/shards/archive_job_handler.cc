@@ -26,8 +26,11 @@ void StartArchiveJob(ApiContext& ctx, Request& req, Response& resp, std::string_
   // In a cluster this target runs the whole job (the proxy picked it), over every target.
   shards::ArchiveIo io =
       ctx.cluster ? ClusterArchiveIo(ctx, *spec) : StandaloneArchiveIo(ctx.shards, *spec);
+  // The buckets are read before the lambda takes `spec`: argument order is unspecified (GCC
+  // builds the last argument first, which left both names empty in the job's record).
+  std::string src = spec->src_bucket, dst = spec->dst_bucket;
   std::string id = ctx.jobs->Start(
-      "archive", spec->src_bucket, spec->dst_bucket,
+      "archive", std::move(src), std::move(dst),
       [store, io = std::move(io), s = std::move(spec).value()](jobs::Job& job) {
         return shards::RunArchiveJob(store, s, io, job);
       },

@@ -504,6 +504,9 @@ class ArchiveJobTest(ArchiveTestBase):
         snap = list(r.json().values())[0][0]
         self.assertTrue(snap["is_idle"])
         self.assertEqual(snap["stats"]["loc-objs"], "30")
+        # The job's record names its buckets (clang-tidy found them moved out before use).
+        self.assertEqual(snap["bck"]["name"], src)
+        self.assertEqual(snap["dst-bck"]["name"], dst)
         entries = requests.get(self.node.bck_url(dst), json={
             "action": "list", "value": {"prefix": "p-"}}, timeout=T).json()["entries"]
         shards = [e["name"] for e in entries]
