@@ -152,6 +152,12 @@ Result<std::string> ReadObjectBytes(ApiContext& ctx, std::string_view bucket,
 
 }  // namespace
 
+Result<std::string> InlineTransform(etl::EtlInstance& inst, std::string_view data,
+                                    std::string_view bucket, const std::string& name,
+                                    const std::string& args) {
+  return inst.Run(etl::TransformInput{data, std::string(bucket), name, args});
+}
+
 void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                      std::string_view object) {
   if (req.method != "GET" && req.method != "HEAD")
@@ -211,8 +217,7 @@ void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_
                       ctx.node);
   }
   for (auto& inst : chain) {
-    etl::TransformInput in{data, std::string(bucket), name, args};
-    auto out = inst->Run(in);
+    auto out = InlineTransform(*inst, data, bucket, name, args);
     if (out.status().code() == StatusCode::kTimeout)  // the transform, not the client, was slow
       return WriteError(req, resp, 504, out.status().message(), ctx.node);
     if (!out.ok()) return WriteError(req, resp, out.status(), ctx.node);
