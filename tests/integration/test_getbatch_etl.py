@@ -7,7 +7,9 @@ transform with and without coer)."""
 import base64
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 import requests
@@ -160,6 +162,22 @@ class GetBatchEtlTest(unittest.TestCase):
             else:
                 self.assertNotIn("err_msg", o)
                 self.assertEqual(o["size"], len(xf(data_of(self.names[i // 2]))))
+
+    def test_cli_get_batch_etl(self):
+        with tempfile.TemporaryDirectory() as d:
+            lst = os.path.join(d, "list.txt")
+            with open(lst, "w") as f:
+                f.write("\n".join(self.names[:5] + ["shard.tar/a/one.txt"]) + "\n")
+            out = os.path.join(d, "out.tar")
+            p = subprocess.run([tl.cli_bin(), "object", "get-batch", "ais://gbe", "--list", lst,
+                                "--etl", "gb-up", "--etl-args", "cli", "--output", out],
+                               env=dict(os.environ, AIS_ENDPOINT=self.c.url),
+                               capture_output=True, timeout=T)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out, "rb") as f:
+                got = untar(f.read(), "r:")
+            self.assertEqual(got, [("gbe/" + n, xf(data_of(n), "cli")) for n in self.names[:5]] +
+                             [("gbe/shard.tar/a/one.txt", xf(self.members["a/one.txt"], "cli"))])
 
 
 if __name__ == "__main__":
