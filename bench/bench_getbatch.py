@@ -1,8 +1,11 @@
 """GetBatch vs one GET per object (bench/bench-getbatch.sh): a proxy and three targets on
 loopback; N objects of SIZE bytes; CLIENTS threads, each with its own keep-alive requests
 Session. Baseline: GET /v1/objects/B/O through the proxy (301 to the owner, followed). GetBatch:
-GET /v1/ml/moss/B with BATCH entries per request (streamed TAR, read with tarfile). Prints JSON."""
+GET /v1/ml/moss/B with BATCH entries per request (streamed TAR, read with tarfile). With ETL=1
+both sides go through a registered Python transform (upper-case): GET ?etl_name= per object vs
+GetBatch with "etl_name" (Aisle extension). Prints JSON."""
 
+import base64
 import concurrent.futures
 import json
 import os
@@ -22,6 +25,8 @@ SIZE = int(os.environ.get("SIZE", str(100 << 10)))
 BATCH = int(os.environ.get("BATCH", "256"))
 CLIENTS = int(os.environ.get("CLIENTS", "4"))
 RUNS = int(os.environ.get("RUNS", "3"))
+ETL = os.environ.get("ETL", "0") == "1"
+ETL_CODE = "def transform(data):\n    return data.upper()\n"
 
 
 def split(items, k):
@@ -41,12 +46,19 @@ def main():
         names = ["obj-%06d" % i for i in range(N)]
         payload = os.urandom(SIZE)
         assert set(put_many(base, "bench", names, lambda n: payload)) == {200}
+        q, extra = "", {}
+        if ETL:
+            msg = {"name": "bench-up", "runtime": "python3",
+                   "code": base64.b64encode(ETL_CODE.encode()).decode()}
+            r = requests.put(base + "/v1/etl", data=json.dumps(msg), timeout=120)
+            assert r.status_code == 200, r.text
+            q, extra = "?etl_name=bench-up", {"etl_name": "bench-up"}
 
         def per_object(part):
             s = requests.Session()
             n = 0
             for name in part:
-                r = s.get(base + "/v1/objects/bench/" + name, timeout=60)
+                r = s.get(base + "/v1/objects/bench/" + name + q, timeout=60)
                 assert r.status_code == 200 and len(r.content) == SIZE
                 n += 1
             return n
@@ -55,7 +67,7 @@ def main():
             s = requests.Session()
             n = 0
             for i in range(0, len(part), BATCH):
-                req = {"in": [{"objname": x} for x in part[i:i + BATCH]], "strm": True}
+                req = {"in": [{"objname": x} for x in part[i:i + BATCH]], "strm": True, **extra}
                 r = s.get(base + "/v1/ml/moss/bench", json=req, stream=True, timeout=60)
                 assert r.status_code == 200, r.text[:200]
                 with tarfile.open(fileobj=r.raw, mode="r|") as tf:
@@ -75,7 +87,8 @@ def main():
                 res[key].append(N / dt)
         out = {k: {"runs": v, "median": statistics.median(v)} for k, v in res.items()}
         out["ratio"] = out["batch"]["median"] / out["get"]["median"]
-        out["params"] = {"N": N, "SIZE": SIZE, "BATCH": BATCH, "CLIENTS": CLIENTS, "RUNS": RUNS}
+        out["params"] = {"N": N, "SIZE": SIZE, "BATCH": BATCH, "CLIENTS": CLIENTS, "RUNS": RUNS,
+                         "ETL": ETL}
         print(json.dumps(out))
     finally:
         c.cleanup()

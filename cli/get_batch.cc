@@ -27,7 +27,7 @@ using nlohmann::json;
 namespace {
 
 struct BatchOpts {
-  std::string bucket, list, templ, mime, output, output_dir;
+  std::string bucket, list, templ, mime, output, output_dir, etl, etl_args;
   bool coer = false;
 };
 
@@ -100,6 +100,8 @@ int RunGetBatch(const CliContext& ctx, const BatchOpts& o) {
   }
   if (names.empty()) return UsageError("the list names no objects");
   json req = {{"in", json::array()}, {"mime", o.mime}, {"coer", o.coer}, {"strm", true}};
+  if (!o.etl.empty()) req["etl_name"] = o.etl;  // Aisle extension
+  if (!o.etl_args.empty()) req["etl_args"] = o.etl_args;
   for (const auto& n : names) req["in"].push_back(Entry(n));
 
   std::string path = o.output;
@@ -158,6 +160,8 @@ void RegisterGetBatch(CLI::App* object, CliContext* ctx, Action* action) {
   cmd->add_option("--mime", o->mime,
                   "Archive format: .tar (default), .tgz, .zip, .tar.lz4, .tar.zst");
   cmd->add_flag("--coer", o->coer, "Continue on error: missing names become empty __404__/ files");
+  cmd->add_option("--etl", o->etl, "Transform every file with this ETL (Aisle extension)");
+  cmd->add_option("--etl-args", o->etl_args, "Arguments for --etl (as GET ?etl_args=)");
   cmd->add_option("--output", o->output, "Archive file to write ('-' = stdout)");
   cmd->add_option("--output-dir", o->output_dir, "Directory to extract the files into");
   cmd->callback([=] { *action = [=] { return RunGetBatch(*ctx, *o); }; });

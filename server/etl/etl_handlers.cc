@@ -154,6 +154,14 @@ Result<std::string> ReadObjectBytes(ApiContext& ctx, std::string_view bucket,
 
 }  // namespace
 
+Result<std::string> InlineTransform(const std::shared_ptr<etl::EtlInstance>& inst,
+                                    std::string_view data, std::string_view bucket,
+                                    const std::string& name, const std::string& args) {
+  AISLE_ASSIGN_OR_RETURN(ChainOutput out, RunChain({inst}, std::string(data),
+                                                   {std::string(bucket), name, args, 0, ""}));
+  return std::move(out.data);
+}
+
 void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                      std::string_view object) {
   if (req.method != "GET" && req.method != "HEAD")

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -13,6 +14,10 @@
 #include "server/api/action_msg.h"
 #include "server/api/http_types.h"
 #include "server/api/target_context.h"
+
+namespace aisle::etl {
+class EtlInstance;
+}
 
 namespace aisle::api {
 
@@ -24,6 +29,13 @@ bool IsEtlRequest(const Request& req);
 // GET/HEAD of bucket/object (or its archpath member) through the named transform(s).
 void HandleEtlObject(ApiContext& ctx, Request& req, Response& resp, std::string_view bucket,
                      std::string_view object);
+
+// The inline transform of GET ?etl_name= for callers that already hold the bytes (GetBatch):
+// `data` of bucket/name (an object, or "shard/member") through `inst` with etl_args `args`.
+// It runs as a one-stage chain (RunChain), as HandleEtlObject runs etl_name.
+Result<std::string> InlineTransform(const std::shared_ptr<etl::EtlInstance>& inst,
+                                    std::string_view data, std::string_view bucket,
+                                    const std::string& name, const std::string& args);
 
 // POST /v1/buckets/SRC {"action":"etl-bck"|"copy-bck", "value": TCBMsg} with ?bck_to=DST:
 // starts this target's part of the job (its own objects); the body is the job id.

@@ -8,6 +8,7 @@
 #include "common/net/http_client.h"
 #include "server/cluster/peer_client.h"
 #include "server/cluster/target_cluster.h"
+#include "server/etl/etl_handlers.h"
 #include "server/shards/shard_cache.h"
 #include "server/storage/file_util.h"
 #include "server/storage/store.h"
@@ -18,6 +19,21 @@ namespace {
 
 constexpr uint32_t kMode = 0644;
 constexpr size_t kChunk = 256 << 10;
+
+// Bytes [off, off+len) of an object's file.
+Result<std::string> ReadFileRange(int fd, uint64_t base, uint64_t len) {
+  std::string out(len, '\0');
+  for (uint64_t pos = 0; pos < len;) {
+    size_t k = static_cast<size_t>(std::min<uint64_t>(kChunk, len - pos));
+    AISLE_ASSIGN_OR_RETURN(size_t got,
+                           storage::PreadUpTo(fd, out.data() + pos, k, base + pos, "object"));
+    if (got == 0) return Status::IOError("object: unexpected end of file");
+    pos += got;
+  }
+  return out;
+}
+
+bool WholeEntry(const MossIn& in) { return in.start == 0 && in.length == 0; }
 
 // Bytes [off, off+len) of a string as a member source.
 archive::MemberSource StringSource(const std::string& s, uint64_t off, uint64_t len) {
@@ -32,8 +48,13 @@ archive::MemberSource StringSource(const std::string& s, uint64_t off, uint64_t 
 
 }  // namespace
 
-MossAssembler::MossAssembler(const api::ApiContext& ctx, const MossReq& req)
-    : ctx_(ctx), req_(req), owner_url_(req.in.size()), fetched_(req.in.size()) {
+MossAssembler::MossAssembler(const api::ApiContext& ctx, const MossReq& req,
+                             std::shared_ptr<etl::EtlInstance> etl)
+    : ctx_(ctx),
+      req_(req),
+      etl_(std::move(etl)),
+      owner_url_(req.in.size()),
+      fetched_(req.in.size()) {
   if (ctx_.cluster) {
     auto smap = ctx_.cluster->smap();
     for (size_t i = 0; i < req_.in.size(); ++i) {
@@ -70,24 +91,35 @@ void MossAssembler::FetchLoop() {
       });
       if (stop_) return;
     }
-    std::string data;
-    Status st = Fetch(req_.in[i], owner_url_[i], &data);
+    Fetched f;
+    f.st = Fetch(req_.in[i], owner_url_[i], &f);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      ahead_bytes_ += data.size();
-      fetched_[i].st = std::move(st);
-      fetched_[i].data = std::move(data);
-      fetched_[i].ready = true;
+      ahead_bytes_ += f.data.size();
+      f.ready = true;
+      fetched_[i] = std::move(f);
     }
     cv_.notify_all();
   }
 }
 
-Status MossAssembler::Fetch(const MossIn& in, const std::string& base, std::string* data) {
+Status MossAssembler::Fetch(const MossIn& in, const std::string& base, Fetched* f) {
+  std::string* data = &f->data;
   HttpRequest r;
   r.method = "GET";
   r.url = cluster::ObjectUrl(base, in.bucket, in.objname);
-  if (!in.archpath.empty()) r.url += "?archpath=" + EscapeComponent(in.archpath);
+  char sep = '?';
+  if (!in.archpath.empty()) {
+    r.url += "?archpath=" + EscapeComponent(in.archpath);
+    sep = '&';
+  }
+  // The owner transforms whole entries (GET ?etl_name=, next to the data); a range is cut
+  // here first, so it is transformed here.
+  f->transformed = etl_ && WholeEntry(in);
+  if (f->transformed) {
+    r.url += sep + std::string("etl_name=") + EscapeComponent(req_.etl_name);
+    if (!req_.etl_args.empty()) r.url += "&etl_args=" + EscapeComponent(req_.etl_args);
+  }
   r.headers = {{cluster::kIntraHeader, ctx_.node.id}};
   r.max_retries = 2;
   r.on_body = [data](std::string_view b) {
@@ -97,17 +129,20 @@ Status MossAssembler::Fetch(const MossIn& in, const std::string& base, std::stri
   AISLE_ASSIGN_OR_RETURN(HttpResponse resp, ctx_.peers->Do(r));
   if (resp.status != 200) {
     data->clear();
+    f->etl_failed = f->transformed && resp.status != 404;
     return cluster::StatusFromRemote(resp, NameInArchive(in, false));
   }
   return Status::OK();
 }
 
-Result<std::string> MossAssembler::WaitFetched(size_t i) {
+Result<std::string> MossAssembler::WaitFetched(size_t i, bool* transformed, bool* etl_failed) {
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [&] { return fetched_[i].ready; });
   Fetched& f = fetched_[i];
   ahead_bytes_ -= f.data.size();
   f.ready = false;
+  *transformed = f.transformed;
+  *etl_failed = f.etl_failed;
   if (!f.st.ok()) return f.st;
   return std::move(f.data);
 }
@@ -123,11 +158,12 @@ Status MossAssembler::Run(const archive::ByteSink& sink, std::vector<MossOut>* o
     // One entry's bytes: a string (remote entries, members) or the object's file.
     std::string bytes;
     storage::ObjectReader obj;
-    bool from_file = false, cut = false;
+    bool from_file = false, cut = false, transformed = false, etl_failed = false;
     int64_t mtime = now_s;
     Status st;
     if (!owner_url_[i].empty()) {
-      auto r = WaitFetched(i);
+      auto r = WaitFetched(i, &transformed, &etl_failed);
+      cut = transformed;  // the owner's output is the whole member
       if (r.ok()) bytes = std::move(r).value();
       st = r.status();
     } else if (in.archpath.empty()) {
@@ -166,8 +202,34 @@ Status MossAssembler::Run(const archive::ByteSink& sink, std::vector<MossOut>* o
         cut = true;  // already the selected range
       }
     }
+    if (st.ok() && etl_ && !transformed) {
+      // The selected bytes through the ETL, as inline GET ?etl_name= runs it.
+      std::pair<uint64_t, uint64_t> rg{0, from_file ? obj.meta.size : bytes.size()};
+      if (!cut) {
+        AISLE_ASSIGN_OR_RETURN(rg, SelectRange(in, rg.second));
+      }
+      if (from_file) {
+        auto r = ReadFileRange(obj.file->get(), obj.data_offset + rg.first, rg.second);
+        if (!r.ok()) return r.status();
+        bytes = std::move(r).value();
+        from_file = false;
+      } else if (rg.first != 0 || rg.second != bytes.size()) {
+        bytes = bytes.substr(rg.first, rg.second);
+      }
+      std::string tname = in.archpath.empty() ? in.objname : in.objname + "/" + in.archpath;
+      auto t = api::InlineTransform(etl_, bytes, in.bucket, tname, req_.etl_args);
+      if (t.ok()) {
+        bytes = std::move(t).value();
+      } else {
+        bytes.clear();
+        st = t.status();
+        etl_failed = true;
+      }
+      cut = true;
+    }
     if (!st.ok()) {
-      if (st.code() != StatusCode::kNotFound || !req_.coer) return st;
+      bool skippable = st.code() == StatusCode::kNotFound || etl_failed;
+      if (!skippable || !req_.coer) return st;
       // coer: an empty member in its place, the error in the metadata.
       AISLE_RETURN_IF_ERROR(writer->Add(std::string(kMissingDir) + "/" + name, 0, kMode, now_s,
                                         StringSource(bytes, 0, 0)));

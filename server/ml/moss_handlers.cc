@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "etl/etl_manager.h"
 #include "server/api/errors.h"
 #include "server/api/target_routing.h"
 #include "server/cluster/cluster_map.h"
@@ -74,7 +75,8 @@ std::optional<MossReq> ReadMossReq(api::Request& req, api::Response& resp,
 // transport drains. Destroying the reader (client gone, response done) stops and joins it.
 class MossStream : public BodyReader {
  public:
-  MossStream(api::ApiContext ctx, MossReq req) : ctx_(std::move(ctx)), req_(std::move(req)) {
+  MossStream(api::ApiContext ctx, MossReq req, std::shared_ptr<etl::EtlInstance> etl)
+      : ctx_(std::move(ctx)), req_(std::move(req)), etl_(std::move(etl)) {
     thread_ = std::thread([this] { Produce(); });
   }
   ~MossStream() override {
@@ -124,7 +126,7 @@ class MossStream : public BodyReader {
   void Produce() {
     Status st;
     {
-      MossAssembler asm_(ctx_, req_);
+      MossAssembler asm_(ctx_, req_, etl_);
       st = asm_.Run(
           [this](std::string_view b) -> Status {
             std::unique_lock<std::mutex> lk(mu_);
@@ -149,6 +151,7 @@ class MossStream : public BodyReader {
 
   api::ApiContext ctx_;
   MossReq req_;
+  std::shared_ptr<etl::EtlInstance> etl_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
@@ -175,15 +178,32 @@ std::string Multipart(const std::string& boundary, const std::string& meta,
   return s;
 }
 
+// The running ETL that etl_name names (null when none): unknown → 404, stopped → 503, as inline
+// GET ?etl_name= answers; programs that pull the object themselves (hpull, hrev) cannot take a
+// range or a shard member → 400.
+Result<std::shared_ptr<etl::EtlInstance>> AcquireEtl(api::ApiContext& ctx, const MossReq& r) {
+  if (r.etl_name.empty()) return std::shared_ptr<etl::EtlInstance>();
+  if (!ctx.etl) return Status::Unsupported("get-batch: this node runs no transforms");
+  AISLE_ASSIGN_OR_RETURN(auto inst, ctx.etl->Acquire(r.etl_name));
+  if (inst->transformer().PullsData())
+    return Status::InvalidArgument("get-batch: etl " + r.etl_name + " (communication " +
+                                   std::string(etl::CommName(inst->spec().comm)) +
+                                   ") fetches objects itself; GetBatch needs an ETL that is "
+                                   "sent the bytes (hpush, io, ws, python, built-in)");
+  return inst;
+}
+
 }  // namespace
 
 void HandleMoss(api::ApiContext& ctx, api::Request& req, api::Response& resp,
                 std::string_view tail) {
   auto mreq = ReadMossReq(req, resp, ctx.node, tail);
   if (!mreq) return;
+  auto etl = AcquireEtl(ctx, *mreq);
+  if (!etl.ok()) return api::WriteError(req, resp, etl.status(), ctx.node);
   if (mreq->strm) {
     const char* type = ContentTypeOf(mreq->format);
-    auto stream = std::make_shared<MossStream>(ctx, std::move(*mreq));
+    auto stream = std::make_shared<MossStream>(ctx, std::move(*mreq), std::move(etl).value());
     if (Status st = stream->WaitStart(); !st.ok()) return api::WriteError(req, resp, st, ctx.node);
     resp.headers.Set("Content-Type", type);
     resp.stream = std::move(stream);
@@ -194,7 +214,7 @@ void HandleMoss(api::ApiContext& ctx, api::Request& req, api::Response& resp,
   std::vector<MossOut> out;
   Status st;
   {
-    MossAssembler asm_(ctx, *mreq);
+    MossAssembler asm_(ctx, *mreq, *etl);
     st = asm_.Run(
         [&](std::string_view b) -> Status {
           if (archive.size() + b.size() > kBufferedCap) {

@@ -123,6 +123,10 @@ Result<MossReq> ParseMossReq(std::string_view body, const std::string& default_b
   if (coloc < 0 || coloc > 2)
     return Status::InvalidArgument("get-batch: \"coloc\" must be 0, 1 or 2");
   r.coloc = static_cast<int>(coloc);
+  AISLE_ASSIGN_OR_RETURN(r.etl_name, Str(j, "etl_name"));
+  AISLE_ASSIGN_OR_RETURN(r.etl_args, Str(j, "etl_args"));
+  if (r.etl_name.empty() && !r.etl_args.empty())
+    return Status::InvalidArgument("get-batch: \"etl_args\" without \"etl_name\"");
   auto in = j.find("in");
   if (in == j.end() || !in->is_array() || in->empty())
     return Status::InvalidArgument("get-batch: \"in\" must be a non-empty array of entries");

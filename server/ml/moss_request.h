@@ -34,6 +34,8 @@ struct MossReq {
   bool onob = false;
   bool strm = false;
   int coloc = 0;
+  // Aisle extension: every entry's bytes through this ETL ("" = none), with these etl_args.
+  std::string etl_name, etl_args;
 };
 
 struct MossOut {

@@ -36,7 +36,8 @@ TEST(MossReqTest, RefusesBadInput) {
        {"", "{", "[]", R"({"in":[]})", R"({"in":{}})", R"({"in":[{"objname":"a"}],"mime":".7z"})",
         R"({"in":[{"objname":"a","opaque":"!!"}]})", R"({"in":[{"archpath":"m"}]})",
         R"({"in":[{"objname":"a"}],"coloc":3})", R"({"in":[{"objname":"a","start":"1"}]})",
-        R"({"in":[{"objname":"a"}],"strm":"yes"})"}) {
+        R"({"in":[{"objname":"a"}],"strm":"yes"})", R"({"in":[{"objname":"a"}],"etl_name":1})",
+        R"({"in":[{"objname":"a"}],"etl_args":"x"})"}) {
     auto r = ParseMossReq(body, "b");
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << body;
   }
@@ -46,6 +47,16 @@ TEST(MossReqTest, RefusesBadInput) {
             StatusCode::kUnsupported);
   EXPECT_EQ(ParseMossReq(R"({"in":[{"objname":"a","length":-2}]})", "b").status().code(),
             StatusCode::kRangeNotSatisfiable);
+}
+
+TEST(MossReqTest, EtlExtension) {
+  auto r = ParseMossReq(R"({"in":[{"objname":"a"}],"etl_name":"up","etl_args":"k=v"})", "b");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->etl_name, "up");
+  EXPECT_EQ(r->etl_args, "k=v");
+  r = ParseMossReq(R"({"in":[{"objname":"a"}]})", "b");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->etl_name.empty());
 }
 
 TEST(MossReqTest, Ranges) {
