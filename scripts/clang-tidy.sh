@@ -31,8 +31,10 @@ grep -E '^/.*: (warning|error): ' "$log" | sed 's/,-warnings-as-errors\]/]/' | s
 n=$(wc -l <"$log.f")
 cat "$log.f"
 rm -f "$log.f"
-if grep -q "clang-tidy-14: error\|Error while processing" "$log"; then
-  grep "Error while processing" "$log" | sort -u >&2
+# A file clang-tidy could not analyse at all ("Error while processing" alone is also printed
+# for a file with findings, since they are errors here).
+if grep -q "LLVM ERROR\|error: no input files\|Compile command not found" "$log"; then
+  grep "LLVM ERROR\|error: no input files\|Compile command not found" "$log" | sort -u >&2
   echo "clang-tidy.sh: some files could not be analysed" >&2
   exit 1
 fi

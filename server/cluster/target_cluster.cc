@@ -177,6 +177,17 @@ const Node* TargetCluster::OwnerOf(std::shared_ptr<const Smap>& holder, std::str
   return holder->Owner(bucket, object);
 }
 
+void TargetCluster::EnsureBucket(std::string_view bucket) {
+  if (store_->HeadBucket(bucket).ok()) return;
+  (void)SyncMaps();
+  if (store_->HeadBucket(bucket).ok()) return;
+  auto bmd = state_.bmd();
+  if (!bmd->Find(bucket)) return;
+  Status cs = store_->CreateBucket(bucket);
+  if (!cs.ok() && cs.code() != StatusCode::kAlreadyExists)
+    spdlog::error("create bucket {} (in the bucket metadata): {}", bucket, cs.ToString());
+}
+
 Status TargetCluster::SyncMaps() {
   AISLE_ASSIGN_OR_RETURN(
       HttpResponse resp,

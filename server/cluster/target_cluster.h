@@ -80,6 +80,10 @@ class TargetCluster {
 
   // Pulls the current maps from the primary (e.g. a bucket this target has not heard of yet).
   Status SyncMaps();
+  // A request names a bucket this target's store lacks: pulls the maps, and creates the bucket
+  // locally when the bucket metadata has it, so a push that is late, in flight on another
+  // thread, or lost never reads as "bucket does not exist" (the BMD is the truth).
+  void EnsureBucket(std::string_view bucket);
 
   std::shared_ptr<const EtlMd> etlmd() const { return state_.etlmd(); }
   // Called (on the applying thread) with every newer ETL metadata; set before Start().

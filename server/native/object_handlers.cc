@@ -205,9 +205,7 @@ void HandleObject(ApiContext& ctx, Request& req, Response& resp, std::string_vie
   if (Status st = CheckBucketName(bucket); !st.ok()) return WriteError(req, resp, st, ctx.node);
   if (Status st = CheckObjectName(bucket, object); !st.ok())
     return WriteError(req, resp, st, ctx.node);
-  if (ctx.cluster && !ctx.store->HeadBucket(bucket).ok()) {
-    (void)ctx.cluster->SyncMaps();  // a bucket created a moment ago: its push may be late
-  }
+  if (ctx.cluster) ctx.cluster->EnsureBucket(bucket);  // created a moment ago: push may be late
   if (RedirectToOwner(ctx, req, resp, bucket, object)) return;
   if (IsEtlRequest(req)) return HandleEtlObject(ctx, req, resp, bucket, object);
   if (IsArchiveRequest(req)) return HandleArchive(ctx, req, resp, bucket, object);

@@ -645,7 +645,9 @@ Status Store::Impl::ReplayPending(uint8_t mp_idx, size_t* replayed) {
       std::string path = dir + "/" + hash;
       Status st;
       // Sets the entry from the object file in place (or drops it when there is none).
-      auto entry_from_file = [&] {
+      // `key` is a structured binding: captured by name, since clang 14 (fuzz and clang-tidy
+      // builds) cannot capture one with [&].
+      auto entry_from_file = [&, &key = key] {
         ObjectMeta meta;
         uint32_t hlen = 0;
         auto fh = OpenFile(path, O_RDONLY);

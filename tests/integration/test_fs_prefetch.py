@@ -218,8 +218,15 @@ class FsShardMembersTest(unittest.TestCase):
             for n in pick:  # no ls: each path is looked up by name
                 with open(m.path("sh", "shard.tar", n), "rb") as f:
                     self.assertEqual(f.read(), self.members[n], n)
-            time.sleep(0.5)  # let a whole-shard warm finish (it costs no counted request)
+            # Let background work of the first pass (a whole-shard warm) finish: wait until the
+            # servers' counters hold still (a fixed 0.5 s was too short on a loaded machine).
             before = counters(self.cluster)
+            for _ in range(40):
+                time.sleep(0.3)
+                now = counters(self.cluster)
+                if now == before:
+                    break
+                before = now
             for n in pick:
                 with open(m.path("sh", "shard.tar", n), "rb") as f:
                     self.assertEqual(f.read(), self.members[n], n)
